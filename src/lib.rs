@@ -6,3 +6,4 @@ pub mod diagnostic;
 pub mod schema;
 pub mod source;
 pub mod value;
+pub mod syntax;

@@ -1,0 +1,12 @@
+//! Syntax: the pest grammar (`grammar/pal.pest`), the parser from pest pairs to the spanned
+//! [`ast`], and the rewriting of pest's errors into friendly [`Diagnostic`]s.
+
+pub mod ast;
+mod errors;
+mod parser;
+
+pub use parser::{parse_file, parse_repl_line, ReplLine};
+
+/// The deepest nesting of brackets or expressions a policy may use. Deeper input is rejected
+/// with `E0004` before it can exhaust the stack.
+pub const MAX_NESTING: usize = 64;
