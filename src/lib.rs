@@ -2,8 +2,18 @@
 //!
 //! See `ARCHITECTURE.md` for the map of modules and the flow between them.
 
+pub mod calendar;
+pub mod check;
+pub mod cli;
 pub mod diagnostic;
+pub mod driver;
+pub mod eval;
+pub mod events;
+pub mod ir;
+pub mod loader;
+pub mod render;
 pub mod schema;
 pub mod source;
-pub mod value;
 pub mod syntax;
+pub mod testing;
+pub mod value;

@@ -150,6 +150,8 @@ pub struct ClockDecl {
     pub description: Option<StrLit>,
     /// The standard, a day/week duration (literal or parameter).
     pub target: Expr,
+    /// The share of periods that must be within target (`standard 92%`), for the summary.
+    pub standard: Option<Expr>,
     /// Citations.
     pub cite: Vec<StrLit>,
     /// Whole declaration.

@@ -101,6 +101,7 @@ fn friendly(rule: Rule) -> Option<&'static str> {
         kw_reason => "`reason REASON`",
         kw_set => "`set`",
         kw_target => "`target DURATION`",
+        standard_clause | kw_standard => "`standard PERCENT%`",
         kw_to => "`to`",
         kw_unless => "`unless`",
         kw_when => "`when`",

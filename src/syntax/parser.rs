@@ -312,12 +312,18 @@ impl Builder {
                 let mut name = None;
                 let mut description = None;
                 let mut target = None;
+                let mut standard = None;
                 let mut cite = Vec::new();
                 for p in pair.into_inner() {
                     match p.as_rule() {
                         Rule::ident => name = Some(self.ident(p)),
                         Rule::description => description = first_inner(p).map(|s| self.string(s)),
                         Rule::expr => target = Some(self.expr(p)?),
+                        Rule::standard_clause => {
+                            if let Some(e) = p.into_inner().find(|q| q.as_rule() == Rule::expr) {
+                                standard = Some(self.expr(e)?);
+                            }
+                        }
                         Rule::cite => cite = self.cite(p),
                         _ => {}
                     }
@@ -329,6 +335,7 @@ impl Builder {
                         kind: ExprKind::Lit(LiteralKind::Int(0)),
                         span,
                     }),
+                    standard,
                     cite,
                     span,
                 })
