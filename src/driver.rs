@@ -63,6 +63,13 @@ fn canonical(p: &Path) -> PathBuf {
 
 /// Checks every policy named by `paths` (files or directories).
 pub fn check_paths(paths: &[PathBuf]) -> CheckRun {
+    check_paths_with(paths, false)
+}
+
+/// Like [`check_paths`]; with `test_roots`, every file that declares `test` blocks is also
+/// checked as a root of its own, so its tests run against the policy *it* defines (not one
+/// that extends it).
+pub fn check_paths_with(paths: &[PathBuf], test_roots: bool) -> CheckRun {
     let mut run = CheckRun::default();
     let mut explicit = Vec::new();
     let mut found = Vec::new();
@@ -87,10 +94,18 @@ pub fn check_paths(paths: &[PathBuf]) -> CheckRun {
     }
     // Files found in directories that another found file builds on are not roots.
     let mut referenced = HashSet::new();
+    let mut has_tests = HashSet::new();
     for f in &found {
         let mut scratch = SourceMap::new();
         if let Ok(id) = read_source(f, None, &mut scratch) {
             if let Ok(ast) = parse_file(id, &scratch.get(id).text) {
+                if ast
+                    .items
+                    .iter()
+                    .any(|i| matches!(i, crate::syntax::ast::Item::Test(_)))
+                {
+                    has_tests.insert(canonical(f));
+                }
                 let dir = f.parent().unwrap_or(Path::new("."));
                 for (dep, _) in dependencies(&ast, dir) {
                     referenced.insert(canonical(&dep));
@@ -102,7 +117,10 @@ pub fn check_paths(paths: &[PathBuf]) -> CheckRun {
     roots.extend(
         found
             .into_iter()
-            .filter(|f| !referenced.contains(&canonical(f))),
+            .filter(|f| {
+                let c = canonical(f);
+                !referenced.contains(&c) || (test_roots && has_tests.contains(&c))
+            }),
     );
     let mut seen = HashSet::new();
     for root in roots {

@@ -164,7 +164,17 @@ impl Checker<'_> {
                     on: *on,
                 }
             }
-            ExpectKind::Expr(e) => ExpectationKind::Holds(self.condition(e, &Scope::default())),
+            ExpectKind::Expr(e) => {
+                // An expectation asserts the value: an unset clock date just fails the test
+                // (reported as "unset"), so clock dates need no guard here.
+                let mut sc = Scope::default();
+                for c in &self.clocks {
+                    for f in ["start", "stop", "target_date"] {
+                        sc.narrowed.push(format!("{}.{f}", c.name));
+                    }
+                }
+                ExpectationKind::Holds(self.condition(e, &sc))
+            }
         };
         Some(Expectation {
             kind,
