@@ -61,15 +61,19 @@ fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
-/// Checks every policy named by `paths` (files or directories).
+/// Checks every policy named by `paths` (files or directories), then runs their tests to find
+/// rules that no test exercises (`W0007`, only when there are tests).
 pub fn check_paths(paths: &[PathBuf]) -> CheckRun {
-    check_paths_with(paths, false)
+    let mut run = load_roots(paths);
+    lint_untested(&mut run);
+    dedupe_and_sort(&mut run.diagnostics, &run.sources);
+    run
 }
 
-/// Like [`check_paths`]; with `test_roots`, every file that declares `test` blocks is also
-/// checked as a root of its own, so its tests run against the policy *it* defines (not one
-/// that extends it).
-pub fn check_paths_with(paths: &[PathBuf], test_roots: bool) -> CheckRun {
+/// Loads and checks the roots among `paths`: every file that no other file in the set imports
+/// or extends, and every file that declares `test` blocks (so its tests run against the policy
+/// *it* defines, not one that extends it).
+pub fn load_roots(paths: &[PathBuf]) -> CheckRun {
     let mut run = CheckRun::default();
     let mut explicit = Vec::new();
     let mut found = Vec::new();
@@ -86,8 +90,11 @@ pub fn check_paths_with(paths: &[PathBuf], test_roots: bool) -> CheckRun {
             explicit.push(p.clone());
         } else {
             run.diagnostics.push(
-                Diagnostic::new("E0003", format!("cannot read `{}`: no such file", p.display()))
-                    .help("name a .pal file or a directory of them"),
+                Diagnostic::new(
+                    "E0003",
+                    format!("cannot read `{}`: no such file", p.display()),
+                )
+                .help("name a .pal file or a directory of them"),
             );
             run.unreadable.push(p.clone());
         }
@@ -114,14 +121,10 @@ pub fn check_paths_with(paths: &[PathBuf], test_roots: bool) -> CheckRun {
         }
     }
     let mut roots: Vec<PathBuf> = explicit;
-    roots.extend(
-        found
-            .into_iter()
-            .filter(|f| {
-                let c = canonical(f);
-                !referenced.contains(&c) || (test_roots && has_tests.contains(&c))
-            }),
-    );
+    roots.extend(found.into_iter().filter(|f| {
+        let c = canonical(f);
+        !referenced.contains(&c) || has_tests.contains(&c)
+    }));
     let mut seen = HashSet::new();
     for root in roots {
         if !seen.insert(canonical(&root)) {
@@ -140,13 +143,63 @@ pub fn check_paths_with(paths: &[PathBuf], test_roots: bool) -> CheckRun {
         };
         run.diagnostics.extend(diags);
         run.diagnostics.extend(diagnostics);
-        run.roots.push(LoadedRoot {
-            path: root,
-            policy,
-        });
+        run.roots.push(LoadedRoot { path: root, policy });
     }
     dedupe_and_sort(&mut run.diagnostics, &run.sources);
     run
+}
+
+/// Where a rule is declared: file name and byte offset (stable across roots).
+fn rule_key(sources: &SourceMap, span: crate::source::Span) -> (String, u32) {
+    (sources.get(span.file).name.clone(), span.start)
+}
+
+/// Adds `W0007` for every enabled rule, exception and timer that no test makes fire.
+fn lint_untested(run: &mut CheckRun) {
+    let mut fired = HashSet::new();
+    let mut any_test = false;
+    for root in &run.roots {
+        let Some(policy) = &root.policy else { continue };
+        let root_name = root.path.display().to_string();
+        for case in &policy.tests {
+            if run.sources.get(case.span.file).name != root_name {
+                continue;
+            }
+            any_test = true;
+            let report = crate::testing::run_test(policy, case);
+            for step in report.result.trace.iter().flatten() {
+                for r in step.rules.iter().filter(|r| r.result == "fired") {
+                    if let Some(def) = policy.rules.iter().find(|d| d.name == r.rule) {
+                        fired.insert(rule_key(&run.sources, def.span));
+                    }
+                }
+            }
+        }
+    }
+    if !any_test {
+        return;
+    }
+    for root in &run.roots {
+        let Some(policy) = &root.policy else { continue };
+        for rule in &policy.rules {
+            if rule.disabled.is_some() || fired.contains(&rule_key(&run.sources, rule.span)) {
+                continue;
+            }
+            let what = match rule.kind {
+                crate::ir::RuleKind::Exception { .. } => "exception",
+                crate::ir::RuleKind::Timer { .. } => "timer",
+                crate::ir::RuleKind::On(_) => "rule",
+            };
+            run.diagnostics.push(
+                Diagnostic::new(
+                    "W0007",
+                    format!("{what} `{}` is not exercised by any test", rule.name),
+                )
+                .primary(rule.span, "no test makes this fire")
+                .help("add a `test` block whose events make it fire, so a change to it is caught"),
+            );
+        }
+    }
 }
 
 /// Removes findings reported twice (a file shared by two roots) and orders them by location.
@@ -171,7 +224,9 @@ pub fn dedupe_and_sort(diags: &mut Vec<Diagnostic>, sources: &SourceMap) {
 }
 
 /// Loads and checks one policy for running. On errors, returns the sources and diagnostics.
-pub fn load_policy(path: &Path) -> Result<(SourceMap, Policy, Vec<Diagnostic>), (SourceMap, Vec<Diagnostic>)> {
+pub fn load_policy(
+    path: &Path,
+) -> Result<(SourceMap, Policy, Vec<Diagnostic>), (SourceMap, Vec<Diagnostic>)> {
     let mut sources = SourceMap::new();
     let mut diags = Vec::new();
     let loaded = load(path, &mut sources, &mut diags);

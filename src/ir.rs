@@ -82,6 +82,9 @@ pub struct ClockDef {
     pub target: Target,
     /// The share of periods that must be within target, in percent (for the summary).
     pub standard: Option<Standard>,
+    /// True if the standard measures incomplete (open) periods at the census date, as the RTT
+    /// standard does; false if it measures completed periods, as the cancer standards do.
+    pub measured_on_incomplete: bool,
     /// Citations.
     pub cite: Vec<String>,
 }

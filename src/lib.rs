@@ -12,6 +12,7 @@ pub mod events;
 pub mod ir;
 pub mod loader;
 pub mod render;
+pub mod report;
 pub mod schema;
 pub mod source;
 pub mod syntax;

@@ -62,11 +62,18 @@ fn check(
     as_at: NaiveDate,
 ) -> Option<String> {
     match &x.kind {
-        ExpectationKind::Outcome { negated, name, cite } => {
+        ExpectationKind::Outcome {
+            negated,
+            name,
+            cite,
+        } => {
             let found: Vec<_> = r.outcomes.iter().filter(|o| o.outcome == *name).collect();
             if *negated {
                 return found.first().map(|o| {
-                    format!("outcome `{name}` was recorded on {} by rule `{}`", o.date, o.rule)
+                    format!(
+                        "outcome `{name}` was recorded on {} by rule `{}`",
+                        o.date, o.rule
+                    )
                 });
             }
             if found.is_empty() {
@@ -77,10 +84,18 @@ fn check(
                     format!("outcomes recorded: {}", got.join(", "))
                 });
             }
-            if !cite.is_empty() && !found.iter().any(|o| cite.iter().all(|c| o.cite.split(", ").any(|x| x == c))) {
+            if !cite.is_empty()
+                && !found
+                    .iter()
+                    .any(|o| cite.iter().all(|c| o.cite.split(", ").any(|x| x == c)))
+            {
                 return Some(format!(
                     "outcome `{name}` cites {}",
-                    found.iter().map(|o| format!("\"{}\" (rule `{}`)", o.cite, o.rule)).collect::<Vec<_>>().join(", ")
+                    found
+                        .iter()
+                        .map(|o| format!("\"{}\" (rule `{}`)", o.cite, o.rule))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             None
@@ -95,7 +110,11 @@ fn check(
             } else {
                 format!(
                     "obligation `{name}` is {}",
-                    found.iter().map(|o| format!("{} (due {})", o.status, o.due)).collect::<Vec<_>>().join(", ")
+                    found
+                        .iter()
+                        .map(|o| format!("{} (due {})", o.status, o.due))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })
         }
@@ -122,9 +141,8 @@ fn check(
             let name = &ev.policy.clocks[*clock as usize].name;
             let periods: Vec<_> = r.clocks.iter().filter(|p| p.clock == *name).collect();
             if status == "not_started" {
-                return (!periods.is_empty()).then(|| {
-                    format!("`{name}` has {} period(s)", periods.len())
-                });
+                return (!periods.is_empty())
+                    .then(|| format!("`{name}` has {} period(s)", periods.len()));
             }
             let p = match period {
                 Some(n) => periods.iter().find(|p| p.period == *n),
@@ -147,7 +165,10 @@ fn check(
                     p.status,
                     p.start,
                     p.stop.map(|s| format!(", stop {s}")).unwrap_or_default(),
-                    p.reason.as_ref().map(|s| format!(", reason {s}")).unwrap_or_default()
+                    p.reason
+                        .as_ref()
+                        .map(|s| format!(", reason {s}"))
+                        .unwrap_or_default()
                 )
             };
             if p.status != status || on.is_some_and(|d| Some(d) != date) {

@@ -277,8 +277,7 @@ impl Checker<'_> {
                 let mut t = self.value(x, t, sc);
                 let mut items = Vec::new();
                 for item in list {
-                    let it = self.expr(item, sc);
-                    let it = self.value(item, it, sc);
+                    let it = self.operand_against(item, &t.ty, sc);
                     let (l, r) = self.unify(x, t_clone(&t), item, it);
                     if !l.ty.is_error() && !r.ty.is_error() && !l.ty.same(&r.ty) {
                         self.incomparable(BinOp::Eq, x, &l.ty, &r.ty);
@@ -452,7 +451,9 @@ impl Checker<'_> {
                     if let Some(i) = ev.fields.iter().position(|f| f.name == field) {
                         let f = &ev.fields[i];
                         slots.push((*t, i as u16));
-                        ty.get_or_insert(Ty::of(&f.ty).optional_if(f.optional && f.default.is_none()));
+                        ty.get_or_insert(
+                            Ty::of(&f.ty).optional_if(f.optional && f.default.is_none()),
+                        );
                     } else {
                         let mut d = Diagnostic::new(
                             "E0102",
@@ -481,13 +482,15 @@ impl Checker<'_> {
                     typed(ty, Ir::Attr(i as u16))
                 }
                 None => {
-                    let mut d = Diagnostic::new(
-                        "E0102",
-                        format!("unknown pathway attribute `{field}`"),
-                    )
-                    .primary(field_span, "not a pathway attribute");
-                    let names: Vec<&str> =
-                        self.schema.attributes.iter().map(|a| a.name.as_str()).collect();
+                    let mut d =
+                        Diagnostic::new("E0102", format!("unknown pathway attribute `{field}`"))
+                            .primary(field_span, "not a pathway attribute");
+                    let names: Vec<&str> = self
+                        .schema
+                        .attributes
+                        .iter()
+                        .map(|a| a.name.as_str())
+                        .collect();
                     d = match did_you_mean(field, names.iter().copied()) {
                         Some(h) => d.help(h),
                         None => d.help(format!("pathway attributes: {}", names.join(", "))),
@@ -510,11 +513,9 @@ impl Checker<'_> {
                     "breached" => ClockField::Breached,
                     "paused_days" => ClockField::PausedDays,
                     _ => {
-                        let mut d = Diagnostic::new(
-                            "E0102",
-                            format!("unknown clock field `{field}`"),
-                        )
-                        .primary(field_span, "not a clock field");
+                        let mut d =
+                            Diagnostic::new("E0102", format!("unknown clock field `{field}`"))
+                                .primary(field_span, "not a clock field");
                         d = match did_you_mean(field, CLOCK_FIELDS.iter().copied()) {
                             Some(h) => d.help(h),
                             None => d.help(format!("clock fields: {}", CLOCK_FIELDS.join(", "))),
@@ -543,8 +544,13 @@ impl Checker<'_> {
                             format!("`{field}` is not a value of `{}`", en.name),
                         )
                         .primary(field_span, "unknown value")
-                        .help(format!("`{}` is one of: {}", en.name, en.variants.join(", ")));
-                        if let Some(h) = did_you_mean(field, en.variants.iter().map(String::as_str)) {
+                        .help(format!(
+                            "`{}` is one of: {}",
+                            en.name,
+                            en.variants.join(", ")
+                        ));
+                        if let Some(h) = did_you_mean(field, en.variants.iter().map(String::as_str))
+                        {
                             d = d.help(h);
                         }
                         self.diags.push(d);
@@ -581,12 +587,9 @@ impl Checker<'_> {
                 .map(|en| format!("`{}.{name}`", en.name))
                 .collect();
             self.diags.push(
-                Diagnostic::new(
-                    "E0207",
-                    format!("`{name}` is a value of several enums"),
-                )
-                .primary(span, "which enum?")
-                .help(format!("say which: {}", owners.join(" or "))),
+                Diagnostic::new("E0207", format!("`{name}` is a value of several enums"))
+                    .primary(span, "which enum?")
+                    .help(format!("say which: {}", owners.join(" or "))),
             );
             return poison();
         };
@@ -602,14 +605,15 @@ impl Checker<'_> {
 
     fn unknown_variant(&mut self, name: &str, span: Span, e: u32) {
         let en = &self.schema.enums[e as usize];
-        let mut d = Diagnostic::new(
-            "E0103",
-            format!("`{name}` is not a value of `{}`", en.name),
-        )
-        .primary(span, format!("not a `{}`", en.name));
+        let mut d = Diagnostic::new("E0103", format!("`{name}` is not a value of `{}`", en.name))
+            .primary(span, format!("not a `{}`", en.name));
         d = match did_you_mean(name, en.variants.iter().map(String::as_str)) {
             Some(h) => d.help(h),
-            None => d.help(format!("`{}` is one of: {}", en.name, en.variants.join(", "))),
+            None => d.help(format!(
+                "`{}` is one of: {}",
+                en.name,
+                en.variants.join(", ")
+            )),
         };
         self.diags.push(d);
     }
@@ -639,6 +643,34 @@ impl Checker<'_> {
             b
         };
         (a, b)
+    }
+
+    /// True if a bare name means something here (so it is not a misspelled enum value).
+    fn is_known_name(&self, n: &str, sc: &Scope) -> bool {
+        matches!(n, "event" | "pathway" | "now")
+            || sc.bound.iter().any(|(b, _)| b == n)
+            || self.param_index(n).is_some()
+            || self.defs.iter().any(|d| d.name == n)
+            || self.clocks.iter().any(|c| c.name == n)
+            || self
+                .schema
+                .enums
+                .iter()
+                .any(|e| e.name == n || e.variants.iter().any(|v| v == n))
+            || self.schema.event_index.contains_key(n)
+    }
+
+    /// Checks the operand compared with an enum value: a bare unknown name is a misspelled
+    /// variant of that enum (`E0103`), not an unknown name.
+    fn operand_against(&mut self, e: &Expr, other: &Ty, sc: &Scope) -> Typed {
+        if let (Ty::Enum(en), ExprKind::Name(n)) = (other, &e.kind) {
+            if !self.is_known_name(n, sc) {
+                self.unknown_variant(n, e.span, *en);
+                return poison();
+            }
+        }
+        let t = self.expr(e, sc);
+        self.value(e, t, sc)
     }
 
     fn binary(&mut self, op: BinOp, a: &Expr, b: &Expr, whole: &Expr, sc: &Scope) -> Typed {
@@ -681,8 +713,7 @@ impl Checker<'_> {
         }
         let l = self.expr(a, sc);
         let l = self.value(a, l, sc);
-        let r = self.expr(b, sc);
-        let r = self.value(b, r, sc);
+        let r = self.operand_against(b, &l.ty, sc);
         let (l, r) = self.unify(a, l, b, r);
         if l.ty.is_error() || r.ty.is_error() {
             return typed(
@@ -695,7 +726,8 @@ impl Checker<'_> {
                 Ir::Const(Value::Unset),
             );
         }
-        let out = |ty: Ty, l: Typed, r: Typed| typed(ty, Ir::Binary(op, Box::new(l.ir), Box::new(r.ir)));
+        let out =
+            |ty: Ty, l: Typed, r: Typed| typed(ty, Ir::Binary(op, Box::new(l.ir), Box::new(r.ir)));
         use Ty::*;
         match op {
             BinOp::Eq | BinOp::Ne => {
@@ -923,7 +955,14 @@ impl Checker<'_> {
                 || a.default.is_some()
                 || sc.narrowed.iter().any(|k| k == "pathway.birth_date");
             let ir = Ir::Call(Builtin::Age, vec![Ir::Attr(i as u16), on]);
-            return typed(if guarded { Ty::Int } else { Ty::Opt(Box::new(Ty::Int)) }, ir);
+            return typed(
+                if guarded {
+                    Ty::Int
+                } else {
+                    Ty::Opt(Box::new(Ty::Int))
+                },
+                ir,
+            );
         }
         let a = self.expr(&c.args[0], sc);
         let a = self.value(&c.args[0], a, sc);
@@ -976,9 +1015,12 @@ impl Checker<'_> {
         }
         let ExprKind::Name(ev_name) = &first.kind else {
             self.diags.push(
-                Diagnostic::new("E0206", format!("`{f}` takes an event type, not an expression"))
-                    .primary(first.span, "not an event type")
-                    .help(format!("use {usage}, e.g. `{f}(dna)`")),
+                Diagnostic::new(
+                    "E0206",
+                    format!("`{f}` takes an event type, not an expression"),
+                )
+                .primary(first.span, "not an event type")
+                .help(format!("use {usage}, e.g. `{f}(dna)`")),
             );
             return poison();
         };

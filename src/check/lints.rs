@@ -103,7 +103,8 @@ impl Checker<'_> {
 
     /// True if the two constraint sets cannot both hold.
     fn exclusive(a: &[(String, Constraint)], b: &[(String, Constraint)]) -> bool {
-        a.iter().any(|(k, c)| b.iter().any(|(k2, c2)| k == k2 && contradicts(c, c2)))
+        a.iter()
+            .any(|(k, c)| b.iter().any(|(k2, c2)| k == k2 && contradicts(c, c2)))
             || Self::self_contradictory(a)
             || Self::self_contradictory(b)
     }
@@ -171,7 +172,8 @@ impl Checker<'_> {
                 if let Some(s) = self.disabled_spans.get(&dis) {
                     d = d.secondary(*s, "disabled here");
                 }
-                self.diags.push(d.help("disable the exception too, or remove it"));
+                self.diags
+                    .push(d.help("disable the exception too, or remove it"));
                 continue;
             }
             let mine = self.rule_atoms(id as RuleId);
@@ -254,7 +256,10 @@ impl Checker<'_> {
                         "W0005",
                         format!("timer `{name}` can never fire: `{ev}` both arms and cancels it"),
                     )
-                    .primary(self.rule_info[id].trigger_span, "armed and cancelled by the same event")
+                    .primary(
+                        self.rule_info[id].trigger_span,
+                        "armed and cancelled by the same event",
+                    )
                     .help("remove the arming event from the `unless` list"),
                 );
                 continue;

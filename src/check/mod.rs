@@ -159,7 +159,12 @@ impl<'a> Checker<'a> {
         for (_, item) in Self::items(loaded) {
             if let Item::Pathway(p) = item {
                 for f in &p.fields {
-                    if let Some(i) = self.schema.attributes.iter().position(|a| a.name == f.name.name) {
+                    if let Some(i) = self
+                        .schema
+                        .attributes
+                        .iter()
+                        .position(|a| a.name == f.name.name)
+                    {
                         let first = self.attr_spans[i];
                         self.duplicate("pathway attribute", &f.name, first);
                         continue;
@@ -280,7 +285,9 @@ impl<'a> Checker<'a> {
                         .primary(t.name.span, "not a type");
                     d = match did_you_mean(other, names.iter().copied()) {
                         Some(h) => d.help(h),
-                        None => d.help("types are Bool, Int, Date, Duration, String or a declared enum"),
+                        None => {
+                            d.help("types are Bool, Int, Date, Duration, String or a declared enum")
+                        }
                     };
                     self.diags.push(d);
                     return None;
@@ -290,7 +297,12 @@ impl<'a> Checker<'a> {
     }
 
     /// Converts a literal to a value of `ty`, reporting a mismatch.
-    pub(crate) fn literal_value(&mut self, lit: &Literal, ty: &ValueType, what: &str) -> Option<Value> {
+    pub(crate) fn literal_value(
+        &mut self,
+        lit: &Literal,
+        ty: &ValueType,
+        what: &str,
+    ) -> Option<Value> {
         let value = match (&lit.kind, ty) {
             (LiteralKind::Bool(b), ValueType::Bool) => Value::Bool(*b),
             (LiteralKind::Int(i), ValueType::Int) => Value::Int(*i),
@@ -302,8 +314,11 @@ impl<'a> Checker<'a> {
                 if let Some(q) = q {
                     if *q != en.name {
                         self.diags.push(
-                            Diagnostic::new("E0201", format!("expected a `{}`, found a `{q}` value", en.name))
-                                .primary(lit.span, "wrong enum"),
+                            Diagnostic::new(
+                                "E0201",
+                                format!("expected a `{}`, found a `{q}` value", en.name),
+                            )
+                            .primary(lit.span, "wrong enum"),
                         );
                         return None;
                     }
@@ -318,7 +333,11 @@ impl<'a> Checker<'a> {
                         .primary(lit.span, format!("not a `{}`", en.name));
                         d = match did_you_mean(n, en.variants.iter().map(String::as_str)) {
                             Some(h) => d.help(h),
-                            None => d.help(format!("`{}` is one of: {}", en.name, en.variants.join(", "))),
+                            None => d.help(format!(
+                                "`{}` is one of: {}",
+                                en.name,
+                                en.variants.join(", ")
+                            )),
                         };
                         self.diags.push(d);
                         return None;
@@ -348,7 +367,9 @@ impl<'a> Checker<'a> {
     fn field_def(&mut self, f: &ast::FieldDecl) -> Option<FieldDef> {
         let ty = self.value_type(&f.ty)?;
         let default = match &f.default {
-            Some(lit) => Some(self.literal_value(lit, &ty, &format!("the default of `{}`", f.name.name))?),
+            Some(lit) => {
+                Some(self.literal_value(lit, &ty, &format!("the default of `{}`", f.name.name))?)
+            }
             None => None,
         };
         Some(FieldDef {
@@ -376,16 +397,25 @@ impl<'a> Checker<'a> {
         for f in &e.fields {
             if f.name.name == "date" || f.name.name == "pathway_id" || f.name.name == "event" {
                 self.diags.push(
-                    Diagnostic::new("E0110", format!("`{}` is a column every event has", f.name.name))
-                        .primary(f.name.span, "reserved field name")
-                        .help("every event already has `pathway_id`, `date` and `event`"),
+                    Diagnostic::new(
+                        "E0110",
+                        format!("`{}` is a column every event has", f.name.name),
+                    )
+                    .primary(f.name.span, "reserved field name")
+                    .help("every event already has `pathway_id`, `date` and `event`"),
                 );
                 continue;
             }
             if fields.iter().any(|x| x.name == f.name.name) {
                 self.diags.push(
-                    Diagnostic::new("E0110", format!("field `{}` is declared twice on `{}`", f.name.name, e.name.name))
-                        .primary(f.name.span, "declared again here"),
+                    Diagnostic::new(
+                        "E0110",
+                        format!(
+                            "field `{}` is declared twice on `{}`",
+                            f.name.name, e.name.name
+                        ),
+                    )
+                    .primary(f.name.span, "declared again here"),
                 );
                 continue;
             }
@@ -412,9 +442,12 @@ impl<'a> Checker<'a> {
                 Ok(text) => match Calendar::from_json(&h.value, &text) {
                     Ok(cal) => self.calendar = cal,
                     Err(why) => self.diags.push(
-                        Diagnostic::new("E0003", format!("bank holidays in `{}` cannot be used: {why}", h.value))
-                            .primary(h.span, "this file")
-                            .help("the file must have the shape of the gov.uk bank-holidays JSON"),
+                        Diagnostic::new(
+                            "E0003",
+                            format!("bank holidays in `{}` cannot be used: {why}", h.value),
+                        )
+                        .primary(h.span, "this file")
+                        .help("the file must have the shape of the gov.uk bank-holidays JSON"),
                     ),
                 },
                 Err(e) => self.diags.push(
@@ -431,9 +464,12 @@ impl<'a> Checker<'a> {
                     self.calendar = self.calendar.clone().with_month_end(MonthEnd::RollForward)
                 }
                 other => {
-                    let mut d = Diagnostic::new("E0103", format!("unknown month-end rule `{other}`"))
-                        .primary(me.span, "not a month-end rule")
-                        .help("`clamp` (31 Jan + 1 month = 28/29 Feb) or `roll_forward` (= 1 Mar)");
+                    let mut d = Diagnostic::new(
+                        "E0103",
+                        format!("unknown month-end rule `{other}`"),
+                    )
+                    .primary(me.span, "not a month-end rule")
+                    .help("`clamp` (31 Jan + 1 month = 28/29 Feb) or `roll_forward` (= 1 Mar)");
                     if let Some(h) = did_you_mean(other, ["clamp", "roll_forward"]) {
                         d = d.help(h);
                     }
@@ -516,8 +552,11 @@ impl<'a> Checker<'a> {
         };
         if p.ty.optional {
             self.diags.push(
-                Diagnostic::new("E0201", "a parameter always has a value: it cannot be optional")
-                    .primary(p.ty.span, "remove the `?`"),
+                Diagnostic::new(
+                    "E0201",
+                    "a parameter always has a value: it cannot be optional",
+                )
+                .primary(p.ty.span, "remove the `?`"),
             );
         }
         let Some((initial, dated)) = self.param_values(&p.value, &ty, &p.name.name) else {
@@ -539,22 +578,33 @@ impl<'a> Checker<'a> {
         self.param_spans.push(p.name.span);
         if p.cite.is_empty() {
             self.diags.push(
-                Diagnostic::new("W0001", format!("parameter `{}` has no citation", p.name.name))
-                    .primary(p.name.span, "no `cite`")
-                    .help("cite the policy paragraph that sets this value, e.g. `cite \"10.2.1\"`"),
+                Diagnostic::new(
+                    "W0001",
+                    format!("parameter `{}` has no citation", p.name.name),
+                )
+                .primary(p.name.span, "no `cite`")
+                .help("cite the policy paragraph that sets this value, e.g. `cite \"10.2.1\"`"),
             );
         }
     }
 
-    fn check_duration_kinds(&mut self, ty: &ValueType, dated: &[(chrono::NaiveDate, Value)], v: &ast::ParamValue) {
+    fn check_duration_kinds(
+        &mut self,
+        ty: &ValueType,
+        dated: &[(chrono::NaiveDate, Value)],
+        v: &ast::ParamValue,
+    ) {
         if let ValueType::Duration(k) = ty {
             for ((_, val), (_, span, _)) in dated.iter().zip(&v.dated) {
                 if let Value::Duration(d) = val {
                     if d.kind != *k {
                         self.diags.push(
-                            Diagnostic::new("E0204", format!("cannot mix {} and {}", k.noun(), d.kind.noun()))
-                                .primary(*span, "a different kind of duration")
-                                .help("every value of a duration parameter must count the same unit"),
+                            Diagnostic::new(
+                                "E0204",
+                                format!("cannot mix {} and {}", k.noun(), d.kind.noun()),
+                            )
+                            .primary(*span, "a different kind of duration")
+                            .help("every value of a duration parameter must count the same unit"),
                         );
                     }
                 }
@@ -601,7 +651,12 @@ impl<'a> Checker<'a> {
                 self.diags.push(
                     Diagnostic::new(
                         "E0205",
-                        format!("`{}` counts {}, but the new value counts {}", s.name.name, k.noun(), d.kind.noun()),
+                        format!(
+                            "`{}` counts {}, but the new value counts {}",
+                            s.name.name,
+                            k.noun(),
+                            d.kind.noun()
+                        ),
                     )
                     .primary(s.value.initial.span, format!("{}", d))
                     .secondary(self.param_spans[i], "declared here")
@@ -672,11 +727,32 @@ impl<'a> Checker<'a> {
                 }
             },
         };
+        let measured_on_incomplete = match &c.measured_on {
+            None => false,
+            Some(m) if m.name == "incomplete" => true,
+            Some(m) if m.name == "completed" => false,
+            Some(m) => {
+                let mut d = Diagnostic::new(
+                    "E0302",
+                    format!(
+                        "a standard is measured `of incomplete` or `of completed`, not `{}`",
+                        m.name
+                    ),
+                )
+                .primary(m.span, "unknown measure");
+                if let Some(h) = did_you_mean(&m.name, ["incomplete", "completed"]) {
+                    d = d.help(h);
+                }
+                self.diags.push(d);
+                false
+            }
+        };
         self.clocks.push(ClockDef {
             name: c.name.name.clone(),
             description: c.description.as_ref().map(|d| d.value.clone()),
             target,
             standard,
+            measured_on_incomplete,
             cite: c.cite.iter().map(|s| s.value.clone()).collect(),
         });
         self.clock_spans.push(c.name.span);
@@ -726,7 +802,11 @@ impl<'a> Checker<'a> {
                 }
                 (RuleKind::On(ids.clone()), ids)
             }
-            Trigger::After { delay, from, unless } => {
+            Trigger::After {
+                delay,
+                from,
+                unless,
+            } => {
                 let sc = Scope::default();
                 let (delay_ir, _) = self.duration_expr(delay, &sc);
                 let from_id = self.event_type(&from.name, from.span);
@@ -832,7 +912,11 @@ impl<'a> Checker<'a> {
             Some(h) => d.help(h),
             None => d.help(format!(
                 "declared clocks: {}",
-                self.clocks.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+                self.clocks
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
         };
         self.diags.push(d);
@@ -948,7 +1032,9 @@ impl<'a> Checker<'a> {
                 name: e.name.name.clone(),
                 description: e.description.as_ref().map(|d| d.value.clone()),
                 cite: e.cite.iter().map(|c| c.value.clone()).collect(),
-                kind: RuleKind::Exception { parent: RuleId::MAX },
+                kind: RuleKind::Exception {
+                    parent: RuleId::MAX,
+                },
                 when: None,
                 actions: Vec::new(),
                 exceptions: Vec::new(),
@@ -973,7 +1059,9 @@ impl<'a> Checker<'a> {
             let Some(parent) = parent else {
                 let mut d = Diagnostic::new("E0106", format!("unknown rule `{}`", e.target.name))
                     .primary(e.target.span, "no rule or exception of this name");
-                if let Some(h) = did_you_mean(&e.target.name, self.rules.iter().map(|r| r.name.as_str())) {
+                if let Some(h) =
+                    did_you_mean(&e.target.name, self.rules.iter().map(|r| r.name.as_str()))
+                {
                     d = d.help(h);
                 }
                 self.diags.push(d);
@@ -997,8 +1085,14 @@ impl<'a> Checker<'a> {
                     RuleKind::Exception { parent } if parent != RuleId::MAX => {
                         if seen.contains(&parent) {
                             self.diags.push(
-                                Diagnostic::new("E0301", format!("exceptions `{}` and `{}` override each other", e.name.name, self.rules[parent as usize].name))
-                                    .primary(e.target.span, "this makes a cycle"),
+                                Diagnostic::new(
+                                    "E0301",
+                                    format!(
+                                        "exceptions `{}` and `{}` override each other",
+                                        e.name.name, self.rules[parent as usize].name
+                                    ),
+                                )
+                                .primary(e.target.span, "this makes a cycle"),
                             );
                             break None;
                         }
@@ -1010,14 +1104,20 @@ impl<'a> Checker<'a> {
                 }
             };
             let Some(root) = root else {
-                self.rules[*id as usize].kind = RuleKind::Exception { parent: RuleId::MAX };
+                self.rules[*id as usize].kind = RuleKind::Exception {
+                    parent: RuleId::MAX,
+                };
                 continue;
             };
             let context = self.rule_info[root as usize].context.clone();
             self.rule_info[*id as usize].context = context.clone();
             if let Some(on) = &e.on {
-                let mine: Vec<Option<EventTypeId>> = on.iter().map(|i| self.event_type(&i.name, i.span)).collect();
-                let same = mine.len() == context.len() && mine.iter().all(|m| m.is_some_and(|m| context.contains(&m)));
+                let mine: Vec<Option<EventTypeId>> = on
+                    .iter()
+                    .map(|i| self.event_type(&i.name, i.span))
+                    .collect();
+                let same = mine.len() == context.len()
+                    && mine.iter().all(|m| m.is_some_and(|m| context.contains(&m)));
                 if !same && mine.iter().all(Option::is_some) {
                     let root_rule = &self.rules[root as usize];
                     self.diags.push(
@@ -1066,9 +1166,12 @@ impl<'a> Checker<'a> {
             self.rules[parent as usize].exceptions.push(*id);
             if e.cite.is_empty() {
                 self.diags.push(
-                    Diagnostic::new("W0001", format!("exception `{}` has no citation", e.name.name))
-                        .primary(e.name.span, "no `cite`")
-                        .help("cite the paragraph that makes the exception, e.g. `cite \"9.12.3\"`"),
+                    Diagnostic::new(
+                        "W0001",
+                        format!("exception `{}` has no citation", e.name.name),
+                    )
+                    .primary(e.name.span, "no `cite`")
+                    .help("cite the paragraph that makes the exception, e.g. `cite \"9.12.3\"`"),
                 );
             }
         }
@@ -1079,7 +1182,9 @@ impl<'a> Checker<'a> {
         let Some(i) = self.rules.iter().position(|r| r.name == d.target.name) else {
             let mut diag = Diagnostic::new("E0106", format!("unknown rule `{}`", d.target.name))
                 .primary(d.target.span, "nothing of this name to disable");
-            if let Some(h) = did_you_mean(&d.target.name, self.rules.iter().map(|r| r.name.as_str())) {
+            if let Some(h) =
+                did_you_mean(&d.target.name, self.rules.iter().map(|r| r.name.as_str()))
+            {
                 diag = diag.help(h);
             }
             self.diags.push(diag);
@@ -1150,7 +1255,10 @@ impl<'a> Checker<'a> {
 }
 
 fn is_builtin_type(name: &str) -> bool {
-    matches!(name, "Bool" | "Int" | "Date" | "Duration" | "String" | CLOCK_STATUS_ENUM)
+    matches!(
+        name,
+        "Bool" | "Int" | "Date" | "Duration" | "String" | CLOCK_STATUS_ENUM
+    )
 }
 
 #[cfg(test)]
@@ -1159,7 +1267,11 @@ mod quick {
     fn national_schema_checks() {
         let mut sources = crate::source::SourceMap::new();
         let mut diags = Vec::new();
-        let loaded = crate::loader::load(std::path::Path::new("policies/national/schema.pal"), &mut sources, &mut diags);
+        let loaded = crate::loader::load(
+            std::path::Path::new("policies/national/schema.pal"),
+            &mut sources,
+            &mut diags,
+        );
         let checked = super::check(&loaded, &sources);
         for d in diags.iter().chain(&checked.diagnostics) {
             eprintln!("{:?} {} {:?}", d.code, d.message, d.help);

@@ -31,7 +31,10 @@ mod tests {
     #[test]
     fn typos_find_their_word() {
         assert_eq!(suggest("knid", ["kind", "date"]), Some("kind".into()));
-        assert_eq!(suggest("frist", ["first", "follow_up"]), Some("first".into()));
+        assert_eq!(
+            suggest("frist", ["first", "follow_up"]),
+            Some("first".into())
+        );
         assert_eq!(
             suggest("apointment", ["appointment", "communicated"]),
             Some("appointment".into())

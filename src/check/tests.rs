@@ -17,7 +17,11 @@ impl Checker<'_> {
         let mut ok = true;
         for f in &e.fields {
             match def.fields.iter().position(|d| d.name == f.name.name) {
-                Some(i) => match self.literal_value(&f.value, &def.fields[i].ty, &format!("field `{}`", f.name.name)) {
+                Some(i) => match self.literal_value(
+                    &f.value,
+                    &def.fields[i].ty,
+                    &format!("field `{}`", f.name.name),
+                ) {
                     Some(v) => fields[i] = Some(v),
                     None => ok = false,
                 },
@@ -26,8 +30,13 @@ impl Checker<'_> {
                         "E0102",
                         format!("unknown field `{}` on event `{}`", f.name.name, def.name),
                     )
-                    .primary(f.name.span, format!("`{}` has no field `{}`", def.name, f.name.name));
-                    if let Some(h) = did_you_mean(&f.name.name, def.fields.iter().map(|d| d.name.as_str())) {
+                    .primary(
+                        f.name.span,
+                        format!("`{}` has no field `{}`", def.name, f.name.name),
+                    );
+                    if let Some(h) =
+                        did_you_mean(&f.name.name, def.fields.iter().map(|d| d.name.as_str()))
+                    {
                         d = d.help(h);
                     }
                     self.diags.push(d);
@@ -53,7 +62,10 @@ impl Checker<'_> {
                 }
             }
         }
-        let (line, _) = self.sources.get(e.span.file).line_col(e.span.start as usize);
+        let (line, _) = self
+            .sources
+            .get(e.span.file)
+            .line_col(e.span.start as usize);
         ok.then(|| Event {
             date: e.date,
             kind,
@@ -67,17 +79,30 @@ impl Checker<'_> {
     pub(crate) fn test_attributes(&mut self, fields: &[ast::RecordField]) -> Vec<(u16, Value)> {
         let mut out = Vec::new();
         for f in fields {
-            match self.schema.attributes.iter().position(|a| a.name == f.name.name) {
+            match self
+                .schema
+                .attributes
+                .iter()
+                .position(|a| a.name == f.name.name)
+            {
                 Some(i) => {
                     let ty = self.schema.attributes[i].ty.clone();
-                    if let Some(v) = self.literal_value(&f.value, &ty, &format!("attribute `{}`", f.name.name)) {
+                    if let Some(v) =
+                        self.literal_value(&f.value, &ty, &format!("attribute `{}`", f.name.name))
+                    {
                         out.push((i as u16, v));
                     }
                 }
                 None => {
-                    let mut d = Diagnostic::new("E0102", format!("unknown pathway attribute `{}`", f.name.name))
-                        .primary(f.name.span, "not a pathway attribute");
-                    if let Some(h) = did_you_mean(&f.name.name, self.schema.attributes.iter().map(|a| a.name.as_str())) {
+                    let mut d = Diagnostic::new(
+                        "E0102",
+                        format!("unknown pathway attribute `{}`", f.name.name),
+                    )
+                    .primary(f.name.span, "not a pathway attribute");
+                    if let Some(h) = did_you_mean(
+                        &f.name.name,
+                        self.schema.attributes.iter().map(|a| a.name.as_str()),
+                    ) {
                         d = d.help(h);
                     }
                     self.diags.push(d);
@@ -110,15 +135,22 @@ impl Checker<'_> {
     /// An expectation, checked.
     pub(crate) fn expectation(&mut self, x: &ast::Expectation) -> Option<Expectation> {
         let kind = match &x.kind {
-            ExpectKind::Outcome { negated, name, cite } => ExpectationKind::Outcome {
+            ExpectKind::Outcome {
+                negated,
+                name,
+                cite,
+            } => ExpectationKind::Outcome {
                 negated: *negated,
                 name: name.name.clone(),
                 cite: cite.iter().map(|c| c.value.clone()).collect(),
             },
             ExpectKind::Obligation { name, status } => {
                 if !["met", "missed", "open"].contains(&status.name.as_str()) {
-                    let mut d = Diagnostic::new("E0304", format!("`{}` is not an obligation status", status.name))
-                        .primary(status.span, "expected `met`, `missed` or `open`");
+                    let mut d = Diagnostic::new(
+                        "E0304",
+                        format!("`{}` is not an obligation status", status.name),
+                    )
+                    .primary(status.span, "expected `met`, `missed` or `open`");
                     if let Some(h) = did_you_mean(&status.name, ["met", "missed", "open"]) {
                         d = d.help(h);
                     }
@@ -141,7 +173,9 @@ impl Checker<'_> {
                 let Some(c) = self.clocks.iter().position(|c| c.name == clock.name) else {
                     let mut d = Diagnostic::new("E0104", format!("unknown clock `{}`", clock.name))
                         .primary(clock.span, "no clock of this name");
-                    if let Some(h) = did_you_mean(&clock.name, self.clocks.iter().map(|c| c.name.as_str())) {
+                    if let Some(h) =
+                        did_you_mean(&clock.name, self.clocks.iter().map(|c| c.name.as_str()))
+                    {
                         d = d.help(h);
                     }
                     self.diags.push(d);
@@ -179,7 +213,12 @@ impl Checker<'_> {
         Some(Expectation {
             kind,
             span: x.span,
-            text: self.sources.snippet(x.span).split_whitespace().collect::<Vec<_>>().join(" "),
+            text: self
+                .sources
+                .snippet(x.span)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
         })
     }
 
@@ -187,10 +226,13 @@ impl Checker<'_> {
         if let Some(first) = self.tests.iter().find(|x| x.name == t.name.value) {
             let first = first.span;
             self.diags.push(
-                Diagnostic::new("E0110", format!("test `{}` is declared twice", t.name.value))
-                    .primary(t.name.span, "declared again here")
-                    .secondary(first, "first declared here")
-                    .help("give each test its own name, so failures say which scenario broke"),
+                Diagnostic::new(
+                    "E0110",
+                    format!("test `{}` is declared twice", t.name.value),
+                )
+                .primary(t.name.span, "declared again here")
+                .secondary(first, "first declared here")
+                .help("give each test its own name, so failures say which scenario broke"),
             );
         }
         let mut case = TestCase {

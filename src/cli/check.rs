@@ -28,7 +28,12 @@ fn parse_format(s: &str) -> Result<Format, String> {
 pub fn run(args: &CheckArgs, out: &mut dyn Write) -> u8 {
     let paths = default_paths(&args.paths);
     let checked = check_paths(&paths);
-    let text = render(&checked.diagnostics, &checked.sources, args.format, color_stdout());
+    let text = render(
+        &checked.diagnostics,
+        &checked.sources,
+        args.format,
+        color_stdout(),
+    );
     let _ = out.write_all(text.as_bytes());
     let (errors, warnings) = checked.counts();
     if args.format == Format::Human && errors == 0 && warnings == 0 {

@@ -1,4 +1,97 @@
-//! `pal explain`: one pathway's timeline with the rules considered at each step.
+//! `pal explain POLICY --events FILE --pathway ID --as-at DATE`: one pathway's timeline.
+
+use super::run::{parse_date_arg, read_input};
+use super::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
+use crate::driver::load_policy;
+use crate::eval::Evaluator;
+use crate::events::ReadOptions;
+use crate::render::{render, Format};
+use chrono::NaiveDate;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Arguments of `pal explain`.
 #[derive(Debug, clap::Args)]
-pub struct ExplainArgs {}
-pub fn run(_a: &ExplainArgs, _out: &mut dyn std::io::Write) -> u8 { 0 }
+pub struct ExplainArgs {
+    /// The policy file.
+    pub policy: PathBuf,
+    /// The events file.
+    #[arg(long)]
+    pub events: PathBuf,
+    /// The pathway to explain.
+    #[arg(long)]
+    pub pathway: String,
+    /// The report date. Default: today.
+    #[arg(long, value_parser = parse_date_arg)]
+    pub as_at: Option<NaiveDate>,
+    /// Input format when the extension does not say.
+    #[arg(long)]
+    pub input_format: Option<String>,
+    /// Print the traced result as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `pal explain`.
+pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> u8 {
+    let (_sources, policy, _) = match load_policy(&args.policy) {
+        Ok(x) => x,
+        Err((sources, diags)) => {
+            eprint!(
+                "{}",
+                render(
+                    &diags,
+                    &sources,
+                    Format::Human,
+                    std::io::stderr().is_terminal()
+                )
+            );
+            return EXIT_FINDINGS;
+        }
+    };
+    let as_at = args
+        .as_at
+        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    let opts = ReadOptions {
+        schema: &policy.schema,
+        as_at: Some(as_at),
+        strict: false,
+    };
+    let set = match read_input(&args.events, args.input_format.as_deref(), &opts) {
+        Ok(s) => s,
+        Err((code, msg)) => {
+            eprintln!("error: {msg}");
+            return code;
+        }
+    };
+    let Some(p) = set.pathways.iter().find(|p| p.id == args.pathway) else {
+        let close =
+            crate::check::did_you_mean(&args.pathway, set.pathways.iter().map(|p| p.id.as_str()));
+        eprintln!(
+            "error: no pathway `{}` in `{}`{}",
+            args.pathway,
+            args.events.display(),
+            close.map(|h| format!(" ({h})")).unwrap_or_default()
+        );
+        return EXIT_USAGE;
+    };
+    for r in set
+        .rejected
+        .iter()
+        .filter(|r| r.pathway_id.as_deref() == Some(&args.pathway))
+    {
+        eprintln!("{}:{}: rejected: {}", r.file, r.line, r.reason);
+    }
+    let result = Evaluator::new(&policy).run(&p.id, &p.events, &[], as_at, true);
+    let res = if args.json {
+        serde_json::to_string_pretty(&result)
+            .map_err(std::io::Error::other)
+            .and_then(|j| writeln!(out, "{j}"))
+    } else {
+        crate::report::explain::write(&result, out)
+    };
+    match res {
+        Ok(()) => EXIT_OK,
+        Err(_) => EXIT_UNREADABLE,
+    }
+}

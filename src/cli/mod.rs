@@ -80,7 +80,11 @@ pub fn main() -> ExitCode {
 fn explain_code(code: &str, out: &mut dyn std::io::Write) -> u8 {
     match crate::diagnostic::code_info(code) {
         Some(info) => {
-            let kind = if info.code.starts_with('W') { "warning" } else { "error" };
+            let kind = if info.code.starts_with('W') {
+                "warning"
+            } else {
+                "error"
+            };
             let _ = writeln!(out, "{} ({kind}): {}\n", info.code, info.title);
             let _ = writeln!(out, "{}\n", info.explanation);
             let _ = writeln!(out, "Example:\n");

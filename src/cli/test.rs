@@ -4,7 +4,7 @@
 //! extends), never against a policy that extends it.
 
 use super::{default_paths, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE};
-use crate::driver::check_paths_with;
+use crate::driver::load_roots;
 use crate::render::{render, Format};
 use crate::source::SourceMap;
 use crate::testing::{run_test, Coverage, TestReport};
@@ -42,8 +42,13 @@ pub struct Ran {
 pub fn run_tests(
     paths: &[PathBuf],
     filter: Option<&str>,
-) -> (Vec<Ran>, Coverage, crate::driver::CheckRun, Vec<(String, Vec<String>)>) {
-    let checked = check_paths_with(paths, true);
+) -> (
+    Vec<Ran>,
+    Coverage,
+    crate::driver::CheckRun,
+    Vec<(String, Vec<String>)>,
+) {
+    let checked = load_roots(paths);
     let mut ran = Vec::new();
     let mut coverage = Coverage::default();
     let mut untested = Vec::new();
@@ -69,7 +74,11 @@ pub fn run_tests(
             });
         }
         if any {
-            let names = coverage.untested(policy).iter().map(|r| r.name.clone()).collect();
+            let names = coverage
+                .untested(policy)
+                .iter()
+                .map(|r| r.name.clone())
+                .collect();
             untested.push((root_name, names));
         }
     }
@@ -82,10 +91,29 @@ pub fn run(args: &TestArgs, out: &mut dyn Write) -> u8 {
     let (ran, coverage, checked, untested) = run_tests(&paths, args.filter.as_deref());
     let (errors, _) = checked.counts();
     if errors > 0 {
-        let only_errors: Vec<_> = checked.diagnostics.iter().filter(|d| d.is_error()).cloned().collect();
-        let _ = out.write_all(render(&only_errors, &checked.sources, Format::Human, super::color_stdout()).as_bytes());
-        let unreadable = only_errors.iter().any(|d| d.code == "E0002" || d.code == "E0003");
-        return if unreadable { EXIT_UNREADABLE } else { EXIT_FINDINGS };
+        let only_errors: Vec<_> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .cloned()
+            .collect();
+        let _ = out.write_all(
+            render(
+                &only_errors,
+                &checked.sources,
+                Format::Human,
+                super::color_stdout(),
+            )
+            .as_bytes(),
+        );
+        let unreadable = only_errors
+            .iter()
+            .any(|d| d.code == "E0002" || d.code == "E0003");
+        return if unreadable {
+            EXIT_UNREADABLE
+        } else {
+            EXIT_FINDINGS
+        };
     }
     let failed = ran.iter().filter(|r| !r.report.passed()).count();
     match args.format.as_str() {
@@ -106,7 +134,11 @@ pub fn run(args: &TestArgs, out: &mut dyn Write) -> u8 {
 fn write_human(ran: &[Ran], _sources: &SourceMap, out: &mut dyn Write) {
     for r in ran {
         let status = if r.report.passed() { "ok" } else { "FAILED" };
-        let _ = writeln!(out, "test {}:{} {} ... {status}", r.file, r.line, r.report.name);
+        let _ = writeln!(
+            out,
+            "test {}:{} {} ... {status}",
+            r.file, r.line, r.report.name
+        );
     }
     let failed: Vec<&Ran> = ran.iter().filter(|r| !r.report.passed()).collect();
     if !failed.is_empty() {
@@ -118,11 +150,22 @@ fn write_human(ran: &[Ran], _sources: &SourceMap, out: &mut dyn Write) {
             }
             let _ = writeln!(out, "  trace:");
             for step in r.report.result.trace.iter().flatten() {
-                let line = step.line.map(|l| format!(" (line {l})")).unwrap_or_default();
+                let line = step
+                    .line
+                    .map(|l| format!(" (line {l})"))
+                    .unwrap_or_default();
                 let _ = writeln!(out, "    {} {}{line}", step.date, step.event);
                 for rule in &step.rules {
-                    let detail = rule.detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default();
-                    let _ = writeln!(out, "      {} {} [{}]{detail}", rule.result, rule.rule, rule.cite);
+                    let detail = rule
+                        .detail
+                        .as_ref()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        "      {} {} [{}]{detail}",
+                        rule.result, rule.rule, rule.cite
+                    );
                 }
                 let _ = writeln!(out, "      clocks: {}", step.clocks.join("; "));
             }
@@ -250,7 +293,10 @@ fn write_coverage(
     let _ = writeln!(out, "\ncoverage:");
     for root in &checked.roots {
         let Some(policy) = &root.policy else { continue };
-        let Some((_, missing)) = untested.iter().find(|(n, _)| *n == root.path.display().to_string()) else {
+        let Some((_, missing)) = untested
+            .iter()
+            .find(|(n, _)| *n == root.path.display().to_string())
+        else {
             continue;
         };
         let total = policy.rules.iter().filter(|r| r.disabled.is_none()).count();
@@ -270,7 +316,11 @@ fn write_coverage(
             .filter(|p| !coverage.params.contains(*p))
             .collect();
         if !unused.is_empty() {
-            let _ = writeln!(out, "    parameters never varied by a test: {}", unused.join(", "));
+            let _ = writeln!(
+                out,
+                "    parameters never varied by a test: {}",
+                unused.join(", ")
+            );
         }
     }
 }

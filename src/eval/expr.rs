@@ -42,7 +42,9 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
         (Value::Date(x), Value::Date(y)) => Some(x.cmp(y)),
-        (Value::Duration(x), Value::Duration(y)) if x.kind == y.kind => Some(x.amount.cmp(&y.amount)),
+        (Value::Duration(x), Value::Duration(y)) if x.kind == y.kind => {
+            Some(x.amount.cmp(&y.amount))
+        }
         _ => None,
     }
 }
@@ -81,7 +83,12 @@ impl<'s, 'p> Ctx<'s, 'p> {
                 None => Value::Unset,
             },
             Expr::EventField(r, slots) => field_of(self.event(*r), slots),
-            Expr::Attr(i) => self.state.attrs.get(*i as usize).cloned().unwrap_or(Value::Unset),
+            Expr::Attr(i) => self
+                .state
+                .attrs
+                .get(*i as usize)
+                .cloned()
+                .unwrap_or(Value::Unset),
             Expr::Clock(c, f) => self.clock(*c, *f),
             Expr::Query(q) => self.query(q),
             Expr::QueryField(q, slots) => {
@@ -190,18 +197,31 @@ impl<'s, 'p> Ctx<'s, 'p> {
                 })
             }
             BinOp::Add => match (l, r) {
-                (Value::Int(x), Value::Int(y)) => x.checked_add(y).map(Value::Int).unwrap_or(Value::Unset),
-                (Value::Date(d), Value::Duration(u)) | (Value::Duration(u), Value::Date(d)) => self.add(d, u),
+                (Value::Int(x), Value::Int(y)) => {
+                    x.checked_add(y).map(Value::Int).unwrap_or(Value::Unset)
+                }
+                (Value::Date(d), Value::Duration(u)) | (Value::Duration(u), Value::Date(d)) => {
+                    self.add(d, u)
+                }
                 (Value::Duration(x), Value::Duration(y)) if x.kind == y.kind => x
                     .amount
                     .checked_add(y.amount)
-                    .map(|amount| Value::Duration(Duration { kind: x.kind, amount }))
+                    .map(|amount| {
+                        Value::Duration(Duration {
+                            kind: x.kind,
+                            amount,
+                        })
+                    })
                     .unwrap_or(Value::Unset),
                 _ => Value::Unset,
             },
             BinOp::Sub => match (l, r) {
-                (Value::Int(x), Value::Int(y)) => x.checked_sub(y).map(Value::Int).unwrap_or(Value::Unset),
-                (Value::Date(x), Value::Date(y)) => Value::Duration(Duration::days(days_between(y, x))),
+                (Value::Int(x), Value::Int(y)) => {
+                    x.checked_sub(y).map(Value::Int).unwrap_or(Value::Unset)
+                }
+                (Value::Date(x), Value::Date(y)) => {
+                    Value::Duration(Duration::days(days_between(y, x)))
+                }
                 (Value::Date(d), Value::Duration(u)) => self.add(
                     d,
                     Duration {
@@ -212,21 +232,35 @@ impl<'s, 'p> Ctx<'s, 'p> {
                 (Value::Duration(x), Value::Duration(y)) if x.kind == y.kind => x
                     .amount
                     .checked_sub(y.amount)
-                    .map(|amount| Value::Duration(Duration { kind: x.kind, amount }))
+                    .map(|amount| {
+                        Value::Duration(Duration {
+                            kind: x.kind,
+                            amount,
+                        })
+                    })
                     .unwrap_or(Value::Unset),
                 _ => Value::Unset,
             },
             BinOp::Mul => match (l, r) {
-                (Value::Int(x), Value::Int(y)) => x.checked_mul(y).map(Value::Int).unwrap_or(Value::Unset),
+                (Value::Int(x), Value::Int(y)) => {
+                    x.checked_mul(y).map(Value::Int).unwrap_or(Value::Unset)
+                }
                 (Value::Int(n), Value::Duration(d)) | (Value::Duration(d), Value::Int(n)) => d
                     .amount
                     .checked_mul(n)
-                    .map(|amount| Value::Duration(Duration { kind: d.kind, amount }))
+                    .map(|amount| {
+                        Value::Duration(Duration {
+                            kind: d.kind,
+                            amount,
+                        })
+                    })
                     .unwrap_or(Value::Unset),
                 _ => Value::Unset,
             },
             BinOp::Div => match (l, r) {
-                (Value::Int(x), Value::Int(y)) => x.checked_div(y).map(Value::Int).unwrap_or(Value::Unset),
+                (Value::Int(x), Value::Int(y)) => {
+                    x.checked_div(y).map(Value::Int).unwrap_or(Value::Unset)
+                }
                 _ => Value::Unset,
             },
             BinOp::And | BinOp::Or | BinOp::Coalesce => Value::Unset,
@@ -236,11 +270,15 @@ impl<'s, 'p> Ctx<'s, 'p> {
     fn call(&self, b: Builtin, args: &[Expr]) -> Value {
         let vals: Vec<Value> = args.iter().map(|a| self.eval(a)).collect();
         match (b, vals.as_slice()) {
-            (Builtin::Age, [Value::Date(birth), Value::Date(on)]) => Value::Int(age_in_years(*birth, *on)),
+            (Builtin::Age, [Value::Date(birth), Value::Date(on)]) => {
+                Value::Int(age_in_years(*birth, *on))
+            }
             (Builtin::WorkingDays, [Value::Date(a), Value::Date(b)]) => {
                 Value::Int(self.ev.policy.calendar.working_days_between(*a, *b))
             }
-            (Builtin::DaysBetween, [Value::Date(a), Value::Date(b)]) => Value::Int(days_between(*a, *b)),
+            (Builtin::DaysBetween, [Value::Date(a), Value::Date(b)]) => {
+                Value::Int(days_between(*a, *b))
+            }
             (Builtin::Min, [a, b]) => match compare(a, b) {
                 Some(Ordering::Greater) => b.clone(),
                 Some(_) => a.clone(),
@@ -256,7 +294,12 @@ impl<'s, 'p> Ctx<'s, 'p> {
     }
 
     fn clock(&self, c: u16, f: ClockField) -> Value {
-        let periods = self.state.clocks.get(c as usize).map(Vec::as_slice).unwrap_or(&[]);
+        let periods = self
+            .state
+            .clocks
+            .get(c as usize)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
         let last = periods.last();
         let now = self.now;
         match f {
@@ -273,13 +316,22 @@ impl<'s, 'p> Ctx<'s, 'p> {
                 };
                 Value::Enum(0, status)
             }
-            ClockField::Running => Value::Bool(last.is_some_and(|p| p.state == PeriodState::Open && !p.paused_on(now))),
+            ClockField::Running => {
+                Value::Bool(last.is_some_and(|p| p.state == PeriodState::Open && !p.paused_on(now)))
+            }
             ClockField::Open => Value::Bool(last.is_some_and(|p| p.state == PeriodState::Open)),
             ClockField::Start => last.map(|p| Value::Date(p.start)).unwrap_or(Value::Unset),
-            ClockField::Stop => last.and_then(|p| p.stop).map(Value::Date).unwrap_or(Value::Unset),
-            ClockField::TargetDate => last.map(|p| Value::Date(p.target_date(now))).unwrap_or(Value::Unset),
+            ClockField::Stop => last
+                .and_then(|p| p.stop)
+                .map(Value::Date)
+                .unwrap_or(Value::Unset),
+            ClockField::TargetDate => last
+                .map(|p| Value::Date(p.target_date(now)))
+                .unwrap_or(Value::Unset),
             ClockField::DaysWaited => Value::Int(last.map(|p| p.days_waited(now)).unwrap_or(0)),
-            ClockField::WeeksWaited => Value::Int(last.map(|p| p.days_waited(now).div_euclid(7)).unwrap_or(0)),
+            ClockField::WeeksWaited => {
+                Value::Int(last.map(|p| p.days_waited(now).div_euclid(7)).unwrap_or(0))
+            }
             ClockField::PausedDays => Value::Int(last.map(|p| p.paused_days(now)).unwrap_or(0)),
             ClockField::Breached => Value::Bool(last.is_some_and(|p| {
                 p.state != PeriodState::Nullified && p.days_waited(now) > p.target_days
@@ -297,7 +349,9 @@ impl<'s, 'p> Ctx<'s, 'p> {
     fn matches(&self, q: &Query, e: &'s Event, since: Option<NaiveDate>) -> bool {
         q.events.contains(&e.kind)
             && since.is_none_or(|s| e.date >= s)
-            && q.where_.as_deref().is_none_or(|w| truthy(&self.with_candidate(e).eval(w)))
+            && q.where_
+                .as_deref()
+                .is_none_or(|w| truthy(&self.with_candidate(e).eval(w)))
     }
 
     fn find(&self, q: &Query) -> Option<&'s Event> {
@@ -305,7 +359,11 @@ impl<'s, 'p> Ctx<'s, 'p> {
         let history = self.history;
         match q.kind {
             QueryKind::First => history.iter().copied().find(|e| self.matches(q, e, since)),
-            _ => history.iter().rev().copied().find(|e| self.matches(q, e, since)),
+            _ => history
+                .iter()
+                .rev()
+                .copied()
+                .find(|e| self.matches(q, e, since)),
         }
     }
 
@@ -313,7 +371,10 @@ impl<'s, 'p> Ctx<'s, 'p> {
         let since = self.since(q);
         match q.kind {
             QueryKind::Count => Value::Int(
-                self.history.iter().filter(|e| self.matches(q, e, since)).count() as i64,
+                self.history
+                    .iter()
+                    .filter(|e| self.matches(q, e, since))
+                    .count() as i64,
             ),
             QueryKind::Exists | QueryKind::Last | QueryKind::First => {
                 Value::Bool(self.history.iter().any(|e| self.matches(q, e, since)))

@@ -174,7 +174,10 @@ impl<'p> Evaluator<'p> {
         trace: bool,
     ) -> PathwayResult {
         let mut sorted: Vec<&Event> = events.iter().filter(|e| e.date <= as_at).collect();
-        if !sorted.windows(2).all(|w| (w[0].date, w[0].seq) <= (w[1].date, w[1].seq)) {
+        if !sorted
+            .windows(2)
+            .all(|w| (w[0].date, w[0].seq) <= (w[1].date, w[1].seq))
+        {
             sorted.sort_by_key(|e| (e.date, e.seq));
         }
         let mut run = Run::new(self, attributes, as_at, trace);
@@ -259,7 +262,12 @@ struct Plan {
 }
 
 impl<'a, 'p> Run<'a, 'p> {
-    fn new(ev: &'a Evaluator<'p>, attributes: &[(u16, Value)], as_at: NaiveDate, trace: bool) -> Self {
+    fn new(
+        ev: &'a Evaluator<'p>,
+        attributes: &[(u16, Value)],
+        as_at: NaiveDate,
+        trace: bool,
+    ) -> Self {
         let policy = ev.policy;
         let mut attrs: Vec<Value> = policy
             .schema
@@ -305,7 +313,12 @@ impl<'a, 'p> Run<'a, 'p> {
 
     /// Fires pending timers whose due date satisfies `due_ok`, in due order (then policy order).
     /// `processed` is how many events are in the history.
-    fn fire_timers(&mut self, events: &[&Event], processed: usize, due_ok: impl Fn(NaiveDate) -> bool) {
+    fn fire_timers(
+        &mut self,
+        events: &[&Event],
+        processed: usize,
+        due_ok: impl Fn(NaiveDate) -> bool,
+    ) {
         loop {
             let next = self
                 .timers
@@ -445,7 +458,13 @@ impl<'a, 'p> Run<'a, 'p> {
     }
 
     /// Decides whether rule `r` fires and whose actions apply (the deepest applicable exception).
-    fn resolve(&mut self, r: RuleId, history: &[&Event], step: &Step, traces: &mut Vec<RuleTrace>) -> Option<Plan> {
+    fn resolve(
+        &mut self,
+        r: RuleId,
+        history: &[&Event],
+        step: &Step,
+        traces: &mut Vec<RuleTrace>,
+    ) -> Option<Plan> {
         let policy = self.policy();
         let rule = &policy.rules[r as usize];
         if rule.disabled.is_some() {
@@ -457,7 +476,11 @@ impl<'a, 'p> Run<'a, 'p> {
         };
         if !holds {
             if self.trace.is_some() {
-                traces.push(self.rule_trace(r, "not_applicable", Some("condition is false".into())));
+                traces.push(self.rule_trace(
+                    r,
+                    "not_applicable",
+                    Some("condition is false".into()),
+                ));
             }
             return None;
         }
@@ -467,15 +490,29 @@ impl<'a, 'p> Run<'a, 'p> {
                 traces.push(self.rule_trace(r, "fired", None));
             } else {
                 let ex = &policy.rules[acting as usize];
-                traces.push(self.rule_trace(r, "overridden", Some(format!("exception {} applied", ex.name))));
-                traces.push(self.rule_trace(acting, "fired", Some(format!("instead of {}", rule.name))));
+                traces.push(self.rule_trace(
+                    r,
+                    "overridden",
+                    Some(format!("exception {} applied", ex.name)),
+                ));
+                traces.push(self.rule_trace(
+                    acting,
+                    "fired",
+                    Some(format!("instead of {}", rule.name)),
+                ));
             }
         }
         Some(Plan { acting })
     }
 
     /// The rule whose actions apply when `r` holds: `r`, or the deepest applicable exception.
-    fn deepest(&mut self, r: RuleId, history: &[&Event], step: &Step, traces: &mut Vec<RuleTrace>) -> RuleId {
+    fn deepest(
+        &mut self,
+        r: RuleId,
+        history: &[&Event],
+        step: &Step,
+        traces: &mut Vec<RuleTrace>,
+    ) -> RuleId {
         let policy = self.policy();
         let mut applicable = Vec::new();
         for &x in &policy.rules[r as usize].exceptions {
@@ -490,15 +527,25 @@ impl<'a, 'p> Run<'a, 'p> {
             if holds {
                 applicable.push(x);
             } else if self.trace.is_some() {
-                traces.push(self.rule_trace(x, "not_applicable", Some("condition is false".into())));
+                traces.push(self.rule_trace(
+                    x,
+                    "not_applicable",
+                    Some("condition is false".into()),
+                ));
             }
         }
         match applicable.as_slice() {
             [] => r,
             [one] => self.deepest(*one, history, step, traces),
             many => {
-                let names: Vec<String> = many.iter().map(|x| policy.rules[*x as usize].name.clone()).collect();
-                let cites: Vec<String> = many.iter().map(|x| policy.rules[*x as usize].cite_text()).collect();
+                let names: Vec<String> = many
+                    .iter()
+                    .map(|x| policy.rules[*x as usize].name.clone())
+                    .collect();
+                let cites: Vec<String> = many
+                    .iter()
+                    .map(|x| policy.rules[*x as usize].cite_text())
+                    .collect();
                 self.conflicts.push(ConflictResult {
                     date: step.now,
                     event: step.label.clone(),
@@ -520,7 +567,13 @@ impl<'a, 'p> Run<'a, 'p> {
         }
     }
 
-    fn apply_plans(&mut self, plans: &[Plan], history: &[&Event], step: &Step, traces: &mut Vec<RuleTrace>) {
+    fn apply_plans(
+        &mut self,
+        plans: &[Plan],
+        history: &[&Event],
+        step: &Step,
+        traces: &mut Vec<RuleTrace>,
+    ) {
         if plans.is_empty() {
             return;
         }
@@ -531,7 +584,12 @@ impl<'a, 'p> Run<'a, 'p> {
             for c in 0..policy.clocks.len() as ClockId {
                 let acting: Vec<&Plan> = plans
                     .iter()
-                    .filter(|p| policy.rules[p.acting as usize].actions.iter().any(|a| a.clock() == Some(c)))
+                    .filter(|p| {
+                        policy.rules[p.acting as usize]
+                            .actions
+                            .iter()
+                            .any(|a| a.clock() == Some(c))
+                    })
                     .collect();
                 if acting.len() > 1 {
                     blocked.push(c);
@@ -539,13 +597,23 @@ impl<'a, 'p> Run<'a, 'p> {
                         date: step.now,
                         event: step.label.clone(),
                         clock: policy.clocks[c as usize].name.clone(),
-                        rules: acting.iter().map(|p| policy.rules[p.acting as usize].name.clone()).collect(),
-                        cites: acting.iter().map(|p| policy.rules[p.acting as usize].cite_text()).collect(),
+                        rules: acting
+                            .iter()
+                            .map(|p| policy.rules[p.acting as usize].name.clone())
+                            .collect(),
+                        cites: acting
+                            .iter()
+                            .map(|p| policy.rules[p.acting as usize].cite_text())
+                            .collect(),
                         resolution: "none of these rules' actions on this clock was applied".into(),
                     });
                     if self.trace.is_some() {
                         for p in &acting {
-                            traces.push(self.rule_trace(p.acting, "conflict", Some(format!("on clock {}", policy.clocks[c as usize].name))));
+                            traces.push(self.rule_trace(
+                                p.acting,
+                                "conflict",
+                                Some(format!("on clock {}", policy.clocks[c as usize].name)),
+                            ));
                         }
                     }
                 }
@@ -562,7 +630,12 @@ impl<'a, 'p> Run<'a, 'p> {
         }
     }
 
-    fn date_or_now(&self, e: &Option<crate::ir::Expr>, history: &[&Event], step: &Step) -> Option<NaiveDate> {
+    fn date_or_now(
+        &self,
+        e: &Option<crate::ir::Expr>,
+        history: &[&Event],
+        step: &Step,
+    ) -> Option<NaiveDate> {
         match e {
             None => Some(step.now),
             Some(e) => match self.ctx(history, step).eval(e) {
@@ -583,17 +656,38 @@ impl<'a, 'p> Run<'a, 'p> {
         });
     }
 
-    fn apply_action(&mut self, rid: RuleId, idx: usize, action: &Action, history: &[&Event], step: &Step) {
+    fn apply_action(
+        &mut self,
+        rid: RuleId,
+        idx: usize,
+        action: &Action,
+        history: &[&Event],
+        step: &Step,
+    ) {
         let policy = self.policy();
         let clock_name = |c: ClockId| policy.clocks[c as usize].name.as_str();
         match action {
             Action::Start(c, on) => {
                 let Some(d) = self.date_or_now(on, history, step) else {
-                    return self.warn(step, rid, format!("`start {}`: the date is not set", clock_name(*c)));
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`start {}`: the date is not set", clock_name(*c)),
+                    );
                 };
-                if let Some(open) = self.state.clocks[*c as usize].iter().find(|p| p.state == PeriodState::Open) {
+                if let Some(open) = self.state.clocks[*c as usize]
+                    .iter()
+                    .find(|p| p.state == PeriodState::Open)
+                {
                     let since = open.start;
-                    return self.warn(step, rid, format!("clock `{}` is already running since {since}; `start` ignored", clock_name(*c)));
+                    return self.warn(
+                        step,
+                        rid,
+                        format!(
+                            "clock `{}` is already running since {since}; `start` ignored",
+                            clock_name(*c)
+                        ),
+                    );
                 }
                 let target_days = self.ev.target_days(*c, d);
                 self.state.clocks[*c as usize].push(Period {
@@ -611,10 +705,21 @@ impl<'a, 'p> Run<'a, 'p> {
                 let nullify = matches!(action, Action::Nullify(..));
                 let verb = if nullify { "nullify" } else { "stop" };
                 let Some(d) = self.date_or_now(on, history, step) else {
-                    return self.warn(step, rid, format!("`{verb} {}`: the date is not set", clock_name(*c)));
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`{verb} {}`: the date is not set", clock_name(*c)),
+                    );
                 };
-                let Some(p) = self.state.clocks[*c as usize].iter_mut().find(|p| p.state == PeriodState::Open) else {
-                    return self.warn(step, rid, format!("`{verb} {}` with no running clock", clock_name(*c)));
+                let Some(p) = self.state.clocks[*c as usize]
+                    .iter_mut()
+                    .find(|p| p.state == PeriodState::Open)
+                else {
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`{verb} {}` with no running clock", clock_name(*c)),
+                    );
                 };
                 let d = d.max(p.start);
                 for pause in &mut p.pauses {
@@ -623,34 +728,68 @@ impl<'a, 'p> Run<'a, 'p> {
                     }
                 }
                 p.stop = Some(d);
-                p.state = if nullify { PeriodState::Nullified } else { PeriodState::Stopped };
+                p.state = if nullify {
+                    PeriodState::Nullified
+                } else {
+                    PeriodState::Stopped
+                };
                 p.reason = Some(reason.clone());
                 p.stopped_by = Some(rid);
             }
             Action::Reset(c, to) => {
                 let Some(d) = self.date_or_now(&Some(to.clone()), history, step) else {
-                    return self.warn(step, rid, format!("`reset {}`: the date is not set", clock_name(*c)));
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`reset {}`: the date is not set", clock_name(*c)),
+                    );
                 };
-                let Some(p) = self.state.clocks[*c as usize].iter_mut().find(|p| p.state == PeriodState::Open) else {
-                    return self.warn(step, rid, format!("`reset {}` with no running clock", clock_name(*c)));
+                let Some(p) = self.state.clocks[*c as usize]
+                    .iter_mut()
+                    .find(|p| p.state == PeriodState::Open)
+                else {
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`reset {}` with no running clock", clock_name(*c)),
+                    );
                 };
                 p.start = d;
             }
             Action::Pause(c, on) => {
                 let Some(d) = self.date_or_now(on, history, step) else {
-                    return self.warn(step, rid, format!("`pause {}`: the date is not set", clock_name(*c)));
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`pause {}`: the date is not set", clock_name(*c)),
+                    );
                 };
-                let Some(p) = self.state.clocks[*c as usize].iter_mut().find(|p| p.state == PeriodState::Open) else {
-                    return self.warn(step, rid, format!("`pause {}` with no running clock", clock_name(*c)));
+                let Some(p) = self.state.clocks[*c as usize]
+                    .iter_mut()
+                    .find(|p| p.state == PeriodState::Open)
+                else {
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`pause {}` with no running clock", clock_name(*c)),
+                    );
                 };
                 if p.pauses.iter().any(|(_, to)| to.is_none()) {
-                    return self.warn(step, rid, format!("clock `{}` is already paused", clock_name(*c)));
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("clock `{}` is already paused", clock_name(*c)),
+                    );
                 }
                 p.pauses.push((d, None));
             }
             Action::Resume(c, on) => {
                 let Some(d) = self.date_or_now(on, history, step) else {
-                    return self.warn(step, rid, format!("`resume {}`: the date is not set", clock_name(*c)));
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`resume {}`: the date is not set", clock_name(*c)),
+                    );
                 };
                 let open_pause = self.state.clocks[*c as usize]
                     .iter_mut()
@@ -658,7 +797,11 @@ impl<'a, 'p> Run<'a, 'p> {
                     .and_then(|p| p.pauses.iter_mut().find(|(_, to)| to.is_none()));
                 match open_pause {
                     Some(pause) => pause.1 = Some(d.max(pause.0)),
-                    None => self.warn(step, rid, format!("`resume {}` with no pause", clock_name(*c))),
+                    None => self.warn(
+                        step,
+                        rid,
+                        format!("`resume {}` with no pause", clock_name(*c)),
+                    ),
                 }
             }
             Action::Outcome(name, on) => {
@@ -671,7 +814,9 @@ impl<'a, 'p> Run<'a, 'p> {
                     cite: r.cite_text(),
                 });
             }
-            Action::Require { what, within, of, .. } => {
+            Action::Require {
+                what, within, of, ..
+            } => {
                 let Some(from) = self.date_or_now(of, history, step) else {
                     return self.warn(step, rid, format!("`require {what}`: the date is not set"));
                 };
@@ -798,9 +943,18 @@ impl<'a, 'p> Run<'a, 'p> {
                 }
             })
             .collect();
+        let attributes = policy
+            .schema
+            .attributes
+            .iter()
+            .zip(&self.state.attrs)
+            .filter(|(_, v)| v.is_set())
+            .map(|(a, v)| (a.name.clone(), policy.schema.display_value(v)))
+            .collect();
         PathwayResult {
             pathway_id: pathway_id.to_string(),
             as_at,
+            attributes,
             clocks: clocks.into_iter().map(|(_, _, r)| r).collect(),
             outcomes: self.outcomes,
             obligations,

@@ -21,6 +21,8 @@ pub struct PathwayResult {
     pub conflicts: Vec<ConflictResult>,
     /// Data-quality warnings.
     pub warnings: Vec<WarningResult>,
+    /// The pathway attributes at the as-at date (those that are set), e.g. priority, specialty.
+    pub attributes: std::collections::BTreeMap<String, String>,
     /// The step-by-step trace (only when asked for).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<TraceStep>>,

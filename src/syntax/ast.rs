@@ -152,6 +152,8 @@ pub struct ClockDecl {
     pub target: Expr,
     /// The share of periods that must be within target (`standard 92%`), for the summary.
     pub standard: Option<Expr>,
+    /// `of incomplete` / `of completed`: which periods the standard measures.
+    pub measured_on: Option<Ident>,
     /// Citations.
     pub cite: Vec<StrLit>,
     /// Whole declaration.

@@ -10,10 +10,7 @@ use pest::error::{Error, ErrorVariant, InputLocation};
 pub(crate) fn nesting_error(span: Span) -> Diagnostic {
     Diagnostic::new(
         "E0004",
-        format!(
-            "nesting is deeper than {} levels",
-            super::MAX_NESTING
-        ),
+        format!("nesting is deeper than {} levels", super::MAX_NESTING),
     )
     .primary(span, "too deeply nested")
     .help("split the condition into named parts with `def`")
@@ -125,8 +122,23 @@ fn expected_list(positives: &[Rule]) -> Vec<&'static str> {
     let has = |rs: &[Rule]| positives.iter().any(|r| rs.contains(r));
     let expression_start = has(&[int, date, string, bool_lit, neg_op, paren, expr, call]);
     let operator = has(&[
-        or_op, and_op, coalesce_op, eq_op, ne_op, le_op, ge_op, lt_op, gt_op, add_op, sub_op,
-        mul_op, div_op, field_op, method_op, is_set_op, in_op,
+        or_op,
+        and_op,
+        coalesce_op,
+        eq_op,
+        ne_op,
+        le_op,
+        ge_op,
+        lt_op,
+        gt_op,
+        add_op,
+        sub_op,
+        mul_op,
+        div_op,
+        field_op,
+        method_op,
+        is_set_op,
+        in_op,
     ]);
     let mut out: Vec<&'static str> = Vec::new();
     fn push(out: &mut Vec<&'static str>, s: &'static str) {
@@ -290,7 +302,9 @@ fn hint(positives: &[Rule], text: &str, pos: usize) -> Option<String> {
         return Some("a `(` before this point is not closed: add the matching `)`".into());
     }
     if positives.contains(&Rule::duration_unit) {
-        return Some("write a unit after the number, e.g. `3 weeks`, `14 days` or `5 working days`".into());
+        return Some(
+            "write a unit after the number, e.g. `3 weeks`, `14 days` or `5 working days`".into(),
+        );
     }
     if positives.contains(&Rule::ident) && RESERVED.contains(&word) {
         return Some(format!("`{word}` is a reserved word; choose another name"));
@@ -301,7 +315,10 @@ fn hint(positives: &[Rule], text: &str, pos: usize) -> Option<String> {
     if positives.contains(&Rule::action_block) && before.ends_with('"') {
         return Some("a rule's actions go in braces: `{ stop rtt reason … }`".into());
     }
-    if word.chars().all(|c| c.is_ascii_digit()) && !word.is_empty() && positives.contains(&Rule::ident) {
+    if word.chars().all(|c| c.is_ascii_digit())
+        && !word.is_empty()
+        && positives.contains(&Rule::ident)
+    {
         return Some("names start with a letter or `_`".into());
     }
     if positives.iter().any(|r| {
@@ -356,7 +373,11 @@ mod tests {
             "rule r on dna when a == { outcome x }",
         ] {
             let d = err(src);
-            assert!(!d.message.contains('_') || d.message.contains('`'), "{src}: {}", d.message);
+            assert!(
+                !d.message.contains('_') || d.message.contains('`'),
+                "{src}: {}",
+                d.message
+            );
             assert!(!d.message.contains("Rule"), "{src}: {}", d.message);
         }
     }
@@ -370,6 +391,9 @@ mod tests {
     #[test]
     fn a_reserved_word_as_a_name_is_explained() {
         let d = err("param from: Int = 3 cite \"x\"");
-        assert!(d.help.as_deref().is_some_and(|h| h.contains("reserved")), "{d:?}");
+        assert!(
+            d.help.as_deref().is_some_and(|h| h.contains("reserved")),
+            "{d:?}"
+        );
     }
 }

@@ -192,16 +192,22 @@ impl Builder {
 
     fn date(&self, pair: &Pair<Rule>) -> PResult<NaiveDateLit> {
         parse_date(pair.as_str()).ok_or_else(|| {
-            Diagnostic::new("E0001", format!("`{}` is not a calendar date", pair.as_str()))
-                .primary(self.span(pair), "no such day")
-                .help("dates are written YYYY-MM-DD, e.g. `2025-01-06`")
+            Diagnostic::new(
+                "E0001",
+                format!("`{}` is not a calendar date", pair.as_str()),
+            )
+            .primary(self.span(pair), "no such day")
+            .help("dates are written YYYY-MM-DD, e.g. `2025-01-06`")
         })
     }
 
     fn int(&self, pair: &Pair<Rule>) -> PResult<i64> {
         pair.as_str().parse::<i64>().map_err(|_| {
-            Diagnostic::new("E0001", format!("`{}` is too large a number", pair.as_str()))
-                .primary(self.span(pair), "out of range")
+            Diagnostic::new(
+                "E0001",
+                format!("`{}` is too large a number", pair.as_str()),
+            )
+            .primary(self.span(pair), "out of range")
         })
     }
 
@@ -212,7 +218,11 @@ impl Builder {
             return Err(Diagnostic::new("E0001", "malformed duration").primary(span, ""));
         };
         let n = self.int(&n)?;
-        let unit_text: String = unit.as_str().split_whitespace().collect::<Vec<_>>().join(" ");
+        let unit_text: String = unit
+            .as_str()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         let (kind, factor) = match unit_text.as_str() {
             "day" | "days" => (DurationKind::Days, 1),
             "week" | "weeks" => (DurationKind::Days, 7),
@@ -313,6 +323,7 @@ impl Builder {
                 let mut description = None;
                 let mut target = None;
                 let mut standard = None;
+                let mut measured_on = None;
                 let mut cite = Vec::new();
                 for p in pair.into_inner() {
                     match p.as_rule() {
@@ -320,8 +331,12 @@ impl Builder {
                         Rule::description => description = first_inner(p).map(|s| self.string(s)),
                         Rule::expr => target = Some(self.expr(p)?),
                         Rule::standard_clause => {
-                            if let Some(e) = p.into_inner().find(|q| q.as_rule() == Rule::expr) {
-                                standard = Some(self.expr(e)?);
+                            for q in p.into_inner() {
+                                match q.as_rule() {
+                                    Rule::expr => standard = Some(self.expr(q)?),
+                                    Rule::ident => measured_on = Some(self.ident(q)),
+                                    _ => {}
+                                }
                             }
                         }
                         Rule::cite => cite = self.cite(p),
@@ -336,6 +351,7 @@ impl Builder {
                         span,
                     }),
                     standard,
+                    measured_on,
                     cite,
                     span,
                 })
@@ -991,7 +1007,10 @@ impl Builder {
                             deepest = deepest.max(dd);
                             list.push(e);
                         }
-                        (ExprKind::In(Box::new(lhs), list, rule == Rule::in_op), deepest)
+                        (
+                            ExprKind::In(Box::new(lhs), list, rule == Rule::in_op),
+                            deepest,
+                        )
                     }
                     Rule::field_op => {
                         let id = op
@@ -1231,7 +1250,10 @@ mod tests {
             ("a + b * c > d", "((a + (b * c)) > d)"),
             ("x is set and y", "((x is set) and y)"),
             ("x ?? 3 > 2", "((x ?? Int(3)) > Int(2))"),
-            ("event.appointment in [first, follow_up]", "(event.appointment in [first, follow_up])"),
+            (
+                "event.appointment in [first, follow_up]",
+                "(event.appointment in [first, follow_up])",
+            ),
             ("-a.b", "(-a.b)"),
             (
                 "event.offered_date at least 3 weeks after event.date",
@@ -1245,7 +1267,10 @@ mod tests {
                 "count(dna where dna.appointment == first since rtt.start) >= 2",
                 "(count(dna where (dna.appointment == first) since rtt.start) >= Int(2))",
             ),
-            ("pathway.age_at(now) < 18", "(age_at(pathway, now) < Int(18))"),
+            (
+                "pathway.age_at(now) < 18",
+                "(age_at(pathway, now) < Int(18))",
+            ),
             ("5 working days", "5 working days"),
             ("x not in [a]", "(x not in [a])"),
         ];
@@ -1317,7 +1342,9 @@ mod tests {
         let Some(Item::Rule(r)) = f.items.first() else {
             panic!()
         };
-        assert!(matches!(r.when.as_ref().map(|e| &e.kind), Some(ExprKind::Name(n)) if n == "ontime"));
+        assert!(
+            matches!(r.when.as_ref().map(|e| &e.kind), Some(ExprKind::Name(n)) if n == "ontime")
+        );
     }
 
     #[test]

@@ -1,0 +1,130 @@
+//! The patient tracking list: every open pathway on the tracked clock, longest wait first.
+
+use crate::eval::PathwayResult;
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// One PTL row.
+#[derive(Debug, Clone, Serialize)]
+pub struct PtlRow {
+    /// Pathway id.
+    pub pathway_id: String,
+    /// The clock tracked (`rtt`).
+    pub clock: String,
+    /// `running` or `paused`.
+    pub status: String,
+    /// Clock start.
+    pub start: String,
+    /// Days waited at the as-at date.
+    pub days_waited: i64,
+    /// Completed weeks waited.
+    pub weeks_waited: i64,
+    /// The reporting band (`>17-18`, `>104`).
+    pub week_band: String,
+    /// The last day within the standard.
+    pub target_date: String,
+    /// Over the standard.
+    pub breached: bool,
+    /// The earliest open obligation: what and due date.
+    pub next_obligation: String,
+    /// Its due date.
+    pub next_due: String,
+    /// Referral priority, if known.
+    pub priority: String,
+    /// Specialty, if known.
+    pub specialty: String,
+}
+
+/// The reporting band of a wait: "> k−1 to k weeks", `k = max(1, ceil(days / 7))`; `>104` past 104 weeks.
+pub fn week_band(days: i64) -> String {
+    let k = crate::calendar::weeks_band(days);
+    if k > 104 {
+        ">104".to_string()
+    } else {
+        format!(">{}-{}", k - 1, k)
+    }
+}
+
+/// The PTL of `clock` over the results, sorted by days waited (longest first), then id.
+pub fn build(results: &[PathwayResult], clock: &str) -> Vec<PtlRow> {
+    let mut rows: Vec<PtlRow> = results
+        .iter()
+        .filter_map(|r| {
+            let p = r
+                .clocks
+                .iter()
+                .rev()
+                .find(|p| p.clock == clock && matches!(p.status, "running" | "paused"))?;
+            let days = p.days_waited.unwrap_or(0);
+            let next = r
+                .obligations
+                .iter()
+                .filter(|o| o.status == "open")
+                .min_by_key(|o| o.due);
+            Some(PtlRow {
+                pathway_id: r.pathway_id.clone(),
+                clock: p.clock.clone(),
+                status: p.status.to_string(),
+                start: p.start.to_string(),
+                days_waited: days,
+                weeks_waited: days.div_euclid(7),
+                week_band: week_band(days),
+                target_date: p.target_date.to_string(),
+                breached: p.breached,
+                next_obligation: next.map(|o| o.what.clone()).unwrap_or_default(),
+                next_due: next.map(|o| o.due.to_string()).unwrap_or_default(),
+                priority: r.attributes.get("priority").cloned().unwrap_or_default(),
+                specialty: r.attributes.get("specialty").cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.days_waited
+            .cmp(&a.days_waited)
+            .then_with(|| a.pathway_id.cmp(&b.pathway_id))
+    });
+    rows
+}
+
+/// Writes the PTL as CSV.
+pub fn write_csv(rows: &[PtlRow], out: &mut dyn Write) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    for r in rows {
+        w.serialize(r).map_err(io::Error::other)?;
+    }
+    if rows.is_empty() {
+        w.write_record([
+            "pathway_id",
+            "clock",
+            "status",
+            "start",
+            "days_waited",
+            "weeks_waited",
+            "week_band",
+            "target_date",
+            "breached",
+            "next_obligation",
+            "next_due",
+            "priority",
+            "specialty",
+        ])
+        .map_err(io::Error::other)?;
+    }
+    w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::week_band;
+
+    #[test]
+    fn bands_follow_the_reporting_convention() {
+        assert_eq!(week_band(0), ">0-1");
+        assert_eq!(week_band(7), ">0-1");
+        assert_eq!(week_band(8), ">1-2");
+        assert_eq!(week_band(126), ">17-18");
+        assert_eq!(week_band(127), ">18-19");
+        assert_eq!(week_band(728), ">103-104");
+        assert_eq!(week_band(729), ">104");
+    }
+}
