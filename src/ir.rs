@@ -143,6 +143,8 @@ pub struct DefDef {
     pub name: String,
     /// Body.
     pub body: Expr,
+    /// Its value type and whether it may be unset (`None` if it is not a plain value).
+    pub ty: Option<(ValueType, bool)>,
 }
 
 /// What fires a rule.
@@ -187,6 +189,8 @@ pub struct RuleDef {
     pub disabled: Option<String>,
     /// Where it is declared.
     pub span: Span,
+    /// The source text of each top-level `and` operand of `when`, for `:whynot`.
+    pub conjuncts: Vec<String>,
 }
 
 impl RuleDef {

@@ -12,6 +12,7 @@ pub mod events;
 pub mod ir;
 pub mod loader;
 pub mod render;
+pub mod repl;
 pub mod report;
 pub mod schema;
 pub mod source;

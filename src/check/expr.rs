@@ -162,6 +162,15 @@ impl Checker<'_> {
         );
     }
 
+    /// [`Checker::value`] for other modules.
+    pub(crate) fn value_in(&mut self, e: &Expr, t: Typed, sc: &Scope) -> Typed {
+        match t.ty {
+            // An optional value may be shown as it is in the REPL.
+            Ty::Opt(_) => t,
+            _ => self.value(e, t, sc),
+        }
+    }
+
     /// Unwraps an optional that the scope has narrowed; reports an unguarded optional.
     fn value(&mut self, e: &Expr, t: Typed, sc: &Scope) -> Typed {
         match t.ty {

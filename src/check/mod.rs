@@ -8,6 +8,7 @@
 mod expr;
 mod lints;
 mod names;
+pub mod repl;
 mod tests;
 mod types;
 
@@ -780,6 +781,7 @@ impl<'a> Checker<'a> {
         self.defs.push(DefDef {
             name: d.name.name.clone(),
             body: t.ir,
+            ty: t.ty.value_type(),
         });
         self.def_types.push(t.ty);
         self.def_spans.push(d.name.span);
@@ -854,6 +856,11 @@ impl<'a> Checker<'a> {
             exceptions: Vec::new(),
             disabled: None,
             span: r.name.span,
+            conjuncts: r
+                .when
+                .as_ref()
+                .map(|w| self.conjuncts(w))
+                .unwrap_or_default(),
         });
         self.rule_info.push(RuleInfo {
             ast_when: r.when.as_ref(),
@@ -875,6 +882,7 @@ impl<'a> Checker<'a> {
             exceptions: Vec::new(),
             disabled: None,
             span: r.name.span,
+            conjuncts: Vec::new(),
         });
         self.rule_info.push(RuleInfo {
             ast_when: None,
@@ -900,6 +908,49 @@ impl<'a> Checker<'a> {
             }
             _ => {}
         }
+    }
+
+    /// The source text of each top-level `and` operand.
+    fn conjuncts(&self, e: &ast::Expr) -> Vec<String> {
+        match &e.kind {
+            ast::ExprKind::Binary(ast::BinOp::And, a, b) => {
+                let mut out = self.conjuncts(a);
+                out.extend(self.conjuncts(b));
+                out
+            }
+            _ => vec![self
+                .sources
+                .snippet(e.span)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")],
+        }
+    }
+
+    /// A checker primed with a compiled policy's names, for checking REPL input against it.
+    pub(crate) fn from_policy(sources: &'a SourceMap, policy: &Policy) -> Checker<'a> {
+        let mut c = Checker::new(sources);
+        c.schema = policy.schema.clone();
+        c.event_spans = vec![Span::default(); policy.schema.events.len()];
+        c.enum_spans = vec![Span::default(); policy.schema.enums.len()];
+        c.attr_spans = vec![Span::default(); policy.schema.attributes.len()];
+        c.clocks = policy.clocks.clone();
+        c.clock_spans = vec![Span::default(); policy.clocks.len()];
+        c.params = policy.params.clone();
+        c.param_used = vec![true; policy.params.len()];
+        c.param_spans = policy.params.iter().map(|p| p.span).collect();
+        c.defs = policy.defs.clone();
+        c.def_types = policy
+            .defs
+            .iter()
+            .map(|d| match &d.ty {
+                Some((vt, opt)) => Ty::of(vt).optional_if(*opt),
+                None => Ty::Error,
+            })
+            .collect();
+        c.def_spans = vec![Span::default(); policy.defs.len()];
+        c.calendar = policy.calendar.clone();
+        c
     }
 
     fn clock_ref(&mut self, id: &ast::Ident) -> Option<u16> {
@@ -1040,6 +1091,11 @@ impl<'a> Checker<'a> {
                 exceptions: Vec::new(),
                 disabled: None,
                 span: e.name.span,
+                conjuncts: e
+                    .when
+                    .as_ref()
+                    .map(|w| self.conjuncts(w))
+                    .unwrap_or_default(),
             });
             self.rule_info.push(RuleInfo {
                 ast_when: e.when.as_ref(),

@@ -51,6 +51,20 @@ impl Ty {
         }
     }
 
+    /// The value type and optionality, for plain values.
+    pub fn value_type(&self) -> Option<(ValueType, bool)> {
+        Some(match self {
+            Ty::Bool => (ValueType::Bool, false),
+            Ty::Int => (ValueType::Int, false),
+            Ty::Date => (ValueType::Date, false),
+            Ty::Dur(k) => (ValueType::Duration(*k), false),
+            Ty::Str => (ValueType::String, false),
+            Ty::Enum(e) => (ValueType::Enum(*e), false),
+            Ty::Opt(inner) => (inner.value_type()?.0, true),
+            _ => return None,
+        })
+    }
+
     /// Wraps in `Opt` when `optional`.
     pub fn optional_if(self, optional: bool) -> Ty {
         if optional {

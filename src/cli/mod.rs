@@ -45,6 +45,11 @@ pub enum Command {
     Test(test::TestArgs),
     /// Show one pathway's timeline: which rules fired, which did not and why, clock states.
     Explain(explain::ExplainArgs),
+    /// Try scenarios interactively (or from piped standard input).
+    Repl {
+        /// The policy to load.
+        policy: Option<PathBuf>,
+    },
     /// Explain a diagnostic code such as E0102.
     ExplainCode {
         /// The code, e.g. `E0102`.
@@ -73,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Test(a) => test::run(a, &mut out),
         Command::Explain(a) => explain::run(a, &mut out),
         Command::ExplainCode { code } => explain_code(code, &mut out),
+        Command::Repl { policy } => crate::repl::run(policy.as_deref()),
     };
     ExitCode::from(code)
 }

@@ -173,6 +173,19 @@ impl<'p> Evaluator<'p> {
         as_at: NaiveDate,
         trace: bool,
     ) -> PathwayResult {
+        let (run, sorted) = self.drive(events, attributes, as_at, trace, None);
+        run.finish(pathway_id, &sorted)
+    }
+
+    /// Applies the events in order, firing timers as they fall due.
+    fn drive<'e>(
+        &self,
+        events: &'e [Event],
+        attributes: &[(u16, Value)],
+        as_at: NaiveDate,
+        trace: bool,
+        probe: Option<RuleId>,
+    ) -> (Run<'_, 'p>, Vec<&'e Event>) {
         let mut sorted: Vec<&Event> = events.iter().filter(|e| e.date <= as_at).collect();
         if !sorted
             .windows(2)
@@ -181,13 +194,14 @@ impl<'p> Evaluator<'p> {
             sorted.sort_by_key(|e| (e.date, e.seq));
         }
         let mut run = Run::new(self, attributes, as_at, trace);
+        run.probe = probe.map(|r| (r, Vec::new()));
         for i in 0..sorted.len() {
             run.fire_timers(&sorted, i, |due| due < sorted[i].date);
             run.apply_event(&sorted, i);
         }
         let n = sorted.len();
         run.fire_timers(&sorted, n, |due| due <= as_at);
-        run.finish(pathway_id, &sorted)
+        (run, sorted)
     }
 
     /// Evaluates an expression against a finished pathway state (the REPL, test expectations).
@@ -218,17 +232,22 @@ impl<'p> Evaluator<'p> {
         as_at: NaiveDate,
         trace: bool,
     ) -> (PathwayResult, PathwayState, Vec<&'e Event>) {
-        let mut sorted: Vec<&Event> = events.iter().filter(|e| e.date <= as_at).collect();
-        sorted.sort_by_key(|e| (e.date, e.seq));
-        let mut run = Run::new(self, attributes, as_at, trace);
-        for i in 0..sorted.len() {
-            run.fire_timers(&sorted, i, |due| due < sorted[i].date);
-            run.apply_event(&sorted, i);
-        }
-        let n = sorted.len();
-        run.fire_timers(&sorted, n, |due| due <= as_at);
+        let (run, sorted) = self.drive(events, attributes, as_at, trace, None);
         let state = run.state.clone();
         (run.finish(pathway_id, &sorted), state, sorted)
+    }
+
+    /// Every time rule `r` was considered while evaluating the pathway, with the value of each
+    /// part of its condition (for the REPL's `:whynot`).
+    pub fn considerations(
+        &self,
+        r: RuleId,
+        events: &[Event],
+        attributes: &[(u16, Value)],
+        as_at: NaiveDate,
+    ) -> Vec<Consideration> {
+        let (run, _) = self.drive(events, attributes, as_at, false, Some(r));
+        run.probe.map(|(_, l)| l).unwrap_or_default()
     }
 
     fn target_days(&self, clock: ClockId, start: NaiveDate) -> i64 {
@@ -239,6 +258,29 @@ impl<'p> Evaluator<'p> {
                 _ => 0,
             },
         }
+    }
+}
+
+/// One time a rule was considered, with the value of each part of its condition (`:whynot`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Consideration {
+    /// The date.
+    pub date: NaiveDate,
+    /// The event (or timer).
+    pub event: String,
+    /// Each top-level `and` operand of the condition, with its value.
+    pub conjuncts: Vec<(String, String)>,
+    /// Whether the whole condition held.
+    pub held: bool,
+}
+
+fn flatten_and<'e>(e: &'e crate::ir::Expr, out: &mut Vec<&'e crate::ir::Expr>) {
+    match e {
+        crate::ir::Expr::Binary(crate::syntax::ast::BinOp::And, a, b) => {
+            flatten_and(a, out);
+            flatten_and(b, out);
+        }
+        other => out.push(other),
     }
 }
 
@@ -253,6 +295,8 @@ struct Run<'a, 'p> {
     conflicts: Vec<ConflictResult>,
     warnings: Vec<WarningResult>,
     trace: Option<Vec<TraceStep>>,
+    /// A rule whose conditions are recorded each time it is considered.
+    probe: Option<(RuleId, Vec<Consideration>)>,
 }
 
 /// A rule that fired: the rule (or exception) whose actions apply.
@@ -293,7 +337,58 @@ impl<'a, 'p> Run<'a, 'p> {
             conflicts: Vec::new(),
             warnings: Vec::new(),
             trace: trace.then(Vec::new),
+            probe: None,
         }
+    }
+
+    /// Evaluates rule `r`'s condition, recording its parts if `r` is probed.
+    fn condition_holds(&mut self, r: RuleId, history: &[&Event], step: &Step) -> bool {
+        let rule = &self.policy().rules[r as usize];
+        let Some(w) = &rule.when else {
+            if let Some((p, list)) = &mut self.probe {
+                if *p == r {
+                    list.push(Consideration {
+                        date: step.now,
+                        event: step.label.clone(),
+                        conjuncts: Vec::new(),
+                        held: true,
+                    });
+                }
+            }
+            return true;
+        };
+        let ctx = self.ctx(history, step);
+        let holds = ctx.eval(w) == Value::Bool(true);
+        if self.probe.as_ref().is_some_and(|(p, _)| *p == r) {
+            let mut parts = Vec::new();
+            flatten_and(w, &mut parts);
+            let schema = &self.policy().schema;
+            let conjuncts = parts
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    let text = rule
+                        .conjuncts
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("part {}", i + 1));
+                    let v = match ctx.eval(e) {
+                        Value::Unset => "unset".to_string(),
+                        v => schema.display_value(&v),
+                    };
+                    (text, v)
+                })
+                .collect();
+            if let Some((_, list)) = &mut self.probe {
+                list.push(Consideration {
+                    date: step.now,
+                    event: step.label.clone(),
+                    conjuncts,
+                    held: holds,
+                });
+            }
+        }
+        holds
     }
 
     fn policy(&self) -> &'p Policy {
@@ -470,10 +565,7 @@ impl<'a, 'p> Run<'a, 'p> {
         if rule.disabled.is_some() {
             return None;
         }
-        let holds = match &rule.when {
-            Some(w) => self.ctx(history, step).eval(w) == Value::Bool(true),
-            None => true,
-        };
+        let holds = self.condition_holds(r, history, step);
         if !holds {
             if self.trace.is_some() {
                 traces.push(self.rule_trace(
@@ -520,10 +612,7 @@ impl<'a, 'p> Run<'a, 'p> {
             if ex.disabled.is_some() {
                 continue;
             }
-            let holds = match &ex.when {
-                Some(w) => self.ctx(history, step).eval(w) == Value::Bool(true),
-                None => true,
-            };
+            let holds = self.condition_holds(x, history, step);
             if holds {
                 applicable.push(x);
             } else if self.trace.is_some() {

@@ -4,6 +4,7 @@
 pub mod explain;
 pub mod ptl;
 pub mod summary;
+pub mod timeline;
 
 use crate::eval::PathwayResult;
 use std::io::{self, Write};
