@@ -160,18 +160,39 @@ pub fn load_text(
     }
 }
 
+/// `dir/relative` with `.` and `..` resolved lexically, so a file has one name however it is
+/// reached (`policies/national.pal`, not `policies/national/tests/../../national.pal`).
+pub fn join_normalized(dir: &Path, relative: &str) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in dir.join(relative).components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                let popped =
+                    matches!(out.components().next_back(), Some(Component::Normal(_))) && out.pop();
+                if !popped {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
 /// The files a parsed file names with `extends` and `import`, with the spans that name them.
 pub fn dependencies(ast: &File, dir: &Path) -> Vec<(PathBuf, Span)> {
     let mut out = Vec::new();
     if let Some(ext) = ast.header.as_ref().and_then(|h| h.extends.as_ref()) {
         out.push(match ext {
-            PolicyRef::Name(id) => (dir.join(format!("{}.pal", id.name)), id.span),
-            PolicyRef::Path(s) => (dir.join(&s.value), s.span),
+            PolicyRef::Name(id) => (join_normalized(dir, &format!("{}.pal", id.name)), id.span),
+            PolicyRef::Path(s) => (join_normalized(dir, &s.value), s.span),
         });
     }
     for item in &ast.items {
         if let Item::Import(s) = item {
-            out.push((dir.join(&s.value), s.span));
+            out.push((join_normalized(dir, &s.value), s.span));
         }
     }
     out
@@ -263,5 +284,27 @@ impl Loader<'_> {
             path: path.to_path_buf(),
             ast,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::join_normalized;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn paths_are_normalised_lexically() {
+        assert_eq!(
+            join_normalized(Path::new("policies/national/tests"), "../../national.pal"),
+            PathBuf::from("policies/national.pal")
+        );
+        assert_eq!(
+            join_normalized(Path::new(""), "../x.pal"),
+            PathBuf::from("../x.pal")
+        );
+        assert_eq!(
+            join_normalized(Path::new("a"), "./b/../c.pal"),
+            PathBuf::from("a/c.pal")
+        );
     }
 }

@@ -11,6 +11,8 @@ mod explain;
 mod run;
 mod test;
 
+pub use test::{run_tests as run_policy_tests, Ran};
+
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -144,7 +144,7 @@ impl Session {
 
     /// True if `text` is an incomplete input (a block still open): the front end keeps reading.
     pub fn is_incomplete(text: &str) -> bool {
-        let t = text.trim();
+        let t = strip_comment_lines(text);
         if t.is_empty() || t.starts_with(':') {
             return false;
         }
@@ -156,8 +156,9 @@ impl Session {
 
     /// Handles one (possibly multi-line) input. Returns what to print and whether to go on.
     pub fn handle(&mut self, input: &str) -> (String, Flow) {
-        let text = input.trim();
-        if text.is_empty() || text.starts_with("//") {
+        let stripped = strip_comment_lines(input);
+        let text = stripped.as_str();
+        if text.is_empty() {
             return (String::new(), Flow::Continue);
         }
         if let Some(cmd) = text.strip_prefix(':') {
@@ -697,6 +698,16 @@ impl Session {
             Err(e) => format!("cannot write `{}`: {e}", target.display()),
         }
     }
+}
+
+/// The input without whole-line `//` comments, trimmed.
+fn strip_comment_lines(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
 }
 
 fn policy_clocks_not_started(r: &PathwayResult, policy: Option<&Policy>) -> Vec<String> {

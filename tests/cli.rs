@@ -1,0 +1,376 @@
+//! CLI tests: run the `pal` binary as a user would and check exit codes and output. Rendered
+//! output is compared with reviewed insta snapshots.
+
+use serde_json::Value;
+use std::process::{Command, Output, Stdio};
+
+fn pal(args: &[&str]) -> Output {
+    match Command::new(env!("CARGO_BIN_EXE_pal"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => panic!("cannot run pal: {e}"),
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+#[test]
+fn check_passes_on_the_shipped_policies() {
+    let o = pal(&["check", "policies/"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn check_reports_a_misspelled_field_with_location_and_suggestion() {
+    let o = pal(&[
+        "check",
+        "tests/diagnostics/E0102_unknown_field.pal",
+        "--format",
+        "short",
+    ]);
+    assert_eq!(code(&o), 1);
+    let out = stdout(&o);
+    assert!(
+        out.contains("tests/diagnostics/E0102_unknown_field.pal:5:14: error[E0102]"),
+        "{out}"
+    );
+    let o = pal(&["check", "tests/diagnostics/E0102_unknown_field.pal"]);
+    assert!(
+        stdout(&o).contains("did you mean `appointment`?"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn check_json_is_versioned_and_complete() {
+    let o = pal(&[
+        "check",
+        "tests/diagnostics/E0102_unknown_field.pal",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 1);
+    let doc: Value = serde_json::from_str(&stdout(&o)).unwrap_or(Value::Null);
+    assert_eq!(doc["version"], 1, "{doc}");
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["code"], "E0102");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["line"], 5);
+    assert_eq!(d["column"], 14);
+    assert_eq!(doc["summary"]["errors"], 1);
+}
+
+#[test]
+fn check_github_format_annotates() {
+    let o = pal(&[
+        "check",
+        "tests/diagnostics/W0001_missing_citation.pal",
+        "--format",
+        "github",
+    ]);
+    assert!(
+        stdout(&o)
+            .starts_with("::warning file=tests/diagnostics/W0001_missing_citation.pal,line=3"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(code(&o), 0);
+    let o = pal(&[
+        "check",
+        "tests/diagnostics/W0001_missing_citation.pal",
+        "--deny-warnings",
+    ]);
+    assert_eq!(code(&o), 1);
+}
+
+#[test]
+fn exit_codes_distinguish_usage_and_unreadable_input() {
+    assert_eq!(code(&pal(&["check", "no/such/file.pal"])), 3);
+    assert_eq!(
+        code(&pal(&["check", "tests/diagnostics/E0002_not_utf8.pal"])),
+        3
+    );
+    assert_eq!(code(&pal(&["check", "--format", "bogus", "policies/"])), 2);
+    assert_eq!(code(&pal(&["frobnicate"])), 2);
+    assert_eq!(
+        code(&pal(&[
+            "run",
+            "policies/national.pal",
+            "--events",
+            "tests/fixtures/primer_examples.csv",
+            "--as-at",
+            "2025-13-01"
+        ])),
+        2
+    );
+    assert_eq!(
+        code(&pal(&[
+            "run",
+            "policies/national.pal",
+            "--events",
+            "no/such.csv",
+            "--as-at",
+            "2025-03-31"
+        ])),
+        3
+    );
+}
+
+#[test]
+fn explain_code_explains() {
+    let o = pal(&["explain-code", "E0203"]);
+    assert_eq!(code(&o), 0);
+    insta::assert_snapshot!(stdout(&o));
+    assert_eq!(code(&pal(&["explain-code", "E9999"])), 2);
+}
+
+/// Runs a policy over a file and returns the JSON object per pathway.
+fn run_jsonl(policy: &str, events: &str, as_at: &str, extra: &[&str]) -> (Vec<Value>, Output) {
+    let mut args = vec!["run", policy, "--events", events, "--as-at", as_at];
+    args.extend_from_slice(extra);
+    let o = pal(&args);
+    let rows = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
+        .collect();
+    (rows, o)
+}
+
+fn pathway<'a>(rows: &'a [Value], id: &str) -> &'a Value {
+    rows.iter()
+        .find(|r| r["pathway_id"] == id)
+        .unwrap_or_else(|| panic!("no pathway {id}"))
+}
+
+fn period<'a>(r: &'a Value, clock: &str, n: u64) -> &'a Value {
+    r["clocks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|p| p["clock"] == clock && p["period"] == n))
+        .unwrap_or_else(|| panic!("no {clock} period {n} in {r}"))
+}
+
+#[test]
+fn the_primer_worked_examples_through_pal_run() {
+    let (rows, o) = run_jsonl(
+        "policies/national.pal",
+        "tests/fixtures/primer_examples.csv",
+        "2025-03-31",
+        &[],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // R01: stopped on day 112; last compliant day 12 May.
+    let p = period(pathway(&rows, "R01"), "rtt", 1);
+    assert_eq!(
+        (p["status"].as_str(), p["stop"].as_str()),
+        (Some("stopped"), Some("2025-04-28"))
+    );
+    assert_eq!(p["days_waited"], 112);
+    assert_eq!(p["target_date"], "2025-05-12");
+    assert_eq!(p["breached"], false);
+    // R02: e-RS starts at UBRN conversion: 80 days at 31 March.
+    let p = period(pathway(&rows, "R02"), "rtt", 1);
+    assert_eq!(
+        (p["start"].as_str(), p["days_waited"].as_i64()),
+        (Some("2025-01-10"), Some(80))
+    );
+    // R08: nullified, then clock 2 from the rebooking: 39 days, target 26 June.
+    let r = pathway(&rows, "R08");
+    let p1 = period(r, "rtt", 1);
+    assert_eq!(
+        (p1["status"].as_str(), p1["days_waited"].is_null()),
+        (Some("nullified"), true)
+    );
+    let p2 = period(r, "rtt", 2);
+    assert_eq!(
+        (p2["start"].as_str(), p2["days_waited"].as_i64()),
+        (Some("2025-02-20"), Some(39))
+    );
+    assert_eq!(p2["target_date"], "2025-06-26");
+    // R27 at 31 March: first eye 56 days; second eye not yet fit.
+    let p = period(pathway(&rows, "R27"), "rtt", 1);
+    assert_eq!(p["days_waited"], 56);
+    // C01: FDS 21 days, met; 62-day pathway ended; RTT continues.
+    let r = pathway(&rows, "C01");
+    assert_eq!(period(r, "cancer_fds", 1)["days_waited"], 21);
+    assert_eq!(period(r, "cancer_62", 1)["status"], "nullified");
+    assert_eq!(period(r, "rtt", 1)["status"], "running");
+    // C03: reset to 16 January: FDS 25 days; 62-day 57 days; RTT not nullified.
+    let r = pathway(&rows, "C03");
+    assert_eq!(period(r, "cancer_fds", 1)["days_waited"], 25);
+    assert_eq!(period(r, "cancer_62", 1)["days_waited"], 57);
+    assert_eq!(period(r, "rtt", 1)["start"], "2025-01-06");
+    // C05: 14 paused days: 62-day 59, 31-day 14; RTT 73 with no pause.
+    let r = pathway(&rows, "C05");
+    assert_eq!(period(r, "cancer_62", 1)["days_waited"], 59);
+    assert_eq!(period(r, "cancer_62", 1)["paused_days"], 14);
+    assert_eq!(period(r, "cancer_31", 1)["days_waited"], 14);
+    assert_eq!(period(r, "rtt", 1)["days_waited"], 73);
+    // Events after the as-at date are not yet known (R17's treatment in October).
+    let p = period(pathway(&rows, "R17"), "rtt", 1);
+    assert_eq!(p["days_waited"], 28);
+    assert!(
+        stderr(&o).contains("after the as-at date"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn later_primer_examples_at_their_own_dates() {
+    let (rows, _) = run_jsonl(
+        "policies/national.pal",
+        "tests/fixtures/primer_examples.csv",
+        "2025-10-31",
+        &[],
+    );
+    let r = pathway(&rows, "R17");
+    assert_eq!(period(r, "rtt", 1)["days_waited"], 28);
+    let p2 = period(r, "rtt", 2);
+    assert_eq!(
+        (p2["start"].as_str(), p2["days_waited"].as_i64()),
+        (Some("2025-08-04"), Some(70))
+    );
+    let r = pathway(&rows, "R11");
+    let p = period(r, "rtt", 1);
+    assert_eq!(
+        (
+            p["stop"].as_str(),
+            p["days_waited"].as_i64(),
+            p["breached"].as_bool()
+        ),
+        (Some("2025-05-19"), Some(133), Some(true))
+    );
+    let r = pathway(&rows, "R27");
+    let p2 = period(r, "rtt", 2);
+    assert_eq!(
+        (p2["start"].as_str(), p2["days_waited"].as_i64()),
+        (Some("2025-04-14"), Some(56))
+    );
+    // R34 thresholds.
+    for (as_at, days, breached) in [("2024-05-08", 126, false), ("2024-05-09", 127, true)] {
+        let (rows, _) = run_jsonl(
+            "policies/national.pal",
+            "tests/fixtures/primer_examples.csv",
+            as_at,
+            &[],
+        );
+        let p = period(pathway(&rows, "R34"), "rtt", 1);
+        assert_eq!(
+            (p["days_waited"].as_i64(), p["breached"].as_bool()),
+            (Some(days), Some(breached)),
+            "{as_at}"
+        );
+    }
+}
+
+#[test]
+fn rejected_rows_are_reported_with_lines_and_good_rows_still_evaluated() {
+    let (rows, o) = run_jsonl(
+        "policies/national.pal",
+        "tests/fixtures/bad_rows.csv",
+        "2025-03-31",
+        &[],
+    );
+    assert_eq!(code(&o), 0);
+    let err = stderr(&o);
+    for needle in [
+        "tests/fixtures/bad_rows.csv:3:",
+        "2025-02-30",
+        "tests/fixtures/bad_rows.csv:4:",
+        "dnaa",
+        "tests/fixtures/bad_rows.csv:5:",
+        "on_the_day",
+        "tests/fixtures/bad_rows.csv:6:",
+        "pathway_id",
+        "tests/fixtures/bad_rows.csv:7:",
+        "frist",
+        "9 rows read, 3 evaluated, 5 rejected, 1 after the as-at date",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    assert_eq!(rows.len(), 2);
+    assert_eq!(period(pathway(&rows, "P1"), "rtt", 1)["status"], "running");
+    assert_eq!(period(pathway(&rows, "P2"), "rtt", 1)["status"], "running");
+    let strict = pal(&[
+        "run",
+        "policies/national.pal",
+        "--events",
+        "tests/fixtures/bad_rows.csv",
+        "--as-at",
+        "2025-03-31",
+        "--strict",
+    ]);
+    assert_eq!(code(&strict), 1);
+    assert!(stderr(&strict).contains(":3:"), "{}", stderr(&strict));
+}
+
+#[test]
+fn output_is_identical_across_runs_and_thread_counts() {
+    let args = |threads: &'static str| {
+        [
+            "run",
+            "policies/national.pal",
+            "--events",
+            "tests/fixtures/primer_examples.csv",
+            "--as-at",
+            "2025-12-31",
+            "--threads",
+            threads,
+        ]
+    };
+    let a = pal(&args("1"));
+    let b = pal(&args("2"));
+    let c = pal(&args("2"));
+    assert_eq!(code(&a), 0);
+    assert!(!a.stdout.is_empty());
+    assert_eq!(a.stdout, b.stdout);
+    assert_eq!(b.stdout, c.stdout);
+}
+
+#[test]
+fn summary_and_ptl() {
+    let dir = std::env::temp_dir().join(format!("pal-ptl-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let ptl = dir.join("ptl.csv");
+    let ptl_s = ptl.display().to_string();
+    let o = pal(&[
+        "run",
+        "policies/national.pal",
+        "--events",
+        "tests/fixtures/primer_examples.csv",
+        "--as-at",
+        "2025-03-31",
+        "--summary",
+        "--format",
+        "table",
+        "--ptl",
+        &ptl_s,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    insta::assert_snapshot!(stdout(&o));
+    let text = std::fs::read_to_string(&ptl).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("pathway_id,clock,status,start,days_waited"),
+        "{text}"
+    );
+    // Longest wait first: R34 (started January 2024).
+    assert!(
+        lines[1].starts_with("R34,rtt,running,2024-01-03,453"),
+        "{text}"
+    );
+}

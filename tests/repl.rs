@@ -1,0 +1,83 @@
+//! REPL transcript tests: scripted sessions are piped into `pal repl` and the printed output is
+//! a reviewed snapshot; a session saved with `:save` must pass `pal test`.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn repl(policy: &str, script: &str) -> String {
+    let mut child = match Command::new(env!("CARGO_BIN_EXE_pal"))
+        .args(["repl", policy])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => panic!("cannot run pal: {e}"),
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(script.as_bytes());
+    }
+    let out = match child.wait_with_output() {
+        Ok(o) => o,
+        Err(e) => panic!("pal repl failed: {e}"),
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_child_who_dnas_twice() {
+    let script = std::fs::read_to_string("tests/repl/child_dna.txt").unwrap_or_default();
+    insta::assert_snapshot!(repl("policies/national.pal", &script));
+}
+
+#[test]
+fn multi_line_declarations_are_read_until_complete() {
+    let script = "rule local_review \"review every DNA\"\n  on dna\n  cite \"local\"\n{\n  outcome clinical_review\n}\n2025-01-06 referral_received {}\n2025-02-03 dna { appointment: follow_up }\n:why clinical_review\n";
+    let out = repl("policies/national.pal", script);
+    assert!(out.contains("added; loaded"), "{out}");
+    assert!(
+        out.contains("outcome clinical_review on 2025-02-03 (local_review [local])"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_saved_session_is_a_passing_test() {
+    let dir = std::env::temp_dir().join(format!("pal-repl-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join("saved.pal");
+    let script = format!(
+        "2025-01-06 referral_received {{ priority: two_week_wait, cancer_route: suspected_cancer }}\n2025-01-13 dna {{ appointment: first }}\n2025-01-16 appointment_booked {{ appointment: first, appointment_date: 2025-01-20 }}\n:as-at 2025-02-28\n:save {}\n",
+        file.display()
+    );
+    let out = repl(
+        &std::fs::canonicalize("policies/national.pal")
+            .unwrap_or_default()
+            .display()
+            .to_string(),
+        &script,
+    );
+    assert!(out.contains("saved the session as a test"), "{out}");
+    let saved = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        saved.contains("expect cancer_fds period 1 running on 2025-01-16"),
+        "{saved}"
+    );
+    let test = Command::new(env!("CARGO_BIN_EXE_pal"))
+        .args(["test", &file.display().to_string()])
+        .output();
+    let test = match test {
+        Ok(t) => t,
+        Err(e) => panic!("{e}"),
+    };
+    let text = String::from_utf8_lossy(&test.stdout);
+    assert!(test.status.success(), "{text}");
+    assert!(text.contains("1 passed, 0 failed"), "{text}");
+}
