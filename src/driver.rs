@@ -223,10 +223,12 @@ pub fn dedupe_and_sort(diags: &mut Vec<Diagnostic>, sources: &SourceMap) {
     });
 }
 
-/// Loads and checks one policy for running. On errors, returns the sources and diagnostics.
-pub fn load_policy(
-    path: &Path,
-) -> Result<(SourceMap, Policy, Vec<Diagnostic>), (SourceMap, Vec<Diagnostic>)> {
+/// A policy ready to run with its sources and warnings, or the sources and the diagnostics
+/// that stop it.
+pub type PolicyLoad = Result<(SourceMap, Policy, Vec<Diagnostic>), (SourceMap, Vec<Diagnostic>)>;
+
+/// Loads and checks one policy for running.
+pub fn load_policy(path: &Path) -> PolicyLoad {
     let mut sources = SourceMap::new();
     let mut diags = Vec::new();
     let loaded = load(path, &mut sources, &mut diags);

@@ -371,6 +371,10 @@ pub enum Expr {
     In(Box<Expr>, Vec<Expr>, bool),
 }
 
+/// A parameter override: the parameter, its value and its dated values (tests' and the
+/// REPL's `set`).
+pub type ParamOverride = (ParamId, Value, Vec<(NaiveDate, Value)>);
+
 /// A scenario test.
 #[derive(Debug, Clone)]
 pub struct TestCase {
@@ -383,7 +387,7 @@ pub struct TestCase {
     /// Events in order (fields complete, defaults applied).
     pub events: Vec<crate::events::Event>,
     /// Parameter overrides for this test.
-    pub sets: Vec<(ParamId, Value, Vec<(NaiveDate, Value)>)>,
+    pub sets: Vec<ParamOverride>,
     /// The as-at date (default: the last event's date).
     pub as_at: Option<NaiveDate>,
     /// Expectations.

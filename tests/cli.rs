@@ -2,7 +2,7 @@
 //! output is compared with reviewed insta snapshots.
 
 use serde_json::Value;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 fn pal(args: &[&str]) -> Output {
     match Command::new(env!("CARGO_BIN_EXE_pal"))

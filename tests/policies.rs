@@ -2,7 +2,7 @@
 
 #[test]
 fn every_policy_test_passes() {
-    let (ran, _, checked, _) =
+    let pal::cli::TestRun { ran, checked, .. } =
         pal::cli::run_policy_tests(&[std::path::PathBuf::from("policies")], None);
     let errors: Vec<String> = checked
         .diagnostics

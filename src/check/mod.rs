@@ -1009,13 +1009,14 @@ impl<'a> Checker<'a> {
                     let on = date(self, on);
                     Some(IrAction::Outcome(name.name.as_str().into(), on))
                 }
-                ActionKind::Require {
-                    what,
-                    within,
-                    of,
-                    by,
-                    by_where,
-                } => {
+                ActionKind::Require(req) => {
+                    let ast::RequireAction {
+                        what,
+                        within,
+                        of,
+                        by,
+                        by_where,
+                    } = req.as_ref();
                     let (within_ir, _) = self.duration_expr(within, sc);
                     let of = date(self, of);
                     let mut by_ids = Vec::new();

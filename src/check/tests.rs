@@ -117,7 +117,7 @@ impl Checker<'_> {
         &mut self,
         name: &ast::Ident,
         value: &ast::ParamValue,
-    ) -> Option<(u32, Value, Vec<(chrono::NaiveDate, Value)>)> {
+    ) -> Option<crate::ir::ParamOverride> {
         let Some(i) = self.param_index(&name.name) else {
             let mut d = Diagnostic::new("E0105", format!("unknown parameter `{}`", name.name))
                 .primary(name.span, "no parameter of this name");

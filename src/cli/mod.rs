@@ -11,7 +11,7 @@ mod explain;
 mod run;
 mod test;
 
-pub use test::{run_tests as run_policy_tests, Ran};
+pub use test::{run_tests as run_policy_tests, Ran, TestRun};
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;

@@ -38,16 +38,20 @@ pub struct Ran {
     pub report: TestReport,
 }
 
-/// Runs every selected test in `paths`; returns the reports, coverage and check findings.
-pub fn run_tests(
-    paths: &[PathBuf],
-    filter: Option<&str>,
-) -> (
-    Vec<Ran>,
-    Coverage,
-    crate::driver::CheckRun,
-    Vec<(String, Vec<String>)>,
-) {
+/// Everything `pal test` found.
+pub struct TestRun {
+    /// One report per test run.
+    pub ran: Vec<Ran>,
+    /// What the tests exercised.
+    pub coverage: Coverage,
+    /// The loaded policies and their findings.
+    pub checked: crate::driver::CheckRun,
+    /// Per root file with tests: the rules its tests did not exercise.
+    pub untested: Vec<(String, Vec<String>)>,
+}
+
+/// Runs every selected test in `paths`.
+pub fn run_tests(paths: &[PathBuf], filter: Option<&str>) -> TestRun {
     let checked = load_roots(paths);
     let mut ran = Vec::new();
     let mut coverage = Coverage::default();
@@ -82,13 +86,23 @@ pub fn run_tests(
             untested.push((root_name, names));
         }
     }
-    (ran, coverage, checked, untested)
+    TestRun {
+        ran,
+        coverage,
+        checked,
+        untested,
+    }
 }
 
 /// Runs `pal test`.
 pub fn run(args: &TestArgs, out: &mut dyn Write) -> u8 {
     let paths = default_paths(&args.paths);
-    let (ran, coverage, checked, untested) = run_tests(&paths, args.filter.as_deref());
+    let TestRun {
+        ran,
+        coverage,
+        checked,
+        untested,
+    } = run_tests(&paths, args.filter.as_deref());
     let (errors, _) = checked.counts();
     if errors > 0 {
         let only_errors: Vec<_> = checked

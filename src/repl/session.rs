@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 struct Pathway {
     events: Vec<Event>,
     attributes: Vec<(u16, Value)>,
-    sets: Vec<(u32, Value, Vec<(NaiveDate, Value)>)>,
+    sets: Vec<crate::ir::ParamOverride>,
     as_at: Option<NaiveDate>,
     /// The steps as typed, for `:save`.
     typed: Vec<String>,

@@ -171,12 +171,11 @@ impl Highlighter for PalHelper {
                 format!("\x1b[1;34m{word}\x1b[0m")
             } else if is_date(word) {
                 format!("\x1b[32m{word}\x1b[0m")
-            } else if word.chars().all(|c| c.is_ascii_digit()) && next == Some(' ') {
-                format!("\x1b[33m{word}\x1b[0m")
-            } else if [
-                "day", "days", "week", "weeks", "month", "months", "year", "years", "working",
-            ]
-            .contains(&word.as_str())
+            } else if (word.chars().all(|c| c.is_ascii_digit()) && next == Some(' '))
+                || [
+                    "day", "days", "week", "weeks", "month", "months", "year", "years", "working",
+                ]
+                .contains(&word.as_str())
             {
                 format!("\x1b[33m{word}\x1b[0m")
             } else {

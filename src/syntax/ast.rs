@@ -360,20 +360,24 @@ pub enum ActionKind {
         on: Option<Expr>,
     },
     /// `require what within D [of date] [by e1 or e2 [where cond]]`.
-    Require {
-        /// What is required (an event type, or a name met `by` events).
-        what: Ident,
-        /// How long.
-        within: Expr,
-        /// From when (default: now).
-        of: Option<Expr>,
-        /// Events that meet it (default: the event type `what`).
-        by: Vec<Ident>,
-        /// Condition on the meeting event.
-        by_where: Option<Expr>,
-    },
+    Require(Box<RequireAction>),
     /// `warn "text"`: a data-quality warning on the pathway.
     Warn(StrLit),
+}
+
+/// The parts of a `require` action.
+#[derive(Debug, Clone)]
+pub struct RequireAction {
+    /// What is required (an event type, or a name met `by` events).
+    pub what: Ident,
+    /// How long.
+    pub within: Expr,
+    /// From when (default: now).
+    pub of: Option<Expr>,
+    /// Events that meet it (default: the event type `what`).
+    pub by: Vec<Ident>,
+    /// Condition on the meeting event.
+    pub by_where: Option<Expr>,
 }
 
 /// `test "name" { … }`.

@@ -787,14 +787,14 @@ impl Builder {
                 name: id(),
                 on: take(&mut exprs, Rule::on_date),
             },
-            Rule::require_action => ActionKind::Require {
+            Rule::require_action => ActionKind::Require(Box::new(RequireAction {
                 what: id(),
                 within: take(&mut exprs, Rule::expr)
                     .unwrap_or_else(|| self.missing_value(span).initial),
                 of: take(&mut exprs, Rule::of_date),
                 by,
                 by_where,
-            },
+            })),
             _ => ActionKind::Warn(text.unwrap_or(StrLit {
                 value: String::new(),
                 span,
