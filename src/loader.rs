@@ -201,8 +201,9 @@ pub fn dependencies(ast: &File, dir: &Path) -> Vec<(PathBuf, Span)> {
 struct Loader<'a> {
     sources: &'a mut SourceMap,
     diags: &'a mut Vec<Diagnostic>,
-    /// Files being loaded (for cycle detection), with the span that named each.
-    stack: Vec<(PathBuf, Option<Span>)>,
+    /// Files being loaded (for cycle detection): canonical path, the path as named, and the
+    /// span that named it.
+    stack: Vec<(PathBuf, PathBuf, Option<Span>)>,
     done: Vec<PathBuf>,
     modules: Vec<Module>,
 }
@@ -214,7 +215,7 @@ fn canonical(path: &Path) -> PathBuf {
 impl Loader<'_> {
     fn visit(&mut self, path: &Path, via: Option<Span>) {
         let key = canonical(path);
-        if let Some(pos) = self.stack.iter().position(|(p, _)| *p == key) {
+        if let Some(pos) = self.stack.iter().position(|(p, _, _)| *p == key) {
             let mut d = Diagnostic::new(
                 "E0111",
                 format!(
@@ -227,15 +228,15 @@ impl Loader<'_> {
             if let Some(span) = via {
                 d = d.primary(span, "this closes the cycle");
             }
-            for (_, span) in self.stack[pos + 1..].iter() {
+            for (_, _, span) in self.stack[pos + 1..].iter() {
                 if let Some(span) = span {
                     d = d.secondary(*span, "which imports or extends");
                 }
             }
             let chain: Vec<String> = self.stack[pos..]
                 .iter()
-                .map(|(p, _)| p.display().to_string())
-                .chain(std::iter::once(key.display().to_string()))
+                .map(|(_, shown, _)| shown.display().to_string())
+                .chain(std::iter::once(path.display().to_string()))
                 .collect();
             self.diags.push(
                 d.note(format!("cycle: {}", chain.join(" → ")))
@@ -254,7 +255,7 @@ impl Loader<'_> {
                 return;
             }
         };
-        self.stack.push((key, via));
+        self.stack.push((key, path.to_path_buf(), via));
         self.visit_parsed(id, path);
         self.stack.pop();
     }
@@ -269,7 +270,7 @@ impl Loader<'_> {
         };
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         if self.stack.is_empty() {
-            self.stack.push((canonical(path), None));
+            self.stack.push((canonical(path), path.to_path_buf(), None));
             for (dep, span) in dependencies(&ast, &dir) {
                 self.visit(&dep, Some(span));
             }

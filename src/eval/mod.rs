@@ -137,7 +137,7 @@ pub struct Evaluator<'p> {
 struct Step<'e> {
     now: NaiveDate,
     trigger: Option<&'e Event>,
-    label: String,
+    label: Cow<'e, str>,
     line: Option<u32>,
 }
 
@@ -349,7 +349,7 @@ impl<'a, 'p> Run<'a, 'p> {
                 if *p == r {
                     list.push(Consideration {
                         date: step.now,
-                        event: step.label.clone(),
+                        event: step.label.to_string(),
                         conjuncts: Vec::new(),
                         held: true,
                     });
@@ -382,7 +382,7 @@ impl<'a, 'p> Run<'a, 'p> {
             if let Some((_, list)) = &mut self.probe {
                 list.push(Consideration {
                     date: step.now,
-                    event: step.label.clone(),
+                    event: step.label.to_string(),
                     conjuncts,
                     held: holds,
                 });
@@ -429,7 +429,7 @@ impl<'a, 'p> Run<'a, 'p> {
             let step = Step {
                 now: timer.due,
                 trigger,
-                label: format!("timer {}", rule.name),
+                label: Cow::Owned(format!("timer {}", rule.name)),
                 line: trigger.map(|e| e.line),
             };
             let history = &events[..processed];
@@ -464,7 +464,7 @@ impl<'a, 'p> Run<'a, 'p> {
         let step = Step {
             now: e.date,
             trigger: Some(e),
-            label: def.name.clone(),
+            label: Cow::Borrowed(def.name.as_str()),
             line: Some(e.line),
         };
         // Obligations this event meets.
@@ -637,7 +637,7 @@ impl<'a, 'p> Run<'a, 'p> {
                     .collect();
                 self.conflicts.push(ConflictResult {
                     date: step.now,
-                    event: step.label.clone(),
+                    event: step.label.to_string(),
                     clock: String::new(),
                     rules: names,
                     cites,
@@ -684,7 +684,7 @@ impl<'a, 'p> Run<'a, 'p> {
                     blocked.push(c);
                     self.conflicts.push(ConflictResult {
                         date: step.now,
-                        event: step.label.clone(),
+                        event: step.label.to_string(),
                         clock: policy.clocks[c as usize].name.clone(),
                         rules: acting
                             .iter()
@@ -971,7 +971,7 @@ impl<'a, 'p> Run<'a, 'p> {
         if let Some(t) = &mut self.trace {
             t.push(TraceStep {
                 date: step.now,
-                event: step.label,
+                event: step.label.into_owned(),
                 line: step.line,
                 rules,
                 clocks,
