@@ -17,5 +17,6 @@ pub mod report;
 pub mod schema;
 pub mod source;
 pub mod syntax;
+pub mod synth;
 pub mod testing;
 pub mod value;

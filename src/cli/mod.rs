@@ -9,6 +9,7 @@
 mod check;
 mod explain;
 mod run;
+mod synth;
 mod test;
 
 pub use test::{run_tests as run_policy_tests, Ran, TestRun};
@@ -47,6 +48,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Show one pathway's timeline: which rules fired, which did not and why, clock states.
     Explain(explain::ExplainArgs),
+    /// Write a seeded synthetic PAS extract (CSV or JSON Lines).
+    Synth(synth::SynthArgs),
     /// Try scenarios interactively (or from piped standard input).
     Repl {
         /// The policy to load.
@@ -80,6 +83,7 @@ pub fn main() -> ExitCode {
         Command::Test(a) => test::run(a, &mut out),
         Command::Explain(a) => explain::run(a, &mut out),
         Command::ExplainCode { code } => explain_code(code, &mut out),
+        Command::Synth(a) => synth::run(a, &mut out),
         Command::Repl { policy } => crate::repl::run(policy.as_deref()),
     };
     ExitCode::from(code)
