@@ -1,77 +1,969 @@
-//! TEMPORARY STUB (replaced by the event readers).
-use crate::schema::EventTypeId;
-use crate::value::Value;
+//! Event readers: CSV and JSON Lines rows → typed [`Event`]s grouped by pathway, validated
+//! against the policy's schema (`shared/spec/EVENTS.md`). Every row is evaluated, rejected with
+//! its file, line and reason, or counted as after the as-at date; none is dropped silently.
+
+use crate::check::did_you_mean;
+use crate::schema::{EventTypeId, FieldDef, Schema};
+use crate::value::{parse_bool, parse_date, Duration, DurationKind, Value, ValueType};
 use chrono::NaiveDate;
-/// An event.
-#[derive(Debug, Clone)]
-pub struct Event {
-    pub date: NaiveDate,
-    pub kind: EventTypeId,
-    pub fields: Box<[Value]>,
-    pub line: u32,
-    pub seq: u32,
-}
-/// A pathway's events.
-#[derive(Debug, Clone)]
-pub struct PathwayEvents {
-    pub id: String,
-    pub events: Vec<Event>,
-}
-pub struct Rejection {
-    pub file: String,
-    pub line: u32,
-    pub pathway_id: Option<String>,
-    pub reason: String,
-}
-pub struct EventSet {
-    pub pathways: Vec<PathwayEvents>,
-    pub rejected: Vec<Rejection>,
-    pub rows_read: u64,
-    pub rows_evaluated: u64,
-    pub rows_after_as_at: u64,
-}
-pub struct ReadOptions<'a> {
-    pub schema: &'a crate::schema::Schema,
-    pub as_at: Option<NaiveDate>,
-    pub strict: bool,
-}
-#[derive(Debug, Clone, Copy)]
+use std::collections::HashMap;
+use std::fmt;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+/// An input file's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputFormat {
+    /// CSV with a header row.
     Csv,
+    /// One JSON object per line.
     JsonLines,
 }
+
 impl InputFormat {
-    pub fn from_path(_p: &std::path::Path) -> Option<InputFormat> {
-        Some(InputFormat::Csv)
+    /// The format a file's extension names (`.csv`, `.jsonl`, `.ndjson`).
+    pub fn from_path(path: &Path) -> Option<InputFormat> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(InputFormat::Csv),
+            "jsonl" | "ndjson" => Some(InputFormat::JsonLines),
+            _ => None,
+        }
     }
 }
+
 impl std::str::FromStr for InputFormat {
-    type Err = ();
-    fn from_str(_s: &str) -> Result<Self, ()> {
-        Ok(InputFormat::Csv)
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Ok(InputFormat::Csv),
+            "jsonl" | "ndjson" | "json-lines" => Ok(InputFormat::JsonLines),
+            other => Err(format!("unknown input format `{other}`: use csv or jsonl")),
+        }
     }
 }
-#[derive(Debug)]
+
+/// One event of a pathway.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// When it happened.
+    pub date: NaiveDate,
+    /// Its type.
+    pub kind: EventTypeId,
+    /// One value per field of the type, in declaration order (defaults applied, `Unset` for
+    /// absent optionals).
+    pub fields: Box<[Value]>,
+    /// The 1-based line of the row in its file.
+    pub line: u32,
+    /// The row's position in input order (keeps same-date events in order).
+    pub seq: u32,
+}
+
+/// A pathway's events, sorted by date then input order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PathwayEvents {
+    /// The pathway id.
+    pub id: String,
+    /// Its events.
+    pub events: Vec<Event>,
+}
+
+/// A row that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The file.
+    pub file: String,
+    /// The 1-based line.
+    pub line: u32,
+    /// The pathway, if the row named one.
+    pub pathway_id: Option<String>,
+    /// Why, in one lowercase sentence.
+    pub reason: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+    }
+}
+
+/// Everything read from an input.
+#[derive(Debug, Clone, Default)]
+pub struct EventSet {
+    /// Pathways in order of first appearance.
+    pub pathways: Vec<PathwayEvents>,
+    /// Rejected rows, in input order.
+    pub rejected: Vec<Rejection>,
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Rows evaluated (in `pathways`).
+    pub rows_evaluated: u64,
+    /// Valid rows dated after the as-at date (not yet known; not in `pathways`).
+    pub rows_after_as_at: u64,
+}
+
+/// How to read.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions<'a> {
+    /// The policy's schema.
+    pub schema: &'a Schema,
+    /// Rows dated after this are counted, not evaluated.
+    pub as_at: Option<NaiveDate>,
+    /// Fail on the first rejected row.
+    pub strict: bool,
+}
+
+/// Why reading stopped.
+#[derive(Debug, Clone)]
 pub enum ReadError {
+    /// The input could not be read.
     Io(String),
+    /// `--strict` and a row was rejected.
     Strict(Rejection),
+    /// The CSV header is unusable.
     Header(String),
 }
-impl std::fmt::Debug for Rejection {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "{}", self.reason)
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Io(e) => write!(f, "{e}"),
+            ReadError::Strict(r) => write!(f, "{r} (--strict stops at the first rejected row)"),
+            ReadError::Header(e) => write!(f, "{e}"),
+        }
     }
 }
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "{self:?}")
+
+/// Totals of a streaming read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Data rows read.
+    pub rows_read: u64,
+    /// Rows evaluated.
+    pub rows_evaluated: u64,
+    /// Rows rejected.
+    pub rows_rejected: u64,
+    /// Rows after the as-at date.
+    pub rows_after_as_at: u64,
+    /// Pathways.
+    pub pathways: u64,
+}
+
+/// What one row turned out to be.
+enum Row {
+    Event(String, Event),
+    Rejected(Rejection),
+    AfterAsAt,
+}
+
+/// Parses a cell's text as a value of `field`.
+fn parse_value(text: &str, field: &FieldDef, schema: &Schema) -> Result<Value, String> {
+    let t = text.trim();
+    let name = &field.name;
+    match &field.ty {
+        ValueType::Bool => parse_bool(t).map(Value::Bool).ok_or_else(|| {
+            format!("field `{name}`: `{t}` is not true/false (or Y/N, yes/no, 1/0)")
+        }),
+        ValueType::Int => t
+            .parse::<i64>()
+            .map(Value::Int)
+            .map_err(|_| format!("field `{name}`: `{t}` is not a whole number")),
+        ValueType::Date => parse_date(t)
+            .map(Value::Date)
+            .ok_or_else(|| format!("field `{name}`: `{t}` is not a date (expected YYYY-MM-DD)")),
+        ValueType::String => Ok(Value::Str(t.into())),
+        ValueType::Duration(_) => parse_duration(t)
+            .map(Value::Duration)
+            .ok_or_else(|| format!("field `{name}`: `{t}` is not a duration such as `3 weeks`")),
+        ValueType::Enum(e) => {
+            let en = schema.enum_def(*e);
+            match en.variants.iter().position(|v| v == t) {
+                Some(i) => Ok(Value::Enum(*e, i as u32)),
+                None => {
+                    let hint = did_you_mean(t, en.variants.iter().map(String::as_str))
+                        .map(|h| format!(" ({h})"))
+                        .unwrap_or_default();
+                    Err(format!(
+                        "field `{name}`: `{t}` is not one of {}{hint}",
+                        en.variants.join(", ")
+                    ))
+                }
+            }
+        }
     }
 }
-pub fn read_events<R: std::io::Read>(
-    _r: R,
-    _n: &str,
-    _f: InputFormat,
-    _o: &ReadOptions,
+
+fn parse_duration(t: &str) -> Option<Duration> {
+    let mut parts = t.split_whitespace();
+    let n: i64 = parts.next()?.parse().ok()?;
+    let unit: Vec<&str> = parts.collect();
+    let (kind, factor) = match unit.join(" ").as_str() {
+        "day" | "days" => (DurationKind::Days, 1),
+        "week" | "weeks" => (DurationKind::Days, 7),
+        "month" | "months" => (DurationKind::Months, 1),
+        "year" | "years" => (DurationKind::Months, 12),
+        "working day" | "working days" => (DurationKind::WorkingDays, 1),
+        _ => return None,
+    };
+    Some(Duration {
+        kind,
+        amount: n.checked_mul(factor)?,
+    })
+}
+
+/// The columns of a CSV file, resolved against the schema once.
+struct CsvLayout {
+    pathway_id: usize,
+    date: usize,
+    event: usize,
+    names: Vec<String>,
+    /// Per event type: for each field, its column.
+    field_columns: Vec<Vec<Option<usize>>>,
+    /// Per event type: the non-core columns it does not declare.
+    undeclared: Vec<Vec<usize>>,
+}
+
+impl CsvLayout {
+    fn new(header: &csv::StringRecord, schema: &Schema) -> Result<CsvLayout, ReadError> {
+        let names: Vec<String> = header
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+            .collect();
+        for (i, n) in names.iter().enumerate() {
+            if names[..i].contains(n) {
+                return Err(ReadError::Header(format!(
+                    "the header names column `{n}` twice"
+                )));
+            }
+        }
+        let find = |c: &str| names.iter().position(|n| n == c);
+        let missing: Vec<&str> = ["pathway_id", "date", "event"]
+            .into_iter()
+            .filter(|c| find(c).is_none())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ReadError::Header(format!(
+                "the header has no {} column{} (it has: {})",
+                missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if missing.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            )));
+        }
+        let (pathway_id, date, event) = match (find("pathway_id"), find("date"), find("event")) {
+            (Some(p), Some(d), Some(e)) => (p, d, e),
+            _ => return Err(ReadError::Header("missing core columns".into())),
+        };
+        let mut field_columns = Vec::new();
+        let mut undeclared = Vec::new();
+        for def in &schema.events {
+            field_columns.push(def.fields.iter().map(|f| find(&f.name)).collect());
+            undeclared.push(
+                (0..names.len())
+                    .filter(|i| ![pathway_id, date, event].contains(i))
+                    .filter(|i| !def.fields.iter().any(|f| f.name == names[*i]))
+                    .collect(),
+            );
+        }
+        Ok(CsvLayout {
+            pathway_id,
+            date,
+            event,
+            names,
+            field_columns,
+            undeclared,
+        })
+    }
+}
+
+/// Validates a row given its core cells and a way to fetch field cells.
+#[allow(clippy::too_many_arguments)]
+fn build_row<'c>(
+    opts: &ReadOptions,
+    file: &str,
+    line: u32,
+    seq: u32,
+    pathway_id: Option<&str>,
+    date: Option<&str>,
+    event: Option<&str>,
+    field: impl Fn(EventTypeId, usize) -> Option<&'c str>,
+    undeclared: impl Fn(EventTypeId) -> Option<String>,
+) -> Row {
+    let schema = opts.schema;
+    let pid = pathway_id.map(str::trim).filter(|p| !p.is_empty());
+    let reject = |reason: String| {
+        Row::Rejected(Rejection {
+            file: file.to_string(),
+            line,
+            pathway_id: pid.map(str::to_string),
+            reason,
+        })
+    };
+    let Some(pid) = pid else {
+        return reject("missing `pathway_id`".into());
+    };
+    let Some(date_text) = date.map(str::trim).filter(|d| !d.is_empty()) else {
+        return reject("missing `date`".into());
+    };
+    let Some(date) = parse_date(date_text) else {
+        return reject(format!(
+            "`date`: `{date_text}` is not a date (expected YYYY-MM-DD)"
+        ));
+    };
+    let Some(event_name) = event.map(str::trim).filter(|e| !e.is_empty()) else {
+        return reject("missing `event`".into());
+    };
+    let Some((kind, def)) = schema.event(event_name) else {
+        let hint = did_you_mean(event_name, schema.event_index.keys().map(String::as_str))
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        return reject(format!("unknown event type `{event_name}`{hint}"));
+    };
+    if let Some(col) = undeclared(kind) {
+        return reject(format!("column `{col}` is not a field of `{event_name}`"));
+    }
+    let mut values = Vec::with_capacity(def.fields.len());
+    for (i, f) in def.fields.iter().enumerate() {
+        let cell = field(kind, i).map(str::trim).filter(|c| !c.is_empty());
+        let v = match cell {
+            Some(text) => match parse_value(text, f, schema) {
+                Ok(v) => v,
+                Err(e) => return reject(e),
+            },
+            None => match (&f.default, f.optional) {
+                (Some(d), _) => d.clone(),
+                (None, true) => Value::Unset,
+                (None, false) => {
+                    return reject(format!(
+                        "required field `{}` of `{event_name}` is missing",
+                        f.name
+                    ))
+                }
+            },
+        };
+        values.push(v);
+    }
+    if opts.as_at.is_some_and(|a| date > a) {
+        return Row::AfterAsAt;
+    }
+    Row::Event(
+        pid.to_string(),
+        Event {
+            date,
+            kind,
+            fields: values.into_boxed_slice(),
+            line,
+            seq,
+        },
+    )
+}
+
+/// Calls `row` for every data row of the input.
+fn each_row(
+    input: impl Read,
+    file: &str,
+    format: InputFormat,
+    opts: &ReadOptions,
+    mut row: impl FnMut(Row) -> Result<(), ReadError>,
+) -> Result<(), ReadError> {
+    match format {
+        InputFormat::Csv => {
+            let mut reader = csv::ReaderBuilder::new()
+                .flexible(true)
+                .has_headers(true)
+                .from_reader(input);
+            let header = reader
+                .headers()
+                .map_err(|e| {
+                    ReadError::Header(format!("cannot read the CSV header of `{file}`: {e}"))
+                })?
+                .clone();
+            let layout = CsvLayout::new(&header, opts.schema)?;
+            let mut record = csv::ByteRecord::new();
+            let mut seq = 0u32;
+            loop {
+                match reader.read_byte_record(&mut record) {
+                    Ok(false) => break,
+                    Ok(true) => {}
+                    Err(e) => {
+                        // A malformed record (e.g. an unterminated quote) ends the file here.
+                        let line = e.position().map(|p| p.line() as u32).unwrap_or(0);
+                        row(Row::Rejected(Rejection {
+                            file: file.to_string(),
+                            line,
+                            pathway_id: None,
+                            reason: format!("unreadable CSV: {e}"),
+                        }))?;
+                        break;
+                    }
+                }
+                let line = record.position().map(|p| p.line() as u32).unwrap_or(0);
+                let cell = |i: usize| record.get(i).and_then(|b| std::str::from_utf8(b).ok());
+                let bad_utf8 = record.iter().any(|b| std::str::from_utf8(b).is_err());
+                let r = if bad_utf8 {
+                    Row::Rejected(Rejection {
+                        file: file.to_string(),
+                        line,
+                        pathway_id: cell(layout.pathway_id).map(str::to_string),
+                        reason: "the row is not UTF-8 text".into(),
+                    })
+                } else if record.len() > layout.names.len() {
+                    Row::Rejected(Rejection {
+                        file: file.to_string(),
+                        line,
+                        pathway_id: cell(layout.pathway_id).map(str::to_string),
+                        reason: format!(
+                            "the row has {} cells but the header has {} columns",
+                            record.len(),
+                            layout.names.len()
+                        ),
+                    })
+                } else {
+                    build_row(
+                        opts,
+                        file,
+                        line,
+                        seq,
+                        cell(layout.pathway_id),
+                        cell(layout.date),
+                        cell(layout.event),
+                        |kind, i| layout.field_columns[kind as usize][i].and_then(cell),
+                        |kind| {
+                            layout.undeclared[kind as usize]
+                                .iter()
+                                .find(|c| cell(**c).is_some_and(|v| !v.trim().is_empty()))
+                                .map(|c| layout.names[*c].clone())
+                        },
+                    )
+                };
+                seq += 1;
+                row(r)?;
+            }
+            Ok(())
+        }
+        InputFormat::JsonLines => {
+            let mut reader = BufReader::new(input);
+            let mut buf = Vec::new();
+            let mut line_no = 0u32;
+            let mut seq = 0u32;
+            loop {
+                buf.clear();
+                let n = reader
+                    .read_until(b'\n', &mut buf)
+                    .map_err(|e| ReadError::Io(format!("cannot read `{file}`: {e}")))?;
+                if n == 0 {
+                    break;
+                }
+                line_no += 1;
+                let text = String::from_utf8_lossy(&buf);
+                let text = text.trim_start_matches('\u{feff}').trim();
+                if text.is_empty() {
+                    continue;
+                }
+                let reject = |pathway_id: Option<String>, reason: String| {
+                    Row::Rejected(Rejection {
+                        file: file.to_string(),
+                        line: line_no,
+                        pathway_id,
+                        reason,
+                    })
+                };
+                let r = match serde_json::from_str::<serde_json::Value>(text) {
+                    Err(e) => reject(None, format!("not valid JSON: {e}")),
+                    Ok(serde_json::Value::Object(map)) => json_row(&map, opts, file, line_no, seq),
+                    Ok(_) => reject(None, "the line is not a JSON object".into()),
+                };
+                seq += 1;
+                row(r)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The text of a JSON value as a cell (`None` for null); objects and arrays are errors.
+fn json_cell(v: &serde_json::Value) -> Result<Option<String>, ()> {
+    match v {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Bool(b) => Ok(Some(b.to_string())),
+        serde_json::Value::Number(n) => Ok(Some(n.to_string())),
+        serde_json::Value::String(s) => Ok(Some(s.clone())),
+        _ => Err(()),
+    }
+}
+
+fn json_row(
+    map: &serde_json::Map<String, serde_json::Value>,
+    opts: &ReadOptions,
+    file: &str,
+    line: u32,
+    seq: u32,
+) -> Row {
+    let core = |k: &str| -> Result<Option<String>, String> {
+        match map.get(k) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(format!("`{k}` must be a string, found `{other}`")),
+        }
+    };
+    let reject = |pid: Option<String>, reason: String| {
+        Row::Rejected(Rejection {
+            file: file.to_string(),
+            line,
+            pathway_id: pid,
+            reason,
+        })
+    };
+    let pid = match core("pathway_id") {
+        Ok(p) => p,
+        Err(e) => return reject(None, e),
+    };
+    let (date, event) = match (core("date"), core("event")) {
+        (Ok(d), Ok(e)) => (d, e),
+        (Err(e), _) | (_, Err(e)) => return reject(pid, e),
+    };
+    // Field cells by key, with JSON type checks for strings.
+    let mut cells: HashMap<&str, String> = HashMap::new();
+    for (k, v) in map {
+        if matches!(k.as_str(), "pathway_id" | "date" | "event") {
+            continue;
+        }
+        match json_cell(v) {
+            Ok(Some(c)) => {
+                cells.insert(k.as_str(), c);
+            }
+            Ok(None) => {}
+            Err(()) => {
+                return reject(
+                    pid,
+                    format!("`{k}` must be a single value, not an object or list"),
+                )
+            }
+        }
+    }
+    let schema = opts.schema;
+    // A JSON number given for a String field is a type error.
+    if let Some((_, def)) = event.as_deref().and_then(|e| schema.event(e)) {
+        for f in &def.fields {
+            if f.ty == ValueType::String && map.get(&f.name).is_some_and(|v| v.is_number()) {
+                return reject(
+                    pid,
+                    format!("field `{}`: expected text, found a number", f.name),
+                );
+            }
+        }
+    }
+    build_row(
+        opts,
+        file,
+        line,
+        seq,
+        pid.as_deref(),
+        date.as_deref(),
+        event.as_deref(),
+        |kind, i| {
+            let name = &schema.events[kind as usize].fields[i].name;
+            cells.get(name.as_str()).map(String::as_str)
+        },
+        |kind| {
+            let def = &schema.events[kind as usize];
+            cells
+                .keys()
+                .find(|k| !def.fields.iter().any(|f| f.name == **k))
+                .map(|k| k.to_string())
+        },
+    )
+}
+
+/// Reads a whole input, grouping events by pathway (rows need not be adjacent nor sorted).
+pub fn read_events<R: Read>(
+    input: R,
+    file_name: &str,
+    format: InputFormat,
+    opts: &ReadOptions,
 ) -> Result<EventSet, ReadError> {
-    Err(ReadError::Io("stub".into()))
+    let mut set = EventSet::default();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    each_row(input, file_name, format, opts, |row| {
+        set.rows_read += 1;
+        match row {
+            Row::Event(pid, e) => {
+                set.rows_evaluated += 1;
+                let slot = match index.get(pid.as_str()) {
+                    Some(i) => *i,
+                    None => {
+                        index.insert(pid.clone(), set.pathways.len());
+                        set.pathways.push(PathwayEvents {
+                            id: pid,
+                            events: Vec::new(),
+                        });
+                        set.pathways.len() - 1
+                    }
+                };
+                set.pathways[slot].events.push(e);
+            }
+            Row::Rejected(r) => {
+                if opts.strict {
+                    return Err(ReadError::Strict(r));
+                }
+                set.rejected.push(r);
+            }
+            Row::AfterAsAt => set.rows_after_as_at += 1,
+        }
+        Ok(())
+    })?;
+    for p in &mut set.pathways {
+        p.events.sort_by_key(|e| (e.date, e.seq));
+    }
+    Ok(set)
+}
+
+/// Streams an input whose rows are grouped by pathway, calling `on_pathway` as soon as each
+/// pathway's rows end, so memory is bounded by the largest pathway. Rejected rows go to
+/// `on_rejected`. A pathway whose rows are not adjacent is not merged silently: its later
+/// rows are rejected ("rows of pathway `X` are not adjacent").
+pub fn for_each_pathway<R: Read>(
+    input: R,
+    file_name: &str,
+    format: InputFormat,
+    opts: &ReadOptions,
+    mut on_pathway: impl FnMut(PathwayEvents),
+    mut on_rejected: impl FnMut(Rejection),
+) -> Result<Tally, ReadError> {
+    let mut tally = Tally::default();
+    let mut current: Option<PathwayEvents> = None;
+    let mut finished: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut flush =
+        |p: PathwayEvents, tally: &mut Tally, finished: &mut std::collections::HashSet<String>| {
+            let mut p = p;
+            p.events.sort_by_key(|e| (e.date, e.seq));
+            tally.pathways += 1;
+            finished.insert(p.id.clone());
+            on_pathway(p);
+        };
+    each_row(input, file_name, format, opts, |row| {
+        tally.rows_read += 1;
+        match row {
+            Row::Event(pid, e) => {
+                if current.as_ref().is_some_and(|c| c.id == pid) {
+                    tally.rows_evaluated += 1;
+                    if let Some(c) = current.as_mut() {
+                        c.events.push(e);
+                    }
+                    return Ok(());
+                }
+                if finished.contains(&pid) {
+                    let r = Rejection {
+                        file: file_name.to_string(),
+                        line: e.line,
+                        pathway_id: Some(pid.clone()),
+                        reason: format!(
+                            "rows of pathway `{pid}` are not adjacent; sort the input by pathway_id or drop --streaming"
+                        ),
+                    };
+                    if opts.strict {
+                        return Err(ReadError::Strict(r));
+                    }
+                    tally.rows_rejected += 1;
+                    on_rejected(r);
+                    return Ok(());
+                }
+                if let Some(done) = current.take() {
+                    flush(done, &mut tally, &mut finished);
+                }
+                tally.rows_evaluated += 1;
+                current = Some(PathwayEvents {
+                    id: pid,
+                    events: vec![e],
+                });
+            }
+            Row::Rejected(r) => {
+                if opts.strict {
+                    return Err(ReadError::Strict(r));
+                }
+                tally.rows_rejected += 1;
+                on_rejected(r);
+            }
+            Row::AfterAsAt => tally.rows_after_as_at += 1,
+        }
+        Ok(())
+    })?;
+    if let Some(done) = current.take() {
+        flush(done, &mut tally, &mut finished);
+    }
+    Ok(tally)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{EnumDef, EventTypeDef};
+
+    fn schema() -> Schema {
+        let mut s = Schema::default();
+        s.enums.push(EnumDef {
+            name: "appointment_kind".into(),
+            variants: vec![
+                "first".into(),
+                "follow_up".into(),
+                "diagnostic".into(),
+                "admission".into(),
+            ],
+        });
+        s.enums.push(EnumDef {
+            name: "priority".into(),
+            variants: vec!["routine".into(), "urgent".into()],
+        });
+        let f = |name: &str, ty: ValueType, optional: bool, default: Option<Value>| FieldDef {
+            name: name.into(),
+            ty,
+            optional,
+            default,
+        };
+        let events = vec![
+            EventTypeDef {
+                name: "referral_received".into(),
+                fields: vec![
+                    f(
+                        "priority",
+                        ValueType::Enum(1),
+                        false,
+                        Some(Value::Enum(1, 0)),
+                    ),
+                    f("birth_date", ValueType::Date, true, None),
+                    f(
+                        "vulnerable",
+                        ValueType::Bool,
+                        false,
+                        Some(Value::Bool(false)),
+                    ),
+                ],
+                sets_attribute: vec![None, None, None],
+            },
+            EventTypeDef {
+                name: "dna".into(),
+                fields: vec![
+                    f("appointment", ValueType::Enum(0), false, None),
+                    f(
+                        "communicated",
+                        ValueType::Bool,
+                        false,
+                        Some(Value::Bool(true)),
+                    ),
+                ],
+                sets_attribute: vec![None, None],
+            },
+            EventTypeDef {
+                name: "attended".into(),
+                fields: vec![f("appointment", ValueType::Enum(0), false, None)],
+                sets_attribute: vec![None],
+            },
+        ];
+        for (i, e) in events.iter().enumerate() {
+            s.event_index.insert(e.name.clone(), i as u32);
+        }
+        s.events = events;
+        s
+    }
+
+    fn read(
+        text: &str,
+        format: InputFormat,
+        as_at: Option<&str>,
+        strict: bool,
+    ) -> Result<EventSet, ReadError> {
+        let s = schema();
+        let opts = ReadOptions {
+            schema: &s,
+            as_at: as_at.and_then(parse_date),
+            strict,
+        };
+        read_events(text.as_bytes(), "in", format, &opts)
+    }
+
+    fn ok(text: &str, format: InputFormat) -> EventSet {
+        match read(text, format, Some("2025-03-31"), false) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn invariant(s: &EventSet) {
+        assert_eq!(
+            s.rows_read,
+            s.rows_evaluated + s.rejected.len() as u64 + s.rows_after_as_at
+        );
+    }
+
+    #[test]
+    fn csv_rows_are_typed_grouped_and_sorted() {
+        let s = ok(
+            "pathway_id,date,event,priority,appointment,communicated\n\
+             P2,2025-02-03,dna,,first,N\n\
+             P1,2025-01-06,referral_received,urgent,,\n\
+             P2,2025-01-06,referral_received,,,\n\
+             P2,2025-02-03,attended,,follow_up,\n",
+            InputFormat::Csv,
+        );
+        invariant(&s);
+        assert_eq!(
+            s.pathways.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+            ["P2", "P1"]
+        );
+        let p2 = &s.pathways[0];
+        assert_eq!(
+            p2.events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        assert_eq!(p2.events[1].fields[1], Value::Bool(false));
+        assert_eq!(p2.events[1].line, 2);
+        assert_eq!(p2.events[0].fields[0], Value::Enum(1, 0)); // default
+        assert_eq!(s.pathways[1].events[0].fields[0], Value::Enum(1, 1));
+    }
+
+    #[test]
+    fn every_bad_row_is_rejected_with_its_physical_line() {
+        let s = ok(
+            "pathway_id,date,event,appointment,communicated,notes\n\
+             P1,2025-01-06,referral_received,,,\"a note\nover two lines\"\n\
+             P1,2025-02-30,attended,first,,\n\
+             P1,2025-02-03,dnaa,first,,\n\
+             P1,2025-02-10,dna,first,,x\n\
+             ,2025-02-11,attended,first,,\n\
+             P1,2025-02-12,attended,frist,,\n\
+             P1,2025-02-13,dna,,,\n\
+             P1,2025-02-14,dna,first,maybe,\n\
+             P1,2025-02-15,attended,first,,\n",
+            InputFormat::Csv,
+        );
+        invariant(&s);
+        let got: Vec<(u32, &str)> = s
+            .rejected
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect();
+        assert_eq!(got.len(), 8, "{got:?}");
+        assert_eq!(got[0].0, 2); // the multi-line note makes the referral start on line 2
+        assert!(got[0].1.contains("`notes` is not a field"));
+        assert_eq!(got[1].0, 4);
+        assert!(got[1].1.contains("`2025-02-30` is not a date"));
+        assert_eq!(
+            got[2],
+            (5, "unknown event type `dnaa` (did you mean `dna`?)")
+        );
+        assert!(got[3].1.contains("column `notes` is not a field of `dna`"));
+        assert_eq!(got[4], (7, "missing `pathway_id`"));
+        assert!(got[5].1.contains(
+            "`frist` is not one of first, follow_up, diagnostic, admission (did you mean `first`?)"
+        ));
+        assert!(got[6]
+            .1
+            .contains("required field `appointment` of `dna` is missing"));
+        assert!(got[7].1.contains("`maybe` is not true/false"));
+        assert_eq!(s.rows_evaluated, 1);
+    }
+
+    #[test]
+    fn jsonl_follows_the_same_rules() {
+        let s = ok(
+            "{\"pathway_id\":\"P1\",\"date\":\"2025-01-06\",\"event\":\"referral_received\",\"birth_date\":null}\n\
+             \n\
+             {\"pathway_id\":\"P1\",\"date\":\"2025-02-03\",\"event\":\"dna\",\"appointment\":\"first\",\"communicated\":false}\n\
+             {\"pathway_id\":\"P1\",\"date\":\"2025-02-04\",\"event\":\"dna\",\"appointment\":\"first\",\"on_the_day\":true}\n\
+             [1,2]\n\
+             {not json\n\
+             {\"pathway_id\":7,\"date\":\"2025-02-05\",\"event\":\"attended\"}\n\
+             {\"pathway_id\":\"P1\",\"date\":\"2025-06-01\",\"event\":\"attended\",\"appointment\":\"first\"}\n",
+            InputFormat::JsonLines,
+        );
+        invariant(&s);
+        assert_eq!(s.rows_evaluated, 2);
+        assert_eq!(s.rows_after_as_at, 1);
+        assert_eq!(s.pathways[0].events[1].fields[1], Value::Bool(false));
+        let lines: Vec<u32> = s.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn header_problems_and_strict_mode() {
+        assert!(
+            matches!(read("pathway_id,event\nP1,dna\n", InputFormat::Csv, None, false), Err(ReadError::Header(m)) if m.contains("`date`"))
+        );
+        assert!(matches!(
+            read(
+                "pathway_id,date,event,date\n",
+                InputFormat::Csv,
+                None,
+                false
+            ),
+            Err(ReadError::Header(_))
+        ));
+        let strict = read(
+            "pathway_id,date,event\nP1,2025-02-30,dna\n",
+            InputFormat::Csv,
+            None,
+            true,
+        );
+        assert!(matches!(strict, Err(ReadError::Strict(r)) if r.line == 2));
+        // A BOM before the header is tolerated.
+        let s = ok(
+            "\u{feff}pathway_id,date,event\nP1,2025-01-06,referral_received\n",
+            InputFormat::Csv,
+        );
+        assert_eq!(s.rows_evaluated, 1);
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let junk: Vec<u8> = (0..2000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        let s = schema();
+        let opts = ReadOptions {
+            schema: &s,
+            as_at: None,
+            strict: false,
+        };
+        for format in [InputFormat::Csv, InputFormat::JsonLines] {
+            let _ = read_events(&junk[..], "junk", format, &opts);
+            let mut with_header = b"pathway_id,date,event\n".to_vec();
+            with_header.extend_from_slice(&junk);
+            if let Ok(set) = read_events(&with_header[..], "junk", format, &opts) {
+                invariant(&set);
+            }
+        }
+    }
+
+    #[test]
+    fn streaming_reports_non_adjacent_pathways() {
+        let s = schema();
+        let opts = ReadOptions {
+            schema: &s,
+            as_at: None,
+            strict: false,
+        };
+        let text = "pathway_id,date,event,appointment\nA,2025-01-06,referral_received,\nA,2025-01-07,attended,first\nB,2025-01-06,referral_received,\nA,2025-01-08,attended,first\n";
+        let mut seen = Vec::new();
+        let mut rejected = Vec::new();
+        let tally = for_each_pathway(
+            text.as_bytes(),
+            "s",
+            InputFormat::Csv,
+            &opts,
+            |p| seen.push((p.id, p.events.len())),
+            |r| rejected.push(r),
+        );
+        assert_eq!(seen, [("A".to_string(), 2), ("B".to_string(), 1)]);
+        assert_eq!(rejected.len(), 1);
+        assert!(rejected[0].reason.contains("not adjacent"));
+        assert_eq!(
+            tally
+                .ok()
+                .map(|t| (t.rows_read, t.rows_evaluated, t.rows_rejected)),
+            Some((4, 3, 1))
+        );
+    }
 }

@@ -172,15 +172,11 @@ fn the_primer_worked_examples_through_pal_run() {
         &[],
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    // R01: stopped on day 112; last compliant day 12 May.
+    // R01 at 31 March: still waiting (treatment on 28 April is not yet known): 84 days.
     let p = period(pathway(&rows, "R01"), "rtt", 1);
-    assert_eq!(
-        (p["status"].as_str(), p["stop"].as_str()),
-        (Some("stopped"), Some("2025-04-28"))
-    );
-    assert_eq!(p["days_waited"], 112);
+    assert_eq!(p["status"], "running");
+    assert_eq!(p["days_waited"], 84);
     assert_eq!(p["target_date"], "2025-05-12");
-    assert_eq!(p["breached"], false);
     // R02: e-RS starts at UBRN conversion: 80 days at 31 March.
     let p = period(pathway(&rows, "R02"), "rtt", 1);
     assert_eq!(
@@ -237,6 +233,15 @@ fn later_primer_examples_at_their_own_dates() {
         "2025-10-31",
         &[],
     );
+    // R01: stopped on day 112 (16 weeks); last compliant day 12 May.
+    let p = period(pathway(&rows, "R01"), "rtt", 1);
+    assert_eq!(p["stop"], "2025-04-28");
+    assert_eq!(
+        (p["days_waited"].as_i64(), p["weeks_waited"].as_i64()),
+        (Some(112), Some(16))
+    );
+    assert_eq!(p["target_date"], "2025-05-12");
+    assert_eq!(p["breached"], false);
     let r = pathway(&rows, "R17");
     assert_eq!(period(r, "rtt", 1)["days_waited"], 28);
     let p2 = period(r, "rtt", 2);
