@@ -341,6 +341,43 @@ impl<'a, 'p> Run<'a, 'p> {
         }
     }
 
+    /// The text and value of each top-level `and` operand of rule `r`'s condition.
+    fn conjunct_values(&self, r: RuleId, history: &[&Event], step: &Step) -> Vec<(String, String)> {
+        let rule = &self.policy().rules[r as usize];
+        let Some(w) = &rule.when else {
+            return Vec::new();
+        };
+        let ctx = self.ctx(history, step);
+        let mut parts = Vec::new();
+        flatten_and(w, &mut parts);
+        let schema = &self.policy().schema;
+        parts
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let text = rule
+                    .conjuncts
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| format!("part {}", i + 1));
+                let v = match ctx.eval(e) {
+                    Value::Unset => "unset".to_string(),
+                    v => schema.display_value(&v),
+                };
+                (text, v)
+            })
+            .collect()
+    }
+
+    /// Why a condition is false, for the trace: its first failing part and that part's value.
+    fn why_false(&self, r: RuleId, history: &[&Event], step: &Step) -> String {
+        self.conjunct_values(r, history, step)
+            .into_iter()
+            .find(|(_, v)| v != "true")
+            .map(|(text, v)| format!("`{text}` is {v}"))
+            .unwrap_or_else(|| "condition is false".into())
+    }
+
     /// Evaluates rule `r`'s condition, recording its parts if `r` is probed.
     fn condition_holds(&mut self, r: RuleId, history: &[&Event], step: &Step) -> bool {
         let rule = &self.policy().rules[r as usize];
@@ -357,28 +394,9 @@ impl<'a, 'p> Run<'a, 'p> {
             }
             return true;
         };
-        let ctx = self.ctx(history, step);
-        let holds = ctx.eval(w) == Value::Bool(true);
+        let holds = self.ctx(history, step).eval(w) == Value::Bool(true);
         if self.probe.as_ref().is_some_and(|(p, _)| *p == r) {
-            let mut parts = Vec::new();
-            flatten_and(w, &mut parts);
-            let schema = &self.policy().schema;
-            let conjuncts = parts
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    let text = rule
-                        .conjuncts
-                        .get(i)
-                        .cloned()
-                        .unwrap_or_else(|| format!("part {}", i + 1));
-                    let v = match ctx.eval(e) {
-                        Value::Unset => "unset".to_string(),
-                        v => schema.display_value(&v),
-                    };
-                    (text, v)
-                })
-                .collect();
+            let conjuncts = self.conjunct_values(r, history, step);
             if let Some((_, list)) = &mut self.probe {
                 list.push(Consideration {
                     date: step.now,
@@ -571,7 +589,7 @@ impl<'a, 'p> Run<'a, 'p> {
                 traces.push(self.rule_trace(
                     r,
                     "not_applicable",
-                    Some("condition is false".into()),
+                    Some(self.why_false(r, history, step)),
                 ));
             }
             return None;
@@ -616,11 +634,8 @@ impl<'a, 'p> Run<'a, 'p> {
             if holds {
                 applicable.push(x);
             } else if self.trace.is_some() {
-                traces.push(self.rule_trace(
-                    x,
-                    "not_applicable",
-                    Some("condition is false".into()),
-                ));
+                let why = self.why_false(x, history, step);
+                traces.push(self.rule_trace(x, "not_applicable", Some(why)));
             }
         }
         match applicable.as_slice() {
@@ -935,30 +950,28 @@ impl<'a, 'p> Run<'a, 'p> {
             .clocks
             .iter()
             .zip(&self.state.clocks)
-            .map(|(c, periods)| match periods.last() {
-                None => format!("{} not started", c.name),
-                Some(p) => match p.state {
-                    PeriodState::Open => format!(
-                        "{} {} since {} ({} days)",
-                        c.name,
-                        p.status(now),
-                        p.start,
-                        p.days_waited(now)
-                    ),
-                    PeriodState::Stopped => format!(
-                        "{} stopped {} ({}, {} days)",
-                        c.name,
-                        p.stop.map(|d| d.to_string()).unwrap_or_default(),
-                        p.reason.as_deref().unwrap_or(""),
-                        p.days_waited(now)
-                    ),
-                    PeriodState::Nullified => format!(
-                        "{} nullified {} ({})",
-                        c.name,
-                        p.stop.map(|d| d.to_string()).unwrap_or_default(),
-                        p.reason.as_deref().unwrap_or("")
-                    ),
-                },
+            .filter_map(|(c, periods)| periods.last().map(|p| (c, p)))
+            .map(|(c, p)| match p.state {
+                PeriodState::Open => format!(
+                    "{} {} since {} ({} days)",
+                    c.name,
+                    p.status(now),
+                    p.start,
+                    p.days_waited(now)
+                ),
+                PeriodState::Stopped => format!(
+                    "{} stopped {} ({}, {} days)",
+                    c.name,
+                    p.stop.map(|d| d.to_string()).unwrap_or_default(),
+                    p.reason.as_deref().unwrap_or(""),
+                    p.days_waited(now)
+                ),
+                PeriodState::Nullified => format!(
+                    "{} nullified {} ({})",
+                    c.name,
+                    p.stop.map(|d| d.to_string()).unwrap_or_default(),
+                    p.reason.as_deref().unwrap_or("")
+                ),
             })
             .collect()
     }
