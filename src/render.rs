@@ -273,16 +273,50 @@ fn display_range(text: &str, span: Span) -> Range<usize> {
     }
 }
 
+/// The most diagnostics the `human` form draws as snippets; the rest are counted in one note
+/// (as a compiler's error limit does). The other formats always list every diagnostic.
+pub const HUMAN_DIAGNOSTIC_LIMIT: usize = 100;
+
+/// Source lines longer than this (in bytes) are not drawn: codespan prints a label's whole line,
+/// so one generated 200 kB line would otherwise be printed once per diagnostic on it.
+const MAX_SNIPPET_LINE: usize = 500;
+
+/// Whether the line holding `span`'s start is too long to draw as a snippet.
+fn on_long_line(sources: &SourceMap, span: Span) -> bool {
+    let file = sources.get(span.file);
+    let start = clamp(&file.text, span).start;
+    let (line, _) = file.line_col(start);
+    file.line_text(line).len() > MAX_SNIPPET_LINE
+}
+
 fn to_codespan(d: &Diagnostic, sources: &SourceMap) -> cs::Diagnostic<FileId> {
     let severity = match d.severity {
         Severity::Error => cs::Severity::Error,
         Severity::Warning => cs::Severity::Warning,
     };
+    // Labels on over-long lines become `file:line:col: message` notes instead of snippets.
+    let mut located_notes = Vec::new();
     // Primary labels first, so the primary label's file is shown first.
     let (mut labels, secondary): (Vec<_>, Vec<_>) = d
         .labels
         .iter()
         .enumerate()
+        .filter(|(_, l)| {
+            if !on_long_line(sources, l.span) {
+                return true;
+            }
+            let at = locate(sources, l.span);
+            let text = if l.message.is_empty() {
+                "here"
+            } else {
+                &l.message
+            };
+            located_notes.push(format!(
+                "at {}:{}:{}: {text} (the line is too long to show)",
+                at.file, at.line, at.column
+            ));
+            false
+        })
         .map(|(i, l)| {
             let style = if is_primary(d, i, l) {
                 cs::LabelStyle::Primary
@@ -294,10 +328,9 @@ fn to_codespan(d: &Diagnostic, sources: &SourceMap) -> cs::Diagnostic<FileId> {
         })
         .partition(|l| l.style == cs::LabelStyle::Primary);
     labels.extend(secondary);
-    let notes = d
-        .notes
-        .iter()
-        .map(|n| format!("note: {n}"))
+    let notes = located_notes
+        .into_iter()
+        .chain(d.notes.iter().map(|n| format!("note: {n}")))
         .chain(d.help.iter().map(|h| format!("help: {h}")))
         .collect();
     cs::Diagnostic::new(severity)
@@ -318,7 +351,7 @@ fn render_human(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> Strin
         }
     };
     let mut out = String::new();
-    for d in diags {
+    for d in diags.iter().take(HUMAN_DIAGNOSTIC_LIMIT) {
         let mut buffer = new_buffer();
         match term::emit(&mut buffer, &config, &files, &to_codespan(d, sources)) {
             Ok(()) => {
@@ -336,6 +369,16 @@ fn render_human(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> Strin
                 out.push_str("\n\n");
             }
         }
+    }
+    if let Some(hidden) = diags
+        .len()
+        .checked_sub(HUMAN_DIAGNOSTIC_LIMIT)
+        .filter(|&n| n > 0)
+    {
+        out.push_str(&format!(
+            "note: {hidden} more diagnostic{} not shown; `--format short` or `--format json` lists them all\n\n",
+            if hidden == 1 { "" } else { "s" }
+        ));
     }
     if let Some((severity, text)) = summary_line(diags) {
         let mut buffer = new_buffer();
@@ -590,6 +633,50 @@ mod tests {
         Diagnostic::new("W0001", "rule `first_dna` has no citation")
             .primary(Span::new(id, at..at + 4), "")
             .note("imported from `policies/rde.pal`")
+    }
+
+    #[test]
+    fn human_form_stops_drawing_after_the_limit_but_counts_everything() {
+        let mut sources = SourceMap::new();
+        let text = "expect x\n".repeat(HUMAN_DIAGNOSTIC_LIMIT + 3);
+        let id = sources.add("t.pal", text);
+        let diags: Vec<_> = (0..HUMAN_DIAGNOSTIC_LIMIT + 3)
+            .map(|i| {
+                Diagnostic::new("E0101", "unknown name `x`")
+                    .primary(Span::new(id, i * 9 + 7..i * 9 + 8), "")
+            })
+            .collect();
+        let out = render(&diags, &sources, Format::Human, false);
+        assert_eq!(out.matches("error[E0101]").count(), HUMAN_DIAGNOSTIC_LIMIT);
+        assert!(out.contains("note: 3 more diagnostics not shown"), "{out}");
+        assert!(out.ends_with(&format!(
+            "error: {} errors emitted\n",
+            HUMAN_DIAGNOSTIC_LIMIT + 3
+        )));
+        let short = render(&diags, &sources, Format::Short, false);
+        assert_eq!(
+            short.matches("error[E0101]").count(),
+            HUMAN_DIAGNOSTIC_LIMIT + 3
+        );
+    }
+
+    #[test]
+    fn labels_on_over_long_lines_become_located_notes() {
+        let mut sources = SourceMap::new();
+        let line = format!("{}oops", "a ".repeat(MAX_SNIPPET_LINE));
+        let at = line.len() - 4;
+        let id = sources.add("long.pal", line);
+        let d = Diagnostic::new("E0001", "unexpected `oops`")
+            .primary(Span::new(id, at..at + 4), "here");
+        let out = render(&[d], &sources, Format::Human, false);
+        assert!(
+            out.contains(&format!(
+                "at long.pal:1:{}: here (the line is too long to show)",
+                at + 1
+            )),
+            "{out}"
+        );
+        assert!(out.len() < 400, "the long line must not be printed: {out}");
     }
 
     #[test]
