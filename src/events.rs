@@ -6,8 +6,9 @@ use crate::check::did_you_mean;
 use crate::schema::{EventTypeId, FieldDef, Schema};
 use crate::value::{parse_bool, parse_date, Duration, DurationKind, Value, ValueType};
 use chrono::NaiveDate;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -150,8 +151,9 @@ pub struct Tally {
 }
 
 /// What one row turned out to be.
-enum Row {
-    Event(String, Event),
+enum Row<'a> {
+    /// The pathway id (borrowed from the input row: most rows continue a known pathway) and event.
+    Event(&'a str, Event),
     Rejected(Rejection),
     AfterAsAt,
 }
@@ -281,17 +283,17 @@ impl CsvLayout {
 
 /// Validates a row given its core cells and a way to fetch field cells.
 #[allow(clippy::too_many_arguments)]
-fn build_row<'c>(
+fn build_row<'p, 'c>(
     opts: &ReadOptions,
     file: &str,
     line: u32,
     seq: u32,
-    pathway_id: Option<&str>,
+    pathway_id: Option<&'p str>,
     date: Option<&str>,
     event: Option<&str>,
     field: impl Fn(EventTypeId, usize) -> Option<&'c str>,
     undeclared: impl Fn(EventTypeId) -> Option<String>,
-) -> Row {
+) -> Row<'p> {
     let schema = opts.schema;
     let pid = pathway_id.map(str::trim).filter(|p| !p.is_empty());
     let reject = |reason: String| {
@@ -350,7 +352,7 @@ fn build_row<'c>(
         return Row::AfterAsAt;
     }
     Row::Event(
-        pid.to_string(),
+        pid,
         Event {
             date,
             kind,
@@ -367,7 +369,7 @@ fn each_row(
     file: &str,
     format: InputFormat,
     opts: &ReadOptions,
-    mut row: impl FnMut(Row) -> Result<(), ReadError>,
+    mut row: impl FnMut(Row<'_>) -> Result<(), ReadError>,
 ) -> Result<(), ReadError> {
     match format {
         InputFormat::Csv => {
@@ -401,8 +403,9 @@ fn each_row(
                     }
                 }
                 let line = record.position().map(|p| p.line() as u32).unwrap_or(0);
+                // One UTF-8 check of the whole row, rather than one per cell.
+                let bad_utf8 = std::str::from_utf8(record.as_slice()).is_err();
                 let cell = |i: usize| record.get(i).and_then(|b| std::str::from_utf8(b).ok());
-                let bad_utf8 = record.iter().any(|b| std::str::from_utf8(b).is_err());
                 let r = if bad_utf8 {
                     Row::Rejected(Rejection {
                         file: file.to_string(),
@@ -434,7 +437,11 @@ fn each_row(
                         |kind| {
                             layout.undeclared[kind as usize]
                                 .iter()
-                                .find(|c| cell(**c).is_some_and(|v| !v.trim().is_empty()))
+                                .find(|c| {
+                                    // Most rows leave most columns empty: test the bytes first.
+                                    record.get(**c).is_some_and(|b| !b.trim_ascii().is_empty())
+                                        && cell(**c).is_some_and(|v| !v.trim().is_empty())
+                                })
                                 .map(|c| layout.names[*c].clone())
                         },
                     )
@@ -471,13 +478,15 @@ fn each_row(
                         reason,
                     })
                 };
-                let r = match serde_json::from_str::<serde_json::Value>(text) {
-                    Err(e) => reject(None, format!("not valid JSON: {e}")),
-                    Ok(serde_json::Value::Object(map)) => json_row(&map, opts, file, line_no, seq),
-                    Ok(_) => reject(None, "the line is not a JSON object".into()),
-                };
+                let parsed = serde_json::from_str::<serde_json::Value>(text);
                 seq += 1;
-                row(r)?;
+                match parsed {
+                    Err(e) => row(reject(None, format!("not valid JSON: {e}")))?,
+                    Ok(serde_json::Value::Object(map)) => {
+                        row(json_row(&map, opts, file, line_no, seq - 1))?
+                    }
+                    Ok(_) => row(reject(None, "the line is not a JSON object".into()))?,
+                }
             }
             Ok(())
         }
@@ -495,25 +504,25 @@ fn json_cell(v: &serde_json::Value) -> Result<Option<String>, ()> {
     }
 }
 
-fn json_row(
-    map: &serde_json::Map<String, serde_json::Value>,
+fn json_row<'m>(
+    map: &'m serde_json::Map<String, serde_json::Value>,
     opts: &ReadOptions,
     file: &str,
     line: u32,
     seq: u32,
-) -> Row {
-    let core = |k: &str| -> Result<Option<String>, String> {
+) -> Row<'m> {
+    let core = |k: &str| -> Result<Option<&'m str>, String> {
         match map.get(k) {
             None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
             Some(other) => Err(format!("`{k}` must be a string, found `{other}`")),
         }
     };
-    let reject = |pid: Option<String>, reason: String| {
+    let reject = |pid: Option<&str>, reason: String| {
         Row::Rejected(Rejection {
             file: file.to_string(),
             line,
-            pathway_id: pid,
+            pathway_id: pid.map(str::to_string),
             reason,
         })
     };
@@ -546,7 +555,7 @@ fn json_row(
     }
     let schema = opts.schema;
     // A JSON number given for a String field is a type error.
-    if let Some((_, def)) = event.as_deref().and_then(|e| schema.event(e)) {
+    if let Some((_, def)) = event.and_then(|e| schema.event(e)) {
         for f in &def.fields {
             if f.ty == ValueType::String && map.get(&f.name).is_some_and(|v| v.is_number()) {
                 return reject(
@@ -561,9 +570,9 @@ fn json_row(
         file,
         line,
         seq,
-        pid.as_deref(),
-        date.as_deref(),
-        event.as_deref(),
+        pid,
+        date,
+        event,
         |kind, i| {
             let name = &schema.events[kind as usize].fields[i].name;
             cells.get(name.as_str()).map(String::as_str)
@@ -592,16 +601,21 @@ pub fn read_events<R: Read>(
         match row {
             Row::Event(pid, e) => {
                 set.rows_evaluated += 1;
-                let slot = match index.get(pid.as_str()) {
-                    Some(i) => *i,
-                    None => {
-                        index.insert(pid.clone(), set.pathways.len());
-                        set.pathways.push(PathwayEvents {
-                            id: pid,
-                            events: Vec::new(),
-                        });
-                        set.pathways.len() - 1
-                    }
+                let last = set.pathways.len().wrapping_sub(1);
+                let slot = match set.pathways.get(last).filter(|p| p.id == pid) {
+                    // Rows of a pathway usually come together: skip the lookup.
+                    Some(_) => last,
+                    None => match index.get(pid) {
+                        Some(i) => *i,
+                        None => {
+                            index.insert(pid.to_string(), set.pathways.len());
+                            set.pathways.push(PathwayEvents {
+                                id: pid.to_string(),
+                                events: Vec::new(),
+                            });
+                            set.pathways.len() - 1
+                        }
+                    },
                 };
                 set.pathways[slot].events.push(e);
             }
@@ -635,31 +649,35 @@ pub fn for_each_pathway<R: Read>(
 ) -> Result<Tally, ReadError> {
     let mut tally = Tally::default();
     let mut current: Option<PathwayEvents> = None;
-    let mut finished: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut flush =
-        |p: PathwayEvents, tally: &mut Tally, finished: &mut std::collections::HashSet<String>| {
-            let mut p = p;
-            p.events.sort_by_key(|e| (e.date, e.seq));
-            tally.pathways += 1;
-            finished.insert(p.id.clone());
-            on_pathway(p);
-        };
+    // Pathways already finished, by a 64-bit hash of the id: 16 bytes each rather than the
+    // ids themselves, so a national extract's ids do not have to fit in memory. A collision
+    // (around 1 in 10^6 for 7.5 million ids) would reject a row, visibly, never drop it.
+    let mut finished: HashSet<u64> = HashSet::new();
+    let id_hash = |id: &str| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        id.hash(&mut h);
+        h.finish()
+    };
+    let mut flush = |mut p: PathwayEvents, tally: &mut Tally, finished: &mut HashSet<u64>| {
+        p.events.sort_by_key(|e| (e.date, e.seq));
+        tally.pathways += 1;
+        finished.insert(id_hash(&p.id));
+        on_pathway(p);
+    };
     each_row(input, file_name, format, opts, |row| {
         tally.rows_read += 1;
         match row {
             Row::Event(pid, e) => {
-                if current.as_ref().is_some_and(|c| c.id == pid) {
+                if let Some(c) = current.as_mut().filter(|c| c.id == pid) {
                     tally.rows_evaluated += 1;
-                    if let Some(c) = current.as_mut() {
-                        c.events.push(e);
-                    }
+                    c.events.push(e);
                     return Ok(());
                 }
-                if finished.contains(&pid) {
+                if finished.contains(&id_hash(pid)) {
                     let r = Rejection {
                         file: file_name.to_string(),
                         line: e.line,
-                        pathway_id: Some(pid.clone()),
+                        pathway_id: Some(pid.to_string()),
                         reason: format!(
                             "rows of pathway `{pid}` are not adjacent; sort the input by pathway_id or drop --streaming"
                         ),
@@ -676,7 +694,7 @@ pub fn for_each_pathway<R: Read>(
                 }
                 tally.rows_evaluated += 1;
                 current = Some(PathwayEvents {
-                    id: pid,
+                    id: pid.to_string(),
                     events: vec![e],
                 });
             }

@@ -11,6 +11,7 @@ pub mod eval;
 pub mod events;
 pub mod ir;
 pub mod loader;
+pub mod measure;
 pub mod render;
 pub mod repl;
 pub mod report;

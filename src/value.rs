@@ -116,21 +116,70 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return None;
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    // By hand: this runs for every date cell of an extract, and chrono's format parser is
+    // several times slower.
+    let digits = |r: std::ops::Range<usize>| {
+        b[r].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)
+}
+
+/// Writes `d` as `YYYY-MM-DD` into a stack buffer; `None` outside years 0 to 9999.
+fn iso_date(d: NaiveDate) -> Option<[u8; 10]> {
+    use chrono::Datelike;
+    let year = u32::try_from(d.year()).ok().filter(|y| *y <= 9999)?;
+    let mut b = *b"0000-00-00";
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, d.month());
+    put(8, 2, d.day());
+    Some(b)
+}
+
+/// Serialises a date as `YYYY-MM-DD` (as chrono does, without its general formatter: results
+/// hold many dates and this is on `pal run`'s output path).
+pub fn serialize_date<S: serde::Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+    match iso_date(*d) {
+        Some(b) => s.serialize_str(std::str::from_utf8(&b).unwrap_or_default()),
+        None => s.collect_str(d),
+    }
+}
+
+/// [`serialize_date`] for an optional date (`null` when absent).
+pub fn serialize_opt_date<S: serde::Serializer>(
+    d: &Option<NaiveDate>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => serialize_date(d, s),
+        None => s.serialize_none(),
+    }
 }
 
 /// Parses a Bool as the event contract allows: `true`/`false`, `Y`/`N`, `yes`/`no`, `1`/`0`, any case.
 pub fn parse_bool(s: &str) -> Option<bool> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "true" | "y" | "yes" | "1" => Some(true),
-        "false" | "n" | "no" | "0" => Some(false),
-        _ => None,
+    let s = s.trim();
+    let is = |words: [&str; 4]| words.iter().any(|w| s.eq_ignore_ascii_case(w));
+    if is(["true", "y", "yes", "1"]) {
+        Some(true)
+    } else if is(["false", "n", "no", "0"]) {
+        Some(false)
+    } else {
+        None
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     #[test]
     fn durations_display_in_their_natural_unit() {
@@ -149,6 +198,56 @@ mod tests {
         assert!(parse_date("2025-1-6").is_none());
         assert!(parse_date("2025-02-30").is_none());
         assert!(parse_date("06/01/2025").is_none());
+        assert!(parse_date("2024-02-29").is_some());
+        assert!(parse_date("2023-02-29").is_none());
+        assert!(parse_date("2025-13-01").is_none());
+        assert!(parse_date("2025-00-10").is_none());
+        assert!(parse_date("2025-01-00").is_none());
+        assert!(parse_date("+025-01-06").is_none());
+        assert!(parse_date("2025-01-0x").is_none());
+        assert!(parse_date("0000-01-01").is_some());
+    }
+
+    #[test]
+    fn dates_serialise_as_chrono_does() {
+        for d in [
+            NaiveDate::from_ymd_opt(2025, 1, 6),
+            NaiveDate::from_ymd_opt(1, 12, 31),
+            NaiveDate::from_ymd_opt(9999, 12, 31),
+            NaiveDate::from_ymd_opt(10000, 1, 1),
+            NaiveDate::from_ymd_opt(-1, 1, 1),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let mut out = Vec::new();
+            let mut ser = serde_json::Serializer::new(&mut out);
+            assert!(serialize_date(&d, &mut ser).is_ok());
+            assert_eq!(String::from_utf8_lossy(&out), format!("\"{d}\""));
+        }
+    }
+
+    #[test]
+    fn the_date_parser_agrees_with_chrono() {
+        let mut d = NaiveDate::from_ymd_opt(1899, 12, 25);
+        while let Some(day) = d.filter(|d| d.year() < 2101) {
+            let text = day.format("%Y-%m-%d").to_string();
+            assert_eq!(parse_date(&text), Some(day), "{text}");
+            d = day.succ_opt();
+        }
+        for text in [
+            "2025-02-31",
+            "2025-04-31",
+            "1900-02-29",
+            "2000-02-30",
+            "2025-1a-01",
+        ] {
+            assert_eq!(
+                parse_date(text),
+                NaiveDate::parse_from_str(text, "%Y-%m-%d").ok(),
+                "{text}"
+            );
+        }
     }
 
     #[test]

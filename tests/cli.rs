@@ -379,3 +379,92 @@ fn summary_and_ptl() {
         "{text}"
     );
 }
+
+#[test]
+fn streaming_gives_the_same_results_ptl_and_summary() {
+    let dir = std::env::temp_dir().join(format!("pal-stream-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let run = |streaming: bool, what: &str| {
+        let out = dir.join(format!("{what}.jsonl")).display().to_string();
+        let ptl = dir.join(format!("{what}.csv")).display().to_string();
+        let mut args = vec![
+            "run",
+            "policies/rde.pal",
+            "--events",
+            "examples/events.csv",
+            "--as-at",
+            "2025-03-31",
+            "-o",
+            &out,
+            "--ptl",
+            &ptl,
+            "--summary",
+            "--stats",
+        ];
+        if streaming {
+            args.push("--streaming");
+        }
+        let o = pal(&args);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let results = std::fs::read_to_string(&out).unwrap_or_default();
+        let ptl = std::fs::read_to_string(&ptl).unwrap_or_default();
+        (results, ptl, stdout(&o), stderr(&o))
+    };
+    let whole = run(false, "whole");
+    let streamed = run(true, "streamed");
+    assert_eq!(whole.0.lines().count(), 300);
+    assert_eq!(whole.0, streamed.0);
+    assert_eq!(whole.1, streamed.1);
+    assert_eq!(whole.2, streamed.2);
+    // The six malformed rows of the example are reported either way, with their lines.
+    for err in [&whole.3, &streamed.3] {
+        assert_eq!(err.matches(": rejected: ").count(), 6, "{err}");
+        assert!(err.contains("stats: load"), "{err}");
+        assert!(err.contains("peak memory"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn streaming_rejects_rows_of_a_pathway_that_come_back() {
+    let dir = std::env::temp_dir().join(format!("pal-stream-bad-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let events = dir.join("interleaved.csv");
+    let _ = std::fs::write(
+        &events,
+        "pathway_id,date,event,priority\n\
+         A,2025-01-06,referral_received,routine\n\
+         B,2025-01-07,referral_received,routine\n\
+         A,2025-02-01,treatment_started,\n",
+    );
+    let events_s = events.display().to_string();
+    let base = [
+        "run",
+        "policies/national.pal",
+        "--events",
+        &events_s,
+        "--as-at",
+        "2025-03-01",
+    ];
+    let streamed = pal(&[&base[..], &["--streaming"]].concat());
+    assert_eq!(code(&streamed), 0);
+    let err = stderr(&streamed);
+    assert!(
+        err.contains("interleaved.csv:4: rejected: rows of pathway `A` are not adjacent"),
+        "{err}"
+    );
+    assert!(
+        err.contains("3 rows read, 2 evaluated, 1 rejected"),
+        "{err}"
+    );
+    // Without --streaming the rows are grouped and all three are evaluated.
+    let whole = pal(&base);
+    assert!(
+        stderr(&whole).contains("3 rows read, 3 evaluated, 0 rejected"),
+        "{}",
+        stderr(&whole)
+    );
+    let strict = pal(&[&base[..], &["--streaming", "--strict"]].concat());
+    assert_eq!(code(&strict), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,13 +3,20 @@
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use crate::driver::load_policy;
 use crate::eval::{Evaluator, PathwayResult};
-use crate::events::{read_events, EventSet, InputFormat, ReadError, ReadOptions};
+use crate::events::{
+    for_each_pathway, read_events, EventSet, InputFormat, PathwayEvents, ReadError, ReadOptions,
+    Rejection,
+};
+use crate::measure::{peak_rss_bytes, Phases};
 use crate::render::{render, Format};
+use crate::report::ptl::PtlRow;
+use crate::report::summary::SummaryBuilder;
 use crate::report::{self, ResultFormat};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Arguments of `pal run`.
 #[derive(Debug, clap::Args)]
@@ -49,19 +56,24 @@ pub struct RunArgs {
     /// Worker threads (default: all cores). Output is identical whatever the number.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Stream input whose rows are grouped by pathway (e.g. sorted by pathway_id): each pathway
+    /// is evaluated as soon as its rows end, so memory is bounded by the largest pathway (plus
+    /// 16 bytes per pathway id seen, to reject rows of a pathway that come back later).
+    #[arg(long)]
+    pub streaming: bool,
+    /// Print the time spent loading the policy, reading, evaluating and writing, and the peak
+    /// memory, on standard error.
+    #[arg(long)]
+    pub stats: bool,
 }
 
 pub(crate) fn parse_date_arg(s: &str) -> Result<NaiveDate, String> {
     crate::value::parse_date(s).ok_or_else(|| format!("`{s}` is not a date: use YYYY-MM-DD"))
 }
 
-/// Reads the events file with the policy's schema.
-pub(crate) fn read_input(
-    path: &Path,
-    input_format: Option<&str>,
-    opts: &ReadOptions,
-) -> Result<EventSet, (u8, String)> {
-    let format = match input_format {
+/// The input format: `--input-format`, else the file extension (`-` is CSV).
+fn input_format_of(path: &Path, input_format: Option<&str>) -> Result<InputFormat, (u8, String)> {
+    Ok(match input_format {
         Some(f) => f
             .parse::<InputFormat>()
             .map_err(|_| (EXIT_USAGE, format!("unknown input format `{f}`: use csv or jsonl")))?,
@@ -75,33 +87,190 @@ pub(crate) fn read_input(
                 ),
             )
         })?,
-    };
-    let name = path.display().to_string();
-    let result = if path == Path::new("-") {
-        read_events(std::io::stdin().lock(), "<stdin>", format, opts)
-    } else {
-        let file = std::fs::File::open(path)
-            .map_err(|e| (EXIT_UNREADABLE, format!("cannot read `{name}`: {e}")))?;
-        read_events(
-            std::io::BufReader::with_capacity(1 << 20, file),
-            &name,
-            format,
-            opts,
-        )
-    };
-    result.map_err(|e| match e {
-        ReadError::Strict(_) => (EXIT_FINDINGS, e.to_string()),
-        ReadError::Io(_) | ReadError::Header(_) => (EXIT_UNREADABLE, e.to_string()),
     })
 }
 
-/// Evaluates all pathways in parallel; the order of results is the order of the pathways.
-pub fn evaluate_all(
+/// The input's display name and a buffered reader over it (`-` is standard input).
+fn open_input(path: &Path) -> Result<(String, Box<dyn std::io::Read + Send>), (u8, String)> {
+    if path == Path::new("-") {
+        let stdin = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
+        return Ok(("<stdin>".to_string(), Box::new(stdin)));
+    }
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path)
+        .map_err(|e| (EXIT_UNREADABLE, format!("cannot read `{name}`: {e}")))?;
+    Ok((
+        name,
+        Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
+    ))
+}
+
+fn read_error(e: ReadError) -> (u8, String) {
+    match e {
+        ReadError::Strict(_) => (EXIT_FINDINGS, e.to_string()),
+        ReadError::Io(_) | ReadError::Header(_) => (EXIT_UNREADABLE, e.to_string()),
+    }
+}
+
+/// Reads the events file with the policy's schema.
+pub(crate) fn read_input(
+    path: &Path,
+    input_format: Option<&str>,
+    opts: &ReadOptions,
+) -> Result<EventSet, (u8, String)> {
+    let format = input_format_of(path, input_format)?;
+    let (name, input) = open_input(path)?;
+    read_events(input, &name, format, opts).map_err(read_error)
+}
+
+/// Pathways evaluated per batch: enough to keep every core busy, few enough that a streaming
+/// run holds little.
+const BATCH: usize = 2048;
+
+/// Where a run's per-pathway results go.
+enum ResultSink<'w> {
+    /// Only the summary (and PTL) are wanted.
+    Discard,
+    /// JSON Lines or CSV, encoded in parallel and written in input order.
+    Encoded(Box<dyn Write + 'w>),
+    /// The aligned table needs every row before it can size its columns.
+    Table(Box<dyn Write + 'w>, Vec<PathwayResult>),
+}
+
+/// Everything a run writes, fed batch by batch in input order.
+struct Outputs<'w> {
+    /// The pool of `--threads`, else rayon's global one.
+    pool: Option<rayon::ThreadPool>,
+    format: ResultFormat,
+    results: ResultSink<'w>,
+    ptl: Option<Vec<PtlRow>>,
+    ptl_clock: String,
+    summary: Option<SummaryBuilder>,
+    pathways: u64,
+}
+
+/// One evaluated pathway, with what could be prepared for output in parallel.
+struct Evaluated {
+    result: PathwayResult,
+    encoded: Vec<u8>,
+    ptl: Option<PtlRow>,
+}
+
+impl Outputs<'_> {
+    /// Evaluates a batch in parallel (encoding results and PTL rows as it goes), then writes it
+    /// in order. `phases` gets the time of each half.
+    fn process(
+        &mut self,
+        ev: &Evaluator,
+        batch: &[PathwayEvents],
+        as_at: NaiveDate,
+        trace: bool,
+        phases: &mut Phases,
+    ) -> std::io::Result<()> {
+        let started = Instant::now();
+        let encode = matches!(self.results, ResultSink::Encoded(_));
+        let (format, ptl_clock, want_ptl) =
+            (self.format, self.ptl_clock.as_str(), self.ptl.is_some());
+        let evaluate = || {
+            batch
+                .par_iter()
+                .map(|p| {
+                    let result = ev.run(&p.id, &p.events, &[], as_at, trace);
+                    let mut encoded = Vec::with_capacity(if encode { 2048 } else { 0 });
+                    if encode {
+                        // Writing to memory cannot fail.
+                        let _ = match format {
+                            ResultFormat::Csv => encode_csv_rows(&result, &mut encoded),
+                            _ => report::write_jsonl(&result, &mut encoded),
+                        };
+                    }
+                    let ptl = want_ptl
+                        .then(|| report::ptl::row(&result, ptl_clock))
+                        .flatten();
+                    Evaluated {
+                        result,
+                        encoded,
+                        ptl,
+                    }
+                })
+                .collect::<Vec<_>>()
+        };
+        let done = match &self.pool {
+            Some(pool) => pool.install(evaluate),
+            None => evaluate(),
+        };
+        phases.evaluate += started.elapsed();
+        let started = Instant::now();
+        for e in done {
+            self.pathways += 1;
+            if let Some(s) = &mut self.summary {
+                s.add(&e.result);
+            }
+            if let (Some(rows), Some(row)) = (&mut self.ptl, e.ptl) {
+                rows.push(row);
+            }
+            match &mut self.results {
+                ResultSink::Discard => {}
+                ResultSink::Encoded(w) => w.write_all(&e.encoded)?,
+                ResultSink::Table(_, all) => all.push(e.result),
+            }
+        }
+        phases.output += started.elapsed();
+        Ok(())
+    }
+
+    /// Finishes the results file (the table is written now) and returns the PTL and summary.
+    fn finish(self) -> std::io::Result<(Option<Vec<PtlRow>>, Option<SummaryBuilder>)> {
+        match self.results {
+            ResultSink::Discard => {}
+            ResultSink::Encoded(mut w) => w.flush()?,
+            ResultSink::Table(mut w, all) => {
+                report::write_results_table(&all, &mut w)?;
+                w.flush()?;
+            }
+        }
+        Ok((self.ptl, self.summary))
+    }
+}
+
+/// A pathway's CSV result rows, without the header.
+fn encode_csv_rows(r: &PathwayResult, out: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(out);
+    for row in report::period_rows(r) {
+        w.write_record(&row).map_err(std::io::Error::other)?;
+    }
+    w.flush()
+}
+
+fn print_rejection(r: &Rejection) {
+    eprintln!("{}:{}: rejected: {}", r.file, r.line, r.reason);
+}
+
+/// Counts for the closing line on standard error.
+#[derive(Default)]
+struct Counts {
+    rows_read: u64,
+    rows_evaluated: u64,
+    rows_rejected: u64,
+    rows_after_as_at: u64,
+}
+
+/// Reads the whole input, then evaluates it batch by batch.
+fn run_whole(
+    args: &RunArgs,
     ev: &Evaluator,
-    set: &EventSet,
-    as_at: NaiveDate,
-    trace: bool,
-) -> Vec<PathwayResult> {
+    opts: &ReadOptions,
+    outputs: &mut Outputs,
+    phases: &mut Phases,
+) -> Result<Counts, (u8, String)> {
+    let started = Instant::now();
+    let set = read_input(&args.events, args.input_format.as_deref(), opts)?;
+    phases.read += started.elapsed();
+    for r in &set.rejected {
+        print_rejection(r);
+    }
     let progress = (std::io::stderr().is_terminal() && set.pathways.len() > 20_000).then(|| {
         let bar = indicatif::ProgressBar::new(set.pathways.len() as u64);
         bar.set_style(
@@ -110,27 +279,106 @@ pub fn evaluate_all(
         );
         bar
     });
-    let results = set
-        .pathways
-        .par_iter()
-        .map(|p| {
-            let r = ev.run(&p.id, &p.events, &[], as_at, trace);
-            if let Some(b) = &progress {
-                b.inc(1);
-            }
-            r
-        })
-        .collect();
+    for batch in set.pathways.chunks(BATCH) {
+        outputs
+            .process(ev, batch, opts_as_at(opts), args.trace, phases)
+            .map_err(write_error)?;
+        if let Some(b) = &progress {
+            b.inc(batch.len() as u64);
+        }
+    }
     if let Some(b) = progress {
         b.finish_and_clear();
     }
-    results
+    Ok(Counts {
+        rows_read: set.rows_read,
+        rows_evaluated: set.rows_evaluated,
+        rows_rejected: set.rejected.len() as u64,
+        rows_after_as_at: set.rows_after_as_at,
+    })
+}
+
+fn opts_as_at(opts: &ReadOptions) -> NaiveDate {
+    opts.as_at.unwrap_or(NaiveDate::MAX)
+}
+
+fn write_error(e: std::io::Error) -> (u8, String) {
+    (EXIT_UNREADABLE, format!("cannot write results: {e}"))
+}
+
+/// Reads pathway by pathway on this thread while another evaluates and writes full batches.
+fn run_streaming(
+    args: &RunArgs,
+    ev: &Evaluator,
+    opts: &ReadOptions,
+    outputs: &mut Outputs,
+    phases: &mut Phases,
+) -> Result<Counts, (u8, String)> {
+    let format = input_format_of(&args.events, args.input_format.as_deref())?;
+    let (name, input) = open_input(&args.events)?;
+    let as_at = opts_as_at(opts);
+    let started = Instant::now();
+    let (read, written) = std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<PathwayEvents>>(2);
+        let producer = scope.spawn(move || {
+            let mut waited = std::time::Duration::ZERO;
+            let mut batch = Vec::with_capacity(BATCH);
+            let send = |batch: Vec<PathwayEvents>, waited: &mut std::time::Duration| {
+                let t = Instant::now();
+                // A closed channel means writing failed; that error is the one reported.
+                let _ = tx.send(batch);
+                *waited += t.elapsed();
+            };
+            let read = for_each_pathway(
+                input,
+                &name,
+                format,
+                opts,
+                |p| {
+                    batch.push(p);
+                    if batch.len() == BATCH {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        send(full, &mut waited);
+                    }
+                },
+                |r| print_rejection(&r),
+            );
+            if !batch.is_empty() {
+                send(batch, &mut waited);
+            }
+            (read, waited)
+        });
+        let mut written = Ok(());
+        for batch in rx {
+            if written.is_ok() {
+                written = outputs.process(ev, &batch, as_at, args.trace, phases);
+            }
+        }
+        let read = producer.join().unwrap_or_else(|_| {
+            (
+                Err(ReadError::Io("the reading thread failed".into())),
+                started.elapsed(),
+            )
+        });
+        (read, written)
+    });
+    written.map_err(write_error)?;
+    let (read, waited) = read;
+    phases.read += started.elapsed().saturating_sub(waited);
+    let tally = read.map_err(read_error)?;
+    Ok(Counts {
+        rows_read: tally.rows_read,
+        rows_evaluated: tally.rows_evaluated,
+        rows_rejected: tally.rows_rejected,
+        rows_after_as_at: tally.rows_after_as_at,
+    })
 }
 
 /// Runs `pal run`.
 pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
-    let (sources, policy, warnings) = match load_policy(&args.policy) {
-        Ok(x) => x,
+    let started = Instant::now();
+    let (policy, _) = match load_policy(&args.policy) {
+        Ok((_, policy, warnings)) => (policy, warnings),
         Err((sources, diags)) => {
             eprint!(
                 "{}",
@@ -149,7 +397,10 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
             };
         }
     };
-    let _ = (sources, warnings);
+    let mut phases = Phases {
+        load: started.elapsed(),
+        ..Phases::default()
+    };
     let as_at = args
         .as_at
         .unwrap_or_else(|| chrono::Local::now().date_naive());
@@ -158,64 +409,83 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         as_at: Some(as_at),
         strict: args.strict,
     };
-    let set = match read_input(&args.events, args.input_format.as_deref(), &opts) {
-        Ok(s) => s,
-        Err((code, msg)) => {
-            eprintln!("error: {msg}");
-            return code;
-        }
-    };
-    for r in &set.rejected {
-        eprintln!("{}:{}: rejected: {}", r.file, r.line, r.reason);
-    }
     let ev = Evaluator::new(&policy);
-    let results = match args.threads {
+    let results_to: Option<Box<dyn Write>> = match &args.output {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some(Box::new(std::io::BufWriter::with_capacity(1 << 20, f))),
+            Err(e) => {
+                eprintln!("error: cannot write `{}`: {e}", path.display());
+                return EXIT_UNREADABLE;
+            }
+        },
+        None if !args.summary => Some(Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            &mut *out,
+        ))),
+        None => None,
+    };
+    let results = match (results_to, args.format) {
+        (None, _) => ResultSink::Discard,
+        (Some(w), ResultFormat::Table) => ResultSink::Table(w, Vec::new()),
+        (Some(mut w), ResultFormat::Csv) => {
+            if let Err(e) = csv::Writer::from_writer(&mut w)
+                .write_record(report::CSV_HEADER)
+                .map_err(std::io::Error::other)
+            {
+                eprintln!("error: cannot write results: {e}");
+                return EXIT_UNREADABLE;
+            }
+            ResultSink::Encoded(w)
+        }
+        (Some(w), ResultFormat::Jsonl) => ResultSink::Encoded(w),
+    };
+    let pool = match args.threads {
         Some(n) => match rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build()
         {
-            Ok(pool) => pool.install(|| evaluate_all(&ev, &set, as_at, args.trace)),
+            Ok(pool) => Some(pool),
             Err(e) => {
                 eprintln!("error: cannot start {n} threads: {e}");
                 return EXIT_USAGE;
             }
         },
-        None => evaluate_all(&ev, &set, as_at, args.trace),
+        None => None,
     };
-    let write_results = |w: &mut dyn Write| -> std::io::Result<()> {
-        match args.format {
-            ResultFormat::Jsonl => {
-                for r in &results {
-                    report::write_jsonl(r, w)?;
-                }
-                Ok(())
-            }
-            ResultFormat::Csv => report::write_csv(&results, w),
-            ResultFormat::Table => report::write_results_table(&results, w),
+    let mut outputs = Outputs {
+        pool,
+        format: args.format,
+        results,
+        ptl: args.ptl.as_ref().map(|_| Vec::new()),
+        ptl_clock: args.ptl_clock.clone(),
+        summary: args
+            .summary
+            .then(|| SummaryBuilder::new(&policy, ev.params(), as_at)),
+        pathways: 0,
+    };
+    let counted = if args.streaming {
+        run_streaming(args, &ev, &opts, &mut outputs, &mut phases)
+    } else {
+        run_whole(args, &ev, &opts, &mut outputs, &mut phases)
+    };
+    let counts = match counted {
+        Ok(c) => c,
+        Err((code, msg)) => {
+            eprintln!("error: {msg}");
+            return code;
         }
     };
-    let written = match &args.output {
-        Some(path) => std::fs::File::create(path)
-            .map(std::io::BufWriter::new)
-            .and_then(|mut f| {
-                write_results(&mut f)?;
-                f.flush()
-            })
-            .map_err(|e| format!("cannot write `{}`: {e}", path.display())),
-        None if !args.summary => {
-            let mut buf = std::io::BufWriter::new(&mut *out);
-            write_results(&mut buf)
-                .and_then(|_| buf.flush())
-                .map_err(|e| format!("cannot write results: {e}"))
+    let pathways = outputs.pathways;
+    let finishing = Instant::now();
+    let (ptl, summary) = match outputs.finish() {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("error: cannot write results: {e}");
+            return EXIT_UNREADABLE;
         }
-        None => Ok(()),
     };
-    if let Err(e) = written {
-        eprintln!("error: {e}");
-        return EXIT_UNREADABLE;
-    }
-    if let Some(path) = &args.ptl {
-        let rows = report::ptl::build(&results, &args.ptl_clock);
+    if let (Some(path), Some(mut rows)) = (&args.ptl, ptl) {
+        report::ptl::sort(&mut rows);
         let res = std::fs::File::create(path)
             .map(std::io::BufWriter::new)
             .and_then(|mut f| {
@@ -227,8 +497,8 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
             return EXIT_UNREADABLE;
         }
     }
-    if args.summary {
-        let s = report::summary::build(&policy, ev.params(), &results, as_at);
+    if let Some(s) = summary {
+        let s = s.finish();
         let res = match args.format {
             ResultFormat::Jsonl => serde_json::to_string(&s)
                 .map_err(std::io::Error::other)
@@ -240,13 +510,17 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
             return EXIT_UNREADABLE;
         }
     }
+    phases.output += finishing.elapsed();
     eprintln!(
-        "as at {as_at}: {} rows read, {} evaluated, {} rejected, {} after the as-at date; {} pathways",
-        set.rows_read,
-        set.rows_evaluated,
-        set.rejected.len(),
-        set.rows_after_as_at,
-        set.pathways.len()
+        "as at {as_at}: {} rows read, {} evaluated, {} rejected, {} after the as-at date; {pathways} pathways",
+        counts.rows_read, counts.rows_evaluated, counts.rows_rejected, counts.rows_after_as_at,
     );
+    if args.stats {
+        phases.total = started.elapsed();
+        eprintln!(
+            "{}",
+            phases.report(counts.rows_evaluated, pathways, peak_rss_bytes())
+        );
+    }
     EXIT_OK
 }

@@ -10,6 +10,7 @@ pub struct PathwayResult {
     /// The pathway's id.
     pub pathway_id: String,
     /// The report date.
+    #[serde(serialize_with = "crate::value::serialize_date")]
     pub as_at: NaiveDate,
     /// Every period of every clock, in start order.
     pub clocks: Vec<PeriodResult>,
@@ -38,8 +39,10 @@ pub struct PeriodResult {
     /// `running`, `paused`, `stopped` or `nullified`.
     pub status: &'static str,
     /// Clock start (after any reset).
+    #[serde(serialize_with = "crate::value::serialize_date")]
     pub start: NaiveDate,
     /// Stop or nullification date.
+    #[serde(serialize_with = "crate::value::serialize_opt_date")]
     pub stop: Option<NaiveDate>,
     /// Stop or nullification reason.
     pub reason: Option<String>,
@@ -50,6 +53,7 @@ pub struct PeriodResult {
     /// The standard, in days.
     pub target_days: i64,
     /// start + target + paused days: the last day within the standard.
+    #[serde(serialize_with = "crate::value::serialize_date")]
     pub target_date: NaiveDate,
     /// days_waited > target_days.
     pub breached: bool,
@@ -67,6 +71,7 @@ pub struct OutcomeResult {
     /// Outcome name.
     pub outcome: String,
     /// Its date.
+    #[serde(serialize_with = "crate::value::serialize_date")]
     pub date: NaiveDate,
     /// The rule (or exception) that required it.
     pub rule: String,
@@ -80,12 +85,15 @@ pub struct ObligationResult {
     /// What is required.
     pub what: String,
     /// When it was created.
+    #[serde(serialize_with = "crate::value::serialize_date")]
     pub created: NaiveDate,
     /// The last day it may be met.
+    #[serde(serialize_with = "crate::value::serialize_date")]
     pub due: NaiveDate,
     /// `open`, `met` or `missed`.
     pub status: &'static str,
     /// The date of the event that met it (possibly late), if any.
+    #[serde(serialize_with = "crate::value::serialize_opt_date")]
     pub met_on: Option<NaiveDate>,
     /// The rule that created it.
     pub rule: String,
@@ -98,6 +106,7 @@ pub struct ObligationResult {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ConflictResult {
     /// The date.
+    #[serde(serialize_with = "crate::value::serialize_date")]
     pub date: NaiveDate,
     /// The event (or timer) that triggered them.
     pub event: String,
@@ -115,6 +124,7 @@ pub struct ConflictResult {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct WarningResult {
     /// The date.
+    #[serde(serialize_with = "crate::value::serialize_date")]
     pub date: NaiveDate,
     /// What is wrong.
     pub message: String,
@@ -130,6 +140,7 @@ pub struct WarningResult {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct TraceStep {
     /// The date.
+    #[serde(serialize_with = "crate::value::serialize_date")]
     pub date: NaiveDate,
     /// The event type, or `timer RULE`.
     pub event: String,

@@ -106,14 +106,38 @@ pub fn period_rows(r: &PathwayResult) -> Vec<Vec<String>> {
 
 /// Writes results as CSV, one row per clock period.
 pub fn write_csv(results: &[PathwayResult], out: &mut dyn Write) -> io::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    w.write_record(CSV_HEADER).map_err(io::Error::other)?;
+    let mut w = CsvResults::new(out)?;
     for r in results {
-        for row in period_rows(r) {
-            w.write_record(&row).map_err(io::Error::other)?;
-        }
+        w.write(r)?;
     }
     w.flush()
+}
+
+/// A CSV results writer fed one pathway at a time (the header is written first).
+pub struct CsvResults<W: Write> {
+    writer: csv::Writer<W>,
+}
+
+impl<W: Write> CsvResults<W> {
+    /// Starts the file with [`CSV_HEADER`].
+    pub fn new(out: W) -> io::Result<CsvResults<W>> {
+        let mut writer = csv::Writer::from_writer(out);
+        writer.write_record(CSV_HEADER).map_err(io::Error::other)?;
+        Ok(CsvResults { writer })
+    }
+
+    /// Writes one pathway's period rows.
+    pub fn write(&mut self, r: &PathwayResult) -> io::Result<()> {
+        for row in period_rows(r) {
+            self.writer.write_record(&row).map_err(io::Error::other)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes the rows written so far.
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush()
+    }
 }
 
 /// Writes an aligned text table of the given header and rows.

@@ -45,44 +45,49 @@ pub fn week_band(days: i64) -> String {
     }
 }
 
-/// The PTL of `clock` over the results, sorted by days waited (longest first), then id.
-pub fn build(results: &[PathwayResult], clock: &str) -> Vec<PtlRow> {
-    let mut rows: Vec<PtlRow> = results
+/// The PTL row of one pathway: its latest open period of `clock`, if any.
+pub fn row(r: &PathwayResult, clock: &str) -> Option<PtlRow> {
+    let p = r
+        .clocks
         .iter()
-        .filter_map(|r| {
-            let p = r
-                .clocks
-                .iter()
-                .rev()
-                .find(|p| p.clock == clock && matches!(p.status, "running" | "paused"))?;
-            let days = p.days_waited.unwrap_or(0);
-            let next = r
-                .obligations
-                .iter()
-                .filter(|o| o.status == "open")
-                .min_by_key(|o| o.due);
-            Some(PtlRow {
-                pathway_id: r.pathway_id.clone(),
-                clock: p.clock.clone(),
-                status: p.status.to_string(),
-                start: p.start.to_string(),
-                days_waited: days,
-                weeks_waited: days.div_euclid(7),
-                week_band: week_band(days),
-                target_date: p.target_date.to_string(),
-                breached: p.breached,
-                next_obligation: next.map(|o| o.what.clone()).unwrap_or_default(),
-                next_due: next.map(|o| o.due.to_string()).unwrap_or_default(),
-                priority: r.attributes.get("priority").cloned().unwrap_or_default(),
-                specialty: r.attributes.get("specialty").cloned().unwrap_or_default(),
-            })
-        })
-        .collect();
+        .rev()
+        .find(|p| p.clock == clock && matches!(p.status, "running" | "paused"))?;
+    let days = p.days_waited.unwrap_or(0);
+    let next = r
+        .obligations
+        .iter()
+        .filter(|o| o.status == "open")
+        .min_by_key(|o| o.due);
+    Some(PtlRow {
+        pathway_id: r.pathway_id.clone(),
+        clock: p.clock.clone(),
+        status: p.status.to_string(),
+        start: p.start.to_string(),
+        days_waited: days,
+        weeks_waited: days.div_euclid(7),
+        week_band: week_band(days),
+        target_date: p.target_date.to_string(),
+        breached: p.breached,
+        next_obligation: next.map(|o| o.what.clone()).unwrap_or_default(),
+        next_due: next.map(|o| o.due.to_string()).unwrap_or_default(),
+        priority: r.attributes.get("priority").cloned().unwrap_or_default(),
+        specialty: r.attributes.get("specialty").cloned().unwrap_or_default(),
+    })
+}
+
+/// Puts PTL rows in list order: longest wait first, then pathway id.
+pub fn sort(rows: &mut [PtlRow]) {
     rows.sort_by(|a, b| {
         b.days_waited
             .cmp(&a.days_waited)
             .then_with(|| a.pathway_id.cmp(&b.pathway_id))
     });
+}
+
+/// The PTL of `clock` over the results, sorted by days waited (longest first), then id.
+pub fn build(results: &[PathwayResult], clock: &str) -> Vec<PtlRow> {
+    let mut rows: Vec<PtlRow> = results.iter().filter_map(|r| row(r, clock)).collect();
+    sort(&mut rows);
     rows
 }
 

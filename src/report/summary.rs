@@ -50,93 +50,168 @@ pub struct Summary {
 /// Long-wait thresholds reported for incomplete pathways, in weeks.
 pub const LONG_WAITS: [i64; 4] = [52, 65, 78, 104];
 
-/// Builds the summary.
+/// Counts of one clock's measured periods, gathered pathway by pathway.
+#[derive(Debug, Clone)]
+struct ClockTally {
+    name: String,
+    incomplete: bool,
+    standard_percent: Option<i64>,
+    periods: usize,
+    within: usize,
+    last_target_days: Option<i64>,
+    /// Open periods per reporting band `>0-1` … `>104` (incomplete measures only).
+    bands: [usize; 105],
+    over_weeks: [usize; LONG_WAITS.len()],
+}
+
+/// Builds a [`Summary`] one pathway at a time, so `pal run` need not keep every result.
+#[derive(Debug, Clone)]
+pub struct SummaryBuilder {
+    as_at: NaiveDate,
+    pathways: usize,
+    clocks: Vec<ClockTally>,
+}
+
+impl SummaryBuilder {
+    /// A builder for the clocks of `policy` that declare a standard, with the standards in
+    /// force at `as_at` under `params`.
+    pub fn new(
+        policy: &Policy,
+        params: &[crate::ir::ParamDef],
+        as_at: NaiveDate,
+    ) -> SummaryBuilder {
+        let clocks = policy
+            .clocks
+            .iter()
+            .filter_map(|c| {
+                let standard_percent = match c.standard.as_ref()? {
+                    Standard::Percent(p) => Some(*p),
+                    Standard::Param(p) => {
+                        match params.get(*p as usize).map(|d| d.value_on(as_at)) {
+                            Some(Value::Int(i)) => Some(*i),
+                            _ => None,
+                        }
+                    }
+                };
+                Some(ClockTally {
+                    name: c.name.clone(),
+                    incomplete: c.measured_on_incomplete,
+                    standard_percent,
+                    periods: 0,
+                    within: 0,
+                    last_target_days: None,
+                    bands: [0; 105],
+                    over_weeks: [0; LONG_WAITS.len()],
+                })
+            })
+            .collect();
+        SummaryBuilder {
+            as_at,
+            pathways: 0,
+            clocks,
+        }
+    }
+
+    /// Counts one pathway's periods.
+    pub fn add(&mut self, r: &PathwayResult) {
+        self.pathways += 1;
+        for p in &r.clocks {
+            let Some(c) = self.clocks.iter_mut().find(|c| c.name == p.clock) else {
+                continue;
+            };
+            let measured = if c.incomplete {
+                matches!(p.status, "running" | "paused")
+            } else {
+                p.status == "stopped"
+            };
+            if !measured {
+                continue;
+            }
+            c.periods += 1;
+            c.last_target_days = Some(p.target_days);
+            if p.days_waited.is_some_and(|d| d <= p.target_days) {
+                c.within += 1;
+            }
+            if c.incomplete {
+                let days = p.days_waited.unwrap_or(0);
+                let k = crate::calendar::weeks_band(days).clamp(1, 105);
+                c.bands[(k - 1) as usize] += 1;
+                for (n, w) in c.over_weeks.iter_mut().zip(LONG_WAITS) {
+                    if days > w * 7 {
+                        *n += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The summary of everything added.
+    pub fn finish(self) -> Summary {
+        let clocks = self
+            .clocks
+            .into_iter()
+            .map(|c| {
+                let percent = (c.periods > 0)
+                    .then(|| (1000.0 * c.within as f64 / c.periods as f64).round() / 10.0);
+                let (week_bands, over_weeks) = if c.incomplete {
+                    let bands = c
+                        .bands
+                        .iter()
+                        .enumerate()
+                        .map(|(i, n)| {
+                            let label = if i == 104 {
+                                ">104".to_string()
+                            } else {
+                                format!(">{}-{}", i, i + 1)
+                            };
+                            (label, *n)
+                        })
+                        .collect();
+                    (bands, LONG_WAITS.into_iter().zip(c.over_weeks).collect())
+                } else {
+                    (Vec::new(), Vec::new())
+                };
+                ClockSummary {
+                    measured_on: if c.incomplete {
+                        "incomplete"
+                    } else {
+                        "completed"
+                    },
+                    target_days: c.last_target_days,
+                    standard_percent: c.standard_percent,
+                    periods: c.periods,
+                    within_target: c.within,
+                    percent_within: percent,
+                    standard_met: match (percent, c.standard_percent) {
+                        (Some(p), Some(s)) => Some(p >= s as f64),
+                        _ => None,
+                    },
+                    week_bands,
+                    over_weeks,
+                    clock: c.name,
+                }
+            })
+            .collect();
+        Summary {
+            as_at: self.as_at,
+            pathways: self.pathways,
+            clocks,
+        }
+    }
+}
+
+/// Builds the summary of a whole set of results.
 pub fn build(
     policy: &Policy,
     params: &[crate::ir::ParamDef],
     results: &[PathwayResult],
     as_at: NaiveDate,
 ) -> Summary {
-    let mut clocks = Vec::new();
-    for c in &policy.clocks {
-        let Some(standard) = &c.standard else {
-            continue;
-        };
-        let standard_percent = match standard {
-            Standard::Percent(p) => Some(*p),
-            Standard::Param(p) => match params[*p as usize].value_on(as_at) {
-                Value::Int(i) => Some(*i),
-                _ => None,
-            },
-        };
-        let incomplete = c.measured_on_incomplete;
-        let periods: Vec<_> = results
-            .iter()
-            .flat_map(|r| r.clocks.iter())
-            .filter(|p| p.clock == c.name)
-            .filter(|p| {
-                if incomplete {
-                    matches!(p.status, "running" | "paused")
-                } else {
-                    p.status == "stopped"
-                }
-            })
-            .collect();
-        let within = periods
-            .iter()
-            .filter(|p| p.days_waited.is_some_and(|d| d <= p.target_days))
-            .count();
-        let percent = (!periods.is_empty())
-            .then(|| (1000.0 * within as f64 / periods.len() as f64).round() / 10.0);
-        let mut week_bands = Vec::new();
-        let mut over_weeks = Vec::new();
-        if incomplete {
-            let mut counts = vec![0usize; 105];
-            for p in &periods {
-                let k = crate::calendar::weeks_band(p.days_waited.unwrap_or(0)).clamp(1, 105);
-                counts[(k - 1) as usize] += 1;
-            }
-            for (i, n) in counts.iter().enumerate() {
-                let label = if i == 104 {
-                    ">104".to_string()
-                } else {
-                    format!(">{}-{}", i, i + 1)
-                };
-                week_bands.push((label, *n));
-            }
-            for w in LONG_WAITS {
-                let n = periods
-                    .iter()
-                    .filter(|p| p.days_waited.unwrap_or(0) > w * 7)
-                    .count();
-                over_weeks.push((w, n));
-            }
-        }
-        clocks.push(ClockSummary {
-            clock: c.name.clone(),
-            measured_on: if incomplete {
-                "incomplete"
-            } else {
-                "completed"
-            },
-            target_days: periods.last().map(|p| p.target_days),
-            standard_percent,
-            periods: periods.len(),
-            within_target: within,
-            percent_within: percent,
-            standard_met: match (percent, standard_percent) {
-                (Some(p), Some(s)) => Some(p >= s as f64),
-                _ => None,
-            },
-            week_bands,
-            over_weeks,
-        });
+    let mut b = SummaryBuilder::new(policy, params, as_at);
+    for r in results {
+        b.add(r);
     }
-    Summary {
-        as_at,
-        pathways: results.len(),
-        clocks,
-    }
+    b.finish()
 }
 
 /// Writes the summary as text.
