@@ -94,7 +94,7 @@ impl Schema {
             Value::Unset => String::new(),
             Value::Bool(b) => b.to_string(),
             Value::Int(i) => i.to_string(),
-            Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+            Value::Date(d) => crate::value::date_text(*d),
             Value::Duration(d) => d.to_string(),
             Value::Str(s) => s.to_string(),
             Value::Enum(e, i) => self

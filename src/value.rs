@@ -143,6 +143,14 @@ fn iso_date(d: NaiveDate) -> Option<[u8; 10]> {
     Some(b)
 }
 
+/// A date as `YYYY-MM-DD` text (what `Display` gives, quicker).
+pub fn date_text(d: NaiveDate) -> String {
+    match iso_date(d) {
+        Some(b) => String::from_utf8_lossy(&b).into_owned(),
+        None => d.to_string(),
+    }
+}
+
 /// Serialises a date as `YYYY-MM-DD` (as chrono does, without its general formatter: results
 /// hold many dates and this is on `pal run`'s output path).
 pub fn serialize_date<S: serde::Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {

@@ -37,6 +37,16 @@ fn a_child_who_dnas_twice() {
     insta::assert_snapshot!(repl("policies/national.pal", &script));
 }
 
+/// The question the REPL is for, under the trust's own policy: 9.12.3 resets a child's clock
+/// instead of nullifying it, and 9.12.4 sends a second DNA to clinical review.
+#[test]
+fn a_child_who_dnas_twice_under_the_trust_policy() {
+    let script = std::fs::read_to_string("tests/repl/child_dna_rde.txt").unwrap_or_default();
+    let out = repl("policies/rde.pal", &script);
+    assert!(out.contains("first_dna_discharge` [9.12.1]:\n  2025-02-03 dna: condition held, but exception first_dna_second_appointment applied"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
 #[test]
 fn multi_line_declarations_are_read_until_complete() {
     let script = "rule local_review \"review every DNA\"\n  on dna\n  cite \"local\"\n{\n  outcome clinical_review\n}\n2025-01-06 referral_received {}\n2025-02-03 dna { appointment: follow_up }\n:why clinical_review\n";
@@ -58,7 +68,7 @@ fn a_saved_session_is_a_passing_test() {
         file.display()
     );
     let out = repl(
-        &std::fs::canonicalize("policies/national.pal")
+        &std::fs::canonicalize("policies/rde.pal")
             .unwrap_or_default()
             .display()
             .to_string(),
@@ -66,8 +76,13 @@ fn a_saved_session_is_a_passing_test() {
     );
     assert!(out.contains("saved the session as a test"), "{out}");
     let saved = std::fs::read_to_string(&file).unwrap_or_default();
+    // 2WW under the trust's policy: the first-appointment DNA resets the RTT clock (9.12.3).
     assert!(
         saved.contains("expect cancer_fds period 1 running on 2025-01-16"),
+        "{saved}"
+    );
+    assert!(
+        saved.contains("expect rtt period 1 running on 2025-01-13"),
         "{saved}"
     );
     let test = Command::new(env!("CARGO_BIN_EXE_pal"))

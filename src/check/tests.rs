@@ -14,17 +14,22 @@ impl Checker<'_> {
         let kind = self.event_type(&e.kind.name, e.kind.span)?;
         let def = self.schema.events[kind as usize].clone();
         let mut fields: Vec<Option<Value>> = vec![None; def.fields.len()];
+        // Fields written, even with a bad value: those are not also reported as missing.
+        let mut given = vec![false; def.fields.len()];
         let mut ok = true;
         for f in &e.fields {
             match def.fields.iter().position(|d| d.name == f.name.name) {
-                Some(i) => match self.literal_value(
-                    &f.value,
-                    &def.fields[i].ty,
-                    &format!("field `{}`", f.name.name),
-                ) {
-                    Some(v) => fields[i] = Some(v),
-                    None => ok = false,
-                },
+                Some(i) => {
+                    given[i] = true;
+                    match self.literal_value(
+                        &f.value,
+                        &def.fields[i].ty,
+                        &format!("field `{}`", f.name.name),
+                    ) {
+                        Some(v) => fields[i] = Some(v),
+                        None => ok = false,
+                    }
+                }
                 None => {
                     let mut d = Diagnostic::new(
                         "E0102",
@@ -45,10 +50,11 @@ impl Checker<'_> {
             }
         }
         let mut values = Vec::with_capacity(def.fields.len());
-        for (slot, fd) in fields.into_iter().zip(&def.fields) {
+        for ((slot, fd), given) in fields.into_iter().zip(&def.fields).zip(given) {
             match slot.or_else(|| fd.default.clone()) {
                 Some(v) => values.push(v),
                 None if fd.optional => values.push(Value::Unset),
+                None if given => {}
                 None => {
                     self.diags.push(
                         Diagnostic::new(

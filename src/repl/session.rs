@@ -483,7 +483,13 @@ impl Session {
             for p in r.clocks.iter().filter(|p| p.clock == what) {
                 let _ = write!(out, "{what} period {} ({}):", p.period, p.status);
                 if let Some(s) = &p.started_by {
-                    let _ = write!(out, "\n  started {} by {s} [{}]", p.start, cite(s));
+                    // The start may have been reset since; the trace below shows by whom.
+                    let _ = write!(
+                        out,
+                        "\n  clock start {} (started by {s} [{}])",
+                        p.start,
+                        cite(s)
+                    );
                 }
                 if let Some(s) = &p.stopped_by {
                     let stop = p.stop.map(|d| d.to_string()).unwrap_or_default();
@@ -544,6 +550,8 @@ impl Session {
     }
 
     fn why_not(&mut self, name: &str) -> String {
+        // What became of the rule each time its condition held (fired, overridden, conflict).
+        let traced = self.evaluate().and_then(|r| r.trace).unwrap_or_default();
         let Some(policy) = self.policy.as_ref() else {
             return "no policy loaded".into();
         };
@@ -597,10 +605,21 @@ impl Session {
         }
         let mut out = format!("`{name}` [{}]:", rule.cite_text());
         for c in list {
-            let verdict = if c.held {
-                "condition held"
-            } else {
-                "condition failed"
+            let outcome = traced
+                .iter()
+                .filter(|step| step.date == c.date && step.event == c.event)
+                .flat_map(|step| &step.rules)
+                .find(|t| t.rule == name && t.result != "not_applicable");
+            let verdict = match (c.held, outcome) {
+                (false, _) => "condition failed".to_string(),
+                (true, Some(t)) if t.result == "overridden" => format!(
+                    "condition held, but {}",
+                    t.detail.as_deref().unwrap_or("an exception applied")
+                ),
+                (true, Some(t)) if t.result == "conflict" => {
+                    "condition held, but its exceptions disagreed (a conflict)".to_string()
+                }
+                (true, _) => "condition held".to_string(),
             };
             let _ = write!(out, "\n  {} {}: {verdict}", c.date, c.event);
             for (text, value) in &c.conjuncts {
