@@ -12,6 +12,7 @@ pub mod events;
 pub mod ir;
 pub mod loader;
 pub mod measure;
+pub mod native;
 pub mod render;
 pub mod repl;
 pub mod report;

@@ -51,6 +51,80 @@ impl Phases {
     }
 }
 
+/// Repeated timings of one measurement: median, fastest and slowest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Spread {
+    /// Timed repetitions (after warm-up).
+    pub reps: usize,
+    /// Median, in seconds.
+    pub median_s: f64,
+    /// Fastest, in seconds.
+    pub min_s: f64,
+    /// Slowest, in seconds.
+    pub max_s: f64,
+}
+
+impl Spread {
+    /// The spread of `samples` (seconds); all zero when empty.
+    pub fn of(samples: &[f64]) -> Spread {
+        let mut sorted = samples.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let n = sorted.len();
+        if n == 0 {
+            return Spread::default();
+        }
+        let median = if n % 2 == 1 {
+            sorted[n / 2]
+        } else {
+            (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+        };
+        Spread {
+            reps: n,
+            median_s: median,
+            min_s: sorted[0],
+            max_s: sorted[n - 1],
+        }
+    }
+
+    /// `12.3 ms [12.1–12.9]`: median, then fastest and slowest, in a unit that suits.
+    pub fn display(&self) -> String {
+        let (scale, unit) = if self.max_s >= 10.0 {
+            (1.0, "s")
+        } else {
+            (1000.0, "ms")
+        };
+        let f = |x: f64| {
+            let v = x * scale;
+            if v >= 100.0 {
+                format!("{v:.0}")
+            } else if v >= 10.0 {
+                format!("{v:.1}")
+            } else {
+                format!("{v:.2}")
+            }
+        };
+        format!(
+            "{} {unit} [{}–{}]",
+            f(self.median_s),
+            f(self.min_s),
+            f(self.max_s)
+        )
+    }
+}
+
+/// Runs `f` once to warm up (caches, allocator, lazily built tables), then `reps` times timed;
+/// returns the spread and the last result.
+pub fn time_reps<T>(reps: usize, mut f: impl FnMut() -> T) -> (Spread, T) {
+    let mut last = f();
+    let mut samples = Vec::with_capacity(reps);
+    for _ in 0..reps.max(1) {
+        let t = std::time::Instant::now();
+        last = std::hint::black_box(f());
+        samples.push(t.elapsed().as_secs_f64());
+    }
+    (Spread::of(&samples), last)
+}
+
 /// `1234567` as `1,234,567`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -75,6 +149,19 @@ pub fn peak_rss_bytes() -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spread_is_median_min_max() {
+        let s = Spread::of(&[0.030, 0.010, 0.020]);
+        assert_eq!(
+            (s.reps, s.median_s, s.min_s, s.max_s),
+            (3, 0.020, 0.010, 0.030)
+        );
+        assert_eq!(s.display(), "20.0 ms [10.0–30.0]");
+        assert_eq!(Spread::of(&[1.0, 3.0]).median_s, 2.0);
+        assert_eq!(Spread::of(&[]), Spread::default());
+        assert_eq!(Spread::of(&[12.0, 15.5]).display(), "13.8 s [12.0–15.5]");
+    }
 
     #[test]
     fn thousands_separators() {

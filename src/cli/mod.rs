@@ -6,6 +6,7 @@
 //! `--deny-warnings`; failed tests; rejected rows with `--strict`); 2 usage error;
 //! 3 unreadable input (a missing or unreadable file).
 
+mod bench;
 mod check;
 mod explain;
 mod run;
@@ -50,6 +51,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Write a seeded synthetic PAS extract (CSV or JSON Lines).
     Synth(synth::SynthArgs),
+    /// Measure PAL on synthetic extracts against the native baseline and peer engines.
+    Bench(bench::BenchArgs),
     /// Try scenarios interactively (or from piped standard input).
     Repl {
         /// The policy to load.
@@ -84,6 +87,7 @@ pub fn main() -> ExitCode {
         Command::Explain(a) => explain::run(a, &mut out),
         Command::ExplainCode { code } => explain_code(code, &mut out),
         Command::Synth(a) => synth::run(a, &mut out),
+        Command::Bench(a) => bench::run(a, &mut out),
         Command::Repl { policy } => crate::repl::run(policy.as_deref()),
     };
     ExitCode::from(code)

@@ -150,7 +150,11 @@ impl<'s, 'p> Ctx<'s, 'p> {
                 if !v.is_set() {
                     return Value::Bool(false);
                 }
-                let found = list.iter().any(|i| self.eval(i) == v);
+                // Constants (nearly always the case) are compared in place, not cloned.
+                let found = list.iter().any(|i| match i {
+                    Expr::Const(c) => *c == v,
+                    other => self.eval(other) == v,
+                });
                 Value::Bool(found == *yes)
             }
         }
@@ -268,8 +272,16 @@ impl<'s, 'p> Ctx<'s, 'p> {
     }
 
     fn call(&self, b: Builtin, args: &[Expr]) -> Value {
-        let vals: Vec<Value> = args.iter().map(|a| self.eval(a)).collect();
-        match (b, vals.as_slice()) {
+        // Builtins take one or two arguments: no need for a heap allocation per call.
+        let mut vals = [Value::Unset, Value::Unset];
+        if args.len() > vals.len() {
+            return Value::Unset;
+        }
+        let n = args.len();
+        for (slot, a) in vals.iter_mut().zip(args) {
+            *slot = self.eval(a);
+        }
+        match (b, &vals[..n]) {
             (Builtin::Age, [Value::Date(birth), Value::Date(on)]) => {
                 Value::Int(age_in_years(*birth, *on))
             }

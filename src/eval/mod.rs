@@ -94,7 +94,10 @@ impl Period {
 
     /// The last day within the standard (start + target + paused days).
     pub fn target_date(&self, now: NaiveDate) -> NaiveDate {
-        self.start + chrono::Duration::days(self.target_days + self.paused_days(now))
+        // Saturates rather than panicking at the end of the representable dates.
+        chrono::Duration::try_days(self.target_days.saturating_add(self.paused_days(now)))
+            .and_then(|d| self.start.checked_add_signed(d))
+            .unwrap_or(NaiveDate::MAX)
     }
 }
 
