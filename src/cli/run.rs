@@ -201,19 +201,27 @@ impl Outputs<'_> {
         };
         phases.evaluate += started.elapsed();
         let started = Instant::now();
-        for e in done {
+        let mut done = done;
+        for e in &mut done {
             self.pathways += 1;
             if let Some(s) = &mut self.summary {
                 s.add(&e.result);
             }
-            if let (Some(rows), Some(row)) = (&mut self.ptl, e.ptl) {
+            if let (Some(rows), Some(row)) = (&mut self.ptl, e.ptl.take()) {
                 rows.push(row);
             }
             match &mut self.results {
                 ResultSink::Discard => {}
                 ResultSink::Encoded(w) => w.write_all(&e.encoded)?,
-                ResultSink::Table(_, all) => all.push(e.result),
+                ResultSink::Table(_, all) => all.push(e.result.clone()),
             }
+        }
+        // Freeing a batch's results is as much work as building them: do it on the workers
+        // that allocated them, not on this thread, which the next batch is waiting for.
+        let free = || done.into_par_iter().for_each(drop);
+        match &self.pool {
+            Some(pool) => pool.install(free),
+            None => free(),
         }
         phases.output += started.elapsed();
         Ok(())
@@ -290,12 +298,19 @@ fn run_whole(
     if let Some(b) = progress {
         b.finish_and_clear();
     }
-    Ok(Counts {
+    let counts = Counts {
         rows_read: set.rows_read,
         rows_evaluated: set.rows_evaluated,
         rows_rejected: set.rejected.len() as u64,
         rows_after_as_at: set.rows_after_as_at,
-    })
+    };
+    // Millions of events take a while to free: share it among the workers.
+    let free = || set.pathways.into_par_iter().for_each(drop);
+    match &outputs.pool {
+        Some(pool) => pool.install(free),
+        None => free(),
+    }
+    Ok(counts)
 }
 
 fn opts_as_at(opts: &ReadOptions) -> NaiveDate {

@@ -8,6 +8,7 @@ use crate::schema::EventTypeId;
 use crate::syntax::ast::BinOp;
 use crate::value::{Duration, Value};
 use chrono::NaiveDate;
+use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 
 /// Everything an expression can read.
@@ -22,6 +23,46 @@ pub(crate) struct Ctx<'s, 'p> {
     pub candidate: Option<&'s Event>,
     /// The date being evaluated.
     pub now: NaiveDate,
+    /// Values of definitions already evaluated in this step (`None` where the state, the
+    /// trigger or the date may differ from the step's: obligations, the REPL).
+    pub memo: Option<&'s DefMemo>,
+}
+
+/// The value of each `def` within one evaluation step. A definition reads the pathway's state,
+/// the triggering event and the date, none of which change while a step's conditions are
+/// evaluated, so several rules asking for e.g. `cancer_suspected` share one evaluation. The
+/// evaluator clears it whenever the state changes.
+#[derive(Debug, Default)]
+pub(crate) struct DefMemo {
+    values: RefCell<Vec<Option<Value>>>,
+    used: Cell<bool>,
+}
+
+impl DefMemo {
+    pub(crate) fn new(defs: usize) -> DefMemo {
+        DefMemo {
+            values: RefCell::new(vec![None; defs]),
+            used: Cell::new(false),
+        }
+    }
+
+    /// Forgets every value (the state, trigger or date is about to change).
+    pub(crate) fn clear(&self) {
+        if self.used.replace(false) {
+            self.values.borrow_mut().iter_mut().for_each(|v| *v = None);
+        }
+    }
+
+    fn get(&self, d: usize) -> Option<Value> {
+        self.values.borrow().get(d).cloned().flatten()
+    }
+
+    fn set(&self, d: usize, v: &Value) {
+        if let Some(slot) = self.values.borrow_mut().get_mut(d) {
+            *slot = Some(v.clone());
+            self.used.set(true);
+        }
+    }
 }
 
 fn field_of(e: Option<&Event>, slots: &[(EventTypeId, u16)]) -> Value {
@@ -58,6 +99,7 @@ impl<'s, 'p> Ctx<'s, 'p> {
             trigger: self.trigger,
             candidate: Some(c),
             now: self.now,
+            memo: self.memo,
         }
     }
 
@@ -76,7 +118,17 @@ impl<'s, 'p> Ctx<'s, 'p> {
         match e {
             Expr::Const(v) => v.clone(),
             Expr::Param(p) => self.ev.params()[*p as usize].value_on(self.now).clone(),
-            Expr::Def(d) => self.eval(&self.ev.policy.defs[*d as usize].body),
+            Expr::Def(d) => {
+                let d = *d as usize;
+                if let Some(v) = self.memo.and_then(|m| m.get(d)) {
+                    return v;
+                }
+                let v = self.eval(&self.ev.policy.defs[d].body);
+                if let Some(m) = self.memo {
+                    m.set(d, &v);
+                }
+                v
+            }
             Expr::Now => Value::Date(self.now),
             Expr::EventDate(r) => match self.event(*r) {
                 Some(e) => Value::Date(e.date),

@@ -222,6 +222,7 @@ impl<'p> Evaluator<'p> {
             trigger: None,
             candidate: None,
             now,
+            memo: None,
         };
         ctx.eval(e)
     }
@@ -300,6 +301,8 @@ struct Run<'a, 'p> {
     trace: Option<Vec<TraceStep>>,
     /// A rule whose conditions are recorded each time it is considered.
     probe: Option<(RuleId, Vec<Consideration>)>,
+    /// Definitions' values within the current step.
+    memo: expr::DefMemo,
 }
 
 /// A rule that fired: the rule (or exception) whose actions apply.
@@ -341,6 +344,7 @@ impl<'a, 'p> Run<'a, 'p> {
             warnings: Vec::new(),
             trace: trace.then(Vec::new),
             probe: None,
+            memo: expr::DefMemo::new(policy.defs.len()),
         }
     }
 
@@ -424,6 +428,7 @@ impl<'a, 'p> Run<'a, 'p> {
             trigger: step.trigger,
             candidate: None,
             now: step.now,
+            memo: Some(&self.memo),
         }
     }
 
@@ -455,11 +460,13 @@ impl<'a, 'p> Run<'a, 'p> {
             };
             let history = &events[..processed];
             let mut traces = Vec::new();
+            self.memo.clear();
             let plans: Vec<Plan> = self
                 .resolve(timer.rule, history, &step, &mut traces)
                 .into_iter()
                 .collect();
             self.apply_plans(&plans, history, &step, &mut traces);
+            self.memo.clear();
             self.push_trace(step, traces);
         }
     }
@@ -501,12 +508,14 @@ impl<'a, 'p> Run<'a, 'p> {
                 traces.push(self.rule_trace(r, "cancelled", None));
             }
         }
-        // Rules triggered by the event.
+        // Rules triggered by the event: every condition sees the state before any action.
+        self.memo.clear();
         let mut plans = Vec::new();
         for &r in &policy.on_event[kind] {
             plans.extend(self.resolve(r, history, &step, &mut traces));
         }
         self.apply_plans(&plans, history, &step, &mut traces);
+        self.memo.clear();
         // Timers armed by the event (a re-arm replaces a pending one).
         for &r in &policy.arms[kind] {
             let RuleKind::Timer { delay, .. } = &policy.rules[r as usize].kind else {
@@ -554,6 +563,7 @@ impl<'a, 'p> Run<'a, 'p> {
                     trigger: None,
                     candidate: Some(e),
                     now: e.date,
+                    memo: None,
                 };
                 if ctx.eval(w) != Value::Bool(true) {
                     continue;

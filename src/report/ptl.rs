@@ -1,10 +1,13 @@
 //! The patient tracking list: every open pathway on the tracked clock, longest wait first.
 
 use crate::eval::PathwayResult;
+use chrono::NaiveDate;
 use serde::Serialize;
 use std::io::{self, Write};
+use std::sync::OnceLock;
 
-/// One PTL row.
+/// One PTL row. Kept small (dates as dates, fixed texts borrowed): a national list holds
+/// millions of them until it is sorted.
 #[derive(Debug, Clone, Serialize)]
 pub struct PtlRow {
     /// Pathway id.
@@ -12,23 +15,26 @@ pub struct PtlRow {
     /// The clock tracked (`rtt`).
     pub clock: String,
     /// `running` or `paused`.
-    pub status: String,
+    pub status: &'static str,
     /// Clock start.
-    pub start: String,
+    #[serde(serialize_with = "crate::value::serialize_date")]
+    pub start: NaiveDate,
     /// Days waited at the as-at date.
     pub days_waited: i64,
     /// Completed weeks waited.
     pub weeks_waited: i64,
     /// The reporting band (`>17-18`, `>104`).
-    pub week_band: String,
+    pub week_band: &'static str,
     /// The last day within the standard.
-    pub target_date: String,
+    #[serde(serialize_with = "crate::value::serialize_date")]
+    pub target_date: NaiveDate,
     /// Over the standard.
     pub breached: bool,
     /// The earliest open obligation: what and due date.
     pub next_obligation: String,
     /// Its due date.
-    pub next_due: String,
+    #[serde(serialize_with = "crate::value::serialize_opt_date")]
+    pub next_due: Option<NaiveDate>,
     /// Referral priority, if known.
     pub priority: String,
     /// Specialty, if known.
@@ -37,12 +43,25 @@ pub struct PtlRow {
 
 /// The reporting band of a wait: "> k−1 to k weeks", `k = max(1, ceil(days / 7))`; `>104` past 104 weeks.
 pub fn week_band(days: i64) -> String {
-    let k = crate::calendar::weeks_band(days);
-    if k > 104 {
-        ">104".to_string()
-    } else {
-        format!(">{}-{}", k - 1, k)
-    }
+    week_band_label(days).to_string()
+}
+
+/// [`week_band`] as one of the 105 fixed labels.
+pub fn week_band_label(days: i64) -> &'static str {
+    static LABELS: OnceLock<Vec<String>> = OnceLock::new();
+    let labels = LABELS.get_or_init(|| {
+        (1..=105)
+            .map(|k| {
+                if k > 104 {
+                    ">104".to_string()
+                } else {
+                    format!(">{}-{}", k - 1, k)
+                }
+            })
+            .collect()
+    });
+    let k = crate::calendar::weeks_band(days).clamp(1, 105);
+    labels.get((k - 1) as usize).map_or(">104", String::as_str)
 }
 
 /// The PTL row of one pathway: its latest open period of `clock`, if any.
@@ -61,15 +80,15 @@ pub fn row(r: &PathwayResult, clock: &str) -> Option<PtlRow> {
     Some(PtlRow {
         pathway_id: r.pathway_id.clone(),
         clock: p.clock.clone(),
-        status: p.status.to_string(),
-        start: p.start.to_string(),
+        status: p.status,
+        start: p.start,
         days_waited: days,
         weeks_waited: days.div_euclid(7),
-        week_band: week_band(days),
-        target_date: p.target_date.to_string(),
+        week_band: week_band_label(days),
+        target_date: p.target_date,
         breached: p.breached,
         next_obligation: next.map(|o| o.what.clone()).unwrap_or_default(),
-        next_due: next.map(|o| o.due.to_string()).unwrap_or_default(),
+        next_due: next.map(|o| o.due),
         priority: r.attributes.get("priority").cloned().unwrap_or_default(),
         specialty: r.attributes.get("specialty").cloned().unwrap_or_default(),
     })

@@ -159,12 +159,8 @@ impl SummaryBuilder {
                         .iter()
                         .enumerate()
                         .map(|(i, n)| {
-                            let label = if i == 104 {
-                                ">104".to_string()
-                            } else {
-                                format!(">{}-{}", i, i + 1)
-                            };
-                            (label, *n)
+                            let days = 7 * (i as i64 + 1);
+                            (super::ptl::week_band_label(days).to_string(), *n)
                         })
                         .collect();
                     (bands, LONG_WAITS.into_iter().zip(c.over_weeks).collect())
