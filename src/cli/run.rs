@@ -15,6 +15,7 @@ use crate::report::{self, ResultFormat};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -139,8 +140,6 @@ enum ResultSink<'w> {
 
 /// Everything a run writes, fed batch by batch in input order.
 struct Outputs<'w> {
-    /// The pool of `--threads`, else rayon's global one.
-    pool: Option<rayon::ThreadPool>,
     format: ResultFormat,
     results: ResultSink<'w>,
     ptl: Option<Vec<PtlRow>>,
@@ -171,34 +170,28 @@ impl Outputs<'_> {
         let encode = matches!(self.results, ResultSink::Encoded(_));
         let (format, ptl_clock, want_ptl) =
             (self.format, self.ptl_clock.as_str(), self.ptl.is_some());
-        let evaluate = || {
-            batch
-                .par_iter()
-                .map(|p| {
-                    let result = ev.run(&p.id, &p.events, &[], as_at, trace);
-                    let mut encoded = Vec::with_capacity(if encode { 2048 } else { 0 });
-                    if encode {
-                        // Writing to memory cannot fail.
-                        let _ = match format {
-                            ResultFormat::Csv => encode_csv_rows(&result, &mut encoded),
-                            _ => report::write_jsonl(&result, &mut encoded),
-                        };
-                    }
-                    let ptl = want_ptl
-                        .then(|| report::ptl::row(&result, ptl_clock))
-                        .flatten();
-                    Evaluated {
-                        result,
-                        encoded,
-                        ptl,
-                    }
-                })
-                .collect::<Vec<_>>()
-        };
-        let done = match &self.pool {
-            Some(pool) => pool.install(evaluate),
-            None => evaluate(),
-        };
+        let done = batch
+            .par_iter()
+            .map(|p| {
+                let result = ev.run(&p.id, &p.events, &[], as_at, trace);
+                let mut encoded = Vec::with_capacity(if encode { 2048 } else { 0 });
+                if encode {
+                    // Writing to memory cannot fail.
+                    let _ = match format {
+                        ResultFormat::Csv => encode_csv_rows(&result, &mut encoded),
+                        _ => report::write_jsonl(&result, &mut encoded),
+                    };
+                }
+                let ptl = want_ptl
+                    .then(|| report::ptl::row(&result, ptl_clock))
+                    .flatten();
+                Evaluated {
+                    result,
+                    encoded,
+                    ptl,
+                }
+            })
+            .collect::<Vec<_>>();
         phases.evaluate += started.elapsed();
         let started = Instant::now();
         let mut done = done;
@@ -218,11 +211,7 @@ impl Outputs<'_> {
         }
         // Freeing a batch's results is as much work as building them: do it on the workers
         // that allocated them, not on this thread, which the next batch is waiting for.
-        let free = || done.into_par_iter().for_each(drop);
-        match &self.pool {
-            Some(pool) => pool.install(free),
-            None => free(),
-        }
+        done.into_par_iter().for_each(drop);
         phases.output += started.elapsed();
         Ok(())
     }
@@ -305,11 +294,7 @@ fn run_whole(
         rows_after_as_at: set.rows_after_as_at,
     };
     // Millions of events take a while to free: share it among the workers.
-    let free = || set.pathways.into_par_iter().for_each(drop);
-    match &outputs.pool {
-        Some(pool) => pool.install(free),
-        None => free(),
-    }
+    set.pathways.into_par_iter().for_each(drop);
     Ok(counts)
 }
 
@@ -321,7 +306,8 @@ fn write_error(e: std::io::Error) -> (u8, String) {
     (EXIT_UNREADABLE, format!("cannot write results: {e}"))
 }
 
-/// Reads pathway by pathway on this thread while another evaluates and writes full batches.
+/// Evaluates pathway by pathway as the (grouped) input is read: full batches are evaluated and
+/// written while the reading thread reads on.
 fn run_streaming(
     args: &RunArgs,
     ev: &Evaluator,
@@ -333,53 +319,34 @@ fn run_streaming(
     let (name, input) = open_input(&args.events)?;
     let as_at = opts_as_at(opts);
     let started = Instant::now();
-    let (read, written) = std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<PathwayEvents>>(2);
-        let producer = scope.spawn(move || {
-            let mut waited = std::time::Duration::ZERO;
-            let mut batch = Vec::with_capacity(BATCH);
-            let send = |batch: Vec<PathwayEvents>, waited: &mut std::time::Duration| {
-                let t = Instant::now();
-                // A closed channel means writing failed; that error is the one reported.
-                let _ = tx.send(batch);
-                *waited += t.elapsed();
-            };
-            let read = for_each_pathway(
-                input,
-                &name,
-                format,
-                opts,
-                |p| {
-                    batch.push(p);
-                    if batch.len() == BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-                        send(full, &mut waited);
-                    }
-                },
-                |r| print_rejection(&r),
-            );
-            if !batch.is_empty() {
-                send(batch, &mut waited);
-            }
-            (read, waited)
-        });
-        let mut written = Ok(());
-        for batch in rx {
-            if written.is_ok() {
+    let busy_before = phases.evaluate + phases.output;
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut written = Ok(());
+    let read = for_each_pathway(
+        input,
+        &name,
+        format,
+        opts,
+        |p| {
+            batch.push(p);
+            if batch.len() == BATCH {
                 written = outputs.process(ev, &batch, as_at, args.trace, phases);
+                batch.clear();
+                if written.is_err() {
+                    return ControlFlow::Break(());
+                }
             }
-        }
-        let read = producer.join().unwrap_or_else(|_| {
-            (
-                Err(ReadError::Io("the reading thread failed".into())),
-                started.elapsed(),
-            )
-        });
-        (read, written)
-    });
+            ControlFlow::Continue(())
+        },
+        |r| print_rejection(&r),
+    );
+    if written.is_ok() && !batch.is_empty() {
+        written = outputs.process(ev, &batch, as_at, args.trace, phases);
+    }
     written.map_err(write_error)?;
-    let (read, waited) = read;
-    phases.read += started.elapsed().saturating_sub(waited);
+    phases.read += started
+        .elapsed()
+        .saturating_sub(phases.evaluate + phases.output - busy_before);
     let tally = read.map_err(read_error)?;
     Ok(Counts {
         rows_read: tally.rows_read,
@@ -454,21 +421,23 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         }
         (Some(w), ResultFormat::Jsonl) => ResultSink::Encoded(w),
     };
-    let pool = match args.threads {
-        Some(n) => match rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build()
+    if let Some(n) = args.threads {
+        // Reading, evaluating and writing all use rayon's global pool; a command runs once
+        // per process, so `--threads` sizes that pool.
+        let n = n.max(1);
+        if rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .is_err()
+            && rayon::current_num_threads() != n
         {
-            Ok(pool) => Some(pool),
-            Err(e) => {
-                eprintln!("error: cannot start {n} threads: {e}");
-                return EXIT_USAGE;
-            }
-        },
-        None => None,
-    };
+            eprintln!(
+                "warning: --threads {n} ignored: this process already runs {} threads",
+                rayon::current_num_threads()
+            );
+        }
+    }
     let mut outputs = Outputs {
-        pool,
         format: args.format,
         results,
         ptl: args.ptl.as_ref().map(|_| Vec::new()),

@@ -2,6 +2,7 @@
 
 use crate::eval::PathwayResult;
 use chrono::NaiveDate;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::io::{self, Write};
 use std::sync::OnceLock;
@@ -96,7 +97,7 @@ pub fn row(r: &PathwayResult, clock: &str) -> Option<PtlRow> {
 
 /// Puts PTL rows in list order: longest wait first, then pathway id.
 pub fn sort(rows: &mut [PtlRow]) {
-    rows.sort_by(|a, b| {
+    rows.par_sort_by(|a, b| {
         b.days_waited
             .cmp(&a.days_waited)
             .then_with(|| a.pathway_id.cmp(&b.pathway_id))

@@ -6,11 +6,15 @@ use crate::check::did_you_mean;
 use crate::schema::{EventTypeId, FieldDef, Schema};
 use crate::value::{parse_bool, parse_date, Duration, DurationKind, Value, ValueType};
 use chrono::NaiveDate;
+use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
+use std::ops::ControlFlow;
 use std::path::Path;
+
+mod split;
 
 /// An input file's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +60,8 @@ pub struct Event {
     pub fields: Box<[Value]>,
     /// The 1-based line of the row in its file.
     pub line: u32,
-    /// The row's position in input order (keeps same-date events in order).
+    /// Orders same-date events as the input did: the row's line in a file, the step's
+    /// number in the REPL.
     pub seq: u32,
 }
 
@@ -363,134 +368,249 @@ fn build_row<'p, 'c>(
     )
 }
 
-/// Calls `row` for every data row of the input.
-fn each_row(
-    input: impl Read,
+/// Bytes per chunk handed to a parsing thread: large enough that the hand-over costs nothing,
+/// small enough that a streaming run holds little.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// The CSV header, resolved against the schema.
+fn csv_layout(
+    chunk: Option<&split::Chunk>,
     file: &str,
-    format: InputFormat,
+    schema: &Schema,
+) -> Result<CsvLayout, ReadError> {
+    let bytes = chunk.map_or(&[][..], |c| c.bytes.as_slice());
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .from_reader(bytes);
+    let header = reader
+        .headers()
+        .map_err(|e| ReadError::Header(format!("cannot read the CSV header of `{file}`: {e}")))?;
+    CsvLayout::new(header, schema)
+}
+
+/// A CSV record's row.
+fn csv_row<'r>(
+    record: &'r csv::ByteRecord,
+    layout: &CsvLayout,
     opts: &ReadOptions,
-    mut row: impl FnMut(Row<'_>) -> Result<(), ReadError>,
-) -> Result<(), ReadError> {
-    match format {
-        InputFormat::Csv => {
+    file: &str,
+    line: u32,
+) -> Row<'r> {
+    // One UTF-8 check of the whole row, rather than one per cell.
+    let bad_utf8 = std::str::from_utf8(record.as_slice()).is_err();
+    let cell = |i: usize| record.get(i).and_then(|b| std::str::from_utf8(b).ok());
+    let reject = |reason: String| {
+        Row::Rejected(Rejection {
+            file: file.to_string(),
+            line,
+            pathway_id: cell(layout.pathway_id).map(str::to_string),
+            reason,
+        })
+    };
+    if bad_utf8 {
+        return reject("the row is not UTF-8 text".into());
+    }
+    if record.len() > layout.names.len() {
+        return reject(format!(
+            "the row has {} cells but the header has {} columns",
+            record.len(),
+            layout.names.len()
+        ));
+    }
+    build_row(
+        opts,
+        file,
+        line,
+        line,
+        cell(layout.pathway_id),
+        cell(layout.date),
+        cell(layout.event),
+        |kind, i| layout.field_columns[kind as usize][i].and_then(cell),
+        |kind| {
+            layout.undeclared[kind as usize]
+                .iter()
+                .find(|c| {
+                    // Most rows leave most columns empty: test the bytes first.
+                    record.get(**c).is_some_and(|b| !b.trim_ascii().is_empty())
+                        && cell(**c).is_some_and(|v| !v.trim().is_empty())
+                })
+                .map(|c| layout.names[*c].clone())
+        },
+    )
+}
+
+/// The rows of one chunk in input order, consecutive rows of a pathway already grouped.
+#[derive(Default)]
+struct ChunkRows {
+    items: Vec<ChunkItem>,
+    rows_read: u64,
+    rows_after_as_at: u64,
+}
+
+/// A run of a pathway's rows, or a rejected row.
+enum ChunkItem {
+    Run(PathwayEvents),
+    Rejected(Rejection),
+}
+
+impl ChunkRows {
+    fn push(&mut self, row: Row<'_>) {
+        self.rows_read += 1;
+        match row {
+            Row::Event(pid, e) => {
+                if let Some(ChunkItem::Run(run)) = self.items.last_mut() {
+                    if run.id == pid {
+                        run.events.push(e);
+                        return;
+                    }
+                }
+                let mut events = Vec::with_capacity(8);
+                events.push(e);
+                self.items.push(ChunkItem::Run(PathwayEvents {
+                    id: pid.to_string(),
+                    events,
+                }));
+            }
+            Row::Rejected(r) => self.items.push(ChunkItem::Rejected(r)),
+            Row::AfterAsAt => self.rows_after_as_at += 1,
+        }
+    }
+}
+
+/// The physical line a CSV record starts on, given the 1-based line of the first byte of
+/// `bytes`. The csv crate's position is where it started reading, before the blank lines it
+/// skips and the LF of the previous row's CRLF, so those newlines are counted here.
+fn csv_line(record: &csv::ByteRecord, bytes: &[u8], first_line: u32) -> u32 {
+    let Some(p) = record.position() else {
+        return first_line;
+    };
+    let start = usize::try_from(p.byte()).unwrap_or(usize::MAX);
+    let skipped = bytes
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .filter(|b| **b == b'\n')
+        .count();
+    first_line
+        .saturating_add(u32::try_from(p.line()).unwrap_or(u32::MAX))
+        .saturating_add(u32::try_from(skipped).unwrap_or(u32::MAX))
+        .saturating_sub(1)
+}
+
+/// Parses one chunk's rows (on whichever thread rayon picks).
+fn parse_chunk(
+    chunk: &split::Chunk,
+    layout: Option<&CsvLayout>,
+    opts: &ReadOptions,
+    file: &str,
+) -> ChunkRows {
+    let mut rows = ChunkRows::default();
+    match layout {
+        Some(layout) => {
             let mut reader = csv::ReaderBuilder::new()
                 .flexible(true)
-                .has_headers(true)
-                .from_reader(input);
-            let header = reader
-                .headers()
-                .map_err(|e| {
-                    ReadError::Header(format!("cannot read the CSV header of `{file}`: {e}"))
-                })?
-                .clone();
-            let layout = CsvLayout::new(&header, opts.schema)?;
+                .has_headers(chunk.has_header)
+                .from_reader(chunk.bytes.as_slice());
             let mut record = csv::ByteRecord::new();
-            let mut seq = 0u32;
             loop {
                 match reader.read_byte_record(&mut record) {
                     Ok(false) => break,
                     Ok(true) => {}
                     Err(e) => {
-                        // A malformed record (e.g. an unterminated quote) ends the file here.
-                        let line = e.position().map(|p| p.line() as u32).unwrap_or(0);
-                        row(Row::Rejected(Rejection {
+                        // Reading memory cannot fail today; if csv ever says otherwise, the
+                        // rest of the chunk is one visible rejection, not lost rows.
+                        let line = e.position().map_or(1, |p| p.line() as u32);
+                        rows.push(Row::Rejected(Rejection {
                             file: file.to_string(),
-                            line,
+                            line: (chunk.first_line + line).saturating_sub(1),
                             pathway_id: None,
                             reason: format!("unreadable CSV: {e}"),
-                        }))?;
+                        }));
                         break;
                     }
                 }
-                let line = record.position().map(|p| p.line() as u32).unwrap_or(0);
-                // One UTF-8 check of the whole row, rather than one per cell.
-                let bad_utf8 = std::str::from_utf8(record.as_slice()).is_err();
-                let cell = |i: usize| record.get(i).and_then(|b| std::str::from_utf8(b).ok());
-                let r = if bad_utf8 {
-                    Row::Rejected(Rejection {
-                        file: file.to_string(),
-                        line,
-                        pathway_id: cell(layout.pathway_id).map(str::to_string),
-                        reason: "the row is not UTF-8 text".into(),
-                    })
-                } else if record.len() > layout.names.len() {
-                    Row::Rejected(Rejection {
-                        file: file.to_string(),
-                        line,
-                        pathway_id: cell(layout.pathway_id).map(str::to_string),
-                        reason: format!(
-                            "the row has {} cells but the header has {} columns",
-                            record.len(),
-                            layout.names.len()
-                        ),
-                    })
-                } else {
-                    build_row(
-                        opts,
-                        file,
-                        line,
-                        seq,
-                        cell(layout.pathway_id),
-                        cell(layout.date),
-                        cell(layout.event),
-                        |kind, i| layout.field_columns[kind as usize][i].and_then(cell),
-                        |kind| {
-                            layout.undeclared[kind as usize]
-                                .iter()
-                                .find(|c| {
-                                    // Most rows leave most columns empty: test the bytes first.
-                                    record.get(**c).is_some_and(|b| !b.trim_ascii().is_empty())
-                                        && cell(**c).is_some_and(|v| !v.trim().is_empty())
-                                })
-                                .map(|c| layout.names[*c].clone())
-                        },
-                    )
-                };
-                seq += 1;
-                row(r)?;
+                let line = csv_line(&record, &chunk.bytes, chunk.first_line);
+                rows.push(csv_row(&record, layout, opts, file, line));
             }
-            Ok(())
         }
-        InputFormat::JsonLines => {
-            let mut reader = BufReader::new(input);
-            let mut buf = Vec::new();
-            let mut line_no = 0u32;
-            let mut seq = 0u32;
-            loop {
-                buf.clear();
-                let n = reader
-                    .read_until(b'\n', &mut buf)
-                    .map_err(|e| ReadError::Io(format!("cannot read `{file}`: {e}")))?;
-                if n == 0 {
-                    break;
-                }
-                line_no += 1;
-                let text = String::from_utf8_lossy(&buf);
+        None => {
+            for (i, bytes) in chunk.bytes.split(|b| *b == b'\n').enumerate() {
+                let line = chunk
+                    .first_line
+                    .saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
+                let text = String::from_utf8_lossy(bytes);
                 let text = text.trim_start_matches('\u{feff}').trim();
                 if text.is_empty() {
                     continue;
                 }
-                let reject = |pathway_id: Option<String>, reason: String| {
+                let reject = |reason: String| {
                     Row::Rejected(Rejection {
                         file: file.to_string(),
-                        line: line_no,
-                        pathway_id,
+                        line,
+                        pathway_id: None,
                         reason,
                     })
                 };
-                let parsed = serde_json::from_str::<serde_json::Value>(text);
-                seq += 1;
-                match parsed {
-                    Err(e) => row(reject(None, format!("not valid JSON: {e}")))?,
+                match serde_json::from_str::<serde_json::Value>(text) {
+                    Err(e) => rows.push(reject(format!("not valid JSON: {e}"))),
                     Ok(serde_json::Value::Object(map)) => {
-                        row(json_row(&map, opts, file, line_no, seq - 1))?
+                        rows.push(json_row(&map, opts, file, line, line))
                     }
-                    Ok(_) => row(reject(None, "the line is not a JSON object".into()))?,
+                    Ok(_) => rows.push(reject("the line is not a JSON object".into())),
                 }
             }
-            Ok(())
         }
     }
+    rows
+}
+
+/// Reads the input on a thread of its own, cut into chunks of whole rows; parses the chunks
+/// in parallel (in the current rayon pool) and hands their rows to `on_rows` in input order.
+fn each_chunk<R: Read + Send>(
+    input: R,
+    file: &str,
+    format: InputFormat,
+    opts: &ReadOptions,
+    chunk_bytes: usize,
+    mut on_rows: impl FnMut(ChunkRows) -> Result<ControlFlow<()>, ReadError>,
+) -> Result<(), ReadError> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(4);
+        scope.spawn(move || split::split(input, file, format, chunk_bytes, |c| tx.send(c).is_ok()));
+        // Dropping `chunks` (on any return) stops the reading thread.
+        let mut chunks = rx.into_iter();
+        let first = chunks.next().transpose()?;
+        let layout = match format {
+            InputFormat::Csv => Some(csv_layout(first.as_ref(), file, opts.schema)?),
+            InputFormat::JsonLines => None,
+        };
+        let group = rayon::current_num_threads().max(1) * 2;
+        let mut pending: Vec<split::Chunk> = Vec::with_capacity(group);
+        pending.extend(first);
+        loop {
+            while pending.len() < group {
+                match chunks.next() {
+                    Some(c) => pending.push(c?),
+                    None => break,
+                }
+            }
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let parsed: Vec<ChunkRows> = pending
+                .par_iter()
+                .map(|c| parse_chunk(c, layout.as_ref(), opts, file))
+                .collect();
+            pending.clear();
+            for rows in parsed {
+                if on_rows(rows)?.is_break() {
+                    return Ok(());
+                }
+            }
+        }
+    })
 }
 
 /// The text of a JSON value as a cell (`None` for null); objects and arrays are errors.
@@ -588,63 +708,93 @@ fn json_row<'m>(
 }
 
 /// Reads a whole input, grouping events by pathway (rows need not be adjacent nor sorted).
-pub fn read_events<R: Read>(
+/// Rows are parsed in parallel in the current rayon pool.
+pub fn read_events<R: Read + Send>(
     input: R,
     file_name: &str,
     format: InputFormat,
     opts: &ReadOptions,
 ) -> Result<EventSet, ReadError> {
-    let mut set = EventSet::default();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    each_row(input, file_name, format, opts, |row| {
-        set.rows_read += 1;
-        match row {
-            Row::Event(pid, e) => {
-                set.rows_evaluated += 1;
-                let last = set.pathways.len().wrapping_sub(1);
-                let slot = match set.pathways.get(last).filter(|p| p.id == pid) {
-                    // Rows of a pathway usually come together: skip the lookup.
-                    Some(_) => last,
-                    None => match index.get(pid) {
-                        Some(i) => *i,
-                        None => {
-                            index.insert(pid.to_string(), set.pathways.len());
-                            set.pathways.push(PathwayEvents {
-                                id: pid.to_string(),
-                                events: Vec::new(),
-                            });
-                            set.pathways.len() - 1
-                        }
-                    },
-                };
-                set.pathways[slot].events.push(e);
-            }
-            Row::Rejected(r) => {
-                if opts.strict {
-                    return Err(ReadError::Strict(r));
-                }
-                set.rejected.push(r);
-            }
-            Row::AfterAsAt => set.rows_after_as_at += 1,
-        }
-        Ok(())
-    })?;
-    for p in &mut set.pathways {
-        p.events.sort_by_key(|e| (e.date, e.seq));
-    }
-    Ok(set)
+    read_events_in_chunks(input, file_name, format, opts, CHUNK_BYTES)
 }
 
-/// Streams an input whose rows are grouped by pathway, calling `on_pathway` as soon as each
-/// pathway's rows end, so memory is bounded by the largest pathway. Rejected rows go to
-/// `on_rejected`. A pathway whose rows are not adjacent is not merged silently: its later
-/// rows are rejected ("rows of pathway `X` are not adjacent").
-pub fn for_each_pathway<R: Read>(
+fn read_events_in_chunks<R: Read + Send>(
     input: R,
     file_name: &str,
     format: InputFormat,
     opts: &ReadOptions,
-    mut on_pathway: impl FnMut(PathwayEvents),
+    chunk_bytes: usize,
+) -> Result<EventSet, ReadError> {
+    let mut set = EventSet::default();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    each_chunk(input, file_name, format, opts, chunk_bytes, |rows| {
+        set.rows_read += rows.rows_read;
+        set.rows_after_as_at += rows.rows_after_as_at;
+        for item in rows.items {
+            match item {
+                ChunkItem::Run(mut run) => {
+                    set.rows_evaluated += run.events.len() as u64;
+                    let last = set.pathways.len().wrapping_sub(1);
+                    let slot = match set.pathways.get(last).filter(|p| p.id == run.id) {
+                        // A pathway continuing from the previous chunk: skip the lookup.
+                        Some(_) => Some(last),
+                        None => index.get(&run.id).copied(),
+                    };
+                    match slot {
+                        Some(i) => set.pathways[i].events.append(&mut run.events),
+                        None => {
+                            index.insert(run.id.clone(), set.pathways.len());
+                            set.pathways.push(run);
+                        }
+                    }
+                }
+                ChunkItem::Rejected(r) => {
+                    if opts.strict {
+                        return Err(ReadError::Strict(r));
+                    }
+                    set.rejected.push(r);
+                }
+            }
+        }
+        Ok(ControlFlow::Continue(()))
+    })?;
+    set.pathways
+        .par_iter_mut()
+        .for_each(|p| p.events.sort_by_key(|e| (e.date, e.seq)));
+    Ok(set)
+}
+
+/// Streams an input whose rows are grouped by pathway, calling `on_pathway` as soon as each
+/// pathway's rows end, so memory is bounded by the largest pathway (plus a few chunks of
+/// input being parsed). Rejected rows go to `on_rejected`. A pathway whose rows are not
+/// adjacent is not merged silently: its later rows are rejected ("rows of pathway `X` are not
+/// adjacent"). `on_pathway` returning `Break` stops the reading early (e.g. the output failed).
+pub fn for_each_pathway<R: Read + Send>(
+    input: R,
+    file_name: &str,
+    format: InputFormat,
+    opts: &ReadOptions,
+    on_pathway: impl FnMut(PathwayEvents) -> ControlFlow<()>,
+    on_rejected: impl FnMut(Rejection),
+) -> Result<Tally, ReadError> {
+    for_each_pathway_in_chunks(
+        input,
+        file_name,
+        format,
+        opts,
+        CHUNK_BYTES,
+        on_pathway,
+        on_rejected,
+    )
+}
+
+fn for_each_pathway_in_chunks<R: Read + Send>(
+    input: R,
+    file_name: &str,
+    format: InputFormat,
+    opts: &ReadOptions,
+    chunk_bytes: usize,
+    mut on_pathway: impl FnMut(PathwayEvents) -> ControlFlow<()>,
     mut on_rejected: impl FnMut(Rejection),
 ) -> Result<Tally, ReadError> {
     let mut tally = Tally::default();
@@ -662,55 +812,60 @@ pub fn for_each_pathway<R: Read>(
         p.events.sort_by_key(|e| (e.date, e.seq));
         tally.pathways += 1;
         finished.insert(id_hash(&p.id));
-        on_pathway(p);
+        on_pathway(p)
     };
-    each_row(input, file_name, format, opts, |row| {
-        tally.rows_read += 1;
-        match row {
-            Row::Event(pid, e) => {
-                if let Some(c) = current.as_mut().filter(|c| c.id == pid) {
-                    tally.rows_evaluated += 1;
-                    c.events.push(e);
-                    return Ok(());
+    let mut reject = |r: Rejection, tally: &mut Tally| {
+        if opts.strict {
+            return Err(ReadError::Strict(r));
+        }
+        tally.rows_rejected += 1;
+        on_rejected(r);
+        Ok(())
+    };
+    each_chunk(input, file_name, format, opts, chunk_bytes, |rows| {
+        tally.rows_read += rows.rows_read;
+        tally.rows_after_as_at += rows.rows_after_as_at;
+        for item in rows.items {
+            let mut run = match item {
+                ChunkItem::Rejected(r) => {
+                    reject(r, &mut tally)?;
+                    continue;
                 }
-                if finished.contains(&id_hash(pid)) {
+                ChunkItem::Run(run) => run,
+            };
+            if let Some(c) = current.as_mut().filter(|c| c.id == run.id) {
+                // The pathway goes on from the previous chunk.
+                tally.rows_evaluated += run.events.len() as u64;
+                c.events.append(&mut run.events);
+                continue;
+            }
+            if finished.contains(&id_hash(&run.id)) {
+                for e in run.events {
                     let r = Rejection {
                         file: file_name.to_string(),
                         line: e.line,
-                        pathway_id: Some(pid.to_string()),
+                        pathway_id: Some(run.id.clone()),
                         reason: format!(
-                            "rows of pathway `{pid}` are not adjacent; sort the input by pathway_id or drop --streaming"
+                            "rows of pathway `{}` are not adjacent; sort the input by pathway_id or drop --streaming",
+                            run.id
                         ),
                     };
-                    if opts.strict {
-                        return Err(ReadError::Strict(r));
-                    }
-                    tally.rows_rejected += 1;
-                    on_rejected(r);
-                    return Ok(());
+                    reject(r, &mut tally)?;
                 }
-                if let Some(done) = current.take() {
-                    flush(done, &mut tally, &mut finished);
-                }
-                tally.rows_evaluated += 1;
-                current = Some(PathwayEvents {
-                    id: pid.to_string(),
-                    events: vec![e],
-                });
+                continue;
             }
-            Row::Rejected(r) => {
-                if opts.strict {
-                    return Err(ReadError::Strict(r));
+            tally.rows_evaluated += run.events.len() as u64;
+            if let Some(done) = current.replace(run) {
+                if flush(done, &mut tally, &mut finished).is_break() {
+                    return Ok(ControlFlow::Break(()));
                 }
-                tally.rows_rejected += 1;
-                on_rejected(r);
             }
-            Row::AfterAsAt => tally.rows_after_as_at += 1,
         }
-        Ok(())
+        Ok(ControlFlow::Continue(()))
     })?;
     if let Some(done) = current.take() {
-        flush(done, &mut tally, &mut finished);
+        // Stopping or not, there is nothing left to read.
+        let _ = flush(done, &mut tally, &mut finished);
     }
     Ok(tally)
 }
@@ -956,6 +1111,84 @@ mod tests {
     }
 
     #[test]
+    fn crlf_and_blank_lines_keep_physical_line_numbers() {
+        let s = ok(
+            "pathway_id,date,event\r\nP1,2025-01-06,referral_received\r\n\r\n\
+             P1,2025-02-30,attended\r\n\r\n\r\nP1,2025-01-07,dnaa\r\nP1,2025-01-08,dna\n",
+            InputFormat::Csv,
+        );
+        let lines: Vec<u32> = s.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [4, 7, 8]);
+        assert_eq!(s.pathways[0].events[0].line, 2);
+    }
+
+    /// Inputs whose rows, rejections and pathways must not depend on where chunks end.
+    const CHUNKING_INPUTS: [(&str, InputFormat); 3] = [
+        (
+            "pathway_id,date,event,appointment,communicated,notes\n\
+             P1,2025-01-06,referral_received,,,\"a note\nover two lines\"\n\
+             P1,2025-02-30,attended,first,,\n\
+             P2,2025-01-06,referral_received,,,\n\
+             P1,2025-02-10,dna,first,,\n\
+             \n\
+             P2,2025-02-12,attended,first,,\r\n\
+             P2,2025-02-11,dna,first,N,\n\
+             P3,2025-01-01,referral_received,,,\n",
+            InputFormat::Csv,
+        ),
+        (
+            "pathway_id,date,event,appointment\nA,2025-01-06,referral_received,\nA,2025-01-07,attended,first\nB,2025-01-06,referral_received,\nA,2025-01-08,attended,first\nB,2025-01-09,attended,first\n",
+            InputFormat::Csv,
+        ),
+        (
+            "{\"pathway_id\":\"P1\",\"date\":\"2025-01-06\",\"event\":\"referral_received\"}\n\
+             \n\
+             {\"pathway_id\":\"P1\",\"date\":\"2025-02-03\",\"event\":\"dna\",\"appointment\":\"first\"}\n\
+             {not json\n\
+             {\"pathway_id\":\"P2\",\"date\":\"2025-02-05\",\"event\":\"attended\",\"appointment\":\"first\"}",
+            InputFormat::JsonLines,
+        ),
+    ];
+
+    #[test]
+    fn chunk_boundaries_change_nothing() {
+        let s = schema();
+        for strict in [false, true] {
+            let opts = ReadOptions {
+                schema: &s,
+                as_at: parse_date("2025-02-11"),
+                strict,
+            };
+            for (text, format) in CHUNKING_INPUTS {
+                let whole = format!("{:?}", read_events(text.as_bytes(), "in", format, &opts));
+                let stream = |chunk_bytes| {
+                    let seen = std::cell::RefCell::new(Vec::new());
+                    let tally = for_each_pathway_in_chunks(
+                        text.as_bytes(),
+                        "in",
+                        format,
+                        &opts,
+                        chunk_bytes,
+                        |p| {
+                            seen.borrow_mut().push(format!("{p:?}"));
+                            ControlFlow::Continue(())
+                        },
+                        |r| seen.borrow_mut().push(format!("{r:?}")),
+                    );
+                    format!("{tally:?} {:?}", seen.into_inner())
+                };
+                let streamed = stream(CHUNK_BYTES);
+                for chunk_bytes in 1..=text.len() + 1 {
+                    let chunked =
+                        read_events_in_chunks(text.as_bytes(), "in", format, &opts, chunk_bytes);
+                    assert_eq!(format!("{chunked:?}"), whole, "{chunk_bytes}-byte chunks");
+                    assert_eq!(stream(chunk_bytes), streamed, "{chunk_bytes}-byte chunks");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn streaming_reports_non_adjacent_pathways() {
         let s = schema();
         let opts = ReadOptions {
@@ -971,7 +1204,10 @@ mod tests {
             "s",
             InputFormat::Csv,
             &opts,
-            |p| seen.push((p.id, p.events.len())),
+            |p| {
+                seen.push((p.id, p.events.len()));
+                ControlFlow::Continue(())
+            },
             |r| rejected.push(r),
         );
         assert_eq!(seen, [("A".to_string(), 2), ("B".to_string(), 1)]);
