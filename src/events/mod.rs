@@ -857,6 +857,7 @@ fn for_each_pathway_in_chunks<R: Read + Send>(
             tally.rows_evaluated += run.events.len() as u64;
             if let Some(done) = current.replace(run) {
                 if flush(done, &mut tally, &mut finished).is_break() {
+                    current = None;
                     return Ok(ControlFlow::Break(()));
                 }
             }
@@ -864,7 +865,7 @@ fn for_each_pathway_in_chunks<R: Read + Send>(
         Ok(ControlFlow::Continue(()))
     })?;
     if let Some(done) = current.take() {
-        // Stopping or not, there is nothing left to read.
+        // The last pathway (none if `on_pathway` asked to stop).
         let _ = flush(done, &mut tally, &mut finished);
     }
     Ok(tally)
@@ -1185,6 +1186,34 @@ mod tests {
                     assert_eq!(stream(chunk_bytes), streamed, "{chunk_bytes}-byte chunks");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn streaming_stops_when_asked() {
+        let s = schema();
+        let opts = ReadOptions {
+            schema: &s,
+            as_at: None,
+            strict: false,
+        };
+        let text = "pathway_id,date,event\nA,2025-01-06,referral_received\nB,2025-01-06,referral_received\nC,2025-01-06,referral_received\n";
+        for chunk_bytes in [1, 1 << 20] {
+            let mut seen = Vec::new();
+            let tally = for_each_pathway_in_chunks(
+                text.as_bytes(),
+                "s",
+                InputFormat::Csv,
+                &opts,
+                chunk_bytes,
+                |p| {
+                    seen.push(p.id);
+                    ControlFlow::Break(())
+                },
+                |_| {},
+            );
+            assert!(tally.is_ok());
+            assert_eq!(seen, ["A"], "{chunk_bytes}-byte chunks");
         }
     }
 
