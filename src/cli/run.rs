@@ -170,7 +170,7 @@ impl Outputs<'_> {
         let encode = matches!(self.results, ResultSink::Encoded(_));
         let (format, ptl_clock, want_ptl) =
             (self.format, self.ptl_clock.as_str(), self.ptl.is_some());
-        let done = batch
+        let mut done = batch
             .par_iter()
             .map(|p| {
                 let result = ev.run(&p.id, &p.events, &[], as_at, trace);
@@ -178,7 +178,7 @@ impl Outputs<'_> {
                 if encode {
                     // Writing to memory cannot fail.
                     let _ = match format {
-                        ResultFormat::Csv => encode_csv_rows(&result, &mut encoded),
+                        ResultFormat::Csv => report::write_csv_rows(&result, &mut encoded),
                         _ => report::write_jsonl(&result, &mut encoded),
                     };
                 }
@@ -194,7 +194,6 @@ impl Outputs<'_> {
             .collect::<Vec<_>>();
         phases.evaluate += started.elapsed();
         let started = Instant::now();
-        let mut done = done;
         for e in &mut done {
             self.pathways += 1;
             if let Some(s) = &mut self.summary {
@@ -206,11 +205,11 @@ impl Outputs<'_> {
             match &mut self.results {
                 ResultSink::Discard => {}
                 ResultSink::Encoded(w) => w.write_all(&e.encoded)?,
-                ResultSink::Table(_, all) => all.push(e.result.clone()),
+                ResultSink::Table(_, all) => all.push(std::mem::take(&mut e.result)),
             }
         }
-        // Freeing a batch's results is as much work as building them: do it on the workers
-        // that allocated them, not on this thread, which the next batch is waiting for.
+        // Freeing a batch's results is a good part of building them: do it on the workers, not
+        // on this thread, which the next batch is waiting for.
         done.into_par_iter().for_each(drop);
         phases.output += started.elapsed();
         Ok(())
@@ -228,17 +227,6 @@ impl Outputs<'_> {
         }
         Ok((self.ptl, self.summary))
     }
-}
-
-/// A pathway's CSV result rows, without the header.
-fn encode_csv_rows(r: &PathwayResult, out: &mut Vec<u8>) -> std::io::Result<()> {
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(out);
-    for row in report::period_rows(r) {
-        w.write_record(&row).map_err(std::io::Error::other)?;
-    }
-    w.flush()
 }
 
 fn print_rejection(r: &Rejection) {
@@ -410,10 +398,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         (None, _) => ResultSink::Discard,
         (Some(w), ResultFormat::Table) => ResultSink::Table(w, Vec::new()),
         (Some(mut w), ResultFormat::Csv) => {
-            if let Err(e) = csv::Writer::from_writer(&mut w)
-                .write_record(report::CSV_HEADER)
-                .map_err(std::io::Error::other)
-            {
+            if let Err(e) = report::write_csv_header(&mut w) {
                 eprintln!("error: cannot write results: {e}");
                 return EXIT_UNREADABLE;
             }

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 /// The result for one pathway, serialised as one JSON Lines object by `pal run`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct PathwayResult {
     /// The pathway's id.
     pub pathway_id: String,

@@ -540,11 +540,6 @@ fn parse_chunk(
                 let line = chunk
                     .first_line
                     .saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
-                let text = String::from_utf8_lossy(bytes);
-                let text = text.trim_start_matches('\u{feff}').trim();
-                if text.is_empty() {
-                    continue;
-                }
                 let reject = |reason: String| {
                     Row::Rejected(Rejection {
                         file: file.to_string(),
@@ -553,6 +548,15 @@ fn parse_chunk(
                         reason,
                     })
                 };
+                // As for CSV rows: text that is not UTF-8 is rejected, never patched.
+                let Ok(text) = std::str::from_utf8(bytes) else {
+                    rows.push(reject("the line is not UTF-8 text".into()));
+                    continue;
+                };
+                let text = text.trim_start_matches('\u{feff}').trim();
+                if text.is_empty() {
+                    continue;
+                }
                 match serde_json::from_str::<serde_json::Value>(text) {
                     Err(e) => rows.push(reject(format!("not valid JSON: {e}"))),
                     Ok(serde_json::Value::Object(map)) => {
@@ -1059,6 +1063,23 @@ mod tests {
         assert_eq!(s.pathways[0].events[1].fields[1], Value::Bool(false));
         let lines: Vec<u32> = s.rejected.iter().map(|r| r.line).collect();
         assert_eq!(lines, [4, 5, 6, 7]);
+    }
+
+    #[test]
+    fn jsonl_lines_that_are_not_utf8_are_rejected() {
+        let s = schema();
+        let opts = ReadOptions {
+            schema: &s,
+            as_at: None,
+            strict: false,
+        };
+        let text =
+            b"{\"pathway_id\":\"P\xff\",\"date\":\"2025-01-06\",\"event\":\"referral_received\"}\n";
+        let set = read_events(&text[..], "in", InputFormat::JsonLines, &opts);
+        let got: Vec<(u32, String)> = set
+            .map(|s| s.rejected.into_iter().map(|r| (r.line, r.reason)).collect())
+            .unwrap_or_default();
+        assert_eq!(got, [(1, "the line is not UTF-8 text".to_string())]);
     }
 
     #[test]

@@ -125,9 +125,10 @@ pub(super) fn split(
         if cut > 0 {
             let rest = buf.split_off(cut);
             boundaries.cut(rest.len());
-            let mut bytes = std::mem::replace(&mut buf, rest);
+            // The chunk keeps its buffer (about `chunk_bytes` long); the few bytes after the
+            // cut start the next one.
+            let bytes = std::mem::replace(&mut buf, rest);
             buf.reserve(chunk_bytes);
-            bytes.shrink_to_fit();
             let lines = memchr::memchr_iter(b'\n', &bytes).count();
             let chunk = Chunk {
                 bytes,

@@ -1580,27 +1580,11 @@ impl<'a> State<'a> {
 
 /// A value as `Schema::display_value` writes it.
 fn display(m: &NativeRde, v: &Value) -> String {
-    use chrono::Datelike;
     match v {
         Value::Unset => String::new(),
         Value::Bool(b) => b.to_string(),
         Value::Int(i) => i.to_string(),
-        Value::Date(d) if (0..=9999).contains(&d.year()) => {
-            // `%Y-%m-%d` without chrono's formatter.
-            let mut s = String::with_capacity(10);
-            let mut put = |n: u32, width: u32| {
-                for k in (0..width).rev() {
-                    s.push(char::from(b'0' + (n / 10u32.pow(k) % 10) as u8));
-                }
-            };
-            put(d.year() as u32, 4);
-            put(d.month(), 2);
-            put(d.day(), 2);
-            s.insert(4, '-');
-            s.insert(7, '-');
-            s
-        }
-        Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+        Value::Date(d) => crate::value::date_text(*d),
         Value::Duration(d) => d.to_string(),
         Value::Str(s) => s.to_string(),
         Value::Enum(e, i) => m

@@ -108,38 +108,29 @@ pub fn period_rows(r: &PathwayResult) -> Vec<Vec<String>> {
 
 /// Writes results as CSV, one row per clock period.
 pub fn write_csv(results: &[PathwayResult], out: &mut dyn Write) -> io::Result<()> {
-    let mut w = CsvResults::new(out)?;
+    write_csv_header(out)?;
     for r in results {
-        w.write(r)?;
+        write_csv_rows(r, out)?;
     }
+    Ok(())
+}
+
+/// Writes the CSV results header, [`CSV_HEADER`].
+pub fn write_csv_header<W: Write + ?Sized>(out: &mut W) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(CSV_HEADER).map_err(io::Error::other)?;
     w.flush()
 }
 
-/// A CSV results writer fed one pathway at a time (the header is written first).
-pub struct CsvResults<W: Write> {
-    writer: csv::Writer<W>,
-}
-
-impl<W: Write> CsvResults<W> {
-    /// Starts the file with [`CSV_HEADER`].
-    pub fn new(out: W) -> io::Result<CsvResults<W>> {
-        let mut writer = csv::Writer::from_writer(out);
-        writer.write_record(CSV_HEADER).map_err(io::Error::other)?;
-        Ok(CsvResults { writer })
+/// Writes one pathway's CSV result rows (one per clock period), without the header.
+pub fn write_csv_rows<W: Write + ?Sized>(r: &PathwayResult, out: &mut W) -> io::Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(out);
+    for row in period_rows(r) {
+        w.write_record(&row).map_err(io::Error::other)?;
     }
-
-    /// Writes one pathway's period rows.
-    pub fn write(&mut self, r: &PathwayResult) -> io::Result<()> {
-        for row in period_rows(r) {
-            self.writer.write_record(&row).map_err(io::Error::other)?;
-        }
-        Ok(())
-    }
-
-    /// Flushes the rows written so far.
-    pub fn flush(&mut self) -> io::Result<()> {
-        self.writer.flush()
-    }
+    w.flush()
 }
 
 /// Writes an aligned text table of the given header and rows.

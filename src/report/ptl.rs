@@ -42,27 +42,33 @@ pub struct PtlRow {
     pub specialty: String,
 }
 
-/// The reporting band of a wait: "> k−1 to k weeks", `k = max(1, ceil(days / 7))`; `>104` past 104 weeks.
-pub fn week_band(days: i64) -> String {
-    week_band_label(days).to_string()
+/// The reporting band of a wait as an index 0..=104: band `k = max(1, ceil(days / 7))` is
+/// index `k - 1`, and every wait past 104 weeks is index 104 (`>104`).
+pub fn week_band_index(days: i64) -> usize {
+    (crate::calendar::weeks_band(days).clamp(1, 105) - 1) as usize
 }
 
-/// [`week_band`] as one of the 105 fixed labels.
-pub fn week_band_label(days: i64) -> &'static str {
+/// The label of a reporting band index: `>17-18`, or `>104` for the last.
+pub fn week_band_label_at(index: usize) -> &'static str {
     static LABELS: OnceLock<Vec<String>> = OnceLock::new();
     let labels = LABELS.get_or_init(|| {
-        (1..=105)
-            .map(|k| {
-                if k > 104 {
+        (0..105)
+            .map(|i| {
+                if i == 104 {
                     ">104".to_string()
                 } else {
-                    format!(">{}-{}", k - 1, k)
+                    format!(">{}-{}", i, i + 1)
                 }
             })
             .collect()
     });
-    let k = crate::calendar::weeks_band(days).clamp(1, 105);
-    labels.get((k - 1) as usize).map_or(">104", String::as_str)
+    labels.get(index).map_or(">104", String::as_str)
+}
+
+/// The reporting band of a wait: "> k−1 to k weeks", `k = max(1, ceil(days / 7))`; `>104` past
+/// 104 weeks.
+pub fn week_band_label(days: i64) -> &'static str {
+    week_band_label_at(week_band_index(days))
 }
 
 /// The PTL row of one pathway: its latest open period of `clock`, if any.
@@ -140,16 +146,16 @@ pub fn write_csv(rows: &[PtlRow], out: &mut dyn Write) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::week_band;
+    use super::week_band_label;
 
     #[test]
     fn bands_follow_the_reporting_convention() {
-        assert_eq!(week_band(0), ">0-1");
-        assert_eq!(week_band(7), ">0-1");
-        assert_eq!(week_band(8), ">1-2");
-        assert_eq!(week_band(126), ">17-18");
-        assert_eq!(week_band(127), ">18-19");
-        assert_eq!(week_band(728), ">103-104");
-        assert_eq!(week_band(729), ">104");
+        assert_eq!(week_band_label(0), ">0-1");
+        assert_eq!(week_band_label(7), ">0-1");
+        assert_eq!(week_band_label(8), ">1-2");
+        assert_eq!(week_band_label(126), ">17-18");
+        assert_eq!(week_band_label(127), ">18-19");
+        assert_eq!(week_band_label(728), ">103-104");
+        assert_eq!(week_band_label(729), ">104");
     }
 }

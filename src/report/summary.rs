@@ -134,8 +134,7 @@ impl SummaryBuilder {
             }
             if c.incomplete {
                 let days = p.days_waited.unwrap_or(0);
-                let k = crate::calendar::weeks_band(days).clamp(1, 105);
-                c.bands[(k - 1) as usize] += 1;
+                c.bands[super::ptl::week_band_index(days)] += 1;
                 for (n, w) in c.over_weeks.iter_mut().zip(LONG_WAITS) {
                     if days > w * 7 {
                         *n += 1;
@@ -158,10 +157,7 @@ impl SummaryBuilder {
                         .bands
                         .iter()
                         .enumerate()
-                        .map(|(i, n)| {
-                            let days = 7 * (i as i64 + 1);
-                            (super::ptl::week_band_label(days).to_string(), *n)
-                        })
+                        .map(|(i, n)| (super::ptl::week_band_label_at(i).to_string(), *n))
                         .collect();
                     (bands, LONG_WAITS.into_iter().zip(c.over_weeks).collect())
                 } else {

@@ -18,6 +18,7 @@ use clap::Parser;
 use pal::eval::Evaluator;
 use pal::events::{read_events, InputFormat, PathwayEvents, ReadOptions};
 use pal::ir::Policy;
+use pal::measure::thousands;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -159,18 +160,6 @@ fn read(path: &Path, policy: &Policy, as_at: NaiveDate) -> Result<Vec<PathwayEve
         );
     }
     Ok(set.pathways)
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// The directory of scenario tests next to the policy (`policies/rde/` for `policies/rde.pal`).
