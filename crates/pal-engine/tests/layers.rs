@@ -50,9 +50,10 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The code of a file without its test module and without comments.
+/// The code of a file without its test module (or nothing, for a file that is a test module,
+/// `#![cfg(test)]`) and without comments.
 fn code(text: &str) -> String {
-    let text = match text.find("#[cfg(test)]") {
+    let text = match text.find("#[cfg(test)]").or(text.find("#![cfg(test)]")) {
         Some(at) => &text[..at],
         None => text,
     };
