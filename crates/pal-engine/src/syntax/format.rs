@@ -59,6 +59,29 @@ pub fn format_file(text: &str, ast: &File) -> String {
     out
 }
 
+/// Each item's extent from its first token to its last: pest's spans of some items run on over
+/// the whitespace and comments after them (a rule ending in an optional part skips them before
+/// trying it), which would put a comment above the next item inside this one.
+pub fn item_extents(text: &str, ast: &File) -> Vec<Span> {
+    let f = Fmt {
+        src: text,
+        comments: comments(text),
+        hoisted: Vec::new(),
+        next: 0,
+        last: 0,
+    };
+    ast.items
+        .iter()
+        .map(|item| {
+            let span = f.item_extent(item);
+            Span {
+                end: f.tight_end(span.end).max(span.start),
+                ..span
+            }
+        })
+        .collect()
+}
+
 /// A comment in the source.
 #[derive(Debug, Clone)]
 pub(crate) struct Comment {
@@ -1158,11 +1181,7 @@ impl Fmt<'_> {
     fn expr(&mut self, e: &Expr) -> Doc {
         if self.wrapped(e.span.start, e.span.end) {
             let d = self.bare(e);
-            return text("(")
-                .append(RcDoc::line_().append(d).nest(INDENT))
-                .append(RcDoc::line_())
-                .append(text(")"))
-                .group();
+            return parenthesised(d);
         }
         self.bare(e)
     }
@@ -1170,8 +1189,9 @@ impl Fmt<'_> {
     /// An operand: parenthesised if the source did, or if `min` binds tighter than it.
     fn operand(&mut self, e: &Expr, min: u8) -> Doc {
         if !self.wrapped(e.span.start, e.span.end) && prec(e) < min {
+            // The same layout as written parentheses, so the next run lays it out alike.
             let d = self.bare(e);
-            return text("(").append(d).append(text(")"));
+            return parenthesised(d);
         }
         self.expr(e)
     }
@@ -1321,6 +1341,15 @@ impl Fmt<'_> {
             .append(text(")"))
             .group()
     }
+}
+
+/// `(e)`, breaking inside the parentheses when it does not fit.
+fn parenthesised(d: Doc) -> Doc {
+    text("(")
+        .append(RcDoc::line_().append(d).nest(INDENT))
+        .append(RcDoc::line_())
+        .append(text(")"))
+        .group()
 }
 
 /// The span of a test step.
