@@ -75,8 +75,17 @@ fn files(paths: &[PathBuf], tally: &mut Tally) -> Vec<PathBuf> {
                 ));
                 tally.unreadable = true;
             }
-        } else {
+        } else if p.exists() {
             found.push(p.clone());
+        } else {
+            tally.diagnostics.push(
+                Diagnostic::new(
+                    Code::E0003,
+                    format!("cannot read `{}`: no such file", p.display()),
+                )
+                .help("name a .pal file or a directory of them"),
+            );
+            tally.unreadable = true;
         }
     }
     found
