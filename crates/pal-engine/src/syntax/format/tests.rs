@@ -1,6 +1,8 @@
 //! The formatter's properties: formatting keeps the AST (spans aside) and every comment in
 //! place, and formatting twice changes nothing — over every shipped policy and generated ones.
 
+#![cfg(test)]
+
 use super::*;
 use crate::base::source::FileId;
 
@@ -163,6 +165,14 @@ fn layout_decisions() {
         (
             "param p: Int = 1 // pal: allow(unused-parameter)\nparam q: Int = 2",
             "param p: Int = 1 // pal: allow(unused-parameter)\nparam q: Int = 2\n",
+        ),
+        (
+            "rule r on a cite \"x\" { outcome o } // pal: allow(possible-conflict)\nrule s on a cite \"y\" { outcome p }",
+            "rule r on a cite \"x\" { outcome o } // pal: allow(possible-conflict)\nrule s on a cite \"y\" { outcome p }\n",
+        ),
+        (
+            "rule r on a cite \"x\" {\n  // why\n  outcome o // because\n}",
+            "rule r\n  on a\n  cite \"x\"\n{\n  // why\n  outcome o // because\n}\n",
         ),
         // A comment inside an expression goes above its item, never into another one.
         (
