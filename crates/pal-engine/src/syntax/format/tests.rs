@@ -431,3 +431,56 @@ mod generated {
         }
     }
 }
+
+mod mutated {
+    //! The shipped policies with a piece cut out or a piece of another place pasted in: what
+    //! still parses must format with the same properties (and nothing may panic).
+
+    use super::{check_roundtrip, pal_files};
+    use proptest::prelude::*;
+
+    fn sources() -> &'static [String] {
+        static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        TEXTS.get_or_init(|| {
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+            let mut files = Vec::new();
+            pal_files(&root, &mut files);
+            files
+                .iter()
+                .filter_map(|f| std::fs::read_to_string(f).ok())
+                .collect()
+        })
+    }
+
+    /// The nearest char boundary at or before `i`.
+    fn boundary(s: &str, mut i: usize) -> usize {
+        i = i.min(s.len());
+        while !s.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+
+    proptest! {
+        #[test]
+        fn a_mutated_policy_that_parses_formats_faithfully(
+            file in any::<prop::sample::Index>(),
+            at in any::<prop::sample::Index>(),
+            len in 0usize..200,
+            from in any::<prop::sample::Index>(),
+            paste in 0usize..80,
+        ) {
+            let texts = sources();
+            prop_assume!(!texts.is_empty());
+            let text = &texts[file.index(texts.len())];
+            let a = boundary(text, at.index(text.len() + 1));
+            let b = boundary(text, a + len);
+            let f = boundary(text, from.index(text.len() + 1));
+            let g = boundary(text, f + paste);
+            let mutated = format!("{}{}{}", &text[..a], &text[f..g], &text[b..]);
+            if crate::syntax::parse_file(crate::base::source::FileId(0), &mutated).is_ok() {
+                check_roundtrip("mutated", &mutated);
+            }
+        }
+    }
+}
