@@ -1,6 +1,7 @@
 //! `pal fmt [--check] [PATH…]`: rewrite policy files in the canonical layout
-//! (`pal_engine::syntax::format`). A file that cannot be read or parsed is reported and never
-//! rewritten; `-` formats standard input to standard output.
+//! (`pal_engine::syntax::format`) and print the name of each file rewritten (with `--check`:
+//! each file that would be). A file that cannot be read or parsed is reported on stderr and
+//! never rewritten; `-` formats standard input to standard output.
 
 use super::{default_paths, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use pal_engine::base::diagnostic::{Code, Diagnostic};

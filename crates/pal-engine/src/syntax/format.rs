@@ -561,15 +561,14 @@ impl Fmt<'_> {
             .is_some_and(|c| self.blank_between(self.last, c.start));
         let mut iter = parts.into_iter();
         let mut doc = nil();
-        let mut breaks = false;
+        let any = iter.len() > 0;
         if let Some(first) = iter.next() {
-            let (rest, b) = seq(first.breaks_after, iter.collect(), &hard(), true);
+            let (rest, _) = seq(first.breaks_after, iter.collect(), &hard(), true);
             doc = first.doc.append(rest);
-            breaks = true;
-            let _ = b;
         }
+        // Comments after the last item.
         if let Some(rest) = self.dangling(u32::MAX) {
-            if breaks {
+            if any {
                 doc = doc.append(hard());
                 if blank_at_end {
                     doc = doc.append(hard());
