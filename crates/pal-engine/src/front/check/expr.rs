@@ -620,7 +620,14 @@ impl Checker<'_> {
             Code::E0103,
             format!("`{name}` is not a value of `{}`", en.name),
         )
-        .primary(span, format!("not a `{}`", en.name));
+        .primary(
+            span,
+            format!(
+                "not {} `{}`",
+                crate::base::suggest::article(&en.name),
+                en.name
+            ),
+        );
         d = match did_you_mean(name, en.variants.iter().map(String::as_str)) {
             Some(h) => d.help(h),
             None => d.help(format!(

@@ -351,7 +351,14 @@ impl<'a> Checker<'a> {
                             Code::E0103,
                             format!("`{n}` is not a value of `{}`", en.name),
                         )
-                        .primary(lit.span, format!("not a `{}`", en.name));
+                        .primary(
+                            lit.span,
+                            format!(
+                                "not {} `{}`",
+                                crate::base::suggest::article(&en.name),
+                                en.name
+                            ),
+                        );
                         d = match did_you_mean(n, en.variants.iter().map(String::as_str)) {
                             Some(h) => d.help(h),
                             None => d.help(format!(
@@ -971,11 +978,14 @@ impl<'a> Checker<'a> {
             .primary(id.span, "no clock of this name");
         d = match did_you_mean(&id.name, self.clocks.iter().map(|c| c.name.as_str())) {
             Some(h) => d.help(h),
+            None if self.clocks.is_empty() => d.help(
+                "this policy declares no clock: declare one (`clock rtt { target 18 weeks }`) or build on the national rules with `extends national`",
+            ),
             None => d.help(format!(
                 "declared clocks: {}",
                 self.clocks
                     .iter()
-                    .map(|c| c.name.as_str())
+                    .map(|c| format!("`{}`", c.name))
                     .collect::<Vec<_>>()
                     .join(", ")
             )),
