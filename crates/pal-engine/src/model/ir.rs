@@ -327,6 +327,12 @@ pub enum Builtin {
     Min,
     /// `max(a, b)`.
     Max,
+    /// `month_start(d)`: the first day of `d`'s calendar month.
+    MonthStart,
+    /// `month_end(d)`: the last day of `d`'s calendar month.
+    MonthEnd,
+    /// `same_month(a, b)`: same calendar month of the same year.
+    SameMonth,
 }
 
 /// A resolved expression.

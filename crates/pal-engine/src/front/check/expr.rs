@@ -63,6 +63,9 @@ const FUNCTIONS: &[&str] = &[
     "days_between",
     "min",
     "max",
+    "month_start",
+    "month_end",
+    "same_month",
 ];
 
 impl Checker<'_> {
@@ -910,6 +913,9 @@ impl Checker<'_> {
             "days_between" => Builtin::DaysBetween,
             "min" => Builtin::Min,
             "max" => Builtin::Max,
+            "month_start" => Builtin::MonthStart,
+            "month_end" => Builtin::MonthEnd,
+            "same_month" => Builtin::SameMonth,
             _ => {
                 let mut d = Diagnostic::new("E0109", format!("unknown function `{f}`"))
                     .primary(c.func.span, "not a built-in function");
@@ -921,6 +927,21 @@ impl Checker<'_> {
                 return poison();
             }
         };
+        if matches!(builtin, Builtin::MonthStart | Builtin::MonthEnd) {
+            if c.args.len() != 1 {
+                self.diags.push(
+                    Diagnostic::new(
+                        "E0206",
+                        format!("`{f}` takes 1 argument, {} given", c.args.len()),
+                    )
+                    .primary(span, "wrong number of arguments")
+                    .help(format!("use `{f}(date)`, e.g. `{f}(event.date)`")),
+                );
+                return poison();
+            }
+            let d = self.date_expr(&c.args[0], sc);
+            return typed(Ty::Date, Ir::Call(builtin, vec![d]));
+        }
         if c.args.len() != 2 {
             let usage = match f {
                 "age" => "age(birth_date, on_date)",
@@ -928,6 +949,7 @@ impl Checker<'_> {
                 "working_days" => "working_days(from_date, to_date)",
                 "days_between" => "days_between(from_date, to_date)",
                 "min" => "min(a, b)",
+                "same_month" => "same_month(date_a, date_b)",
                 _ => "max(a, b)",
             };
             self.diags.push(
@@ -982,6 +1004,7 @@ impl Checker<'_> {
             return typed(
                 match builtin {
                     Builtin::Min | Builtin::Max => Ty::Error,
+                    Builtin::SameMonth => Ty::Bool,
                     _ => Ty::Int,
                 },
                 Ir::Const(Value::Unset),
@@ -994,6 +1017,13 @@ impl Checker<'_> {
                 }
                 typed(Ty::Int, Ir::Call(builtin, vec![a.ir, b.ir]))
             }
+            Builtin::SameMonth => {
+                for (e, t) in [(&c.args[0], &a), (&c.args[1], &b)] {
+                    self.expect_ty(e, t, &Ty::Date);
+                }
+                typed(Ty::Bool, Ir::Call(builtin, vec![a.ir, b.ir]))
+            }
+            Builtin::MonthStart | Builtin::MonthEnd => poison(),
             Builtin::Min | Builtin::Max => {
                 let ok = a.ty.same(&b.ty) && matches!(a.ty, Ty::Int | Ty::Date | Ty::Dur(_));
                 if !ok {

@@ -2,7 +2,7 @@
 
 use super::{Evaluator, PathwayState, PeriodState};
 use crate::base::value::{Duration, Value};
-use crate::model::calendar::{age_in_years, days_between};
+use crate::model::calendar::{age_in_years, days_between, month_end, month_start, same_month};
 use crate::model::event::Event;
 use crate::model::ir::BinOp;
 use crate::model::ir::{Builtin, ClockField, EventRef, Expr, Query, QueryKind};
@@ -200,7 +200,8 @@ impl<'s, 'p> Ctx<'s, 'p> {
             Expr::In(x, list, yes) => {
                 let v = self.eval(x);
                 if !v.is_set() {
-                    return Value::Bool(false);
+                    // An unset value is in no list; `not in` is exactly `not (… in …)`.
+                    return Value::Bool(!*yes);
                 }
                 // Constants (nearly always the case) are compared in place, not cloned.
                 let found = list.iter().any(|i| match i {
@@ -230,11 +231,14 @@ impl<'s, 'p> Ctx<'s, 'p> {
             _ => {}
         }
         let (l, r) = (self.eval(a), self.eval(b));
+        // One rule for unset values (docs/language.md, "Comparisons with an unset value"):
+        // equality compares values (unset equals only unset), so `!=` is exactly `not ==`;
+        // an ordering with an unset side is false; arithmetic with one is unset.
         if !l.is_set() || !r.is_set() {
             return match op {
-                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                    Value::Bool(false)
-                }
+                BinOp::Eq => Value::Bool(l == r),
+                BinOp::Ne => Value::Bool(l != r),
+                BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => Value::Bool(false),
                 _ => Value::Unset,
             };
         }
@@ -342,6 +346,11 @@ impl<'s, 'p> Ctx<'s, 'p> {
             }
             (Builtin::DaysBetween, [Value::Date(a), Value::Date(b)]) => {
                 Value::Int(days_between(*a, *b))
+            }
+            (Builtin::MonthStart, [Value::Date(d)]) => Value::Date(month_start(*d)),
+            (Builtin::MonthEnd, [Value::Date(d)]) => Value::Date(month_end(*d)),
+            (Builtin::SameMonth, [Value::Date(a), Value::Date(b)]) => {
+                Value::Bool(same_month(*a, *b))
             }
             (Builtin::Min, [a, b]) => match compare(a, b) {
                 Some(Ordering::Greater) => b.clone(),
