@@ -160,3 +160,70 @@ fn comparisons_with_an_unset_value_follow_one_rule() {
         "#,
     );
 }
+
+#[test]
+fn nested_queries_read_the_outer_candidate() {
+    passes(
+        r#"
+        def declines_with_their_offer =
+          count(offer_declined where exists(offer_made where offer_made.offered_date == offer_declined.offered_date))
+        def declines_after_their_offer =
+          count(offer_declined where exists(offer_made where offer_made.offered_date == offer_declined.offered_date
+                                                        and offer_made.date < offer_declined.date))
+        test "every decline has its offer" {
+          2025-01-02 referral_received { }
+          2025-01-06 offer_made { offered_date: 2025-02-01 }
+          2025-01-07 offer_made { offered_date: 2025-02-08 }
+          2025-01-09 offer_declined { offered_date: 2025-02-01 }
+          2025-01-10 offer_declined { offered_date: 2025-02-08 }
+          2025-01-10 offer_declined { offered_date: 2025-03-01 }
+          expect declines_with_their_offer == 2
+          expect declines_after_their_offer == 2
+          expect exists(offer_declined where not exists(offer_made where offer_made.offered_date == offer_declined.offered_date))
+        }
+        test "three levels: each level reads every outer one" {
+          2025-01-02 referral_received { }
+          2025-01-06 offer_made { offered_date: 2025-02-01 }
+          2025-01-09 offer_declined { offered_date: 2025-02-01 }
+          2025-01-12 dna { }
+          expect count(dna where exists(offer_declined where offer_declined.date < dna.date
+            and exists(offer_made where offer_made.offered_date == offer_declined.offered_date
+                                    and offer_made.date < dna.date))) == 1
+        }
+        test "an inner query of the same type hides the outer candidate" {
+          2025-01-02 referral_received { }
+          2025-01-03 dna { appointment: first }
+          2025-01-04 dna { appointment: follow_up }
+          expect count(dna where exists(dna where dna.appointment == follow_up)) == 2
+        }
+        "#,
+    );
+    // In a rule: the trigger and the candidates together.
+    passes(
+        r#"
+        rule decline_without_offer "a decline with no matching offer"
+          on offer_declined
+          when not exists(offer_made where offer_made.offered_date == event.offered_date
+                          and exists(offer_declined where offer_declined.offered_date == offer_made.offered_date))
+          cite "data quality"
+        { warn "declined an offer that was not made" }
+        test "matched decline: no warning" {
+          2025-01-02 referral_received { }
+          2025-01-06 offer_made { offered_date: 2025-02-01 }
+          2025-01-09 offer_declined { offered_date: 2025-02-01 }
+          expect no warning
+        }
+        test "unmatched decline: a warning" {
+          2025-01-02 referral_received { }
+          2025-01-06 offer_made { offered_date: 2025-02-01 }
+          2025-01-09 offer_declined { offered_date: 2025-02-15 }
+          expect warning
+        }
+        "#,
+    );
+    reports(
+        r#"def deep = exists(dna where exists(dna where exists(dna where exists(dna where exists(dna)))))
+        test "t" { expect true }"#,
+        "E0206",
+    );
+}

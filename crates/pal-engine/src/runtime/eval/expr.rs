@@ -5,7 +5,7 @@ use crate::base::value::{Duration, Value};
 use crate::model::calendar::{age_in_years, days_between, month_end, month_start, same_month};
 use crate::model::event::Event;
 use crate::model::ir::BinOp;
-use crate::model::ir::{Builtin, ClockField, EventRef, Expr, Query, QueryKind};
+use crate::model::ir::{Builtin, ClockField, EventRef, Expr, Query, QueryKind, MAX_QUERY_DEPTH};
 use crate::model::schema::EventTypeId;
 use chrono::NaiveDate;
 use std::cell::{Cell, RefCell};
@@ -19,8 +19,8 @@ pub(crate) struct Ctx<'s, 'p> {
     pub history: &'s [&'s Event],
     /// The triggering event.
     pub trigger: Option<&'s Event>,
-    /// The candidate event of a query's `where`.
-    pub candidate: Option<&'s Event>,
+    /// The candidate events of the enclosing queries' `where`s, by nesting level.
+    pub candidates: [Option<&'s Event>; MAX_QUERY_DEPTH],
     /// The date being evaluated.
     pub now: NaiveDate,
     /// Values of definitions already evaluated in this step (`None` where the state, the
@@ -91,13 +91,17 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
 }
 
 impl<'s, 'p> Ctx<'s, 'p> {
-    fn with_candidate(&self, c: &'s Event) -> Ctx<'s, 'p> {
+    fn with_candidate(&self, level: u8, c: &'s Event) -> Ctx<'s, 'p> {
+        let mut candidates = self.candidates;
+        if let Some(slot) = candidates.get_mut(level as usize) {
+            *slot = Some(c);
+        }
         Ctx {
             ev: self.ev,
             state: self.state,
             history: self.history,
             trigger: self.trigger,
-            candidate: Some(c),
+            candidates,
             now: self.now,
             memo: self.memo,
         }
@@ -216,7 +220,7 @@ impl<'s, 'p> Ctx<'s, 'p> {
     fn event(&self, r: EventRef) -> Option<&'s Event> {
         match r {
             EventRef::Trigger => self.trigger,
-            EventRef::Candidate => self.candidate,
+            EventRef::Candidate(level) => self.candidates.get(level as usize).copied().flatten(),
         }
     }
 
@@ -424,7 +428,7 @@ impl<'s, 'p> Ctx<'s, 'p> {
             && since.is_none_or(|s| e.date >= s)
             && q.where_
                 .as_deref()
-                .is_none_or(|w| truthy(&self.with_candidate(e).eval(w)))
+                .is_none_or(|w| truthy(&self.with_candidate(q.level, e).eval(w)))
     }
 
     fn find(&self, q: &Query) -> Option<&'s Event> {
