@@ -227,3 +227,55 @@ fn nested_queries_read_the_outer_candidate() {
         "E0206",
     );
 }
+
+#[test]
+fn expect_no_outcome_and_no_obligation() {
+    let rules = r#"
+        rule dna_review "a DNA is reviewed" on dna cite "9.12" {
+          outcome review
+          require attended within 2 weeks
+        }
+        rule discharge_ends "a discharge stops the clock" on discharged cite "RTT"
+        { stop rtt reason discharged }
+    "#;
+    passes(&format!(
+        r#"{rules}
+        test "no DNA: no review, no obligation" {{
+          2025-01-02 referral_received {{ }}
+          2025-01-05 discharged
+          expect no outcome review
+          expect no obligation attended
+          expect no obligation attended open
+        }}
+        test "a DNA: a review and an obligation, met" {{
+          2025-01-02 referral_received {{ }}
+          2025-01-05 dna {{ }}
+          2025-01-10 attended
+          expect outcome review
+          expect obligation attended met
+          expect no obligation attended missed
+        }}
+        "#
+    ));
+    // A negated expectation that does not hold fails, with the rule that produced it.
+    let (_, failures) = run(&format!(
+        r#"{rules}
+        test "fails" {{
+          2025-01-02 referral_received {{ }}
+          2025-01-05 dna {{ }}
+          expect no obligation attended
+          expect no outcome review
+        }}
+        "#
+    ));
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(failures[0].contains("by rule `dna_review`"), "{failures:?}");
+    for bad in [
+        "test \"t\" { expect no outcome reveiw }",
+        "test \"t\" { expect no obligation atended }",
+        "test \"t\" { expect obligation attended }",
+        "test \"t\" { expect no obligation attended mett }",
+    ] {
+        reports(&format!("{rules}\n{bad}"), "E0304");
+    }
+}

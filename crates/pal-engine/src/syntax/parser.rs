@@ -912,8 +912,9 @@ impl Builder {
             Rule::expect_obligation => {
                 let mut ids = self.idents(inner).into_iter();
                 ExpectKind::Obligation {
+                    negated,
                     name: ids.next().unwrap_or_else(|| self.missing(span)),
-                    status: ids.next().unwrap_or_else(|| self.missing(span)),
+                    status: ids.next(),
                 }
             }
             Rule::expect_conflict => ExpectKind::Conflict { negated },

@@ -953,6 +953,8 @@ impl<'a> Checker<'a> {
             .collect();
         c.def_spans = vec![Span::default(); policy.defs.len()];
         c.calendar = policy.calendar.clone();
+        // For the names of outcomes and obligations an `expect` may mention.
+        c.rules = policy.rules.clone();
         c
     }
 

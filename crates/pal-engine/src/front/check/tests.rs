@@ -5,7 +5,7 @@ use super::{did_you_mean, Checker, CLOCK_STATUSES};
 use crate::base::diagnostic::Diagnostic;
 use crate::base::value::Value;
 use crate::model::event::Event;
-use crate::model::ir::{Expectation, ExpectationKind, TestCase};
+use crate::model::ir::{Action as IrAction, Expectation, ExpectationKind, TestCase};
 use crate::syntax::ast::{self, ExpectKind, TestStep};
 
 impl Checker<'_> {
@@ -138,6 +138,38 @@ impl Checker<'_> {
         Some((i as u32, initial, dated))
     }
 
+    /// True if some rule or exception of the policy records the outcome (`what` = "outcome")
+    /// or creates the obligation (`"obligation"`) `name`; otherwise reports `E0304`, since an
+    /// expectation about a name nothing produces (`expect no outcome rebok`) proves nothing.
+    fn known_result_name(&mut self, name: &ast::Ident, what: &str) -> bool {
+        let names: Vec<&str> = self
+            .rules
+            .iter()
+            .flat_map(|r| &r.actions)
+            .filter_map(|a| match (a, what) {
+                (IrAction::Outcome(n, _), "outcome") => Some(&**n),
+                (IrAction::Require { what: n, .. }, "obligation") => Some(&**n),
+                _ => None,
+            })
+            .collect();
+        if names.contains(&name.name.as_str()) {
+            return true;
+        }
+        let mut d = Diagnostic::new(
+            "E0304",
+            format!("no rule of this policy records the {what} `{}`", name.name),
+        )
+        .primary(name.span, format!("not an {what} of this policy"));
+        d = match did_you_mean(&name.name, names.iter().copied()) {
+            Some(h) => d.help(h),
+            None => d.help(format!(
+                "an expectation about an {what} nothing can produce would always hold (or always fail)"
+            )),
+        };
+        self.diags.push(d);
+        false
+    }
+
     /// An expectation, checked.
     pub(crate) fn expectation(&mut self, x: &ast::Expectation) -> Option<Expectation> {
         let kind = match &x.kind {
@@ -145,27 +177,55 @@ impl Checker<'_> {
                 negated,
                 name,
                 cite,
-            } => ExpectationKind::Outcome {
-                negated: *negated,
-                name: name.name.clone(),
-                cite: cite.iter().map(|c| c.value.clone()).collect(),
-            },
-            ExpectKind::Obligation { name, status } => {
-                if !["met", "missed", "open"].contains(&status.name.as_str()) {
-                    let mut d = Diagnostic::new(
-                        "E0304",
-                        format!("`{}` is not an obligation status", status.name),
-                    )
-                    .primary(status.span, "expected `met`, `missed` or `open`");
-                    if let Some(h) = did_you_mean(&status.name, ["met", "missed", "open"]) {
-                        d = d.help(h);
+            } => {
+                if !self.known_result_name(name, "outcome") {
+                    return None;
+                }
+                ExpectationKind::Outcome {
+                    negated: *negated,
+                    name: name.name.clone(),
+                    cite: cite.iter().map(|c| c.value.clone()).collect(),
+                }
+            }
+            ExpectKind::Obligation {
+                negated,
+                name,
+                status,
+            } => {
+                if let Some(status) = status {
+                    if !["met", "missed", "open"].contains(&status.name.as_str()) {
+                        let mut d = Diagnostic::new(
+                            "E0304",
+                            format!("`{}` is not an obligation status", status.name),
+                        )
+                        .primary(status.span, "expected `met`, `missed` or `open`");
+                        if let Some(h) = did_you_mean(&status.name, ["met", "missed", "open"]) {
+                            d = d.help(h);
+                        }
+                        self.diags.push(d);
+                        return None;
                     }
-                    self.diags.push(d);
+                } else if !negated {
+                    self.diags.push(
+                        Diagnostic::new(
+                            "E0304",
+                            format!("`expect obligation {}` needs a status", name.name),
+                        )
+                        .primary(x.span, "no status")
+                        .help(format!(
+                            "write `expect obligation {0} met`, `missed` or `open`, or `expect no obligation {0}`",
+                            name.name
+                        )),
+                    );
+                    return None;
+                }
+                if !self.known_result_name(name, "obligation") {
                     return None;
                 }
                 ExpectationKind::Obligation {
+                    negated: *negated,
                     name: name.name.clone(),
-                    status: status.name.clone(),
+                    status: status.as_ref().map(|s| s.name.clone()),
                 }
             }
             ExpectKind::Conflict { negated } => ExpectationKind::Conflict { negated: *negated },
