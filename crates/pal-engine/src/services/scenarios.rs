@@ -279,3 +279,14 @@ fn expect_no_outcome_and_no_obligation() {
         reports(&format!("{rules}\n{bad}"), "E0304");
     }
 }
+
+#[test]
+fn a_def_named_like_an_enum_value_is_a_duplicate() {
+    for name in ["follow_up", "dermatology", "nullified", "specialty"] {
+        reports(
+            &format!("def {name} = true\ntest \"t\" {{ expect true }}"),
+            "E0110",
+        );
+    }
+    passes("def is_follow_up = true\ntest \"t\" { expect is_follow_up }");
+}

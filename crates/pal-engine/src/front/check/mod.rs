@@ -780,6 +780,30 @@ impl<'a> Checker<'a> {
             self.duplicate("name", &d.name, first);
             return;
         }
+        // A bare name must mean one thing: a definition named like an enum value (or an enum)
+        // would silently change what that value means in every comparison.
+        let n = d.name.name.as_str();
+        if let Some((i, en)) = self
+            .schema
+            .enums
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.name == n || e.variants.iter().any(|v| v == n))
+        {
+            let what = if en.name == n {
+                "an enum".to_string()
+            } else {
+                format!("a value of the enum `{}`", en.name)
+            };
+            let mut diag =
+                Diagnostic::new("E0110", format!("definition `{n}` has the name of {what}"))
+                    .primary(d.name.span, "declared again here, as a definition")
+                    .help(format!("give the definition another name, e.g. `is_{n}`"));
+            if let Some(span) = self.enum_spans.get(i).filter(|s| **s != Span::default()) {
+                diag = diag.secondary(*span, format!("`{}` is declared here", en.name));
+            }
+            self.diags.push(diag);
+        }
         let t = self.expr(&d.body, &Scope::default());
         self.defs.push(DefDef {
             name: d.name.name.clone(),
