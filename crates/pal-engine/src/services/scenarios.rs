@@ -290,3 +290,34 @@ fn a_def_named_like_an_enum_value_is_a_duplicate() {
     }
     passes("def is_follow_up = true\ntest \"t\" { expect is_follow_up }");
 }
+
+#[test]
+fn test_pathway_attributes_survive_a_later_referral() {
+    passes(
+        r#"
+        rule vulnerable_dna "a vulnerable patient's DNA is reviewed"
+          on dna when pathway.vulnerable and pathway.specialty == dermatology cite "9.12.3"
+        { outcome review }
+        test "pathway before the referral" {
+          pathway { vulnerable: true, specialty: dermatology }
+          2025-01-02 referral_received { }
+          2025-01-05 dna { }
+          expect outcome review
+          expect pathway.vulnerable
+        }
+        test "pathway after the referral" {
+          2025-01-02 referral_received { }
+          2025-01-05 dna { }
+          pathway { vulnerable: true, specialty: dermatology }
+          expect outcome review
+        }
+        test "a field the referral writes still wins" {
+          pathway { vulnerable: true, specialty: dermatology }
+          2025-01-02 referral_received { vulnerable: false }
+          2025-01-05 dna { }
+          expect no outcome review
+          expect pathway.specialty == dermatology
+        }
+        "#,
+    );
+}

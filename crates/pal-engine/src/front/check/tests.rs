@@ -11,6 +11,12 @@ use crate::syntax::ast::{self, ExpectKind, TestStep};
 impl Checker<'_> {
     /// Builds an event from a test line, with defaults applied. `None` if it does not fit the schema.
     pub(crate) fn test_event(&mut self, e: &ast::TestEvent, seq: u32) -> Option<Event> {
+        self.test_event_fields(e, seq).map(|(ev, _)| ev)
+    }
+
+    /// [`Checker::test_event`], and for each field whether the line wrote it (rather than it
+    /// taking its default).
+    fn test_event_fields(&mut self, e: &ast::TestEvent, seq: u32) -> Option<(Event, Vec<bool>)> {
         let kind = self.event_type(&e.kind.name, e.kind.span)?;
         let def = self.schema.events[kind as usize].clone();
         let mut fields: Vec<Option<Value>> = vec![None; def.fields.len()];
@@ -50,7 +56,11 @@ impl Checker<'_> {
             }
         }
         let mut values = Vec::with_capacity(def.fields.len());
-        for ((slot, fd), given) in fields.into_iter().zip(&def.fields).zip(given) {
+        for ((slot, fd), given) in fields
+            .into_iter()
+            .zip(&def.fields)
+            .zip(given.iter().copied())
+        {
             match slot.or_else(|| fd.default.clone()) {
                 Some(v) => values.push(v),
                 None if fd.optional => values.push(Value::Unset),
@@ -72,12 +82,15 @@ impl Checker<'_> {
             .sources
             .get(e.span.file)
             .line_col(e.span.start as usize);
-        ok.then(|| Event {
-            date: e.date,
-            kind,
-            fields: values.into_boxed_slice(),
-            line: line as u32,
-            seq,
+        ok.then(|| {
+            let ev = Event {
+                date: e.date,
+                kind,
+                fields: values.into_boxed_slice(),
+                line: line as u32,
+                seq,
+            };
+            (ev, given)
         })
     }
 
@@ -311,6 +324,8 @@ impl Checker<'_> {
             expectations: Vec::new(),
         };
         let mut as_at_span = None;
+        // Per event: which fields its line wrote.
+        let mut written: Vec<Vec<bool>> = Vec::new();
         for step in &t.steps {
             match step {
                 TestStep::Pathway(fields, _) => {
@@ -319,8 +334,9 @@ impl Checker<'_> {
                 }
                 TestStep::Event(e) => {
                     let seq = case.events.len() as u32;
-                    if let Some(ev) = self.test_event(e, seq) {
+                    if let Some((ev, given)) = self.test_event_fields(e, seq) {
                         case.events.push(ev);
+                        written.push(given);
                     }
                 }
                 TestStep::Set(name, value, _) => {
@@ -351,6 +367,7 @@ impl Checker<'_> {
                 );
             }
         }
+        self.keep_test_attributes(&mut case, &written);
         if case.expectations.is_empty() {
             self.diags.push(
                 Diagnostic::new("E0304", format!("test `{}` expects nothing", t.name.value))
@@ -359,5 +376,35 @@ impl Checker<'_> {
             );
         }
         self.tests.push(case);
+    }
+
+    /// A test's `pathway { … }` attributes hold from the start: an event that carries the
+    /// pathway (`..pathway`) changes only the attributes its line writes, not those it would
+    /// otherwise set to their defaults (a later `referral_received { }` must not make a
+    /// `vulnerable: true` patient not vulnerable).
+    fn keep_test_attributes(&self, case: &mut TestCase, written: &[Vec<bool>]) {
+        if case.attributes.is_empty() {
+            return;
+        }
+        for (ev, given) in case.events.iter_mut().zip(written) {
+            let def = &self.schema.events[ev.kind as usize];
+            for (f, slot) in def.sets_attribute.iter().enumerate() {
+                let Some(slot) = slot else { continue };
+                if given.get(f).copied().unwrap_or(true) {
+                    continue;
+                }
+                // The last `pathway { … }` value of this attribute, if the test gave one.
+                if let Some((_, v)) = case
+                    .attributes
+                    .iter()
+                    .rev()
+                    .find(|(a, _)| u32::from(*a) == *slot)
+                {
+                    if let Some(field) = ev.fields.get_mut(f) {
+                        *field = v.clone();
+                    }
+                }
+            }
+        }
     }
 }
