@@ -76,7 +76,7 @@ fn passes(src: &str) {
 fn reports(src: &str, code: &str) {
     let (diags, _) = run(src);
     assert!(
-        diags.iter().any(|d| d.code == code),
+        diags.iter().any(|d| d.code.as_str() == code),
         "expected {code}, got {:#?}\n{src}",
         diags
             .iter()
