@@ -321,3 +321,63 @@ fn test_pathway_attributes_survive_a_later_referral() {
         "#,
     );
 }
+
+#[test]
+fn a_periods_stop_or_nullify_reason_is_readable() {
+    let rules = r#"
+        rule first_dna "DNA of the first appointment nullifies" on dna
+          when event.appointment == first and rtt.open cite "RTT 5e"
+        { nullify rtt reason dna_first_appointment }
+        rule discharge "a discharge stops the clock" on discharged when rtt.open cite "RTT"
+        { stop rtt reason discharged }
+        rule after_nullified "a new referral after a nullified DNA period is noted"
+          on referral_received
+          when rtt.reason is set and rtt.reason == dna_first_appointment
+          cite "RTT 5e"
+        { outcome re_referred_after_dna }
+    "#;
+    passes(&format!(
+        r#"{rules}
+        test "open: no reason" {{
+          2025-01-02 referral_received {{ }}
+          expect rtt.reason is not set
+        }}
+        test "nullified for a first DNA" {{
+          2025-01-02 referral_received {{ }}
+          2025-01-09 dna {{ appointment: first }}
+          expect rtt.reason is set and rtt.reason == dna_first_appointment
+          expect rtt.reason is set and rtt.reason != discharged
+          expect rtt.reason is set and rtt.reason in [dna_first_appointment, discharged]
+          expect (rtt.reason ?? discharged) == dna_first_appointment
+        }}
+        test "stopped on discharge" {{
+          2025-01-02 referral_received {{ }}
+          2025-01-09 discharged
+          expect (rtt.reason ?? dna_first_appointment) == stop_reason.discharged
+        }}
+        test "the reason of the latest period drives a rule" {{
+          2025-01-02 referral_received {{ }}
+          2025-01-09 dna {{ appointment: first }}
+          2025-02-01 referral_received {{ }}
+          expect outcome re_referred_after_dna
+          expect rtt.reason is not set
+        }}
+        "#
+    ));
+    // Typed: a misspelt reason is E0103, an unguarded one E0203, an Int comparison E0201.
+    for (expr, code) in [
+        (
+            "rtt.reason is set and rtt.reason == dna_first_apointment",
+            "E0103",
+        ),
+        ("rtt.reason == discharged", "E0203"),
+        ("rtt.reason is set and rtt.reason == 3", "E0201"),
+    ] {
+        reports(
+            &format!(
+                "{rules}\ntest \"t\" {{ 2025-01-02 referral_received {{ }}\n expect {expr} }}"
+            ),
+            code,
+        );
+    }
+}

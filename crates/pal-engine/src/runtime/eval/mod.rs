@@ -39,6 +39,8 @@ pub struct Period {
     pub state: PeriodState,
     /// Stop reason.
     pub reason: Option<Arc<str>>,
+    /// The stop reason as a value of the policy's `stop_reason` enum.
+    pub reason_id: Option<u32>,
     /// Pauses `[from, to)`; `to` is `None` while open.
     pub pauses: Vec<(NaiveDate, Option<NaiveDate>)>,
     /// The standard in days, fixed when the period starts.
@@ -815,6 +817,7 @@ impl<'a, 'p> Run<'a, 'p> {
                     stop: None,
                     state: PeriodState::Open,
                     reason: None,
+                    reason_id: None,
                     pauses: Vec::new(),
                     target_days,
                     started_by: Some(rid),
@@ -853,7 +856,8 @@ impl<'a, 'p> Run<'a, 'p> {
                 } else {
                     PeriodState::Stopped
                 };
-                p.reason = Some(reason.clone());
+                p.reason = Some(reason.name.clone());
+                p.reason_id = Some(reason.id);
                 p.stopped_by = Some(rid);
             }
             Action::Reset(c, to) => {
