@@ -381,3 +381,73 @@ fn a_periods_stop_or_nullify_reason_is_readable() {
         );
     }
 }
+
+#[test]
+fn same_day_order_makes_both_input_orders_agree() {
+    let rules = r#"
+        rule first_dna "DNA of the first appointment nullifies" on dna
+          when rtt.open cite "RTT 5e"
+        { nullify rtt reason dna_first_appointment }
+        rule discharge "a discharge stops the clock" on discharged when rtt.open cite "RTT"
+        { stop rtt reason discharged }
+        rule dtt "a decision to treat starts the 31-day clock" on decision_to_treat
+          when exists(cancer_diagnosis) cite "CWT"
+        { start c31 }
+    "#;
+    let tests = r#"
+        test "dna, then discharge" {
+          2025-01-02 referral_received { }
+          2025-01-09 dna { }
+          2025-01-09 discharged
+          expect rtt nullified on 2025-01-09
+          expect rtt.reason is set and rtt.reason == dna_first_appointment
+          expect no warning
+        }
+        test "discharge, then dna" {
+          2025-01-02 referral_received { }
+          2025-01-09 discharged
+          2025-01-09 dna { }
+          expect rtt nullified on 2025-01-09
+          expect rtt.reason is set and rtt.reason == dna_first_appointment
+          expect no warning
+        }
+        test "diagnosis, then decision" {
+          2025-01-02 referral_received { }
+          2025-01-20 cancer_diagnosis
+          2025-01-20 decision_to_treat
+          expect c31 running on 2025-01-20
+        }
+        test "decision, then diagnosis" {
+          2025-01-02 referral_received { }
+          2025-01-20 decision_to_treat
+          2025-01-20 cancer_diagnosis
+          expect c31 running on 2025-01-20
+        }
+        test "unlisted types keep input order, before the listed ones" {
+          2025-01-09 dna { }
+          2025-01-09 referral_received { }
+          expect rtt nullified on 2025-01-09
+        }
+    "#;
+    passes(&format!(
+        "same_day_order {{ dna, discharged }}\nsame_day_order {{ cancer_diagnosis, decision_to_treat }}\n{rules}{tests}"
+    ));
+    // Without the declaration, input order decides: the second test of each pair fails.
+    let (_, failures) = run(&format!("{rules}{tests}"));
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.starts_with("discharge, then dna"))
+            && failures
+                .iter()
+                .any(|f| f.starts_with("decision, then diagnosis")),
+        "{failures:#?}"
+    );
+    for (decl, code) in [
+        ("same_day_order { dna, discharged, dna }", "E0110"),
+        ("same_day_order { dna }\nsame_day_order { dna }", "E0110"),
+        ("same_day_order { dan }", "E0101"),
+    ] {
+        reports(&format!("{decl}\ntest \"t\" {{ expect true }}"), code);
+    }
+}

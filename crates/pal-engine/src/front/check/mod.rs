@@ -211,6 +211,7 @@ impl<'a> Checker<'a> {
                 self.declare_event(e);
             }
         }
+        self.declare_same_day_order(loaded);
         // 3. Calendar, clocks' names, parameters and their overrides.
         for (m, item) in Self::items(loaded) {
             if let Item::Calendar(c) = item {
@@ -465,6 +466,40 @@ impl<'a> Checker<'a> {
         });
         self.schema.event_index.insert(e.name.name.clone(), id);
         self.event_spans.push(e.name.span);
+    }
+
+    /// `same_day_order { … }` declarations, concatenated in policy order, rank the listed
+    /// event types 1, 2, … on one date (unlisted types: 0).
+    fn declare_same_day_order(&mut self, loaded: &'a LoadedPolicy) {
+        let mut rank = vec![0u32; self.schema.events.len()];
+        let mut spans: Vec<Option<Span>> = vec![None; self.schema.events.len()];
+        let mut next = 1;
+        for (_, item) in Self::items(loaded) {
+            let Item::SameDayOrder(types, _) = item else {
+                continue;
+            };
+            for t in types {
+                let Some(id) = self.event_type(&t.name, t.span) else {
+                    continue;
+                };
+                if let Some(first) = spans[id as usize] {
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::E0110,
+                            format!("`{}` is listed twice in the same-day order", t.name),
+                        )
+                        .primary(t.span, "listed again here")
+                        .secondary(first, "first listed here")
+                        .help("an event type has one place in the same-day order"),
+                    );
+                    continue;
+                }
+                spans[id as usize] = Some(t.span);
+                rank[id as usize] = next;
+                next += 1;
+            }
+        }
+        self.schema.same_day = crate::model::event::SameDayOrder::new(rank);
     }
 
     fn declare_calendar(&mut self, m: &Module, c: &ast::CalendarDecl) {

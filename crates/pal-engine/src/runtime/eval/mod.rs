@@ -192,12 +192,7 @@ impl<'p> Evaluator<'p> {
         probe: Option<RuleId>,
     ) -> (Run<'_, 'p>, Vec<&'e Event>) {
         let mut sorted: Vec<&Event> = events.iter().filter(|e| e.date <= as_at).collect();
-        if !sorted
-            .windows(2)
-            .all(|w| (w[0].date, w[0].seq) <= (w[1].date, w[1].seq))
-        {
-            sorted.sort_by_key(|e| (e.date, e.seq));
-        }
+        self.policy.schema.same_day.sort(&mut sorted);
         let mut run = Run::new(self, attributes, as_at, trace);
         run.probe = probe.map(|r| (r, Vec::new()));
         for i in 0..sorted.len() {
