@@ -451,3 +451,41 @@ fn same_day_order_makes_both_input_orders_agree() {
         reports(&format!("{decl}\ntest \"t\" {{ expect true }}"), code);
     }
 }
+
+#[test]
+fn since_counts_the_whole_of_its_day() {
+    passes(
+        r#"
+        rule restart "a decision to treat restarts the clock" on decision_to_treat cite "RTT"
+        { stop rtt reason restarted; start rtt }
+        rule cancellations "cancellations since the clock started"
+          on patient_cancelled when count(patient_cancelled since rtt.start ?? now) >= 2 cite "9.10.2"
+        { outcome cancelled_twice }
+        def cancelled_since_start = count(patient_cancelled since rtt.start ?? now)
+        test "a cancellation earlier on the start day counts" {
+          2025-01-02 referral_received { }
+          2025-01-10 patient_cancelled
+          2025-01-10 decision_to_treat
+          expect cancelled_since_start == 1
+        }
+        test "a cancellation later on the start day counts" {
+          2025-01-02 referral_received { }
+          2025-01-10 decision_to_treat
+          2025-01-10 patient_cancelled
+          expect cancelled_since_start == 1
+        }
+        test "the day before does not count" {
+          2025-01-02 referral_received { }
+          2025-01-09 patient_cancelled
+          2025-01-10 decision_to_treat
+          expect cancelled_since_start == 0
+        }
+        test "the current event counts; later same-day events are not yet history" {
+          2025-01-02 referral_received { }
+          2025-01-10 patient_cancelled
+          2025-01-10 patient_cancelled
+          expect outcome cancelled_twice
+        }
+        "#,
+    );
+}
