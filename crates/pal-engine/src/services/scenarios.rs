@@ -489,3 +489,46 @@ fn since_counts_the_whole_of_its_day() {
         "#,
     );
 }
+
+/// The codes the case reports.
+fn codes(src: &str) -> Vec<String> {
+    run(src).0.iter().map(|d| d.code.to_string()).collect()
+}
+
+#[test]
+fn the_possible_conflict_lint_sees_through_definitions() {
+    let test = "test \"t\" { 2025-01-02 referral_received { }\n 2025-01-03 dna { }\n expect true }";
+    // (conditions of two rules that both stop rtt on `dna`, whether W0004 is expected)
+    for (a, b, warned) in [
+        // Through a definition and its negation.
+        ("derm", "not derm", false),
+        // Through the definition's body: the specialty cannot be both.
+        ("derm", "pathway.specialty == cardiology", false),
+        ("derm and pathway.vulnerable", "is_cardio", false),
+        ("not derm", "pathway.specialty == dermatology", false),
+        ("not not_derm", "pathway.specialty == cardiology", false),
+        ("derm_and_vulnerable", "not pathway.vulnerable", false),
+        // Not exclusive: still warned.
+        ("derm", "pathway.vulnerable", true),
+        (
+            "not derm_and_vulnerable",
+            "pathway.specialty == dermatology",
+            true,
+        ),
+        ("derm", "is_cardio or pathway.vulnerable", true),
+    ] {
+        let src = format!(
+            r#"
+            def derm = pathway.specialty == dermatology
+            def is_cardio = pathway.specialty == cardiology
+            def not_derm = pathway.specialty != dermatology
+            def derm_and_vulnerable = derm and pathway.vulnerable
+            rule a "a" on dna when {a} cite "x" {{ stop rtt reason a }}
+            rule b "b" on dna when {b} cite "x" {{ stop rtt reason b }}
+            {test}
+            "#
+        );
+        let found = codes(&src).iter().any(|c| c == "W0004");
+        assert_eq!(found, warned, "`{a}` vs `{b}`");
+    }
+}

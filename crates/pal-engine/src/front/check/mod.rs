@@ -88,6 +88,8 @@ pub(crate) struct Checker<'a> {
     pub(crate) defs: Vec<DefDef>,
     pub(crate) def_types: Vec<Ty>,
     def_spans: Vec<Span>,
+    /// Each definition's body as written (for lints that see through definitions).
+    pub(crate) def_asts: Vec<Option<&'a ast::Expr>>,
     pub(crate) rules: Vec<RuleDef>,
     pub(crate) rule_info: Vec<RuleInfo<'a>>,
     calendar: Calendar,
@@ -124,6 +126,7 @@ impl<'a> Checker<'a> {
             defs: Vec::new(),
             def_types: Vec::new(),
             def_spans: Vec::new(),
+            def_asts: Vec::new(),
             rules: Vec::new(),
             rule_info: Vec::new(),
             calendar: Calendar::england_and_wales(),
@@ -844,7 +847,7 @@ impl<'a> Checker<'a> {
         None
     }
 
-    fn declare_def(&mut self, d: &ast::DefDecl) {
+    fn declare_def(&mut self, d: &'a ast::DefDecl) {
         if let Some(first) = self.name_taken(&d.name.name) {
             self.duplicate("name", &d.name, first);
             return;
@@ -883,6 +886,7 @@ impl<'a> Checker<'a> {
         });
         self.def_types.push(t.ty);
         self.def_spans.push(d.name.span);
+        self.def_asts.push(Some(&d.body));
     }
 
     fn declare_rule(&mut self, r: &'a ast::RuleDecl) {
@@ -1047,6 +1051,7 @@ impl<'a> Checker<'a> {
             })
             .collect();
         c.def_spans = vec![Span::default(); policy.defs.len()];
+        c.def_asts = vec![None; policy.defs.len()];
         c.calendar = policy.calendar.clone();
         // For the names of outcomes and obligations an `expect` may mention.
         c.rules = policy.rules.clone();
