@@ -532,3 +532,79 @@ fn the_possible_conflict_lint_sees_through_definitions() {
         assert_eq!(found, warned, "`{a}` vs `{b}`");
     }
 }
+
+#[test]
+fn list_parameters() {
+    let decls = r#"
+        param cas_specialties: [specialty] = [dermatology, urology] cite "9.6"
+        param no_codes: [Int] = [] cite "test"
+        param limits: [Int] = [1, 2], [1, 2, 3] from 2025-06-01 cite "test"
+        rule cas "a CAS referral" on referral_received
+          when pathway.specialty in cas_specialties cite "9.6"
+        { outcome cas_triage }
+        rule not_cas "not a CAS referral" on referral_received
+          when pathway.specialty not in cas_specialties cite "9.6"
+        { outcome direct_booking }
+    "#;
+    passes(&format!(
+        r#"{decls}
+        test "a CAS specialty" {{
+          2025-01-02 referral_received {{ specialty: dermatology }}
+          expect outcome cas_triage
+          expect no outcome direct_booking
+        }}
+        test "not a CAS specialty" {{
+          2025-01-02 referral_received {{ specialty: cardiology }}
+          expect outcome direct_booking
+          expect no outcome cas_triage
+        }}
+        test "set in a test replaces the whole list" {{
+          set cas_specialties = [cardiology]
+          2025-01-02 referral_received {{ specialty: cardiology }}
+          expect outcome cas_triage
+        }}
+        test "an empty list and dated lists" {{
+          2025-01-02 referral_received {{ }}
+          expect 1 not in no_codes
+          expect 3 not in limits
+          expect 2 in limits
+        }}
+        test "a dated list in force later" {{
+          2025-07-02 referral_received {{ }}
+          expect 3 in limits
+        }}
+        "#
+    ));
+    // A trust's `set` of a list, in a policy of its own.
+    passes(&format!(
+        r#"{decls}
+        set cas_specialties = [cardiology] cite "local variation"
+        test "the trust's list" {{
+          2025-01-02 referral_received {{ specialty: cardiology }}
+          expect outcome cas_triage
+        }}
+        "#
+    ));
+    for (bad, code) in [
+        // Element types are checked.
+        ("param p: [specialty] = [dermatolgy] cite \"x\"", "E0103"),
+        ("param p: [Int] = [1, true] cite \"x\"", "E0201"),
+        ("param p: [Int] = 1 cite \"x\"", "E0201"),
+        ("param p: Int = [1] cite \"x\"", "E0201"),
+        ("set cas_specialties = [1]", "E0205"),
+        ("set cas_specialties = dermatology", "E0205"),
+        // Membership against the element type; lists only with `in`.
+        ("def d = 3 in cas_specialties", "E0201"),
+        ("def d = pathway.specialty in cardiology", "E0201"),
+        ("def d = cas_specialties == cas_specialties", "E0201"),
+        ("def d = pathway.specialty in cas_specialtie", "E0107"),
+        // Not for fields.
+        ("event e2 { xs: [Int] }", "E0108"),
+        ("def d = []", "E0201"),
+    ] {
+        reports(
+            &format!("{decls}\n{bad}\ntest \"t\" {{ expect true }}"),
+            code,
+        );
+    }
+}

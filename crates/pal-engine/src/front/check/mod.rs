@@ -305,8 +305,17 @@ impl<'a> Checker<'a> {
         self.enum_spans.push(e.name.span);
     }
 
-    /// Resolves a written type.
+    /// Resolves a written type (`[T]`: a list of `T`).
     fn value_type(&mut self, t: &ast::TypeRef) -> Option<ValueType> {
+        let elem = self.scalar_type(t)?;
+        Some(if t.list {
+            ValueType::List(Box::new(elem))
+        } else {
+            elem
+        })
+    }
+
+    fn scalar_type(&mut self, t: &ast::TypeRef) -> Option<ValueType> {
         Some(match t.name.name.as_str() {
             "Bool" => ValueType::Bool,
             "Int" => ValueType::Int,
@@ -402,6 +411,17 @@ impl<'a> Checker<'a> {
     }
 
     fn field_def(&mut self, f: &ast::FieldDecl) -> Option<FieldDef> {
+        if f.ty.list {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::E0108,
+                    format!("`{}` cannot be a list", f.name.name),
+                )
+                .primary(f.ty.span, "a list type")
+                .help("event fields and pathway attributes hold one value; lists are for parameters (`param p: [T] = [...]`)"),
+            );
+            return None;
+        }
         let ty = self.value_type(&f.ty)?;
         let default = match &f.default {
             Some(lit) => {
@@ -554,8 +574,44 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Evaluates a parameter value: a literal (or a negative number, or an enum value).
+    /// Evaluates a parameter value: a literal (or a negative number, or an enum value), or
+    /// for a list type a list literal of those.
     fn const_value(&mut self, e: &ast::Expr, ty: &ValueType, what: &str) -> Option<Value> {
+        match (&e.kind, ty) {
+            (ast::ExprKind::List(items), ValueType::List(elem)) => {
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    if matches!(item.kind, ast::ExprKind::List(_)) {
+                        self.diags.push(
+                            Diagnostic::new(Code::E0201, "a list cannot hold lists")
+                                .primary(item.span, "a list inside a list"),
+                        );
+                        return None;
+                    }
+                    values.push(self.const_value(item, elem, what)?);
+                }
+                return Some(Value::List(values.into()));
+            }
+            (_, ValueType::List(elem)) => {
+                let want = self.schema.type_name(elem);
+                self.diags.push(
+                    Diagnostic::new(Code::E0201, format!("{what} must be a list of {want}"))
+                        .primary(e.span, "not a list")
+                        .help("write the values in brackets, e.g. `[a, b]` (or `[]` for none)"),
+                );
+                return None;
+            }
+            (ast::ExprKind::List(_), _) => {
+                let want = self.schema.type_name(ty);
+                self.diags.push(
+                    Diagnostic::new(Code::E0201, format!("{what} must be {want}, not a list"))
+                        .primary(e.span, "a list")
+                        .help("declare the parameter as a list to hold several values: `param p: [T] = [...]`"),
+                );
+                return None;
+            }
+            _ => {}
+        }
         let lit = match &e.kind {
             ast::ExprKind::Lit(k) => Literal {
                 kind: k.clone(),
