@@ -608,3 +608,23 @@ fn list_parameters() {
         );
     }
 }
+
+#[test]
+fn the_repl_holds_pathway_attributes_as_a_test_does() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/language/expectations.pal");
+    let (mut session, _) = crate::services::repl::Session::new(Some(&path), false);
+    for line in [
+        "pathway { vulnerable: true }",
+        "2025-01-06 referral_received { priority: urgent }",
+        "2025-02-03 dna { appointment: first }",
+    ] {
+        let _ = session.handle(line);
+    }
+    let (shown, _) = session.handle("pathway.vulnerable");
+    assert!(shown.starts_with("true"), "{shown}");
+    // A field the referral writes still wins.
+    let _ = session.handle("2025-02-10 referral_received { vulnerable: false }");
+    let (shown, _) = session.handle("pathway.vulnerable");
+    assert!(shown.starts_with("false"), "{shown}");
+}
