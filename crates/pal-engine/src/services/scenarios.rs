@@ -221,6 +221,31 @@ fn nested_queries_read_the_outer_candidate() {
         }
         "#,
     );
+    // An obligation's `by … where` binds the meeting event; a query inside reads it too.
+    passes(
+        r#"
+        rule offer_after_dna "a DNA needs a new offer made after it" on dna cite "9.12"
+        { require offer_made within 2 weeks by offer_made
+            where not exists(offer_declined where offer_declined.offered_date == offer_made.offered_date) }
+        test "re-offering a date already declined does not meet it" {
+          2025-01-02 referral_received { }
+          2025-01-03 dna { }
+          2025-01-04 offer_declined { offered_date: 2025-01-20 }
+          2025-01-05 offer_made { offered_date: 2025-01-20 }
+          as at 2025-01-31
+          expect obligation offer_made missed
+        }
+        test "a fresh date meets it" {
+          2025-01-02 referral_received { }
+          2025-01-03 dna { }
+          2025-01-04 offer_declined { offered_date: 2025-01-20 }
+          2025-01-05 offer_made { offered_date: 2025-01-20 }
+          2025-01-08 offer_made { offered_date: 2025-01-27 }
+          as at 2025-01-31
+          expect obligation offer_made met
+        }
+        "#,
+    );
     reports(
         r#"def deep = exists(dna where exists(dna where exists(dna where exists(dna where exists(dna)))))
         test "t" { expect true }"#,
