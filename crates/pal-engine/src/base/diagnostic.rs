@@ -413,7 +413,8 @@ attribute is declared as a list (`[T]` is a parameter type only).",
         code: Code::E0109,
         title: "unknown function",
         explanation: "The called function is not one of PAL's built-ins: `count`, `exists`, \
-`consecutive`, `last`, `first`, `age`, `working_days`, `days_between`, `min`, `max`.",
+`consecutive`, `last`, `first`, `age`, `working_days`, `days_between`, `min`, `max`, \
+`month_start`, `month_end`, `same_month`.",
         example: "rule r on dna when cnt(dna) >= 2 cite \"9.13.1\" { outcome review }",
         fix: "rule r on dna when count(dna) >= 2 cite \"9.13.1\" { outcome review }",
     },
