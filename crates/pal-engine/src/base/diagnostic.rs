@@ -179,6 +179,8 @@ pub enum Code {
     W0007,
     /// `W0008`: see [`CODES`].
     W0008,
+    /// `W0009`: see [`CODES`].
+    W0009,
 }
 
 impl Code {
@@ -219,6 +221,7 @@ impl Code {
         Code::W0006,
         Code::W0007,
         Code::W0008,
+        Code::W0009,
     ];
 
     /// The code as written, e.g. `E0102`.
@@ -259,6 +262,7 @@ impl Code {
             Code::W0006 => "W0006",
             Code::W0007 => "W0007",
             Code::W0008 => "W0008",
+            Code::W0009 => "W0009",
         }
     }
 
@@ -602,6 +606,15 @@ or the lint it names reports nothing on that item, so the comment can go. Suppre
 no longer do anything hide the next real finding on that item.",
         example: "// pal: allow(possible-conflict)\nparam notice: Duration = 3 weeks cite \"3.34\"",
         fix: "param notice: Duration = 3 weeks cite \"3.34\"   // no suppression where nothing needs silencing",
+    },
+    CodeInfo {
+        code: Code::W0009,
+        title: "rule without an action",
+        explanation: "A rule or timer with an empty body does nothing when it fires: usually an \
+action was forgotten. (An exception may have an empty body: that is how a policy says the rule \
+it excepts does not apply.)",
+        example: "rule r on dna when event.appointment == first cite \"9.12.1\" { }",
+        fix: "rule r on dna when event.appointment == first cite \"9.12.1\" { nullify rtt reason dna_first_appointment }",
     },
 ];
 
