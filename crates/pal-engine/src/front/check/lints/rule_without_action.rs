@@ -11,7 +11,7 @@ pub(super) fn check(c: &Checker) -> Vec<Diagnostic> {
     c.rules
         .iter()
         .zip(&c.rule_info)
-        .filter(|(r, _)| r.actions.is_empty() && !matches!(r.kind, RuleKind::Exception { .. }))
+        .filter(|(r, info)| info.empty_body && !matches!(r.kind, RuleKind::Exception { .. }))
         .map(|(r, info)| {
             let what = match r.kind {
                 RuleKind::Timer { .. } => "timer",
