@@ -223,6 +223,7 @@ pub(crate) fn item_span(item: &Item) -> Span {
         Item::Exception(d) => d.span,
         Item::Disable(d) => d.span,
         Item::Test(d) => d.span,
+        Item::SameDayOrder(_, span) => *span,
     }
 }
 
@@ -243,11 +244,11 @@ fn prec(e: &Expr) -> u8 {
         },
         ExprKind::Not(_) => 3,
         ExprKind::Within { .. } | ExprKind::AtLeast { .. } | ExprKind::IsSet(..) => 4,
-        ExprKind::In(..) => 4,
+        ExprKind::In(..) | ExprKind::Member(..) => 4,
         ExprKind::Neg(_) => 8,
         ExprKind::Field(..) => 9,
         ExprKind::Call(c) if is_method(c) => 9,
-        ExprKind::Call(_) | ExprKind::Lit(_) | ExprKind::Name(_) => 10,
+        ExprKind::Call(_) | ExprKind::Lit(_) | ExprKind::Name(_) | ExprKind::List(_) => 10,
     }
 }
 
@@ -636,6 +637,27 @@ impl Fmt<'_> {
                     false,
                 )
             }
+            Item::SameDayOrder(types, span) => {
+                let close = self.close_of(*span);
+                let n = types.len();
+                let parts: Vec<Part> = types
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        let limit = types.get(i + 1).map_or(close, |w| w.span.start);
+                        let last = i + 1 == n;
+                        self.part(v.span.start, v.span.end, limit, |_| {
+                            let comma = if last {
+                                RcDoc::text(",").flat_alt(RcDoc::nil())
+                            } else {
+                                text(",")
+                            };
+                            text(v.name.clone()).append(comma)
+                        })
+                    })
+                    .collect();
+                self.braces(text("same_day_order {"), parts, line(), close, false)
+            }
             Item::Pathway(d) => {
                 let close = self.close_of(d.span);
                 let parts = self.fields(&d.fields, None, close);
@@ -706,7 +728,12 @@ impl Fmt<'_> {
     }
 
     fn type_ref(&self, t: &TypeRef) -> String {
-        format!("{}{}", t.name.name, if t.optional { "?" } else { "" })
+        let name = if t.list {
+            format!("[{}]", t.name.name)
+        } else {
+            t.name.name.clone()
+        };
+        format!("{name}{}", if t.optional { "?" } else { "" })
     }
 
     fn fields(&mut self, fields: &[FieldDecl], spread: Option<Span>, close: u32) -> Vec<Part> {
@@ -1067,8 +1094,16 @@ impl Fmt<'_> {
                     d.append(text(" ")).append(self.cites(cite))
                 }
             }
-            ExpectKind::Obligation { name, status } => {
-                text(format!("obligation {} {}", name.name, status.name))
+            ExpectKind::Obligation {
+                negated,
+                name,
+                status,
+            } => {
+                let status = status
+                    .as_ref()
+                    .map(|s| format!(" {}", s.name))
+                    .unwrap_or_default();
+                text(format!("{}obligation {}{status}", no(negated), name.name))
             }
             ExpectKind::Conflict { negated } => text(format!("{}conflict", no(negated))),
             ExpectKind::Warning { negated } => text(format!("{}warning", no(negated))),
@@ -1248,6 +1283,29 @@ impl Fmt<'_> {
                     };
                 }
                 head.append(RcDoc::line_().append(items).nest(INDENT))
+                    .append(RcDoc::line_())
+                    .append(text("]"))
+                    .group()
+            }
+            ExprKind::Member(x, list, yes) => self
+                .operand(x, 4)
+                .append(text(if *yes { " in " } else { " not in " }))
+                .append(self.operand(list, 5)),
+            ExprKind::List(items) => {
+                if items.is_empty() {
+                    return text("[]");
+                }
+                let mut inner = nil();
+                for (i, item) in items.iter().enumerate() {
+                    let d = self.expr(item);
+                    inner = if i == 0 {
+                        d
+                    } else {
+                        inner.append(text(",")).append(line().append(d).group())
+                    };
+                }
+                text("[")
+                    .append(RcDoc::line_().append(inner).nest(INDENT))
                     .append(RcDoc::line_())
                     .append(text("]"))
                     .group()
