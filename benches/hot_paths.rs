@@ -5,19 +5,19 @@
 //! to one of them can be measured on its own.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use pal::calendar::Calendar;
-use pal::eval::Evaluator;
-use pal::events::{read_events, EventSet, InputFormat, ReadOptions};
-use pal::ir::Policy;
-use pal::synth::{generate, SynthFormat, SynthOptions};
-use pal::value::{parse_date, Duration, DurationKind};
+use pal_engine::base::value::{parse_date, Duration, DurationKind};
+use pal_engine::io::events::{read_events, EventSet, InputFormat, ReadOptions};
+use pal_engine::model::calendar::Calendar;
+use pal_engine::model::ir::Policy;
+use pal_engine::runtime::eval::Evaluator;
+use pal_synth::{generate, SynthFormat, SynthOptions};
 use std::hint::black_box;
 use std::path::Path;
 
 const AS_AT: &str = "2025-03-01";
 
 fn policy() -> Policy {
-    match pal::driver::load_policy(Path::new("policies/rde.pal")) {
+    match pal_engine::services::project::load_policy(Path::new("policies/rde.pal")) {
         Ok((_, p, _)) => p,
         Err(_) => panic!("policies/rde.pal does not load"),
     }
@@ -102,7 +102,7 @@ fn evaluation(c: &mut Criterion) {
             || ev.run(&median.id, &median.events, &[], as_at, false),
             |r| {
                 let mut out = Vec::with_capacity(2048);
-                let _ = pal::report::write_jsonl(&r, &mut out);
+                let _ = pal_engine::io::report::write_jsonl(&r, &mut out);
                 out
             },
             BatchSize::SmallInput,

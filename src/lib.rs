@@ -1,24 +1,8 @@
-//! PAL — Patient Access Language: NHS patient access policies as checked, executable data.
-//!
-//! See `ARCHITECTURE.md` for the map of modules and the flow between them.
+//! The `pal` command line as a library, so tests call subcommands directly: argument parsing
+//! and one module per subcommand ([`cli`]), the REPL's terminal front end ([`repl`]) and the
+//! benchmark's measurements ([`measure`]). Everything a subcommand computes comes from the
+//! engine, `pal_engine`.
 
-pub mod calendar;
-pub mod check;
 pub mod cli;
-pub mod diagnostic;
-pub mod driver;
-pub mod eval;
-pub mod events;
-pub mod ir;
-pub mod loader;
 pub mod measure;
-pub mod native;
-pub mod render;
 pub mod repl;
-pub mod report;
-pub mod schema;
-pub mod source;
-pub mod syntax;
-pub mod synth;
-pub mod testing;
-pub mod value;

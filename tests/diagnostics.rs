@@ -3,9 +3,9 @@
 //! short forms) is a reviewed snapshot in `tests/snapshots/`. Review changes with
 //! `cargo insta review`, or accept them with `INSTA_UPDATE=always cargo test`.
 
-use pal::diagnostic::CODES;
-use pal::driver::check_paths;
-use pal::render::{render, Format};
+use pal_engine::base::diagnostic::CODES;
+use pal_engine::io::render::{render, Format};
+use pal_engine::services::project::check_paths;
 use std::path::{Path, PathBuf};
 
 fn expected_code(path: &Path) -> String {

@@ -2,8 +2,8 @@
 
 #[test]
 fn every_policy_test_passes() {
-    let pal::cli::TestRun { ran, checked, .. } =
-        pal::cli::run_policy_tests(&[std::path::PathBuf::from("policies")], None);
+    let pal_engine::services::test_run::TestRun { ran, checked, .. } =
+        pal_engine::services::test_run::run_tests(&[std::path::PathBuf::from("policies")], None);
     let errors: Vec<String> = checked
         .diagnostics
         .iter()
@@ -35,7 +35,7 @@ fn every_policy_test_passes() {
 
 #[test]
 fn the_policies_check_clean_with_warnings_denied() {
-    let run = pal::driver::check_paths(&[std::path::PathBuf::from("policies")]);
+    let run = pal_engine::services::project::check_paths(&[std::path::PathBuf::from("policies")]);
     let found: Vec<String> = run
         .diagnostics
         .iter()

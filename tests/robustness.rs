@@ -1,9 +1,9 @@
 //! The front end never panics, whatever it is given: random text, policy fragments spliced
 //! together, deep nesting, huge numbers. (Property tests; a failure prints the input.)
 
-use pal::check::check;
-use pal::loader::load_text;
-use pal::source::SourceMap;
+use pal_engine::base::source::SourceMap;
+use pal_engine::front::check::check;
+use pal_engine::front::loader::load_text;
 use proptest::prelude::*;
 use std::path::Path;
 
@@ -21,12 +21,12 @@ fn check_text(text: &str) {
     // Rendering must not panic either (spans must be valid).
     let all: Vec<_> = diags.into_iter().chain(checked.diagnostics).collect();
     for format in [
-        pal::render::Format::Human,
-        pal::render::Format::Short,
-        pal::render::Format::Json,
-        pal::render::Format::Github,
+        pal_engine::io::render::Format::Human,
+        pal_engine::io::render::Format::Short,
+        pal_engine::io::render::Format::Json,
+        pal_engine::io::render::Format::Github,
     ] {
-        let _ = pal::render::render(&all, &sources, format, false);
+        let _ = pal_engine::io::render::render(&all, &sources, format, false);
     }
 }
 

@@ -11,14 +11,14 @@
 //! reported as median [fastest–slowest].
 
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
-use crate::driver::{check_paths, load_policy};
-use crate::eval::Evaluator;
-use crate::events::{read_events, EventSet, InputFormat, ReadOptions};
-use crate::ir::Policy;
 use crate::measure::{thousands, time_reps, Spread};
-use crate::native::NativeRde;
-use crate::synth::{generate, SynthFormat, SynthOptions};
 use chrono::NaiveDate;
+use pal_engine::io::events::{read_events, EventSet, InputFormat, ReadOptions};
+use pal_engine::model::ir::Policy;
+use pal_engine::runtime::eval::Evaluator;
+use pal_engine::services::project::{check_paths, load_policy};
+use pal_native::NativeRde;
+use pal_synth::{generate, SynthFormat, SynthOptions};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::io::Write;

@@ -1,8 +1,8 @@
 //! `pal check [PATH…]`: check policy files and report every problem.
 
 use super::{color_stdout, default_paths, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE};
-use crate::driver::check_paths;
-use crate::render::{render, Format};
+use pal_engine::io::render::{render, Format};
+use pal_engine::services::project::check_paths;
 use std::io::Write;
 use std::path::PathBuf;
 

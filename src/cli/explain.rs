@@ -2,11 +2,11 @@
 
 use super::run::{parse_date_arg, read_input};
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
-use crate::driver::load_policy;
-use crate::eval::Evaluator;
-use crate::events::ReadOptions;
-use crate::render::{render, Format};
 use chrono::NaiveDate;
+use pal_engine::io::events::ReadOptions;
+use pal_engine::io::render::{render, Format};
+use pal_engine::runtime::eval::Evaluator;
+use pal_engine::services::project::load_policy;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -65,8 +65,10 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> u8 {
         }
     };
     let Some(p) = set.pathways.iter().find(|p| p.id == args.pathway) else {
-        let close =
-            crate::check::did_you_mean(&args.pathway, set.pathways.iter().map(|p| p.id.as_str()));
+        let close = pal_engine::base::suggest::did_you_mean(
+            &args.pathway,
+            set.pathways.iter().map(|p| p.id.as_str()),
+        );
         eprintln!(
             "error: no pathway `{}` in `{}`{}",
             args.pathway,
@@ -88,7 +90,7 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> u8 {
             .map_err(std::io::Error::other)
             .and_then(|j| writeln!(out, "{j}"))
     } else {
-        crate::report::explain::write(&result, out)
+        pal_engine::io::report::explain::write(&result, out)
     };
     match res {
         Ok(()) => EXIT_OK,

@@ -1,23 +1,44 @@
 //! `pal run POLICY --events FILE`: evaluate every pathway of an extract.
 
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
-use crate::driver::load_policy;
-use crate::eval::{Evaluator, PathwayResult};
-use crate::events::{
+use crate::measure::{peak_rss_bytes, Phases};
+use chrono::NaiveDate;
+use pal_engine::io::events::{
     for_each_pathway, read_events, EventSet, InputFormat, PathwayEvents, ReadError, ReadOptions,
     Rejection,
 };
-use crate::measure::{peak_rss_bytes, Phases};
-use crate::render::{render, Format};
-use crate::report::ptl::PtlRow;
-use crate::report::summary::SummaryBuilder;
-use crate::report::{self, ResultFormat};
-use chrono::NaiveDate;
+use pal_engine::io::render::{render, Format};
+use pal_engine::io::report::ptl::PtlRow;
+use pal_engine::io::report::summary::SummaryBuilder;
+use pal_engine::io::report::{self, ResultFormat};
+use pal_engine::runtime::eval::{Evaluator, PathwayResult};
+use pal_engine::services::project::load_policy;
 use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// `--format`: how per-pathway results are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// One JSON object per pathway (the EVENTS.md contract).
+    Jsonl,
+    /// One CSV row per clock period.
+    Csv,
+    /// An aligned text table, one row per clock period.
+    Table,
+}
+
+impl From<FormatArg> for ResultFormat {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Jsonl => ResultFormat::Jsonl,
+            FormatArg::Csv => ResultFormat::Csv,
+            FormatArg::Table => ResultFormat::Table,
+        }
+    }
+}
 
 /// Arguments of `pal run`.
 #[derive(Debug, clap::Args)]
@@ -32,7 +53,7 @@ pub struct RunArgs {
     pub as_at: Option<NaiveDate>,
     /// Output format for per-pathway results.
     #[arg(long, value_enum, default_value = "jsonl")]
-    pub format: ResultFormat,
+    pub format: FormatArg,
     /// Input format when the file extension does not say (csv, jsonl).
     #[arg(long)]
     pub input_format: Option<String>,
@@ -69,7 +90,8 @@ pub struct RunArgs {
 }
 
 pub(crate) fn parse_date_arg(s: &str) -> Result<NaiveDate, String> {
-    crate::value::parse_date(s).ok_or_else(|| format!("`{s}` is not a date: use YYYY-MM-DD"))
+    pal_engine::base::value::parse_date(s)
+        .ok_or_else(|| format!("`{s}` is not a date: use YYYY-MM-DD"))
 }
 
 /// The input format: `--input-format`, else the file extension (`-` is CSV).
@@ -394,7 +416,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         ))),
         None => None,
     };
-    let results = match (results_to, args.format) {
+    let results = match (results_to, ResultFormat::from(args.format)) {
         (None, _) => ResultSink::Discard,
         (Some(w), ResultFormat::Table) => ResultSink::Table(w, Vec::new()),
         (Some(mut w), ResultFormat::Csv) => {
@@ -423,7 +445,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         }
     }
     let mut outputs = Outputs {
-        format: args.format,
+        format: args.format.into(),
         results,
         ptl: args.ptl.as_ref().map(|_| Vec::new()),
         ptl_clock: args.ptl_clock.clone(),
@@ -468,7 +490,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     }
     if let Some(s) = summary {
         let s = s.finish();
-        let res = match args.format {
+        let res = match ResultFormat::from(args.format) {
             ResultFormat::Jsonl => serde_json::to_string(&s)
                 .map_err(std::io::Error::other)
                 .and_then(|j| writeln!(out, "{j}")),

@@ -2,8 +2,8 @@
 
 use super::run::parse_date_arg;
 use super::{EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
-use crate::synth::{generate, SynthFormat, SynthOptions};
 use chrono::NaiveDate;
+use pal_synth::{generate, SynthFormat, SynthOptions};
 use std::io::Write;
 use std::path::PathBuf;
 

@@ -4,10 +4,10 @@
 //! extends), never against a policy that extends it.
 
 use super::{default_paths, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE};
-use crate::driver::load_roots;
-use crate::render::{render, Format};
-use crate::source::SourceMap;
-use crate::testing::{run_test, Coverage, TestReport};
+use pal_engine::base::source::SourceMap;
+use pal_engine::io::render::{render, Format};
+use pal_engine::runtime::testing::Coverage;
+use pal_engine::services::test_run::{run_tests, Ran, TestRun};
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
@@ -26,72 +26,6 @@ pub struct TestArgs {
     /// Report which rules, exceptions, timers and parameters the tests exercised.
     #[arg(long)]
     pub coverage: bool,
-}
-
-/// One test's report with where it lives.
-pub struct Ran {
-    /// File name.
-    pub file: String,
-    /// Line of the test's name.
-    pub line: usize,
-    /// The report.
-    pub report: TestReport,
-}
-
-/// Everything `pal test` found.
-pub struct TestRun {
-    /// One report per test run.
-    pub ran: Vec<Ran>,
-    /// What the tests exercised.
-    pub coverage: Coverage,
-    /// The loaded policies and their findings.
-    pub checked: crate::driver::CheckRun,
-    /// Per root file with tests: the rules its tests did not exercise.
-    pub untested: Vec<(String, Vec<String>)>,
-}
-
-/// Runs every selected test in `paths`.
-pub fn run_tests(paths: &[PathBuf], filter: Option<&str>) -> TestRun {
-    let checked = load_roots(paths);
-    let mut ran = Vec::new();
-    let mut coverage = Coverage::default();
-    let mut untested = Vec::new();
-    for root in &checked.roots {
-        let Some(policy) = &root.policy else { continue };
-        let root_name = root.path.display().to_string();
-        let mut any = false;
-        for case in &policy.tests {
-            let (file, line, _) = checked.sources.location(case.span);
-            if file != root_name {
-                continue;
-            }
-            if filter.is_some_and(|f| !case.name.contains(f)) {
-                continue;
-            }
-            any = true;
-            let report = run_test(policy, case);
-            coverage.add(policy, &report, case);
-            ran.push(Ran {
-                file: file.to_string(),
-                line,
-                report,
-            });
-        }
-        if any {
-            let names = coverage
-                .untested(policy)
-                .iter()
-                .map(|r| r.name.clone())
-                .collect();
-            untested.push((root_name, names));
-        }
-    }
-    TestRun {
-        ran,
-        coverage,
-        checked,
-        untested,
-    }
 }
 
 /// Runs `pal test`.
@@ -301,7 +235,7 @@ fn write_junit(ran: &[Ran], out: &mut dyn Write) {
 fn write_coverage(
     coverage: &Coverage,
     untested: &[(String, Vec<String>)],
-    checked: &crate::driver::CheckRun,
+    checked: &pal_engine::services::project::CheckRun,
     out: &mut dyn Write,
 ) {
     let _ = writeln!(out, "\ncoverage:");

@@ -3,8 +3,8 @@
 //! field, no timer, no parameter that changes with the date, in the rule's condition or in the
 //! condition of any of its exceptions.
 
-use pal::ir::{Action, Expr, Policy, Query, RuleId, RuleKind};
-use pal::schema::EventTypeId;
+use pal_engine::model::ir::{Action, Expr, Policy, Query, RuleId, RuleKind};
+use pal_engine::model::schema::EventTypeId;
 use std::collections::BTreeSet;
 
 /// The outcome rules of rde.pal the brief lists as candidates, in policy order. Their

@@ -15,10 +15,10 @@
 
 use crate::checks::PARAMS;
 use chrono::{Datelike, NaiveDate};
-use pal::events::PathwayEvents;
-use pal::ir::{ParamDef, Policy};
-use pal::schema::Schema;
-use pal::value::{DurationKind, Value};
+use pal_engine::io::events::PathwayEvents;
+use pal_engine::model::ir::{ParamDef, Policy};
+use pal_engine::model::schema::Schema;
+use pal_engine::base::value::{DurationKind, Value};
 use std::sync::Arc;
 
 /// A field value.

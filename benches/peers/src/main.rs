@@ -15,10 +15,10 @@ mod table;
 
 use chrono::NaiveDate;
 use clap::Parser;
-use pal::eval::Evaluator;
-use pal::events::{read_events, InputFormat, PathwayEvents, ReadOptions};
-use pal::ir::Policy;
-use pal::measure::thousands;
+use pal_engine::runtime::eval::Evaluator;
+use pal_engine::io::events::{read_events, InputFormat, PathwayEvents, ReadOptions};
+use pal_engine::model::ir::Policy;
+use pal_cli::measure::thousands;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -121,7 +121,7 @@ macro_rules! outln {
 
 /// Loads and checks a policy.
 pub(crate) fn load(path: &Path) -> Result<Policy, String> {
-    match pal::driver::load_policy(path) {
+    match pal_engine::services::project::load_policy(path) {
         Ok((_, policy, _)) => Ok(policy),
         Err((_, diags)) => Err(format!(
             "cannot load `{}`: {}",
@@ -616,7 +616,7 @@ mod tests {
         let mut on = d(2023, 1, 1);
         while on <= d(2026, 12, 31) {
             for b in births {
-                let pal = pal::calendar::age_in_years(b, on) < 18;
+                let pal = pal_engine::model::calendar::age_in_years(b, on) < 18;
                 let peers = data::ymd(on) - data::ymd(b) < 18 * 10000;
                 assert_eq!(pal, peers, "born {b}, on {on}");
             }

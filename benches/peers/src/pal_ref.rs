@@ -2,10 +2,10 @@
 //! trace says at which event each rule or exception fired, the result's outcomes say what it
 //! recorded. The two are cross-checked against each other.
 
-use pal::eval::Evaluator;
-use pal::events::PathwayEvents;
-use pal::ir::{Action, Policy};
-use pal::value::Value;
+use pal_engine::runtime::eval::Evaluator;
+use pal_engine::io::events::PathwayEvents;
+use pal_engine::model::ir::{Action, Policy};
+use pal_engine::base::value::Value;
 use std::collections::{BTreeSet, HashMap};
 
 /// One fired check: (event index, rule or exception name, outcome).

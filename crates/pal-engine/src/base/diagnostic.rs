@@ -1,0 +1,394 @@
+//! The one diagnostic type of the front end: a stable code, a severity, a message, labelled
+//! spans (possibly in several files) and an optional help line. Renderers live in `render`.
+
+use crate::base::source::Span;
+use serde::Serialize;
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// A lint: the policy still runs.
+    Warning,
+    /// The policy cannot be compiled.
+    Error,
+}
+
+/// A span with a short message under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Label {
+    /// Where.
+    pub span: Span,
+    /// What to say there (may be empty).
+    pub message: String,
+    /// The primary label is the one the short form's `file:line:col` points at.
+    pub primary: bool,
+}
+
+/// One finding about a policy file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Stable code such as `E0102` (see [`CODES`]).
+    pub code: &'static str,
+    /// Error or warning.
+    pub severity: Severity,
+    /// One lowercase sentence; user input in backticks.
+    pub message: String,
+    /// The first label is primary; others add context, possibly in other files.
+    pub labels: Vec<Label>,
+    /// What to do about it.
+    pub help: Option<String>,
+    /// Further notes (e.g. "imported from …").
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic of `code`, whose severity comes from the code's registry entry.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        let severity = if code.starts_with('W') {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        Diagnostic {
+            code,
+            severity,
+            message: message.into(),
+            labels: Vec::new(),
+            help: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// Adds the primary label.
+    pub fn primary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.labels.insert(
+            0,
+            Label {
+                span,
+                message: message.into(),
+                primary: true,
+            },
+        );
+        self
+    }
+
+    /// Adds a secondary label.
+    pub fn secondary(mut self, span: Span, message: impl Into<String>) -> Diagnostic {
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+            primary: false,
+        });
+        self
+    }
+
+    /// Sets the help line.
+    pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a note.
+    pub fn note(mut self, note: impl Into<String>) -> Diagnostic {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// The primary span, if any.
+    pub fn primary_span(&self) -> Option<Span> {
+        self.labels
+            .iter()
+            .find(|l| l.primary)
+            .or(self.labels.first())
+            .map(|l| l.span)
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// One entry of the diagnostic code registry, shown by `pal explain-code`.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeInfo {
+    /// The code, e.g. `E0102`.
+    pub code: &'static str,
+    /// A short title.
+    pub title: &'static str,
+    /// A few sentences of explanation.
+    pub explanation: &'static str,
+    /// A small policy fragment that triggers it.
+    pub example: &'static str,
+}
+
+/// Looks up a code (case-insensitive).
+pub fn code_info(code: &str) -> Option<&'static CodeInfo> {
+    CODES.iter().find(|c| c.code.eq_ignore_ascii_case(code))
+}
+
+/// Every diagnostic code PAL can emit. Codes are stable: never renumber, only add.
+pub const CODES: &[CodeInfo] = &[
+    CodeInfo {
+        code: "E0001",
+        title: "syntax error",
+        explanation: "The text does not follow PAL's grammar at this point. The message says what \
+was expected there; the most common causes are a missing `{`/`}`, a duration without a unit \
+(`3` instead of `3 weeks`) or a keyword used as a name.",
+        example: "rule r on dna cite \"9.12.1\" {\n  nullify rtt reason\n}",
+    },
+    CodeInfo {
+        code: "E0002",
+        title: "file is not UTF-8 text",
+        explanation: "Policy files must be UTF-8 text. The file contains bytes that are not valid \
+UTF-8 (or NUL bytes), which usually means it is a binary file or was saved in another encoding.",
+        example: "(a .pal file saved as UTF-16 or containing binary data)",
+    },
+    CodeInfo {
+        code: "E0003",
+        title: "file cannot be read",
+        explanation: "A file named on the command line, or by `import`/`extends`, does not exist or \
+cannot be read. Paths in `import` and `extends` are relative to the file that names them.",
+        example: "import \"national/cancer.pal\"   // no such file beside this one",
+    },
+    CodeInfo {
+        code: "E0004",
+        title: "nesting too deep",
+        explanation: "Expressions or blocks are nested more deeply than PAL allows (a guard against \
+runaway input). Split the condition with `def` definitions.",
+        example: "when ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((true))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))",
+    },
+    CodeInfo {
+        code: "E0101",
+        title: "unknown event type",
+        explanation: "The name is not an event type declared in the policy's schema (the national \
+schema or an `event` declaration in one of the policy's files).",
+        example: "rule r on dnaa cite \"9.12.1\" { outcome review }",
+    },
+    CodeInfo {
+        code: "E0102",
+        title: "unknown field",
+        explanation: "The event type (or the pathway) has no field of this name. Fields are declared \
+in `event` and `pathway` blocks of the schema.",
+        example: "rule r on dna when event.knid == first cite \"9.12.1\" { outcome review }",
+    },
+    CodeInfo {
+        code: "E0103",
+        title: "unknown enum value",
+        explanation: "The value is not one of the variants of the enum being compared against.",
+        example: "rule r on dna when event.appointment == frist cite \"9.12.1\" { outcome review }",
+    },
+    CodeInfo {
+        code: "E0104",
+        title: "unknown clock",
+        explanation: "Clocks are declared with `clock NAME { target … }`; actions and expressions \
+can only name declared clocks.",
+        example: "rule r on dna cite \"9.12.1\" { nullify rt reason dna }",
+    },
+    CodeInfo {
+        code: "E0105",
+        title: "unknown parameter",
+        explanation: "`set` names a parameter that no file of the policy declares.",
+        example: "set reasonable_notise = 3 weeks",
+    },
+    CodeInfo {
+        code: "E0106",
+        title: "unknown rule",
+        explanation: "An `exception … to RULE`, `disable RULE` or test expectation names a rule \
+that is not declared in the policy or the policies it extends.",
+        example: "exception e to first_apointment_dna when true cite \"9.12.3\" { outcome review }",
+    },
+    CodeInfo {
+        code: "E0107",
+        title: "unknown name",
+        explanation: "A name in an expression is not a parameter, definition, clock, enum value or \
+one of the built-in names (`event`, `pathway`, `now`).",
+        example: "rule r on dna when cancelation_limit > 2 cite \"9.10.2\" { outcome review }",
+    },
+    CodeInfo {
+        code: "E0108",
+        title: "unknown type",
+        explanation: "A field or parameter is declared with a type that is neither built in \
+(`Bool`, `Int`, `Date`, `Duration`, `String`) nor a declared enum.",
+        example: "param limit: Integer = 2 cite \"9.10.2\"",
+    },
+    CodeInfo {
+        code: "E0109",
+        title: "unknown function",
+        explanation: "The called function is not one of PAL's built-ins: `count`, `exists`, \
+`consecutive`, `last`, `first`, `age`, `working_days`, `days_between`, `min`, `max`.",
+        example: "rule r on dna when cnt(dna) >= 2 cite \"9.13.1\" { outcome review }",
+    },
+    CodeInfo {
+        code: "E0110",
+        title: "duplicate declaration",
+        explanation: "Two declarations of the same kind share a name (in one file, or across files \
+that import one another). To change an inherited parameter use `set`; to replace an inherited \
+rule, `disable` it and declare a new one, or add an `exception`.",
+        example: "param limit: Int = 2 cite \"9.10.2\"\nparam limit: Int = 3 cite \"9.10.2\"",
+    },
+    CodeInfo {
+        code: "E0111",
+        title: "cyclic import or extends",
+        explanation: "Files import or extend one another in a cycle. A policy's files must form a \
+tree: the national rules at the root, local variations on top.",
+        example: "// a.pal\nimport \"b.pal\"\n// b.pal\nimport \"a.pal\"",
+    },
+    CodeInfo {
+        code: "E0201",
+        title: "type mismatch",
+        explanation: "An operand has a different type from the one required here, such as \
+comparing a Date with a Duration or adding two dates.",
+        example: "rule r on dna when event.date > 3 weeks cite \"9.12.1\" { outcome review }",
+    },
+    CodeInfo {
+        code: "E0202",
+        title: "condition is not a Bool",
+        explanation: "`when` conditions, `expect` expressions and the operands of `and`/`or`/`not` \
+must be true-or-false.",
+        example: "rule r on dna when event.date cite \"9.12.1\" { outcome review }",
+    },
+    CodeInfo {
+        code: "E0203",
+        title: "optional value used without a guard",
+        explanation: "The field is optional (declared `T?`), so it may be absent. Check it first \
+with `X is set and …`, or give a fallback with `X ?? default`.",
+        example: "rule r on referral_received when age(pathway.birth_date, now) < 18 cite \"9.12.3\" { outcome review }",
+    },
+    CodeInfo {
+        code: "E0204",
+        title: "durations of different kinds",
+        explanation: "Calendar months and working days are not a fixed number of days, so they \
+cannot be compared with or added to day/week durations. Compare dates instead: \
+`event.date + 3 months < now`.",
+        example: "rule r on dna when now - event.date > 3 months cite \"x\" { outcome review }",
+    },
+    CodeInfo {
+        code: "E0205",
+        title: "parameter set to a value of the wrong type",
+        explanation: "`set` must give a parameter a value of its declared type.",
+        example: "param limit: Int = 2 cite \"9.10.2\"\nset limit = 3 weeks",
+    },
+    CodeInfo {
+        code: "E0206",
+        title: "wrong arguments to a function",
+        explanation: "The built-in function was called with the wrong number or kind of arguments.",
+        example: "rule r on dna when working_days(now) > 5 cite \"9.7.1\" { outcome review }",
+    },
+    CodeInfo {
+        code: "E0207",
+        title: "ambiguous enum value",
+        explanation: "The bare name is a value of several enums and nothing around it says which. \
+Compare it with a field (`event.appointment == first`) or qualify it (`appointment.first`).",
+        example: "def x = first",
+    },
+    CodeInfo {
+        code: "E0208",
+        title: "`event` used where there is no event",
+        explanation: "`event` refers to the event that triggered a rule (or armed a timer). \
+Definitions (`def`) and test expectations have no triggering event; use `now` for the date.",
+        example: "def late = event.date > 2025-01-01",
+    },
+    CodeInfo {
+        code: "E0301",
+        title: "exception incompatible with its rule",
+        explanation: "An exception replaces the actions of the rule it names, for the same \
+triggering event. It may not name a different trigger (`on`/`after`) from its rule.",
+        example: "rule r on dna cite \"9.12.1\" { outcome review }\nexception e to r on attended when true cite \"9.12.3\" { outcome rebook }",
+    },
+    CodeInfo {
+        code: "E0302",
+        title: "invalid action",
+        explanation: "An action is not valid here, e.g. a clock target that is not a number of days \
+or weeks, or `stop` without a reason.",
+        example: "clock rtt { target 3 months }",
+    },
+    CodeInfo {
+        code: "E0303",
+        title: "obligation cannot be met",
+        explanation: "`require NAME within …` is met by a later event. NAME must be an event type, \
+or the obligation must say which events meet it with `by EVENT`.",
+        example: "rule r on dna cite \"9.12.5\" { require review within 2 weeks }",
+    },
+    CodeInfo {
+        code: "E0304",
+        title: "invalid test",
+        explanation: "A `test` block has an event or expectation that does not fit the schema, \
+e.g. an event dated after `as at`, or an expectation about an unknown clock.",
+        example: "test \"t\" { 2025-01-06 referral_received {} as at 2024-01-01 expect rtt running }",
+    },
+    CodeInfo {
+        code: "W0001",
+        title: "missing citation",
+        explanation: "Every rule, exception and parameter should cite the policy paragraph it \
+implements (`cite \"9.12.1\"`). The citation travels into every outcome and trace, so a PTL \
+validator can check the result against the policy text.",
+        example: "rule r on dna { outcome review }",
+    },
+    CodeInfo {
+        code: "W0002",
+        title: "unused parameter",
+        explanation: "The parameter is declared but no rule, definition, clock or other parameter \
+uses it. Remove it, or use it where the policy text intends.",
+        example: "param unused_limit: Int = 2 cite \"9.10.2\"",
+    },
+    CodeInfo {
+        code: "W0003",
+        title: "unreachable exception",
+        explanation: "The exception can never apply: its condition is always false, it contradicts \
+the condition of the rule it overrides, or that rule is disabled.",
+        example: "rule r on dna when event.appointment == first cite \"9.12.1\" { outcome discharge }\nexception e to r when event.appointment == follow_up cite \"9.13.1\" { outcome rebook }",
+    },
+    CodeInfo {
+        code: "W0004",
+        title: "possible conflict",
+        explanation: "Two rules act on the same clock for the same event, neither is an exception \
+to the other, and their conditions do not exclude each other. If both fire, the result reports a \
+conflict and applies neither clock action. Make one an `exception` to the other, or make their \
+conditions exclusive.",
+        example: "rule a on dna cite \"9.12.1\" { nullify rtt reason dna }\nrule b on dna cite \"9.13.1\" { stop rtt reason discharged }",
+    },
+    CodeInfo {
+        code: "W0005",
+        title: "timer can never fire",
+        explanation: "The timer's condition is always false, or the event that arms it also \
+cancels it.",
+        example: "rule t after 14 days from patient_undecided unless patient_undecided cite \"10.1.6\" { outcome review }",
+    },
+    CodeInfo {
+        code: "W0006",
+        title: "disable without a reason",
+        explanation: "Switching off an inherited rule is a policy decision that reviewers need to \
+understand: say why with `because \"…\"`.",
+        example: "disable rebook_after_first_dna",
+    },
+    CodeInfo {
+        code: "W0007",
+        title: "rule not exercised by any test",
+        explanation: "No `test` block in the checked files makes this rule, exception or timer fire. \
+Add a scenario that does, so a change to the rule is caught.",
+        example: "rule r on dna cite \"9.12.1\" { outcome review }   // and no test with a dna",
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for c in CODES {
+            assert!(seen.insert(c.code), "duplicate code {}", c.code);
+            assert_eq!(c.code.len(), 5);
+            assert!(c.code.starts_with('E') || c.code.starts_with('W'));
+        }
+    }
+
+    #[test]
+    fn severity_follows_code_letter() {
+        assert_eq!(Diagnostic::new("W0001", "x").severity, Severity::Warning);
+        assert_eq!(Diagnostic::new("E0001", "x").severity, Severity::Error);
+    }
+}

@@ -1,0 +1,6 @@
+//! Input and output: event readers (CSV, JSON Lines), result writers and reports (results,
+//! PTL, summary, explain timelines) and the diagnostic renderers.
+
+pub mod events;
+pub mod render;
+pub mod report;

@@ -1,0 +1,181 @@
+//! Reports over evaluated pathways: results as JSON Lines, CSV or a table; the patient
+//! tracking list; the waiting-time summary; and `pal explain`'s timeline.
+
+pub mod explain;
+pub mod ptl;
+pub mod summary;
+pub mod timeline;
+
+use crate::runtime::eval::PathwayResult;
+use std::io::{self, Write};
+
+/// How `pal run` writes results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultFormat {
+    /// One JSON object per pathway (the EVENTS.md contract).
+    Jsonl,
+    /// One CSV row per clock period.
+    Csv,
+    /// An aligned text table, one row per clock period.
+    Table,
+}
+
+/// Writes one pathway's result as a JSON line.
+pub fn write_jsonl<W: Write + ?Sized>(r: &PathwayResult, out: &mut W) -> io::Result<()> {
+    // Generic rather than `dyn Write`: serde_json makes many small writes, and into a `Vec`
+    // they are inlined instead of each being a virtual call.
+    serde_json::to_writer(&mut *out, r).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+/// The CSV header of [`write_csv_rows`].
+pub const CSV_HEADER: &[&str] = &[
+    "pathway_id",
+    "as_at",
+    "clock",
+    "period",
+    "status",
+    "start",
+    "stop",
+    "reason",
+    "days_waited",
+    "weeks_waited",
+    "paused_days",
+    "target_days",
+    "target_date",
+    "breached",
+    "outcomes",
+    "open_obligations",
+    "conflicts",
+    "warnings",
+];
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(T::to_string).unwrap_or_default()
+}
+
+/// The cells of each period row of a pathway (a pathway with no clock gets one row).
+pub fn period_rows(r: &PathwayResult) -> Vec<Vec<String>> {
+    let outcomes = r
+        .outcomes
+        .iter()
+        .map(|o| o.outcome.as_str())
+        .collect::<Vec<_>>()
+        .join(";");
+    let open = r
+        .obligations
+        .iter()
+        .filter(|o| o.status != "met")
+        .map(|o| format!("{} {} {}", o.what, o.status, o.due))
+        .collect::<Vec<_>>()
+        .join(";");
+    let tail = [
+        outcomes,
+        open,
+        r.conflicts.len().to_string(),
+        r.warnings.len().to_string(),
+    ];
+    if r.clocks.is_empty() {
+        let mut row = vec![r.pathway_id.clone(), r.as_at.to_string()];
+        row.extend(std::iter::repeat_n(String::new(), 12));
+        row.extend(tail);
+        return vec![row];
+    }
+    r.clocks
+        .iter()
+        .map(|p| {
+            let mut row = vec![
+                r.pathway_id.clone(),
+                r.as_at.to_string(),
+                p.clock.clone(),
+                p.period.to_string(),
+                p.status.to_string(),
+                p.start.to_string(),
+                opt(&p.stop),
+                opt(&p.reason),
+                opt(&p.days_waited),
+                opt(&p.weeks_waited),
+                p.paused_days.to_string(),
+                p.target_days.to_string(),
+                p.target_date.to_string(),
+                p.breached.to_string(),
+            ];
+            row.extend(tail.iter().cloned());
+            row
+        })
+        .collect()
+}
+
+/// Writes results as CSV, one row per clock period.
+pub fn write_csv(results: &[PathwayResult], out: &mut dyn Write) -> io::Result<()> {
+    write_csv_header(out)?;
+    for r in results {
+        write_csv_rows(r, out)?;
+    }
+    Ok(())
+}
+
+/// Writes the CSV results header, [`CSV_HEADER`].
+pub fn write_csv_header<W: Write + ?Sized>(out: &mut W) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(CSV_HEADER).map_err(io::Error::other)?;
+    w.flush()
+}
+
+/// Writes one pathway's CSV result rows (one per clock period), without the header.
+pub fn write_csv_rows<W: Write + ?Sized>(r: &PathwayResult, out: &mut W) -> io::Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(out);
+    for row in period_rows(r) {
+        w.write_record(&row).map_err(io::Error::other)?;
+    }
+    w.flush()
+}
+
+/// Writes an aligned text table of the given header and rows.
+pub fn write_table(header: &[&str], rows: &[Vec<String>], out: &mut dyn Write) -> io::Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, c) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>, out: &mut dyn Write| -> io::Result<()> {
+        let text: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        writeln!(out, "{}", text.join("  ").trim_end())
+    };
+    line(header.to_vec(), out)?;
+    line(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+        out,
+    )?;
+    for row in rows {
+        line(row.iter().map(String::as_str).collect(), out)?;
+    }
+    Ok(())
+}
+
+/// Writes results as a table, one row per clock period (the main columns only).
+pub fn write_results_table(results: &[PathwayResult], out: &mut dyn Write) -> io::Result<()> {
+    let keep = [0usize, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 15];
+    let header: Vec<&str> = keep.iter().map(|i| CSV_HEADER[*i]).collect();
+    let rows: Vec<Vec<String>> = results
+        .iter()
+        .flat_map(period_rows)
+        .map(|row| keep.iter().map(|i| row[*i].clone()).collect())
+        .collect();
+    write_table(&header, &rows, out)
+}

@@ -1,0 +1,461 @@
+//! Evaluates IR expressions against a pathway's state and history.
+
+use super::{Evaluator, PathwayState, PeriodState};
+use crate::base::value::{Duration, Value};
+use crate::model::calendar::{age_in_years, days_between};
+use crate::model::event::Event;
+use crate::model::ir::BinOp;
+use crate::model::ir::{Builtin, ClockField, EventRef, Expr, Query, QueryKind};
+use crate::model::schema::EventTypeId;
+use chrono::NaiveDate;
+use std::cell::{Cell, RefCell};
+use std::cmp::Ordering;
+
+/// Everything an expression can read.
+pub(crate) struct Ctx<'s, 'p> {
+    pub ev: &'s Evaluator<'p>,
+    pub state: &'s PathwayState,
+    /// Events applied so far, in order.
+    pub history: &'s [&'s Event],
+    /// The triggering event.
+    pub trigger: Option<&'s Event>,
+    /// The candidate event of a query's `where`.
+    pub candidate: Option<&'s Event>,
+    /// The date being evaluated.
+    pub now: NaiveDate,
+    /// Values of definitions already evaluated in this step (`None` where the state, the
+    /// trigger or the date may differ from the step's: obligations, the REPL).
+    pub memo: Option<&'s DefMemo>,
+}
+
+/// The value of each `def` within one evaluation step. A definition reads the pathway's state,
+/// the triggering event and the date, none of which change while a step's conditions are
+/// evaluated, so several rules asking for e.g. `cancer_suspected` share one evaluation. The
+/// evaluator clears it whenever the state changes.
+#[derive(Debug, Default)]
+pub(crate) struct DefMemo {
+    values: RefCell<Vec<Option<Value>>>,
+    used: Cell<bool>,
+}
+
+impl DefMemo {
+    pub(crate) fn new(defs: usize) -> DefMemo {
+        DefMemo {
+            values: RefCell::new(vec![None; defs]),
+            used: Cell::new(false),
+        }
+    }
+
+    /// Forgets every value (the state, trigger or date is about to change).
+    pub(crate) fn clear(&self) {
+        if self.used.replace(false) {
+            self.values.borrow_mut().iter_mut().for_each(|v| *v = None);
+        }
+    }
+
+    fn get(&self, d: usize) -> Option<Value> {
+        self.values.borrow().get(d).cloned().flatten()
+    }
+
+    fn set(&self, d: usize, v: &Value) {
+        if let Some(slot) = self.values.borrow_mut().get_mut(d) {
+            *slot = Some(v.clone());
+            self.used.set(true);
+        }
+    }
+}
+
+fn field_of(e: Option<&Event>, slots: &[(EventTypeId, u16)]) -> Value {
+    let Some(e) = e else { return Value::Unset };
+    slots
+        .iter()
+        .find(|(t, _)| *t == e.kind)
+        .and_then(|(_, i)| e.fields.get(*i as usize))
+        .cloned()
+        .unwrap_or(Value::Unset)
+}
+
+fn truthy(v: &Value) -> bool {
+    matches!(v, Value::Bool(true))
+}
+
+fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
+        (Value::Date(x), Value::Date(y)) => Some(x.cmp(y)),
+        (Value::Duration(x), Value::Duration(y)) if x.kind == y.kind => {
+            Some(x.amount.cmp(&y.amount))
+        }
+        _ => None,
+    }
+}
+
+impl<'s, 'p> Ctx<'s, 'p> {
+    fn with_candidate(&self, c: &'s Event) -> Ctx<'s, 'p> {
+        Ctx {
+            ev: self.ev,
+            state: self.state,
+            history: self.history,
+            trigger: self.trigger,
+            candidate: Some(c),
+            now: self.now,
+            memo: self.memo,
+        }
+    }
+
+    fn add(&self, d: NaiveDate, dur: Duration) -> Value {
+        self.ev
+            .policy
+            .calendar
+            .checked_add(d, dur)
+            .map(Value::Date)
+            .unwrap_or(Value::Unset)
+    }
+
+    /// Evaluates an expression. Type checking guarantees the shapes; anything else (an unset
+    /// optional read through a query, an overflow) evaluates to `Unset`, which is never true.
+    pub fn eval(&self, e: &Expr) -> Value {
+        match e {
+            Expr::Const(v) => v.clone(),
+            Expr::Param(p) => self.ev.params()[*p as usize].value_on(self.now).clone(),
+            Expr::Def(d) => {
+                let d = *d as usize;
+                if let Some(v) = self.memo.and_then(|m| m.get(d)) {
+                    return v;
+                }
+                let v = self.eval(&self.ev.policy.defs[d].body);
+                if let Some(m) = self.memo {
+                    m.set(d, &v);
+                }
+                v
+            }
+            Expr::Now => Value::Date(self.now),
+            Expr::EventDate(r) => match self.event(*r) {
+                Some(e) => Value::Date(e.date),
+                None => Value::Unset,
+            },
+            Expr::EventField(r, slots) => field_of(self.event(*r), slots),
+            Expr::Attr(i) => self
+                .state
+                .attrs
+                .get(*i as usize)
+                .cloned()
+                .unwrap_or(Value::Unset),
+            Expr::Clock(c, f) => self.clock(*c, *f),
+            Expr::Query(q) => self.query(q),
+            Expr::QueryField(q, slots) => {
+                let found = self.find(q);
+                match slots {
+                    None => found.map(|e| Value::Date(e.date)).unwrap_or(Value::Unset),
+                    Some(slots) => field_of(found, slots),
+                }
+            }
+            Expr::Call(b, args) => self.call(*b, args),
+            Expr::Not(x) => match self.eval(x) {
+                Value::Bool(b) => Value::Bool(!b),
+                _ => Value::Unset,
+            },
+            Expr::Neg(x) => match self.eval(x) {
+                Value::Int(i) => i.checked_neg().map(Value::Int).unwrap_or(Value::Unset),
+                Value::Duration(d) => Value::Duration(Duration {
+                    kind: d.kind,
+                    amount: -d.amount,
+                }),
+                _ => Value::Unset,
+            },
+            Expr::Binary(op, a, b) => self.binary(*op, a, b),
+            Expr::Within(v, w, o) => {
+                let (Value::Date(v), Value::Duration(w), Value::Date(o)) =
+                    (self.eval(v), self.eval(w), self.eval(o))
+                else {
+                    return Value::Bool(false);
+                };
+                match self.add(o, w) {
+                    Value::Date(end) => Value::Bool(o <= v && v <= end),
+                    _ => Value::Bool(false),
+                }
+            }
+            Expr::AtLeast(v, g, before, r) => {
+                let (Value::Date(v), Value::Duration(g), Value::Date(r)) =
+                    (self.eval(v), self.eval(g), self.eval(r))
+                else {
+                    return Value::Bool(false);
+                };
+                let ok = if *before {
+                    matches!(self.add(v, g), Value::Date(x) if x <= r)
+                } else {
+                    matches!(self.add(r, g), Value::Date(x) if x <= v)
+                };
+                Value::Bool(ok)
+            }
+            Expr::IsSet(x, yes) => {
+                let v = self.eval(x);
+                let set = match x.as_ref() {
+                    // `last(E) is set` was compiled to an exists query.
+                    Expr::Query(q) if q.kind == QueryKind::Exists => truthy(&v),
+                    _ => v.is_set(),
+                };
+                Value::Bool(set == *yes)
+            }
+            Expr::In(x, list, yes) => {
+                let v = self.eval(x);
+                if !v.is_set() {
+                    return Value::Bool(false);
+                }
+                // Constants (nearly always the case) are compared in place, not cloned.
+                let found = list.iter().any(|i| match i {
+                    Expr::Const(c) => *c == v,
+                    other => self.eval(other) == v,
+                });
+                Value::Bool(found == *yes)
+            }
+        }
+    }
+
+    fn event(&self, r: EventRef) -> Option<&'s Event> {
+        match r {
+            EventRef::Trigger => self.trigger,
+            EventRef::Candidate => self.candidate,
+        }
+    }
+
+    fn binary(&self, op: BinOp, a: &Expr, b: &Expr) -> Value {
+        match op {
+            BinOp::And => return Value::Bool(truthy(&self.eval(a)) && truthy(&self.eval(b))),
+            BinOp::Or => return Value::Bool(truthy(&self.eval(a)) || truthy(&self.eval(b))),
+            BinOp::Coalesce => {
+                let l = self.eval(a);
+                return if l.is_set() { l } else { self.eval(b) };
+            }
+            _ => {}
+        }
+        let (l, r) = (self.eval(a), self.eval(b));
+        if !l.is_set() || !r.is_set() {
+            return match op {
+                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                    Value::Bool(false)
+                }
+                _ => Value::Unset,
+            };
+        }
+        match op {
+            BinOp::Eq => Value::Bool(l == r),
+            BinOp::Ne => Value::Bool(l != r),
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                let Some(ord) = compare(&l, &r) else {
+                    return Value::Bool(false);
+                };
+                Value::Bool(match op {
+                    BinOp::Lt => ord == Ordering::Less,
+                    BinOp::Le => ord != Ordering::Greater,
+                    BinOp::Gt => ord == Ordering::Greater,
+                    _ => ord != Ordering::Less,
+                })
+            }
+            BinOp::Add => match (l, r) {
+                (Value::Int(x), Value::Int(y)) => {
+                    x.checked_add(y).map(Value::Int).unwrap_or(Value::Unset)
+                }
+                (Value::Date(d), Value::Duration(u)) | (Value::Duration(u), Value::Date(d)) => {
+                    self.add(d, u)
+                }
+                (Value::Duration(x), Value::Duration(y)) if x.kind == y.kind => x
+                    .amount
+                    .checked_add(y.amount)
+                    .map(|amount| {
+                        Value::Duration(Duration {
+                            kind: x.kind,
+                            amount,
+                        })
+                    })
+                    .unwrap_or(Value::Unset),
+                _ => Value::Unset,
+            },
+            BinOp::Sub => match (l, r) {
+                (Value::Int(x), Value::Int(y)) => {
+                    x.checked_sub(y).map(Value::Int).unwrap_or(Value::Unset)
+                }
+                (Value::Date(x), Value::Date(y)) => {
+                    Value::Duration(Duration::days(days_between(y, x)))
+                }
+                (Value::Date(d), Value::Duration(u)) => self.add(
+                    d,
+                    Duration {
+                        kind: u.kind,
+                        amount: -u.amount,
+                    },
+                ),
+                (Value::Duration(x), Value::Duration(y)) if x.kind == y.kind => x
+                    .amount
+                    .checked_sub(y.amount)
+                    .map(|amount| {
+                        Value::Duration(Duration {
+                            kind: x.kind,
+                            amount,
+                        })
+                    })
+                    .unwrap_or(Value::Unset),
+                _ => Value::Unset,
+            },
+            BinOp::Mul => match (l, r) {
+                (Value::Int(x), Value::Int(y)) => {
+                    x.checked_mul(y).map(Value::Int).unwrap_or(Value::Unset)
+                }
+                (Value::Int(n), Value::Duration(d)) | (Value::Duration(d), Value::Int(n)) => d
+                    .amount
+                    .checked_mul(n)
+                    .map(|amount| {
+                        Value::Duration(Duration {
+                            kind: d.kind,
+                            amount,
+                        })
+                    })
+                    .unwrap_or(Value::Unset),
+                _ => Value::Unset,
+            },
+            BinOp::Div => match (l, r) {
+                (Value::Int(x), Value::Int(y)) => {
+                    x.checked_div(y).map(Value::Int).unwrap_or(Value::Unset)
+                }
+                _ => Value::Unset,
+            },
+            BinOp::And | BinOp::Or | BinOp::Coalesce => Value::Unset,
+        }
+    }
+
+    fn call(&self, b: Builtin, args: &[Expr]) -> Value {
+        // Builtins take one or two arguments: no need for a heap allocation per call.
+        let mut vals = [Value::Unset, Value::Unset];
+        if args.len() > vals.len() {
+            return Value::Unset;
+        }
+        let n = args.len();
+        for (slot, a) in vals.iter_mut().zip(args) {
+            *slot = self.eval(a);
+        }
+        match (b, &vals[..n]) {
+            (Builtin::Age, [Value::Date(birth), Value::Date(on)]) => {
+                Value::Int(age_in_years(*birth, *on))
+            }
+            (Builtin::WorkingDays, [Value::Date(a), Value::Date(b)]) => {
+                Value::Int(self.ev.policy.calendar.working_days_between(*a, *b))
+            }
+            (Builtin::DaysBetween, [Value::Date(a), Value::Date(b)]) => {
+                Value::Int(days_between(*a, *b))
+            }
+            (Builtin::Min, [a, b]) => match compare(a, b) {
+                Some(Ordering::Greater) => b.clone(),
+                Some(_) => a.clone(),
+                None => Value::Unset,
+            },
+            (Builtin::Max, [a, b]) => match compare(a, b) {
+                Some(Ordering::Less) => b.clone(),
+                Some(_) => a.clone(),
+                None => Value::Unset,
+            },
+            _ => Value::Unset,
+        }
+    }
+
+    fn clock(&self, c: u16, f: ClockField) -> Value {
+        let periods = self
+            .state
+            .clocks
+            .get(c as usize)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let last = periods.last();
+        let now = self.now;
+        match f {
+            ClockField::Periods => Value::Int(periods.len() as i64),
+            ClockField::Status => {
+                let status = match last {
+                    None => 0,
+                    Some(p) => match p.state {
+                        PeriodState::Open if p.paused_on(now) => 2,
+                        PeriodState::Open => 1,
+                        PeriodState::Stopped => 3,
+                        PeriodState::Nullified => 4,
+                    },
+                };
+                Value::Enum(0, status)
+            }
+            ClockField::Running => {
+                Value::Bool(last.is_some_and(|p| p.state == PeriodState::Open && !p.paused_on(now)))
+            }
+            ClockField::Open => Value::Bool(last.is_some_and(|p| p.state == PeriodState::Open)),
+            ClockField::Start => last.map(|p| Value::Date(p.start)).unwrap_or(Value::Unset),
+            ClockField::Stop => last
+                .and_then(|p| p.stop)
+                .map(Value::Date)
+                .unwrap_or(Value::Unset),
+            ClockField::TargetDate => last
+                .map(|p| Value::Date(p.target_date(now)))
+                .unwrap_or(Value::Unset),
+            ClockField::DaysWaited => Value::Int(last.map(|p| p.days_waited(now)).unwrap_or(0)),
+            ClockField::WeeksWaited => {
+                Value::Int(last.map(|p| p.days_waited(now).div_euclid(7)).unwrap_or(0))
+            }
+            ClockField::PausedDays => Value::Int(last.map(|p| p.paused_days(now)).unwrap_or(0)),
+            ClockField::Breached => Value::Bool(last.is_some_and(|p| {
+                p.state != PeriodState::Nullified && p.days_waited(now) > p.target_days
+            })),
+        }
+    }
+
+    fn since(&self, q: &Query) -> Option<NaiveDate> {
+        match q.since.as_deref().map(|s| self.eval(s)) {
+            Some(Value::Date(d)) => Some(d),
+            _ => None,
+        }
+    }
+
+    fn matches(&self, q: &Query, e: &'s Event, since: Option<NaiveDate>) -> bool {
+        q.events.contains(&e.kind)
+            && since.is_none_or(|s| e.date >= s)
+            && q.where_
+                .as_deref()
+                .is_none_or(|w| truthy(&self.with_candidate(e).eval(w)))
+    }
+
+    fn find(&self, q: &Query) -> Option<&'s Event> {
+        let since = self.since(q);
+        let history = self.history;
+        match q.kind {
+            QueryKind::First => history.iter().copied().find(|e| self.matches(q, e, since)),
+            _ => history
+                .iter()
+                .rev()
+                .copied()
+                .find(|e| self.matches(q, e, since)),
+        }
+    }
+
+    fn query(&self, q: &Query) -> Value {
+        let since = self.since(q);
+        match q.kind {
+            QueryKind::Count => Value::Int(
+                self.history
+                    .iter()
+                    .filter(|e| self.matches(q, e, since))
+                    .count() as i64,
+            ),
+            QueryKind::Exists | QueryKind::Last | QueryKind::First => {
+                Value::Bool(self.history.iter().any(|e| self.matches(q, e, since)))
+            }
+            QueryKind::Consecutive => {
+                let mut n = 0;
+                for e in self.history.iter().rev() {
+                    if !q.among.is_empty() && !q.among.contains(&e.kind) {
+                        continue;
+                    }
+                    if since.is_some_and(|s| e.date < s) || !self.matches(q, e, since) {
+                        break;
+                    }
+                    n += 1;
+                }
+                Value::Int(n)
+            }
+        }
+    }
+}

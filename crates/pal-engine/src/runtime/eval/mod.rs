@@ -1,0 +1,1081 @@
+//! The interpreter: runs a compiled [`Policy`] over one pathway's events as at a report date.
+//!
+//! Pure and deterministic: no IO, no system clock. Events are applied in date order (same-date
+//! events keep input order). A timer due on a date fires after that date's events, so an event
+//! on the due day still cancels it. Exceptions replace the actions of the rule they name;
+//! rules that disagree about a clock for the same event are reported as a conflict and none of
+//! their actions on that clock is applied.
+
+mod expr;
+pub mod result;
+
+use crate::base::value::{Duration, Value};
+use crate::model::event::Event;
+use crate::model::ir::{Action, ClockId, ParamDef, Policy, RuleId, RuleKind, Target};
+use chrono::NaiveDate;
+pub use result::*;
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// State of a period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeriodState {
+    /// Open: running (or paused, when a pause covers the date asked about).
+    Open,
+    /// Stopped with a reason.
+    Stopped,
+    /// Nullified: removed from reporting.
+    Nullified,
+}
+
+/// One period of a clock, as the interpreter tracks it.
+#[derive(Debug, Clone)]
+pub struct Period {
+    /// Start (moved by `reset`).
+    pub start: NaiveDate,
+    /// Stop or nullification date.
+    pub stop: Option<NaiveDate>,
+    /// Open, stopped or nullified.
+    pub state: PeriodState,
+    /// Stop reason.
+    pub reason: Option<Arc<str>>,
+    /// Pauses `[from, to)`; `to` is `None` while open.
+    pub pauses: Vec<(NaiveDate, Option<NaiveDate>)>,
+    /// The standard in days, fixed when the period starts.
+    pub target_days: i64,
+    /// Rule that started it.
+    pub started_by: Option<RuleId>,
+    /// Rule that stopped it.
+    pub stopped_by: Option<RuleId>,
+}
+
+impl Period {
+    /// The date the wait is measured to: the stop, or `now` for an open period.
+    pub fn end(&self, now: NaiveDate) -> NaiveDate {
+        self.stop.unwrap_or(now)
+    }
+
+    /// Days paused between start and the end of the period (as of `now`).
+    pub fn paused_days(&self, now: NaiveDate) -> i64 {
+        let end = self.end(now);
+        self.pauses
+            .iter()
+            .map(|(from, to)| {
+                let from = (*from).max(self.start);
+                let to = to.unwrap_or(end).min(end);
+                (to - from).num_days().max(0)
+            })
+            .sum()
+    }
+
+    /// Days waited as of `now` (start day is day 0), pauses excluded.
+    pub fn days_waited(&self, now: NaiveDate) -> i64 {
+        (self.end(now) - self.start).num_days() - self.paused_days(now)
+    }
+
+    /// True if a pause covers `date`.
+    pub fn paused_on(&self, date: NaiveDate) -> bool {
+        self.state == PeriodState::Open
+            && self
+                .pauses
+                .iter()
+                .any(|(from, to)| *from <= date && to.is_none_or(|t| date < t))
+    }
+
+    /// The status name used in results.
+    pub fn status(&self, now: NaiveDate) -> &'static str {
+        match self.state {
+            PeriodState::Stopped => "stopped",
+            PeriodState::Nullified => "nullified",
+            PeriodState::Open if self.paused_on(now) => "paused",
+            PeriodState::Open => "running",
+        }
+    }
+
+    /// The last day within the standard (start + target + paused days).
+    pub fn target_date(&self, now: NaiveDate) -> NaiveDate {
+        // Saturates rather than panicking at the end of the representable dates.
+        chrono::Duration::try_days(self.target_days.saturating_add(self.paused_days(now)))
+            .and_then(|d| self.start.checked_add_signed(d))
+            .unwrap_or(NaiveDate::MAX)
+    }
+}
+
+/// The pathway as the rules see it at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct PathwayState {
+    /// Attribute values by slot.
+    pub attrs: Vec<Value>,
+    /// Periods by clock.
+    pub clocks: Vec<Vec<Period>>,
+}
+
+#[derive(Debug, Clone)]
+struct Obligation {
+    what: Arc<str>,
+    created: NaiveDate,
+    due: NaiveDate,
+    /// Events with an index at or after this may meet it.
+    from_index: usize,
+    action: (RuleId, usize),
+    met_on: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PendingTimer {
+    rule: RuleId,
+    armed_by: usize,
+    due: NaiveDate,
+}
+
+/// A policy ready to run, with parameter values (possibly overridden for a test or the REPL).
+#[derive(Debug, Clone)]
+pub struct Evaluator<'p> {
+    /// The policy.
+    pub policy: &'p Policy,
+    params: Cow<'p, [ParamDef]>,
+}
+
+/// What a step of evaluation is about: the event (or timer) and the date.
+struct Step<'e> {
+    now: NaiveDate,
+    trigger: Option<&'e Event>,
+    label: Cow<'e, str>,
+    line: Option<u32>,
+}
+
+impl<'p> Evaluator<'p> {
+    /// An evaluator with the policy's own parameter values.
+    pub fn new(policy: &'p Policy) -> Evaluator<'p> {
+        Evaluator {
+            policy,
+            params: Cow::Borrowed(&policy.params),
+        }
+    }
+
+    /// Overrides a parameter for this evaluator (what-if; tests' `set`).
+    pub fn set_param(&mut self, id: u32, initial: Value, dated: Vec<(NaiveDate, Value)>) {
+        if let Some(p) = self.params.to_mut().get_mut(id as usize) {
+            p.initial = initial;
+            p.dated = dated;
+        }
+    }
+
+    /// The parameters in force.
+    pub fn params(&self) -> &[ParamDef] {
+        &self.params
+    }
+
+    /// Evaluates one pathway. `events` need not be sorted; `attributes` are initial pathway
+    /// attributes (e.g. a test's `pathway { … }`); events after `as_at` are ignored.
+    pub fn run(
+        &self,
+        pathway_id: &str,
+        events: &[Event],
+        attributes: &[(u16, Value)],
+        as_at: NaiveDate,
+        trace: bool,
+    ) -> PathwayResult {
+        let (run, sorted) = self.drive(events, attributes, as_at, trace, None);
+        run.finish(pathway_id, &sorted)
+    }
+
+    /// Applies the events in order, firing timers as they fall due.
+    fn drive<'e>(
+        &self,
+        events: &'e [Event],
+        attributes: &[(u16, Value)],
+        as_at: NaiveDate,
+        trace: bool,
+        probe: Option<RuleId>,
+    ) -> (Run<'_, 'p>, Vec<&'e Event>) {
+        let mut sorted: Vec<&Event> = events.iter().filter(|e| e.date <= as_at).collect();
+        if !sorted
+            .windows(2)
+            .all(|w| (w[0].date, w[0].seq) <= (w[1].date, w[1].seq))
+        {
+            sorted.sort_by_key(|e| (e.date, e.seq));
+        }
+        let mut run = Run::new(self, attributes, as_at, trace);
+        run.probe = probe.map(|r| (r, Vec::new()));
+        for i in 0..sorted.len() {
+            run.fire_timers(&sorted, i, |due| due < sorted[i].date);
+            run.apply_event(&sorted, i);
+        }
+        let n = sorted.len();
+        run.fire_timers(&sorted, n, |due| due <= as_at);
+        (run, sorted)
+    }
+
+    /// Evaluates an expression against a finished pathway state (the REPL, test expectations).
+    pub fn eval_at(
+        &self,
+        e: &crate::model::ir::Expr,
+        state: &PathwayState,
+        history: &[&Event],
+        now: NaiveDate,
+    ) -> Value {
+        let ctx = expr::Ctx {
+            ev: self,
+            state,
+            history,
+            trigger: None,
+            candidate: None,
+            now,
+            memo: None,
+        };
+        ctx.eval(e)
+    }
+
+    /// Runs the events and returns the final state and sorted history too (REPL, tests).
+    pub fn run_with_state<'e>(
+        &self,
+        pathway_id: &str,
+        events: &'e [Event],
+        attributes: &[(u16, Value)],
+        as_at: NaiveDate,
+        trace: bool,
+    ) -> (PathwayResult, PathwayState, Vec<&'e Event>) {
+        let (run, sorted) = self.drive(events, attributes, as_at, trace, None);
+        let state = run.state.clone();
+        (run.finish(pathway_id, &sorted), state, sorted)
+    }
+
+    /// Every time rule `r` was considered while evaluating the pathway, with the value of each
+    /// part of its condition (for the REPL's `:whynot`).
+    pub fn considerations(
+        &self,
+        r: RuleId,
+        events: &[Event],
+        attributes: &[(u16, Value)],
+        as_at: NaiveDate,
+    ) -> Vec<Consideration> {
+        let (run, _) = self.drive(events, attributes, as_at, false, Some(r));
+        run.probe.map(|(_, l)| l).unwrap_or_default()
+    }
+
+    fn target_days(&self, clock: ClockId, start: NaiveDate) -> i64 {
+        match &self.policy.clocks[clock as usize].target {
+            Target::Days(d) => *d,
+            Target::Param(p) => match self.params[*p as usize].value_on(start) {
+                Value::Duration(Duration { amount, .. }) => *amount,
+                _ => 0,
+            },
+        }
+    }
+}
+
+/// One time a rule was considered, with the value of each part of its condition (`:whynot`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Consideration {
+    /// The date.
+    pub date: NaiveDate,
+    /// The event (or timer).
+    pub event: String,
+    /// Each top-level `and` operand of the condition, with its value.
+    pub conjuncts: Vec<(String, String)>,
+    /// Whether the whole condition held.
+    pub held: bool,
+}
+
+fn flatten_and<'e>(e: &'e crate::model::ir::Expr, out: &mut Vec<&'e crate::model::ir::Expr>) {
+    match e {
+        crate::model::ir::Expr::Binary(crate::model::ir::BinOp::And, a, b) => {
+            flatten_and(a, out);
+            flatten_and(b, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// The mutable state of one pathway's evaluation.
+struct Run<'a, 'p> {
+    ev: &'a Evaluator<'p>,
+    state: PathwayState,
+    as_at: NaiveDate,
+    timers: Vec<PendingTimer>,
+    obligations: Vec<Obligation>,
+    outcomes: Vec<OutcomeResult>,
+    conflicts: Vec<ConflictResult>,
+    warnings: Vec<WarningResult>,
+    trace: Option<Vec<TraceStep>>,
+    /// A rule whose conditions are recorded each time it is considered.
+    probe: Option<(RuleId, Vec<Consideration>)>,
+    /// Definitions' values within the current step.
+    memo: expr::DefMemo,
+}
+
+/// A rule that fired: the rule (or exception) whose actions apply.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    acting: RuleId,
+}
+
+impl<'a, 'p> Run<'a, 'p> {
+    fn new(
+        ev: &'a Evaluator<'p>,
+        attributes: &[(u16, Value)],
+        as_at: NaiveDate,
+        trace: bool,
+    ) -> Self {
+        let policy = ev.policy;
+        let mut attrs: Vec<Value> = policy
+            .schema
+            .attributes
+            .iter()
+            .map(|a| a.default.clone().unwrap_or(Value::Unset))
+            .collect();
+        for (slot, v) in attributes {
+            if let Some(a) = attrs.get_mut(*slot as usize) {
+                *a = v.clone();
+            }
+        }
+        Run {
+            ev,
+            state: PathwayState {
+                attrs,
+                clocks: vec![Vec::new(); policy.clocks.len()],
+            },
+            as_at,
+            timers: Vec::new(),
+            obligations: Vec::new(),
+            outcomes: Vec::new(),
+            conflicts: Vec::new(),
+            warnings: Vec::new(),
+            trace: trace.then(Vec::new),
+            probe: None,
+            memo: expr::DefMemo::new(policy.defs.len()),
+        }
+    }
+
+    /// The text and value of each top-level `and` operand of rule `r`'s condition.
+    fn conjunct_values(&self, r: RuleId, history: &[&Event], step: &Step) -> Vec<(String, String)> {
+        let rule = &self.policy().rules[r as usize];
+        let Some(w) = &rule.when else {
+            return Vec::new();
+        };
+        let ctx = self.ctx(history, step);
+        let mut parts = Vec::new();
+        flatten_and(w, &mut parts);
+        let schema = &self.policy().schema;
+        parts
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let text = rule
+                    .conjuncts
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| format!("part {}", i + 1));
+                let v = match ctx.eval(e) {
+                    Value::Unset => "unset".to_string(),
+                    v => schema.display_value(&v),
+                };
+                (text, v)
+            })
+            .collect()
+    }
+
+    /// Why a condition is false, for the trace: its first failing part and that part's value.
+    fn why_false(&self, r: RuleId, history: &[&Event], step: &Step) -> String {
+        self.conjunct_values(r, history, step)
+            .into_iter()
+            .find(|(_, v)| v != "true")
+            .map(|(text, v)| format!("`{text}` is {v}"))
+            .unwrap_or_else(|| "condition is false".into())
+    }
+
+    /// Evaluates rule `r`'s condition, recording its parts if `r` is probed.
+    fn condition_holds(&mut self, r: RuleId, history: &[&Event], step: &Step) -> bool {
+        let rule = &self.policy().rules[r as usize];
+        let Some(w) = &rule.when else {
+            if let Some((p, list)) = &mut self.probe {
+                if *p == r {
+                    list.push(Consideration {
+                        date: step.now,
+                        event: step.label.to_string(),
+                        conjuncts: Vec::new(),
+                        held: true,
+                    });
+                }
+            }
+            return true;
+        };
+        let holds = self.ctx(history, step).eval(w) == Value::Bool(true);
+        if self.probe.as_ref().is_some_and(|(p, _)| *p == r) {
+            let conjuncts = self.conjunct_values(r, history, step);
+            if let Some((_, list)) = &mut self.probe {
+                list.push(Consideration {
+                    date: step.now,
+                    event: step.label.to_string(),
+                    conjuncts,
+                    held: holds,
+                });
+            }
+        }
+        holds
+    }
+
+    fn policy(&self) -> &'p Policy {
+        self.ev.policy
+    }
+
+    fn ctx<'s>(&'s self, history: &'s [&'s Event], step: &Step<'s>) -> expr::Ctx<'s, 'p> {
+        expr::Ctx {
+            ev: self.ev,
+            state: &self.state,
+            history,
+            trigger: step.trigger,
+            candidate: None,
+            now: step.now,
+            memo: Some(&self.memo),
+        }
+    }
+
+    /// Fires pending timers whose due date satisfies `due_ok`, in due order (then policy order).
+    /// `processed` is how many events are in the history.
+    fn fire_timers(
+        &mut self,
+        events: &[&Event],
+        processed: usize,
+        due_ok: impl Fn(NaiveDate) -> bool,
+    ) {
+        loop {
+            let next = self
+                .timers
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| due_ok(t.due))
+                .min_by_key(|(_, t)| (t.due, t.rule))
+                .map(|(i, _)| i);
+            let Some(i) = next else { break };
+            let timer = self.timers.remove(i);
+            let rule = &self.policy().rules[timer.rule as usize];
+            let trigger = events.get(timer.armed_by).copied();
+            let step = Step {
+                now: timer.due,
+                trigger,
+                label: Cow::Owned(format!("timer {}", rule.name)),
+                line: trigger.map(|e| e.line),
+            };
+            let history = &events[..processed];
+            let mut traces = Vec::new();
+            self.memo.clear();
+            let plans: Vec<Plan> = self
+                .resolve(timer.rule, history, &step, &mut traces)
+                .into_iter()
+                .collect();
+            self.apply_plans(&plans, history, &step, &mut traces);
+            self.memo.clear();
+            self.push_trace(step, traces);
+        }
+    }
+
+    fn apply_event(&mut self, events: &[&Event], i: usize) {
+        let e = events[i];
+        let policy = self.policy();
+        let kind = e.kind as usize;
+        let Some(def) = policy.schema.events.get(kind) else {
+            return;
+        };
+        // Attributes carried by the event.
+        for (f, slot) in def.sets_attribute.iter().enumerate() {
+            if let (Some(slot), Some(v)) = (slot, e.fields.get(f)) {
+                if v.is_set() {
+                    if let Some(a) = self.state.attrs.get_mut(*slot as usize) {
+                        *a = v.clone();
+                    }
+                }
+            }
+        }
+        let history = &events[..=i];
+        let step = Step {
+            now: e.date,
+            trigger: Some(e),
+            label: Cow::Borrowed(def.name.as_str()),
+            line: Some(e.line),
+        };
+        // Obligations this event meets.
+        if policy.meets.get(kind).copied().unwrap_or(false) {
+            self.meet_obligations(history, i, e);
+        }
+        let mut traces = Vec::new();
+        // Timers this event cancels.
+        for &r in &policy.cancels[kind] {
+            let before = self.timers.len();
+            self.timers.retain(|t| t.rule != r);
+            if self.trace.is_some() && self.timers.len() != before {
+                traces.push(self.rule_trace(r, "cancelled", None));
+            }
+        }
+        // Rules triggered by the event: every condition sees the state before any action.
+        self.memo.clear();
+        let mut plans = Vec::new();
+        for &r in &policy.on_event[kind] {
+            plans.extend(self.resolve(r, history, &step, &mut traces));
+        }
+        self.apply_plans(&plans, history, &step, &mut traces);
+        self.memo.clear();
+        // Timers armed by the event (a re-arm replaces a pending one).
+        for &r in &policy.arms[kind] {
+            let RuleKind::Timer { delay, .. } = &policy.rules[r as usize].kind else {
+                continue;
+            };
+            let ctx = self.ctx(history, &step);
+            let due = match ctx.eval(delay) {
+                Value::Duration(d) => policy.calendar.add(e.date, d),
+                _ => continue,
+            };
+            self.timers.retain(|t| t.rule != r);
+            self.timers.push(PendingTimer {
+                rule: r,
+                armed_by: i,
+                due,
+            });
+            if self.trace.is_some() {
+                traces.push(self.rule_trace(r, "armed", Some(format!("due {due}"))));
+            }
+        }
+        self.push_trace(step, traces);
+    }
+
+    fn meet_obligations(&mut self, history: &[&Event], i: usize, e: &Event) {
+        let policy = self.policy();
+        for k in 0..self.obligations.len() {
+            let ob = &self.obligations[k];
+            if ob.met_on.is_some() || i < ob.from_index {
+                continue;
+            }
+            let (rule, idx) = ob.action;
+            let Some(Action::Require { by, by_where, .. }) =
+                policy.rules[rule as usize].actions.get(idx)
+            else {
+                continue;
+            };
+            if !by.contains(&e.kind) {
+                continue;
+            }
+            if let Some(w) = by_where {
+                let ctx = expr::Ctx {
+                    ev: self.ev,
+                    state: &self.state,
+                    history,
+                    trigger: None,
+                    candidate: Some(e),
+                    now: e.date,
+                    memo: None,
+                };
+                if ctx.eval(w) != Value::Bool(true) {
+                    continue;
+                }
+            }
+            self.obligations[k].met_on = Some(e.date);
+        }
+    }
+
+    fn rule_trace(&self, r: RuleId, result: &'static str, detail: Option<String>) -> RuleTrace {
+        let rule = &self.policy().rules[r as usize];
+        RuleTrace {
+            rule: rule.name.clone(),
+            cite: rule.cite_text(),
+            result,
+            detail,
+        }
+    }
+
+    /// Decides whether rule `r` fires and whose actions apply (the deepest applicable exception).
+    fn resolve(
+        &mut self,
+        r: RuleId,
+        history: &[&Event],
+        step: &Step,
+        traces: &mut Vec<RuleTrace>,
+    ) -> Option<Plan> {
+        let policy = self.policy();
+        let rule = &policy.rules[r as usize];
+        if rule.disabled.is_some() {
+            return None;
+        }
+        let holds = self.condition_holds(r, history, step);
+        if !holds {
+            if self.trace.is_some() {
+                traces.push(self.rule_trace(
+                    r,
+                    "not_applicable",
+                    Some(self.why_false(r, history, step)),
+                ));
+            }
+            return None;
+        }
+        let acting = self.deepest(r, history, step, traces);
+        if self.trace.is_some() {
+            if acting == r {
+                traces.push(self.rule_trace(r, "fired", None));
+            } else {
+                let ex = &policy.rules[acting as usize];
+                traces.push(self.rule_trace(
+                    r,
+                    "overridden",
+                    Some(format!("exception {} applied", ex.name)),
+                ));
+                traces.push(self.rule_trace(
+                    acting,
+                    "fired",
+                    Some(format!("instead of {}", rule.name)),
+                ));
+            }
+        }
+        Some(Plan { acting })
+    }
+
+    /// The rule whose actions apply when `r` holds: `r`, or the deepest applicable exception.
+    fn deepest(
+        &mut self,
+        r: RuleId,
+        history: &[&Event],
+        step: &Step,
+        traces: &mut Vec<RuleTrace>,
+    ) -> RuleId {
+        let policy = self.policy();
+        let mut applicable = Vec::new();
+        for &x in &policy.rules[r as usize].exceptions {
+            let ex = &policy.rules[x as usize];
+            if ex.disabled.is_some() {
+                continue;
+            }
+            let holds = self.condition_holds(x, history, step);
+            if holds {
+                applicable.push(x);
+            } else if self.trace.is_some() {
+                let why = self.why_false(x, history, step);
+                traces.push(self.rule_trace(x, "not_applicable", Some(why)));
+            }
+        }
+        match applicable.as_slice() {
+            [] => r,
+            [one] => self.deepest(*one, history, step, traces),
+            many => {
+                let names: Vec<String> = many
+                    .iter()
+                    .map(|x| policy.rules[*x as usize].name.clone())
+                    .collect();
+                let cites: Vec<String> = many
+                    .iter()
+                    .map(|x| policy.rules[*x as usize].cite_text())
+                    .collect();
+                self.conflicts.push(ConflictResult {
+                    date: step.now,
+                    event: step.label.to_string(),
+                    clock: String::new(),
+                    rules: names,
+                    cites,
+                    resolution: format!(
+                        "exceptions to `{}` disagree; the rule's own actions were applied",
+                        policy.rules[r as usize].name
+                    ),
+                });
+                if self.trace.is_some() {
+                    for x in many {
+                        traces.push(self.rule_trace(*x, "conflict", None));
+                    }
+                }
+                r
+            }
+        }
+    }
+
+    fn apply_plans(
+        &mut self,
+        plans: &[Plan],
+        history: &[&Event],
+        step: &Step,
+        traces: &mut Vec<RuleTrace>,
+    ) {
+        if plans.is_empty() {
+            return;
+        }
+        let policy = self.policy();
+        // Clocks acted on by more than one fired rule are in conflict.
+        let mut blocked: Vec<ClockId> = Vec::new();
+        if plans.len() > 1 {
+            for c in 0..policy.clocks.len() as ClockId {
+                let acting: Vec<&Plan> = plans
+                    .iter()
+                    .filter(|p| {
+                        policy.rules[p.acting as usize]
+                            .actions
+                            .iter()
+                            .any(|a| a.clock() == Some(c))
+                    })
+                    .collect();
+                if acting.len() > 1 {
+                    blocked.push(c);
+                    self.conflicts.push(ConflictResult {
+                        date: step.now,
+                        event: step.label.to_string(),
+                        clock: policy.clocks[c as usize].name.clone(),
+                        rules: acting
+                            .iter()
+                            .map(|p| policy.rules[p.acting as usize].name.clone())
+                            .collect(),
+                        cites: acting
+                            .iter()
+                            .map(|p| policy.rules[p.acting as usize].cite_text())
+                            .collect(),
+                        resolution: "none of these rules' actions on this clock was applied".into(),
+                    });
+                    if self.trace.is_some() {
+                        for p in &acting {
+                            traces.push(self.rule_trace(
+                                p.acting,
+                                "conflict",
+                                Some(format!("on clock {}", policy.clocks[c as usize].name)),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for plan in plans {
+            let rule = &policy.rules[plan.acting as usize];
+            for (idx, action) in rule.actions.iter().enumerate() {
+                if action.clock().is_some_and(|c| blocked.contains(&c)) {
+                    continue;
+                }
+                self.apply_action(plan.acting, idx, action, history, step);
+            }
+        }
+    }
+
+    fn date_or_now(
+        &self,
+        e: &Option<crate::model::ir::Expr>,
+        history: &[&Event],
+        step: &Step,
+    ) -> Option<NaiveDate> {
+        match e {
+            None => Some(step.now),
+            Some(e) => match self.ctx(history, step).eval(e) {
+                Value::Date(d) => Some(d),
+                _ => None,
+            },
+        }
+    }
+
+    fn warn(&mut self, step: &Step, rule: RuleId, message: String) {
+        let r = &self.policy().rules[rule as usize];
+        self.warnings.push(WarningResult {
+            date: step.now,
+            message,
+            rule: Some(r.name.clone()),
+            cite: Some(r.cite_text()),
+            line: step.line,
+        });
+    }
+
+    fn apply_action(
+        &mut self,
+        rid: RuleId,
+        idx: usize,
+        action: &Action,
+        history: &[&Event],
+        step: &Step,
+    ) {
+        let policy = self.policy();
+        let clock_name = |c: ClockId| policy.clocks[c as usize].name.as_str();
+        match action {
+            Action::Start(c, on) => {
+                let Some(d) = self.date_or_now(on, history, step) else {
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`start {}`: the date is not set", clock_name(*c)),
+                    );
+                };
+                if let Some(open) = self.state.clocks[*c as usize]
+                    .iter()
+                    .find(|p| p.state == PeriodState::Open)
+                {
+                    let since = open.start;
+                    return self.warn(
+                        step,
+                        rid,
+                        format!(
+                            "clock `{}` is already running since {since}; `start` ignored",
+                            clock_name(*c)
+                        ),
+                    );
+                }
+                let target_days = self.ev.target_days(*c, d);
+                self.state.clocks[*c as usize].push(Period {
+                    start: d,
+                    stop: None,
+                    state: PeriodState::Open,
+                    reason: None,
+                    pauses: Vec::new(),
+                    target_days,
+                    started_by: Some(rid),
+                    stopped_by: None,
+                });
+            }
+            Action::Stop(c, reason, on) | Action::Nullify(c, reason, on) => {
+                let nullify = matches!(action, Action::Nullify(..));
+                let verb = if nullify { "nullify" } else { "stop" };
+                let Some(d) = self.date_or_now(on, history, step) else {
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`{verb} {}`: the date is not set", clock_name(*c)),
+                    );
+                };
+                let Some(p) = self.state.clocks[*c as usize]
+                    .iter_mut()
+                    .find(|p| p.state == PeriodState::Open)
+                else {
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`{verb} {}` with no running clock", clock_name(*c)),
+                    );
+                };
+                let d = d.max(p.start);
+                for pause in &mut p.pauses {
+                    if pause.1.is_none() {
+                        pause.1 = Some(d);
+                    }
+                }
+                p.stop = Some(d);
+                p.state = if nullify {
+                    PeriodState::Nullified
+                } else {
+                    PeriodState::Stopped
+                };
+                p.reason = Some(reason.clone());
+                p.stopped_by = Some(rid);
+            }
+            Action::Reset(c, to) => {
+                let Some(d) = self.date_or_now(&Some(to.clone()), history, step) else {
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`reset {}`: the date is not set", clock_name(*c)),
+                    );
+                };
+                let Some(p) = self.state.clocks[*c as usize]
+                    .iter_mut()
+                    .find(|p| p.state == PeriodState::Open)
+                else {
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`reset {}` with no running clock", clock_name(*c)),
+                    );
+                };
+                p.start = d;
+            }
+            Action::Pause(c, on) => {
+                let Some(d) = self.date_or_now(on, history, step) else {
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`pause {}`: the date is not set", clock_name(*c)),
+                    );
+                };
+                let Some(p) = self.state.clocks[*c as usize]
+                    .iter_mut()
+                    .find(|p| p.state == PeriodState::Open)
+                else {
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`pause {}` with no running clock", clock_name(*c)),
+                    );
+                };
+                if p.pauses.iter().any(|(_, to)| to.is_none()) {
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("clock `{}` is already paused", clock_name(*c)),
+                    );
+                }
+                p.pauses.push((d, None));
+            }
+            Action::Resume(c, on) => {
+                let Some(d) = self.date_or_now(on, history, step) else {
+                    return self.warn(
+                        step,
+                        rid,
+                        format!("`resume {}`: the date is not set", clock_name(*c)),
+                    );
+                };
+                let open_pause = self.state.clocks[*c as usize]
+                    .iter_mut()
+                    .find(|p| p.state == PeriodState::Open)
+                    .and_then(|p| p.pauses.iter_mut().find(|(_, to)| to.is_none()));
+                match open_pause {
+                    Some(pause) => pause.1 = Some(d.max(pause.0)),
+                    None => self.warn(
+                        step,
+                        rid,
+                        format!("`resume {}` with no pause", clock_name(*c)),
+                    ),
+                }
+            }
+            Action::Outcome(name, on) => {
+                let d = self.date_or_now(on, history, step).unwrap_or(step.now);
+                let r = &policy.rules[rid as usize];
+                self.outcomes.push(OutcomeResult {
+                    outcome: name.to_string(),
+                    date: d,
+                    rule: r.name.clone(),
+                    cite: r.cite_text(),
+                });
+            }
+            Action::Require {
+                what, within, of, ..
+            } => {
+                let Some(from) = self.date_or_now(of, history, step) else {
+                    return self.warn(step, rid, format!("`require {what}`: the date is not set"));
+                };
+                let Value::Duration(d) = self.ctx(history, step).eval(within) else {
+                    return;
+                };
+                let due = policy.calendar.add(from, d);
+                self.obligations.push(Obligation {
+                    what: what.clone(),
+                    created: step.now,
+                    due,
+                    from_index: history.len(),
+                    action: (rid, idx),
+                    met_on: None,
+                });
+            }
+            Action::Warn(text) => {
+                let text = text.to_string();
+                self.warn(step, rid, text);
+            }
+        }
+    }
+
+    fn clock_summary(&self, now: NaiveDate) -> Vec<String> {
+        let policy = self.policy();
+        policy
+            .clocks
+            .iter()
+            .zip(&self.state.clocks)
+            .filter_map(|(c, periods)| periods.last().map(|p| (c, p)))
+            .map(|(c, p)| match p.state {
+                PeriodState::Open => format!(
+                    "{} {} since {} ({} days)",
+                    c.name,
+                    p.status(now),
+                    p.start,
+                    p.days_waited(now)
+                ),
+                PeriodState::Stopped => format!(
+                    "{} stopped {} ({}, {} days)",
+                    c.name,
+                    p.stop.map(|d| d.to_string()).unwrap_or_default(),
+                    p.reason.as_deref().unwrap_or(""),
+                    p.days_waited(now)
+                ),
+                PeriodState::Nullified => format!(
+                    "{} nullified {} ({})",
+                    c.name,
+                    p.stop.map(|d| d.to_string()).unwrap_or_default(),
+                    p.reason.as_deref().unwrap_or("")
+                ),
+            })
+            .collect()
+    }
+
+    fn push_trace(&mut self, step: Step, rules: Vec<RuleTrace>) {
+        if self.trace.is_none() {
+            return;
+        }
+        let clocks = self.clock_summary(step.now);
+        if let Some(t) = &mut self.trace {
+            t.push(TraceStep {
+                date: step.now,
+                event: step.label.into_owned(),
+                line: step.line,
+                rules,
+                clocks,
+            });
+        }
+    }
+
+    fn finish(self, pathway_id: &str, _events: &[&Event]) -> PathwayResult {
+        let policy = self.policy();
+        let as_at = self.as_at;
+        let mut clocks = Vec::new();
+        for (ci, periods) in self.state.clocks.iter().enumerate() {
+            for (pi, p) in periods.iter().enumerate() {
+                let nullified = p.state == PeriodState::Nullified;
+                let days = p.days_waited(as_at);
+                clocks.push((
+                    p.start,
+                    ci,
+                    PeriodResult {
+                        clock: policy.clocks[ci].name.clone(),
+                        period: pi as u32 + 1,
+                        status: p.status(as_at),
+                        start: p.start,
+                        stop: p.stop,
+                        reason: p.reason.as_ref().map(|r| r.to_string()),
+                        days_waited: (!nullified).then_some(days),
+                        paused_days: p.paused_days(as_at),
+                        target_days: p.target_days,
+                        target_date: p.target_date(as_at),
+                        breached: !nullified && days > p.target_days,
+                        weeks_waited: (!nullified).then_some(days.div_euclid(7)),
+                        started_by: p.started_by.map(|r| policy.rules[r as usize].name.clone()),
+                        stopped_by: p.stopped_by.map(|r| policy.rules[r as usize].name.clone()),
+                    },
+                ));
+            }
+        }
+        clocks.sort_by_key(|(start, ci, r)| (*start, *ci, r.period));
+        let obligations = self
+            .obligations
+            .iter()
+            .map(|o| {
+                let rule = &policy.rules[o.action.0 as usize];
+                let status = match o.met_on {
+                    Some(d) if d <= o.due => "met",
+                    Some(_) => "missed",
+                    None if as_at > o.due => "missed",
+                    None => "open",
+                };
+                ObligationResult {
+                    what: o.what.to_string(),
+                    created: o.created,
+                    due: o.due,
+                    status,
+                    met_on: o.met_on,
+                    rule: rule.name.clone(),
+                    cite: rule.cite_text(),
+                }
+            })
+            .collect();
+        let attributes = policy
+            .schema
+            .attributes
+            .iter()
+            .zip(&self.state.attrs)
+            .filter(|(_, v)| v.is_set())
+            .map(|(a, v)| (a.name.clone(), policy.schema.display_value(v)))
+            .collect();
+        PathwayResult {
+            pathway_id: pathway_id.to_string(),
+            as_at,
+            attributes,
+            clocks: clocks.into_iter().map(|(_, _, r)| r).collect(),
+            outcomes: self.outcomes,
+            obligations,
+            conflicts: self.conflicts,
+            warnings: self.warnings,
+            trace: self.trace,
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! What evaluating one pathway returns: the EVENTS.md result shape (clocks, outcomes,
+//! obligations, conflicts, warnings) plus an optional trace for `pal explain` and failing tests.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+/// The result for one pathway, serialised as one JSON Lines object by `pal run`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct PathwayResult {
+    /// The pathway's id.
+    pub pathway_id: String,
+    /// The report date.
+    #[serde(serialize_with = "crate::base::value::serialize_date")]
+    pub as_at: NaiveDate,
+    /// Every period of every clock, in start order.
+    pub clocks: Vec<PeriodResult>,
+    /// Outcomes the policy required, in date order.
+    pub outcomes: Vec<OutcomeResult>,
+    /// Obligations created, with their status at the as-at date.
+    pub obligations: Vec<ObligationResult>,
+    /// Rules that disagreed about a clock; never settled silently.
+    pub conflicts: Vec<ConflictResult>,
+    /// Data-quality warnings.
+    pub warnings: Vec<WarningResult>,
+    /// The pathway attributes at the as-at date (those that are set), e.g. priority, specialty.
+    pub attributes: std::collections::BTreeMap<String, String>,
+    /// The step-by-step trace (only when asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Vec<TraceStep>>,
+}
+
+/// One period of one clock.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PeriodResult {
+    /// Clock name (`rtt`, `cancer_62`, …).
+    pub clock: String,
+    /// 1-based period number within the clock.
+    pub period: u32,
+    /// `running`, `paused`, `stopped` or `nullified`.
+    pub status: &'static str,
+    /// Clock start (after any reset).
+    #[serde(serialize_with = "crate::base::value::serialize_date")]
+    pub start: NaiveDate,
+    /// Stop or nullification date.
+    #[serde(serialize_with = "crate::base::value::serialize_opt_date")]
+    pub stop: Option<NaiveDate>,
+    /// Stop or nullification reason.
+    pub reason: Option<String>,
+    /// (stop or as-at) − start − paused days; `null` when nullified.
+    pub days_waited: Option<i64>,
+    /// Days excluded by pauses (cancer adjustments).
+    pub paused_days: i64,
+    /// The standard, in days.
+    pub target_days: i64,
+    /// start + target + paused days: the last day within the standard.
+    #[serde(serialize_with = "crate::base::value::serialize_date")]
+    pub target_date: NaiveDate,
+    /// days_waited > target_days.
+    pub breached: bool,
+    /// Completed weeks waited (floor of days / 7); `null` when nullified.
+    pub weeks_waited: Option<i64>,
+    /// The rule that started the period.
+    pub started_by: Option<String>,
+    /// The rule that stopped or nullified it.
+    pub stopped_by: Option<String>,
+}
+
+/// An outcome a rule required (discharge, rebook, review, …).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OutcomeResult {
+    /// Outcome name.
+    pub outcome: String,
+    /// Its date.
+    #[serde(serialize_with = "crate::base::value::serialize_date")]
+    pub date: NaiveDate,
+    /// The rule (or exception) that required it.
+    pub rule: String,
+    /// That rule's citation.
+    pub cite: String,
+}
+
+/// An obligation (`require … within …`).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ObligationResult {
+    /// What is required.
+    pub what: String,
+    /// When it was created.
+    #[serde(serialize_with = "crate::base::value::serialize_date")]
+    pub created: NaiveDate,
+    /// The last day it may be met.
+    #[serde(serialize_with = "crate::base::value::serialize_date")]
+    pub due: NaiveDate,
+    /// `open`, `met` or `missed`.
+    pub status: &'static str,
+    /// The date of the event that met it (possibly late), if any.
+    #[serde(serialize_with = "crate::base::value::serialize_opt_date")]
+    pub met_on: Option<NaiveDate>,
+    /// The rule that created it.
+    pub rule: String,
+    /// That rule's citation.
+    pub cite: String,
+}
+
+/// Two or more rules acted on the same clock for the same event without an exception between
+/// them. None of their actions on that clock was applied.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConflictResult {
+    /// The date.
+    #[serde(serialize_with = "crate::base::value::serialize_date")]
+    pub date: NaiveDate,
+    /// The event (or timer) that triggered them.
+    pub event: String,
+    /// The clock they disagreed about (empty when exceptions of one rule disagreed).
+    pub clock: String,
+    /// The rules, in policy order.
+    pub rules: Vec<String>,
+    /// Their citations, in the same order.
+    pub cites: Vec<String>,
+    /// What was done about it.
+    pub resolution: String,
+}
+
+/// A data-quality warning.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct WarningResult {
+    /// The date.
+    #[serde(serialize_with = "crate::base::value::serialize_date")]
+    pub date: NaiveDate,
+    /// What is wrong.
+    pub message: String,
+    /// The rule involved, if any.
+    pub rule: Option<String>,
+    /// Its citation.
+    pub cite: Option<String>,
+    /// The input line of the event involved, if any.
+    pub line: Option<u32>,
+}
+
+/// One step of the trace: an event applied, or a timer fired.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TraceStep {
+    /// The date.
+    #[serde(serialize_with = "crate::base::value::serialize_date")]
+    pub date: NaiveDate,
+    /// The event type, or `timer RULE`.
+    pub event: String,
+    /// Input line of the event, if any.
+    pub line: Option<u32>,
+    /// Every rule considered, and what happened.
+    pub rules: Vec<RuleTrace>,
+    /// The clocks after the step, one per clock (`rtt running since 2025-01-06 (12 days)`).
+    pub clocks: Vec<String>,
+}
+
+/// What happened to one rule at one step.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RuleTrace {
+    /// The rule.
+    pub rule: String,
+    /// Its citation.
+    pub cite: String,
+    /// `fired`, `not_applicable` (condition false), `overridden` (an exception applied),
+    /// `conflict`, `armed`, `cancelled`.
+    pub result: &'static str,
+    /// More detail (the exception that applied, the timer's due date, …).
+    pub detail: Option<String>,
+}

@@ -1,0 +1,6 @@
+//! Services: what a front end (the CLI, the REPL terminal, a language server) calls — loading
+//! and checking a project of policies, the parallel batch run, the test run, the REPL session.
+
+pub mod project;
+pub mod repl;
+pub mod test_run;

@@ -1,0 +1,242 @@
+//! Loading and checking policies from paths: the shared front door of `pal check`, `pal run`,
+//! `pal test` and the REPL. Directories are searched for `*.pal`; a file that another file in
+//! the set imports or extends is checked as part of that file, not on its own.
+
+use crate::base::diagnostic::Diagnostic;
+use crate::base::source::SourceMap;
+use crate::front::check::{check, Checked};
+use crate::front::loader::{dependencies, load, read_source};
+use crate::model::ir::Policy;
+use crate::syntax::parse_file;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// One policy loaded and checked from its root file.
+#[derive(Debug)]
+pub struct LoadedRoot {
+    /// The root file.
+    pub path: PathBuf,
+    /// The compiled policy, if it has no errors.
+    pub policy: Option<Policy>,
+}
+
+/// Everything `pal check` found in a set of paths.
+#[derive(Debug, Default)]
+pub struct CheckRun {
+    /// Every source file read.
+    pub sources: SourceMap,
+    /// Findings, de-duplicated and in file/line order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Each root policy.
+    pub roots: Vec<LoadedRoot>,
+    /// Paths that could not be read at all (missing files, unreadable directories).
+    pub unreadable: Vec<PathBuf>,
+}
+
+impl CheckRun {
+    /// Number of errors and warnings.
+    pub fn counts(&self) -> (usize, usize) {
+        let errors = self.diagnostics.iter().filter(|d| d.is_error()).count();
+        (errors, self.diagnostics.len() - errors)
+    }
+}
+
+/// Collects `*.pal` files under `dir`, sorted, recursively.
+fn pal_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            pal_files(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "pal") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Checks every policy named by `paths` (files or directories), then runs their tests to find
+/// rules that no test exercises (`W0007`, only when there are tests).
+pub fn check_paths(paths: &[PathBuf]) -> CheckRun {
+    let mut run = load_roots(paths);
+    lint_untested(&mut run);
+    dedupe_and_sort(&mut run.diagnostics, &run.sources);
+    run
+}
+
+/// Loads and checks the roots among `paths`: every file that no other file in the set imports
+/// or extends, and every file that declares `test` blocks (so its tests run against the policy
+/// *it* defines, not one that extends it).
+pub fn load_roots(paths: &[PathBuf]) -> CheckRun {
+    let mut run = CheckRun::default();
+    let mut explicit = Vec::new();
+    let mut found = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            if let Err(e) = pal_files(p, &mut found) {
+                run.diagnostics.push(Diagnostic::new(
+                    "E0003",
+                    format!("cannot read directory `{}`: {e}", p.display()),
+                ));
+                run.unreadable.push(p.clone());
+            }
+        } else if p.exists() {
+            explicit.push(p.clone());
+        } else {
+            run.diagnostics.push(
+                Diagnostic::new(
+                    "E0003",
+                    format!("cannot read `{}`: no such file", p.display()),
+                )
+                .help("name a .pal file or a directory of them"),
+            );
+            run.unreadable.push(p.clone());
+        }
+    }
+    // Files found in directories that another found file builds on are not roots.
+    let mut referenced = HashSet::new();
+    let mut has_tests = HashSet::new();
+    for f in &found {
+        let mut scratch = SourceMap::new();
+        if let Ok(id) = read_source(f, None, &mut scratch) {
+            if let Ok(ast) = parse_file(id, &scratch.get(id).text) {
+                if ast
+                    .items
+                    .iter()
+                    .any(|i| matches!(i, crate::syntax::ast::Item::Test(_)))
+                {
+                    has_tests.insert(canonical(f));
+                }
+                let dir = f.parent().unwrap_or(Path::new("."));
+                for (dep, _) in dependencies(&ast, dir) {
+                    referenced.insert(canonical(&dep));
+                }
+            }
+        }
+    }
+    let mut roots: Vec<PathBuf> = explicit;
+    roots.extend(found.into_iter().filter(|f| {
+        let c = canonical(f);
+        !referenced.contains(&c) || has_tests.contains(&c)
+    }));
+    let mut seen = HashSet::new();
+    for root in roots {
+        if !seen.insert(canonical(&root)) {
+            continue;
+        }
+        let mut diags = Vec::new();
+        let loaded = load(&root, &mut run.sources, &mut diags);
+        let Checked {
+            policy,
+            diagnostics,
+        } = check(&loaded, &run.sources);
+        let policy = if diags.iter().any(Diagnostic::is_error) {
+            None
+        } else {
+            policy
+        };
+        run.diagnostics.extend(diags);
+        run.diagnostics.extend(diagnostics);
+        run.roots.push(LoadedRoot { path: root, policy });
+    }
+    dedupe_and_sort(&mut run.diagnostics, &run.sources);
+    run
+}
+
+/// Where a rule is declared: file name and byte offset (stable across roots).
+fn rule_key(sources: &SourceMap, span: crate::base::source::Span) -> (String, u32) {
+    (sources.get(span.file).name.clone(), span.start)
+}
+
+/// Adds `W0007` for every enabled rule, exception and timer that no test makes fire.
+fn lint_untested(run: &mut CheckRun) {
+    let mut fired = HashSet::new();
+    let mut any_test = false;
+    for root in &run.roots {
+        let Some(policy) = &root.policy else { continue };
+        let root_name = root.path.display().to_string();
+        for case in &policy.tests {
+            if run.sources.get(case.span.file).name != root_name {
+                continue;
+            }
+            any_test = true;
+            let report = crate::runtime::testing::run_test(policy, case);
+            for step in report.result.trace.iter().flatten() {
+                for r in step.rules.iter().filter(|r| r.result == "fired") {
+                    if let Some(def) = policy.rules.iter().find(|d| d.name == r.rule) {
+                        fired.insert(rule_key(&run.sources, def.span));
+                    }
+                }
+            }
+        }
+    }
+    if !any_test {
+        return;
+    }
+    for root in &run.roots {
+        let Some(policy) = &root.policy else { continue };
+        for rule in &policy.rules {
+            if rule.disabled.is_some() || fired.contains(&rule_key(&run.sources, rule.span)) {
+                continue;
+            }
+            let what = match rule.kind {
+                crate::model::ir::RuleKind::Exception { .. } => "exception",
+                crate::model::ir::RuleKind::Timer { .. } => "timer",
+                crate::model::ir::RuleKind::On(_) => "rule",
+            };
+            run.diagnostics.push(
+                Diagnostic::new(
+                    "W0007",
+                    format!("{what} `{}` is not exercised by any test", rule.name),
+                )
+                .primary(rule.span, "no test makes this fire")
+                .help("add a `test` block whose events make it fire, so a change to it is caught"),
+            );
+        }
+    }
+}
+
+/// Removes findings reported twice (a file shared by two roots) and orders them by location.
+pub fn dedupe_and_sort(diags: &mut Vec<Diagnostic>, sources: &SourceMap) {
+    let key = |d: &Diagnostic| {
+        let (file, start, end) = match d.primary_span() {
+            Some(s) => (
+                sources.get(s.file).name.clone(),
+                s.start as usize,
+                s.end as usize,
+            ),
+            None => (String::new(), 0, 0),
+        };
+        (file, start, end, d.code, d.message.clone())
+    };
+    let mut seen = HashSet::new();
+    diags.retain(|d| seen.insert(key(d)));
+    diags.sort_by_key(|d| {
+        let (f, s, _, c, _) = key(d);
+        (f, s, c)
+    });
+}
+
+/// A policy ready to run with its sources and warnings, or the sources and the diagnostics
+/// that stop it.
+pub type PolicyLoad = Result<(SourceMap, Policy, Vec<Diagnostic>), (SourceMap, Vec<Diagnostic>)>;
+
+/// Loads and checks one policy for running.
+pub fn load_policy(path: &Path) -> PolicyLoad {
+    let mut sources = SourceMap::new();
+    let mut diags = Vec::new();
+    let loaded = load(path, &mut sources, &mut diags);
+    let checked = check(&loaded, &sources);
+    diags.extend(checked.diagnostics);
+    dedupe_and_sort(&mut diags, &sources);
+    match checked.policy {
+        Some(p) if !diags.iter().any(Diagnostic::is_error) => Ok((sources, p, diags)),
+        _ => Err((sources, diags)),
+    }
+}

@@ -1,0 +1,798 @@
+//! A REPL session: a policy, a pathway being built event by event, and the commands that
+//! inspect it. Pure logic (input line in, text out) so transcripts are testable; the terminal
+//! front end is in `repl::terminal`.
+
+use crate::base::diagnostic::Diagnostic;
+use crate::base::source::SourceMap;
+use crate::base::value::Value;
+use crate::front::check::repl::{check_expr, check_step, ReplItem};
+use crate::front::loader::load_text;
+use crate::io::render::{render, Format};
+use crate::model::event::Event;
+use crate::model::ir::{Policy, RuleKind};
+use crate::runtime::eval::{Evaluator, PathwayResult};
+use crate::syntax::{parse_repl_line, ReplLine};
+use chrono::NaiveDate;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// What the session's pathway holds; snapshots of it make `:undo`.
+#[derive(Debug, Clone, Default)]
+struct Pathway {
+    events: Vec<Event>,
+    attributes: Vec<(u16, Value)>,
+    sets: Vec<crate::model::ir::ParamOverride>,
+    as_at: Option<NaiveDate>,
+    /// The steps as typed, for `:save`.
+    typed: Vec<String>,
+}
+
+/// A REPL session.
+pub struct Session {
+    policy_path: Option<PathBuf>,
+    /// Declarations typed in the session (rules, params, …), added to the policy.
+    extra: String,
+    policy: Option<Policy>,
+    sources: SourceMap,
+    pathway: Pathway,
+    undo: Vec<Pathway>,
+    last: Option<PathwayResult>,
+    color: bool,
+    line_no: usize,
+}
+
+/// What the front end should do after a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep reading.
+    Continue,
+    /// `:quit`.
+    Quit,
+}
+
+const HELP: &str = "\
+Type events, pathway attributes, expressions or declarations in PAL syntax:
+  2025-01-06 referral_received { priority: routine }   add an event
+  pathway { birth_date: 2015-03-01 }                   set pathway attributes
+  rtt.days_waited                                      evaluate an expression
+  expect rtt running                                   check an expectation
+  set cancellation_limit = 3                           what-if a parameter
+  rule … / param … / def …                             add to the policy for this session
+Commands:
+  :state              clocks, periods, outcomes, obligations, conflicts, warnings
+  :timeline           a text timeline of events and clock periods
+  :why CLOCK|OUTCOME  the rules that produced it, with citations
+  :whynot RULE        each time the rule was considered: which condition failed, with values
+  :as-at DATE         evaluate as at DATE (default: the last event's date)
+  :set PARAM = VALUE  what-if a parameter for this session
+  :undo  :reset       take back the last step / start a fresh pathway
+  :load FILE  :reload load a policy / reload it after editing
+  :save FILE          write the session as a `test` block (a regression test)
+  :help  :quit";
+
+impl Session {
+    /// A session over the policy at `path` (or none). Returns the diagnostics of loading it.
+    pub fn new(path: Option<&Path>, color: bool) -> (Session, String) {
+        let mut s = Session {
+            policy_path: path.map(Path::to_path_buf),
+            extra: String::new(),
+            policy: None,
+            sources: SourceMap::new(),
+            pathway: Pathway::default(),
+            undo: Vec::new(),
+            last: None,
+            color,
+            line_no: 0,
+        };
+        let msg = if path.is_some() {
+            s.reload()
+        } else {
+            "no policy loaded: use `:load FILE`".to_string()
+        };
+        (s, msg)
+    }
+
+    fn render(&self, diags: &[Diagnostic]) -> String {
+        render(diags, &self.sources, Format::Human, self.color)
+    }
+
+    /// (Re)loads the policy file plus the session's declarations.
+    fn reload(&mut self) -> String {
+        let Some(path) = &self.policy_path else {
+            return "no policy loaded: use `:load FILE`".into();
+        };
+        let mut text = format!(
+            "import \"{}\"\n",
+            path.display()
+                .to_string()
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+        );
+        text.push_str(&self.extra);
+        let mut sources = SourceMap::new();
+        let mut diags = Vec::new();
+        let loaded = load_text("<session>", &text, Path::new(""), &mut sources, &mut diags);
+        let checked = crate::front::check::check(&loaded, &sources);
+        diags.extend(checked.diagnostics.into_iter().filter(|d| d.is_error()));
+        self.sources = sources;
+        match checked.policy {
+            Some(p) if diags.is_empty() => {
+                let msg = format!(
+                    "loaded {} ({} rules, {} clocks, {} event types)",
+                    path.display(),
+                    p.rules.len(),
+                    p.clocks.len(),
+                    p.schema.events.len()
+                );
+                self.policy = Some(p);
+                msg
+            }
+            _ => {
+                self.policy = None;
+                format!(
+                    "{}the policy has errors; fix them and `:reload`",
+                    self.render(&diags)
+                )
+            }
+        }
+    }
+
+    /// The policy, if loaded.
+    pub fn policy(&self) -> Option<&Policy> {
+        self.policy.as_ref()
+    }
+
+    /// True if `text` is an incomplete input (a block still open): the front end keeps reading.
+    pub fn is_incomplete(text: &str) -> bool {
+        let t = strip_comment_lines(text);
+        if t.is_empty() || t.starts_with(':') {
+            return false;
+        }
+        match parse_repl_line(crate::base::source::FileId(0), text) {
+            Ok(_) => false,
+            Err(d) => d.message.ends_with("found end of file"),
+        }
+    }
+
+    /// Handles one (possibly multi-line) input. Returns what to print and whether to go on.
+    pub fn handle(&mut self, input: &str) -> (String, Flow) {
+        let stripped = strip_comment_lines(input);
+        let text = stripped.as_str();
+        if text.is_empty() {
+            return (String::new(), Flow::Continue);
+        }
+        if let Some(cmd) = text.strip_prefix(':') {
+            return self.command(cmd.trim());
+        }
+        (self.step(text), Flow::Continue)
+    }
+
+    fn command(&mut self, cmd: &str) -> (String, Flow) {
+        let (name, arg) = cmd.split_once(char::is_whitespace).unwrap_or((cmd, ""));
+        let arg = arg.trim();
+        let out = match name {
+            "q" | "quit" | "exit" => return (String::new(), Flow::Quit),
+            "help" | "h" | "?" => HELP.to_string(),
+            "state" => self.state(),
+            "timeline" => self.timeline(),
+            "why" => self.why(arg),
+            "whynot" => self.why_not(arg),
+            "undo" => match self.undo.pop() {
+                Some(prev) => {
+                    self.pathway = prev;
+                    format!("undone; {}", self.evaluate_line())
+                }
+                None => "nothing to undo".into(),
+            },
+            "reset" => {
+                self.undo.push(self.pathway.clone());
+                self.pathway = Pathway::default();
+                self.last = None;
+                "a fresh pathway".into()
+            }
+            "as-at" | "asat" => match crate::base::value::parse_date(arg) {
+                Some(d) => {
+                    self.undo.push(self.pathway.clone());
+                    self.pathway.as_at = Some(d);
+                    self.pathway.typed.push(format!("as at {d}"));
+                    self.evaluate_line()
+                }
+                None => format!("`:as-at` needs a date such as 2025-03-31, not `{arg}`"),
+            },
+            "set" => self.step(&format!("set {arg}")),
+            "load" => {
+                if arg.is_empty() {
+                    "`:load` needs a policy file".into()
+                } else {
+                    self.policy_path = Some(PathBuf::from(arg));
+                    self.extra.clear();
+                    self.reload()
+                }
+            }
+            "reload" => self.reload(),
+            "save" => self.save(arg),
+            other => format!("unknown command `:{other}`; `:help` lists them"),
+        };
+        (out, Flow::Continue)
+    }
+
+    fn as_at(&self) -> NaiveDate {
+        self.pathway
+            .as_at
+            .or_else(|| self.pathway.events.iter().map(|e| e.date).max())
+            .unwrap_or(NaiveDate::MIN)
+    }
+
+    fn evaluator(&self) -> Option<Evaluator<'_>> {
+        let policy = self.policy.as_ref()?;
+        let mut ev = Evaluator::new(policy);
+        for (p, v, d) in &self.pathway.sets {
+            ev.set_param(*p, v.clone(), d.clone());
+        }
+        Some(ev)
+    }
+
+    fn evaluate(&self) -> Option<PathwayResult> {
+        let ev = self.evaluator()?;
+        Some(ev.run(
+            "repl",
+            &self.pathway.events,
+            &self.pathway.attributes,
+            self.as_at(),
+            true,
+        ))
+    }
+
+    /// Re-evaluates and describes the clocks and anything new since the last evaluation.
+    fn evaluate_line(&mut self) -> String {
+        let Some(r) = self.evaluate() else {
+            return "no policy loaded".into();
+        };
+        let mut out = clocks_line(&r);
+        let prev = self.last.take();
+        let seen = |o: &str| {
+            prev.as_ref()
+                .is_some_and(|p| p.outcomes.iter().any(|x| format!("{x:?}") == o))
+        };
+        for o in &r.outcomes {
+            if !seen(&format!("{o:?}")) {
+                let _ = write!(
+                    out,
+                    "\n  outcome {} on {} ({} [{}])",
+                    o.outcome, o.date, o.rule, o.cite
+                );
+            }
+        }
+        for o in &r.obligations {
+            let before = prev.as_ref().and_then(|p| {
+                p.obligations
+                    .iter()
+                    .find(|x| x.what == o.what && x.created == o.created && x.rule == o.rule)
+            });
+            if before.is_none_or(|b| b.status != o.status) {
+                let _ = write!(
+                    out,
+                    "\n  obligation {} due {}: {} ({} [{}])",
+                    o.what, o.due, o.status, o.rule, o.cite
+                );
+            }
+        }
+        for c in r
+            .conflicts
+            .iter()
+            .skip(prev.as_ref().map(|p| p.conflicts.len()).unwrap_or(0))
+        {
+            let _ = write!(
+                out,
+                "\n  CONFLICT on {}: {} ({})",
+                c.clock,
+                c.rules.join(" and "),
+                c.resolution
+            );
+        }
+        for w in r
+            .warnings
+            .iter()
+            .skip(prev.as_ref().map(|p| p.warnings.len()).unwrap_or(0))
+        {
+            let _ = write!(out, "\n  warning: {}", w.message);
+        }
+        self.last = Some(r);
+        out
+    }
+
+    fn step(&mut self, text: &str) -> String {
+        let Some(policy) = self.policy.as_ref() else {
+            return "no policy loaded: use `:load FILE`".into();
+        };
+        self.line_no += 1;
+        let mut sources = self.sources.clone();
+        let file = sources.add(format!("<repl:{}>", self.line_no), text);
+        let parsed = match parse_repl_line(file, text) {
+            Ok(p) => p,
+            Err(d) => return render(&[d], &sources, Format::Human, self.color),
+        };
+        match parsed {
+            ReplLine::Expr(e) => match check_expr(policy, &sources, &e) {
+                Ok((ir, ty)) => {
+                    let Some(ev) = self.evaluator() else {
+                        return "no policy loaded".into();
+                    };
+                    let (_, state, history) = ev.run_with_state(
+                        "repl",
+                        &self.pathway.events,
+                        &self.pathway.attributes,
+                        self.as_at(),
+                        false,
+                    );
+                    let v = ev.eval_at(&ir, &state, &history, self.as_at());
+                    let shown = match v {
+                        Value::Unset => "unset".to_string(),
+                        Value::Str(s) => format!("{s:?}"),
+                        v => policy.schema.display_value(&v),
+                    };
+                    format!("{shown} : {ty}")
+                }
+                Err(diags) => render(&diags, &sources, Format::Human, self.color),
+            },
+            ReplLine::Step(step) => {
+                let seq = self.pathway.events.len() as u32;
+                match check_step(policy, &sources, &step, seq) {
+                    Err(diags) => render(&diags, &sources, Format::Human, self.color),
+                    Ok(ReplItem::Expect(x)) => {
+                        let mut case = crate::model::ir::TestCase {
+                            name: "repl".into(),
+                            span: x.span,
+                            attributes: self.pathway.attributes.clone(),
+                            events: self.pathway.events.clone(),
+                            sets: self.pathway.sets.clone(),
+                            as_at: Some(self.as_at()),
+                            expectations: vec![x],
+                        };
+                        case.span = crate::base::source::Span::default();
+                        let report = crate::runtime::testing::run_test(policy, &case);
+                        match report.failures.first() {
+                            None => "ok".into(),
+                            Some((_, why)) => format!("FAILED: {why}"),
+                        }
+                    }
+                    Ok(item) => {
+                        self.undo.push(self.pathway.clone());
+                        match item {
+                            ReplItem::Event(e) => self.pathway.events.push(e),
+                            ReplItem::Attributes(a) => self.pathway.attributes.extend(a),
+                            ReplItem::Set(p, v, d) => self.pathway.sets.push((p, v, d)),
+                            ReplItem::AsAt(d) => self.pathway.as_at = Some(d),
+                            ReplItem::Expect(_) => {}
+                        }
+                        self.pathway
+                            .typed
+                            .push(text.split_whitespace().collect::<Vec<_>>().join(" "));
+                        self.evaluate_line()
+                    }
+                }
+            }
+            ReplLine::Items(_) => {
+                let before = self.extra.clone();
+                self.extra.push_str(text);
+                self.extra.push('\n');
+                let msg = self.reload();
+                if self.policy.is_none() {
+                    self.extra = before;
+                    let restored = self.reload();
+                    format!("{msg}\n(declaration not added; {restored})")
+                } else {
+                    format!("added; {msg}")
+                }
+            }
+        }
+    }
+
+    fn state(&mut self) -> String {
+        let Some(r) = self.evaluate() else {
+            return "no policy loaded".into();
+        };
+        let mut out = format!("as at {} — {} events", r.as_at, self.pathway.events.len());
+        if !r.attributes.is_empty() {
+            let attrs: Vec<String> = r
+                .attributes
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect();
+            let _ = write!(out, "\npathway: {}", attrs.join(", "));
+        }
+        for p in &r.clocks {
+            let stop = p.stop.map(|s| format!(" → {s}")).unwrap_or_default();
+            let reason = p
+                .reason
+                .as_ref()
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            let days = p
+                .days_waited
+                .map(|d| format!(", {d} days"))
+                .unwrap_or_default();
+            let breach = if p.breached { ", BREACHED" } else { "" };
+            let _ = write!(
+                out,
+                "\n{} period {}: {} {}{stop}{reason}{days}, target {}{breach}",
+                p.clock, p.period, p.status, p.start, p.target_date
+            );
+        }
+        if r.clocks.is_empty() {
+            out.push_str("\nno clock has started");
+        }
+        for o in &r.outcomes {
+            let _ = write!(
+                out,
+                "\noutcome {} on {} ({} [{}])",
+                o.outcome, o.date, o.rule, o.cite
+            );
+        }
+        for o in &r.obligations {
+            let _ = write!(
+                out,
+                "\nobligation {} due {}: {} ({} [{}])",
+                o.what, o.due, o.status, o.rule, o.cite
+            );
+        }
+        for c in &r.conflicts {
+            let _ = write!(
+                out,
+                "\nconflict on {} ({}): {}",
+                c.date,
+                c.clock,
+                c.rules.join(" and ")
+            );
+        }
+        for w in &r.warnings {
+            let _ = write!(out, "\nwarning on {}: {}", w.date, w.message);
+        }
+        out
+    }
+
+    fn timeline(&mut self) -> String {
+        let Some(r) = self.evaluate() else {
+            return "no policy loaded".into();
+        };
+        crate::io::report::timeline::draw(
+            &r,
+            &self.pathway.events,
+            self.policy.as_ref().map(|p| &p.schema),
+            60,
+        )
+    }
+
+    fn why(&mut self, what: &str) -> String {
+        let Some(r) = self.evaluate() else {
+            return "no policy loaded".into();
+        };
+        let Some(policy) = self.policy.as_ref() else {
+            return String::new();
+        };
+        let cite = |rule: &str| {
+            policy
+                .rules
+                .iter()
+                .find(|r| r.name == rule)
+                .map(|r| r.cite_text())
+                .unwrap_or_default()
+        };
+        let mut out = String::new();
+        if policy.clock_id(what).is_some() {
+            for p in r.clocks.iter().filter(|p| p.clock == what) {
+                let _ = write!(out, "{what} period {} ({}):", p.period, p.status);
+                if let Some(s) = &p.started_by {
+                    // The start may have been reset since; the trace below shows by whom.
+                    let _ = write!(
+                        out,
+                        "\n  clock start {} (started by {s} [{}])",
+                        p.start,
+                        cite(s)
+                    );
+                }
+                if let Some(s) = &p.stopped_by {
+                    let stop = p.stop.map(|d| d.to_string()).unwrap_or_default();
+                    let _ = write!(out, "\n  {} {stop} by {s} [{}]", p.status, cite(s));
+                }
+                out.push('\n');
+            }
+            // Other rules that acted on the clock (resets, pauses) appear in the trace.
+            for step in r.trace.iter().flatten() {
+                for t in step.rules.iter().filter(|t| t.result == "fired") {
+                    let acts = policy
+                        .rules
+                        .iter()
+                        .find(|x| x.name == t.rule)
+                        .is_some_and(|x| {
+                            x.actions.iter().any(|a| {
+                                a.clock()
+                                    .is_some_and(|c| policy.clocks[c as usize].name == what)
+                            })
+                        });
+                    if acts {
+                        let _ = writeln!(
+                            out,
+                            "  {} {}: {} fired [{}]",
+                            step.date, step.event, t.rule, t.cite
+                        );
+                    }
+                }
+            }
+            if out.is_empty() {
+                out = format!("`{what}` has not started: no rule started it");
+            }
+            return out.trim_end().to_string();
+        }
+        let outcomes: Vec<_> = r.outcomes.iter().filter(|o| o.outcome == what).collect();
+        if !outcomes.is_empty() {
+            for o in outcomes {
+                let _ = writeln!(
+                    out,
+                    "outcome {} on {}: rule {} [{}]",
+                    o.outcome, o.date, o.rule, o.cite
+                );
+            }
+            return out.trim_end().to_string();
+        }
+        let obligations: Vec<_> = r.obligations.iter().filter(|o| o.what == what).collect();
+        if !obligations.is_empty() {
+            for o in obligations {
+                let _ = writeln!(
+                    out,
+                    "obligation {} due {} ({}): rule {} [{}]",
+                    o.what, o.due, o.status, o.rule, o.cite
+                );
+            }
+            return out.trim_end().to_string();
+        }
+        format!("`{what}` is not a clock, outcome or obligation of this pathway")
+    }
+
+    fn why_not(&mut self, name: &str) -> String {
+        // What became of the rule each time its condition held (fired, overridden, conflict).
+        let traced = self.evaluate().and_then(|r| r.trace).unwrap_or_default();
+        let Some(policy) = self.policy.as_ref() else {
+            return "no policy loaded".into();
+        };
+        let Some(rid) = policy.rule_id(name) else {
+            let hint = crate::base::suggest::did_you_mean(
+                name,
+                policy.rules.iter().map(|r| r.name.as_str()),
+            );
+            return format!(
+                "no rule `{name}`{}",
+                hint.map(|h| format!(" ({h})")).unwrap_or_default()
+            );
+        };
+        let rule = &policy.rules[rid as usize];
+        if let Some(reason) = &rule.disabled {
+            return format!("`{name}` is disabled: {reason}");
+        }
+        let Some(ev) = self.evaluator() else {
+            return String::new();
+        };
+        let list = ev.considerations(
+            rid,
+            &self.pathway.events,
+            &self.pathway.attributes,
+            self.as_at(),
+        );
+        if list.is_empty() {
+            let trigger = match &rule.kind {
+                RuleKind::On(events) => format!(
+                    "it runs on {}",
+                    events
+                        .iter()
+                        .map(|e| format!("`{}`", policy.schema.events[*e as usize].name))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+                RuleKind::Timer { from, .. } => format!(
+                    "it is a timer armed by `{}` that has not fallen due",
+                    policy.schema.events[*from as usize].name
+                ),
+                RuleKind::Exception { parent } => format!(
+                    "it is an exception to `{}`, which has not fired",
+                    policy
+                        .rules
+                        .get(*parent as usize)
+                        .map(|r| r.name.as_str())
+                        .unwrap_or("?")
+                ),
+            };
+            return format!(
+                "`{name}` was never considered: {trigger}, and no such event has happened"
+            );
+        }
+        let mut out = format!("`{name}` [{}]:", rule.cite_text());
+        for c in list {
+            let outcome = traced
+                .iter()
+                .filter(|step| step.date == c.date && step.event == c.event)
+                .flat_map(|step| &step.rules)
+                .find(|t| t.rule == name && t.result != "not_applicable");
+            let verdict = match (c.held, outcome) {
+                (false, _) => "condition failed".to_string(),
+                (true, Some(t)) if t.result == "overridden" => format!(
+                    "condition held, but {}",
+                    t.detail.as_deref().unwrap_or("an exception applied")
+                ),
+                (true, Some(t)) if t.result == "conflict" => {
+                    "condition held, but its exceptions disagreed (a conflict)".to_string()
+                }
+                (true, _) => "condition held".to_string(),
+            };
+            let _ = write!(out, "\n  {} {}: {verdict}", c.date, c.event);
+            for (text, value) in &c.conjuncts {
+                let mark = match value.as_str() {
+                    "true" => "✓",
+                    "false" | "unset" => "✗",
+                    _ => "·",
+                };
+                let _ = write!(out, "\n    {mark} {text} = {value}");
+            }
+        }
+        out
+    }
+
+    fn save(&mut self, file: &str) -> String {
+        if file.is_empty() {
+            return "`:save` needs a file name, e.g. `:save tests/child_dna.pal`".into();
+        }
+        let Some(policy_path) = &self.policy_path else {
+            return "no policy loaded".into();
+        };
+        let Some(r) = self.evaluate() else {
+            return "no policy loaded".into();
+        };
+        let target = PathBuf::from(file);
+        let dir = target
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let rel = relative_path(dir, policy_path);
+        let name = target
+            .file_stem()
+            .map(|s| {
+                s.to_string_lossy()
+                    .replace(|c: char| !c.is_alphanumeric(), "_")
+            })
+            .unwrap_or_else(|| "session".into());
+        let mut text = format!(
+            "// Saved from `pal repl` as a regression test.\npolicy {name} extends \"{}\"\n\n",
+            rel.display()
+        );
+        if !self.extra.trim().is_empty() {
+            text.push_str(&self.extra);
+            text.push('\n');
+        }
+        let _ = writeln!(text, "test \"{name}\" {{");
+        for t in &self.pathway.typed {
+            if !t.starts_with("as at") {
+                let _ = writeln!(text, "  {t}");
+            }
+        }
+        let _ = writeln!(text, "  as at {}", r.as_at);
+        for p in &r.clocks {
+            let on = match p.status {
+                "stopped" | "nullified" => p.stop,
+                _ => Some(p.start),
+            };
+            let _ = write!(
+                text,
+                "  expect {} period {} {}",
+                p.clock, p.period, p.status
+            );
+            if let Some(d) = on {
+                let _ = write!(text, " on {d}");
+            }
+            text.push('\n');
+            if let Some(days) = p.days_waited {
+                if p.period as usize == r.clocks.iter().filter(|x| x.clock == p.clock).count() {
+                    let _ = writeln!(text, "  expect {}.days_waited == {days}", p.clock);
+                }
+            }
+        }
+        for c in policy_clocks_not_started(&r, self.policy.as_ref()) {
+            let _ = writeln!(text, "  expect {c} not_started");
+        }
+        for o in &r.outcomes {
+            let _ = writeln!(
+                text,
+                "  expect outcome {} cite \"{}\"",
+                o.outcome,
+                o.cite.split(", ").next().unwrap_or("")
+            );
+        }
+        for o in &r.obligations {
+            let _ = writeln!(text, "  expect obligation {} {}", o.what, o.status);
+        }
+        let _ = writeln!(
+            text,
+            "  expect {}conflict",
+            if r.conflicts.is_empty() { "no " } else { "" }
+        );
+        text.push_str("}\n");
+        match std::fs::write(&target, text) {
+            Ok(()) => format!("saved the session as a test in {}", target.display()),
+            Err(e) => format!("cannot write `{}`: {e}", target.display()),
+        }
+    }
+}
+
+/// The input without whole-line `//` comments, trimmed.
+fn strip_comment_lines(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
+}
+
+fn policy_clocks_not_started(r: &PathwayResult, policy: Option<&Policy>) -> Vec<String> {
+    policy
+        .map(|p| {
+            p.clocks
+                .iter()
+                .filter(|c| !r.clocks.iter().any(|x| x.clock == c.name))
+                .map(|c| c.name.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `target` relative to `from` (both made absolute first).
+fn relative_path(from: &Path, target: &Path) -> PathBuf {
+    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let (from, target) = (abs(from), abs(target));
+    let f: Vec<_> = from.components().collect();
+    let t: Vec<_> = target.components().collect();
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..f.len() {
+        out.push("..");
+    }
+    for c in &t[common..] {
+        out.push(c);
+    }
+    out
+}
+
+/// One line: each started clock's state.
+pub fn clocks_line(r: &PathwayResult) -> String {
+    let mut latest: Vec<&crate::runtime::eval::PeriodResult> = Vec::new();
+    for p in &r.clocks {
+        match latest.iter_mut().find(|x| x.clock == p.clock) {
+            Some(x) if x.period < p.period => *x = p,
+            Some(_) => {}
+            None => latest.push(p),
+        }
+    }
+    if latest.is_empty() {
+        return "no clock running".into();
+    }
+    latest
+        .iter()
+        .map(|p| match p.status {
+            "running" | "paused" => format!(
+                "{} {} since {} ({} days)",
+                p.clock,
+                p.status,
+                p.start,
+                p.days_waited.unwrap_or(0)
+            ),
+            status => format!(
+                "{} {status} {}{}",
+                p.clock,
+                p.stop.map(|d| d.to_string()).unwrap_or_default(),
+                p.reason
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+        })
+        .collect::<Vec<_>>()
+        .join(" | ")
+}

@@ -1,0 +1,797 @@
+//! Resolves the schema's names to indices once and checks that the loaded policy is the rde
+//! policy the baseline implements: clocks, event types and fields, enum variants, pathway
+//! attributes, the rule set with each rule's actions, the order in which each event triggers
+//! rules, timers, exceptions and parameter values. Only metadata is read: no expression is
+//! evaluated.
+
+use super::*;
+use pal_engine::base::value::ValueType;
+use pal_engine::model::ir::{Action, ClockId, Expr, RuleKind, Target};
+use pal_engine::model::schema::Schema;
+
+/// The rules each event triggers, in the order the interpreter runs them (`Policy::on_event`).
+const ON_EVENT: &[(&str, &[&str])] = &[
+    (
+        "referral_received",
+        &[
+            "fds_start_referral",
+            "c62_start_referral",
+            "rtt_start_referral",
+            "paper_referral_booking",
+            "cas_referral_triage",
+            "paper_referral_grading",
+        ],
+    ),
+    (
+        "ubrn_converted",
+        &["fds_start_ubrn", "c62_start_ubrn", "rtt_start_ubrn"],
+    ),
+    (
+        "referral_rejected",
+        &["rejected_referral_return", "rejected_referral_nullify"],
+    ),
+    (
+        "appointment_booked",
+        &[
+            "fds_reset_after_first_dna",
+            "c62_reset_after_first_dna",
+            "activity_before_referral",
+        ],
+    ),
+    ("offer_made", &["follow_up_pending_list"]),
+    (
+        "offer_declined",
+        &[
+            "c62_pause_declined_admission",
+            "c31_pause_declined_admission",
+            "short_notice_offer_declined",
+            "first_offers_declined",
+            "admission_offers_declined",
+        ],
+    ),
+    (
+        "attended",
+        &["activity_before_referral", "rtt_outcome_recorded"],
+    ),
+    (
+        "dna",
+        &[
+            "rtt_nullify_first_dna",
+            "activity_before_referral",
+            "first_dna_discharge",
+            "straight_to_test_dna",
+            "uncommunicated_dna_rebook",
+            "repeat_first_dna_review",
+            "cancer_diagnostic_dna_review",
+            "follow_up_dna_review",
+        ],
+    ),
+    ("patient_cancelled", &["patient_cancellation_discharge"]),
+    (
+        "hospital_cancelled",
+        &[
+            "short_notice_clinic_cancellation",
+            "patient_notice_of_cancellation",
+            "hospital_cancellation_rebook",
+            "repeat_hospital_cancellation",
+            "on_the_day_operation_cancelled",
+        ],
+    ),
+    (
+        "decision_to_treat",
+        &[
+            "c31_start_first",
+            "c31_start_subsequent",
+            "fds_stop_decision_to_treat",
+            "rtt_new_clock_after_any_monitoring",
+        ],
+    ),
+    (
+        "added_to_waiting_list",
+        &["deferred_list_monitoring", "deferred_patient_ready"],
+    ),
+    (
+        "treatment_started",
+        &[
+            "c62_stop_treatment",
+            "c31_stop_treatment",
+            "rtt_stop_treatment",
+            "treatment_without_clock",
+            "short_cancer_route_breach",
+        ],
+    ),
+    (
+        "active_monitoring_started",
+        &[
+            "rtt_stop_clinician_monitoring",
+            "rtt_stop_patient_monitoring",
+            "monitoring_review_booked",
+        ],
+    ),
+    ("decision_not_to_treat", &["rtt_stop_not_treating"]),
+    ("returned_to_primary_care", &["rtt_stop_primary_care"]),
+    (
+        "patient_declined_treatment",
+        &["rtt_stop_declined", "declined_treatment_discharge"],
+    ),
+    ("patient_died", &["cancer_stop_died", "rtt_stop_died"]),
+    ("transplant_listed", &["rtt_stop_transplant"]),
+    ("fit_and_ready", &["rtt_new_clock_bilateral"]),
+    ("new_treatment_decided", &["rtt_new_clock_new_treatment"]),
+    ("medically_unfit", &["medically_unfit_short_term"]),
+    ("patient_undecided", &[]),
+    ("patient_unavailable", &["cancer_referral_unavailable"]),
+    ("consultant_upgrade", &["c62_start_upgrade"]),
+    (
+        "diagnosis_communicated",
+        &[
+            "fds_stop_diagnosis",
+            "fds_stop_ruled_out",
+            "c62_ended_ruled_out",
+        ],
+    ),
+    (
+        "clinically_appropriate_date",
+        &[
+            "c31_earliest_clinically_appropriate_date",
+            "planned_procedure_due",
+        ],
+    ),
+    (
+        "transferred_in",
+        &["rtt_transfer_in_new", "rtt_transfer_in_running"],
+    ),
+    ("discharged", &["rtt_stop_discharged"]),
+    (
+        "rtt_status",
+        &[
+            "rtt_status_start",
+            "rtt_status_treatment",
+            "rtt_status_patient_monitoring",
+            "rtt_status_clinician_monitoring",
+            "rtt_status_first_dna",
+            "rtt_status_not_treating",
+            "rtt_status_declined",
+            "rtt_status_died",
+            "rtt_status_unknown",
+        ],
+    ),
+    ("referral_graded", &[]),
+    (
+        "appointment_slot_issue",
+        &["slot_issue_clock_start", "slot_issue_booking"],
+    ),
+];
+
+/// Timers: `(rule, how verify describes it)`, in [`TIMERS`] order.
+const TIMER_KINDS: [(&str, &str); 3] = [
+    (
+        "cancer_first_seen_two_weeks",
+        "after cancer_first_seen_within from referral_received unless attended",
+    ),
+    (
+        "ers_referral_not_graded",
+        "after grading_within from ubrn_converted unless referral_graded",
+    ),
+    (
+        "undecided_becomes_monitoring",
+        "after undecided_days from patient_undecided unless decision_to_treat|decision_not_to_treat|patient_declined_treatment|active_monitoring_started|treatment_started",
+    ),
+];
+
+/// Exceptions of each rule that has any, in policy order.
+const EXCEPTIONS: &[(&str, &[&str])] = &[
+    (
+        "rtt_nullify_first_dna",
+        &["rtt_first_dna_two_week_wait", "first_dna_reset"],
+    ),
+    (
+        "rtt_first_dna_two_week_wait",
+        &["two_week_wait_first_dna_reset"],
+    ),
+    (
+        "rtt_new_clock_bilateral",
+        &["bilateral_start_when_available"],
+    ),
+    (
+        "cancer_first_seen_two_weeks",
+        &["first_seen_patient_choice"],
+    ),
+    (
+        "short_notice_offer_declined",
+        &["cancer_short_notice_admission"],
+    ),
+    (
+        "patient_cancellation_discharge",
+        &[
+            "short_notice_cancellation",
+            "suspected_cancer_cancellations",
+        ],
+    ),
+    ("first_dna_discharge", &["first_dna_second_appointment"]),
+    ("rtt_status_first_dna", &["status_first_dna_reset"]),
+    (
+        "straight_to_test_dna",
+        &["straight_to_test_second_appointment"],
+    ),
+    ("repeat_first_dna_review", &["cancer_repeat_first_dna"]),
+    (
+        "follow_up_dna_review",
+        &["follow_up_dna_discharge", "follow_up_dna_protected"],
+    ),
+    ("medically_unfit_short_term", &["medically_unfit_long_term"]),
+    (
+        "c62_pause_declined_admission",
+        &["cancer_offer_beyond_62_standard"],
+    ),
+    (
+        "c31_pause_declined_admission",
+        &["cancer_offer_beyond_31_standard"],
+    ),
+];
+
+/// Event types that meet some obligation (`Policy::meets`).
+const MEETS: &[&str] = &[
+    "appointment_booked",
+    "offer_made",
+    "attended",
+    "decision_to_treat",
+    "added_to_waiting_list",
+    "treatment_started",
+    "active_monitoring_started",
+    "decision_not_to_treat",
+    "returned_to_primary_care",
+    "discharged",
+    "rtt_status",
+    "referral_graded",
+];
+
+/// The pathway attributes, in slot order, with their defaults (`None` = optional).
+const ATTRIBUTES: [&str; 8] = [
+    "source",
+    "channel",
+    "priority",
+    "cancer_route",
+    "birth_date",
+    "vulnerable",
+    "tumour_group",
+    "specialty",
+];
+
+fn dur(d: Duration) -> Value {
+    Value::Duration(d)
+}
+
+/// Every parameter a rule reads, with the value hard-coded in the baseline.
+fn params() -> Vec<(&'static str, Value)> {
+    vec![
+        ("rtt_target", dur(days(RTT_TARGET_DAYS))),
+        ("fds_target", dur(days(FDS_TARGET_DAYS))),
+        ("cancer_62_target", dur(days(CANCER_62_TARGET_DAYS))),
+        ("cancer_31_target", dur(days(CANCER_31_TARGET_DAYS))),
+        (
+            "include_breast_symptomatic_in_62",
+            Value::Bool(INCLUDE_BREAST_SYMPTOMATIC_IN_62),
+        ),
+        (
+            "nullify_two_week_wait_first_dna",
+            Value::Bool(NULLIFY_TWO_WEEK_WAIT_FIRST_DNA),
+        ),
+        ("child_age", Value::Int(CHILD_AGE)),
+        ("second_appointment_within", dur(SECOND_APPOINTMENT_WITHIN)),
+        ("repeat_dna_limit", Value::Int(i64::from(REPEAT_DNA_LIMIT))),
+        (
+            "discharge_follow_up_dna_without_review",
+            Value::Bool(DISCHARGE_FOLLOW_UP_DNA_WITHOUT_REVIEW),
+        ),
+        (
+            "cancellation_limit",
+            Value::Int(i64::from(CANCELLATION_LIMIT)),
+        ),
+        ("reasonable_notice", dur(REASONABLE_NOTICE)),
+        (
+            "reasonable_offers",
+            Value::Int(i64::from(REASONABLE_OFFERS)),
+        ),
+        ("tci_window", dur(TCI_WINDOW)),
+        ("undecided_days", dur(UNDECIDED_DAYS)),
+        ("monitoring_review_within", dur(MONITORING_REVIEW_WITHIN)),
+        ("short_term_unfit", dur(SHORT_TERM_UNFIT)),
+        ("paper_booking_within", dur(PAPER_BOOKING_WITHIN)),
+        ("grading_within", dur(GRADING_WITHIN)),
+        ("cas_booking_within", dur(CAS_BOOKING_WITHIN)),
+        ("slot_offer_within", dur(SLOT_OFFER_WITHIN)),
+        ("slot_within", dur(SLOT_WITHIN)),
+        ("rtt_outcome_within", dur(RTT_OUTCOME_WITHIN)),
+        ("pending_list_horizon", dur(PENDING_LIST_HORIZON)),
+        (
+            "clinic_cancellation_notice",
+            dur(CLINIC_CANCELLATION_NOTICE),
+        ),
+        (
+            "patient_cancellation_notice",
+            dur(PATIENT_CANCELLATION_NOTICE),
+        ),
+        (
+            "repeat_hospital_cancellation",
+            Value::Int(i64::from(REPEAT_HOSPITAL_CANCELLATION)),
+        ),
+        ("on_the_day_rebook_within", dur(ON_THE_DAY_REBOOK_WITHIN)),
+        ("cancer_first_seen_within", dur(CANCER_FIRST_SEEN_WITHIN)),
+        (
+            "short_cancer_route_days",
+            Value::Int(SHORT_CANCER_ROUTE_DAYS),
+        ),
+        ("planned_month", dur(PLANNED_MONTH)),
+    ]
+}
+
+fn event_id(schema: &Schema, name: &str) -> Result<EventTypeId, String> {
+    schema
+        .event(name)
+        .map(|(id, _)| id)
+        .ok_or_else(|| format!("the schema has no event type `{name}`"))
+}
+
+fn enum_val(schema: &Schema, enum_name: &str, variant: &str) -> Result<EnumVal, String> {
+    let (e, def) = schema
+        .enums
+        .iter()
+        .enumerate()
+        .find(|(_, e)| e.name == enum_name)
+        .ok_or_else(|| format!("the schema has no enum `{enum_name}`"))?;
+    let v = def
+        .variants
+        .iter()
+        .position(|v| v == variant)
+        .ok_or_else(|| format!("enum `{enum_name}` has no variant `{variant}`"))?;
+    Ok(EnumVal {
+        e: e as EnumId,
+        v: v as u32,
+    })
+}
+
+/// The expected type of a field.
+#[derive(Clone, Copy)]
+enum Ty {
+    Bool,
+    Int,
+    Date,
+    Enum(&'static str),
+}
+
+fn type_ok(schema: &Schema, ty: &ValueType, want: Ty) -> bool {
+    match (ty, want) {
+        (ValueType::Bool, Ty::Bool) | (ValueType::Int, Ty::Int) | (ValueType::Date, Ty::Date) => {
+            true
+        }
+        (ValueType::Enum(id), Ty::Enum(name)) => schema
+            .enums
+            .get(*id as usize)
+            .is_some_and(|e| e.name == name),
+        _ => false,
+    }
+}
+
+fn field(schema: &Schema, event: &str, name: &str, want: Ty) -> Result<usize, String> {
+    let (_, def) = schema
+        .event(event)
+        .ok_or_else(|| format!("the schema has no event type `{event}`"))?;
+    let (i, f) = def
+        .fields
+        .iter()
+        .enumerate()
+        .find(|(_, f)| f.name == name)
+        .ok_or_else(|| format!("event `{event}` has no field `{name}`"))?;
+    if !type_ok(schema, &f.ty, want) {
+        return Err(format!(
+            "field `{name}` of `{event}` has type {}",
+            schema.type_name(&f.ty)
+        ));
+    }
+    Ok(i)
+}
+
+fn attr(schema: &Schema, name: &str, want: Option<Ty>) -> Result<usize, String> {
+    let (i, a) = schema
+        .attributes
+        .iter()
+        .enumerate()
+        .find(|(_, a)| a.name == name)
+        .ok_or_else(|| format!("the schema has no pathway attribute `{name}`"))?;
+    let ok = match want {
+        Some(t) => type_ok(schema, &a.ty, t),
+        None => a.ty == ValueType::String,
+    };
+    if !ok {
+        return Err(format!(
+            "pathway attribute `{name}` has type {}",
+            schema.type_name(&a.ty)
+        ));
+    }
+    Ok(i)
+}
+
+fn param_name(policy: &Policy, e: &Expr) -> String {
+    match e {
+        Expr::Param(p) => policy
+            .params
+            .get(*p as usize)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| "?".into()),
+        _ => "?".into(),
+    }
+}
+
+fn event_names(policy: &Policy, ids: &[EventTypeId]) -> String {
+    ids.iter()
+        .map(|id| {
+            policy
+                .schema
+                .events
+                .get(*id as usize)
+                .map(|e| e.name.as_str())
+                .unwrap_or("?")
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// An action as the `RULES` table writes it.
+fn describe(policy: &Policy, a: &Action) -> String {
+    let clock = |c: ClockId| {
+        policy
+            .clocks
+            .get(c as usize)
+            .map(|c| c.name.as_str())
+            .unwrap_or("?")
+    };
+    let on = |o: &Option<Expr>| if o.is_some() { " on" } else { "" };
+    match a {
+        Action::Start(c, o) => format!("start {}{}", clock(*c), on(o)),
+        Action::Stop(c, r, o) => format!("stop {} {r}{}", clock(*c), on(o)),
+        Action::Nullify(c, r, o) => format!("nullify {} {r}{}", clock(*c), on(o)),
+        Action::Reset(c, _) => format!("reset {}", clock(*c)),
+        Action::Pause(c, o) => format!("pause {}{}", clock(*c), on(o)),
+        Action::Resume(c, o) => format!("resume {}{}", clock(*c), on(o)),
+        Action::Outcome(n, o) => format!("outcome {n}{}", on(o)),
+        Action::Require {
+            what,
+            within,
+            of,
+            by,
+            by_where,
+        } => format!(
+            "require {what} within {}{} by {}{}",
+            param_name(policy, within),
+            if of.is_some() { " of" } else { "" },
+            event_names(policy, by),
+            if by_where.is_some() { " where" } else { "" }
+        ),
+        Action::Warn(t) => format!("warn {t}"),
+    }
+}
+
+fn rule_names(policy: &Policy, ids: &[u32]) -> Vec<String> {
+    ids.iter()
+        .map(|r| {
+            policy
+                .rules
+                .get(*r as usize)
+                .map(|r| r.name.clone())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Rule names and citation texts (indexed by `R`), and the timers' rule ids.
+type RuleMeta = (Vec<String>, Vec<String>, [u32; 3]);
+
+fn check_rules(policy: &Policy) -> Result<RuleMeta, String> {
+    if policy.rules.len() != RULES.len() {
+        return Err(format!(
+            "the policy has {} rules and exceptions; the baseline implements {}",
+            policy.rules.len(),
+            RULES.len()
+        ));
+    }
+    let mut names = Vec::new();
+    let mut cites = Vec::new();
+    for &(name, disabled, actions) in RULES {
+        let id = policy
+            .rule_id(name)
+            .ok_or_else(|| format!("the policy has no rule `{name}`"))?;
+        let rule = &policy.rules[id as usize];
+        if rule.disabled.is_some() != disabled {
+            return Err(format!(
+                "rule `{name}` is {}disabled in the policy",
+                if disabled { "not " } else { "" }
+            ));
+        }
+        let got: Vec<String> = rule.actions.iter().map(|a| describe(policy, a)).collect();
+        let got = got.join("; ");
+        if got != actions {
+            return Err(format!(
+                "rule `{name}` does `{got}`; the baseline implements `{actions}`"
+            ));
+        }
+        let exceptions = rule_names(policy, &rule.exceptions);
+        let want: Vec<&str> = EXCEPTIONS
+            .iter()
+            .find(|(r, _)| *r == name)
+            .map(|(_, x)| x.to_vec())
+            .unwrap_or_default();
+        if exceptions != want {
+            return Err(format!(
+                "rule `{name}` has exceptions {exceptions:?}; the baseline implements {want:?}"
+            ));
+        }
+        names.push(rule.name.clone());
+        cites.push(rule.cite_text());
+    }
+    let mut timer_rules = [0u32; 3];
+    for (t, (name, want)) in TIMER_KINDS.iter().enumerate() {
+        let id = policy
+            .rule_id(name)
+            .ok_or_else(|| format!("the policy has no timer `{name}`"))?;
+        let got = match &policy.rules[id as usize].kind {
+            RuleKind::Timer {
+                delay,
+                from,
+                unless,
+            } => format!(
+                "after {} from {} unless {}",
+                param_name(policy, delay),
+                event_names(policy, &[*from]),
+                event_names(policy, unless)
+            ),
+            _ => "not a timer".into(),
+        };
+        if got != *want {
+            return Err(format!(
+                "timer `{name}` is `{got}`; the baseline implements `{want}`"
+            ));
+        }
+        if RULES.get(TIMERS[t] as usize).map(|r| r.0) != Some(*name) {
+            return Err(format!("timer `{name}` is out of place in the baseline"));
+        }
+        timer_rules[t] = id;
+    }
+    Ok((names, cites, timer_rules))
+}
+
+fn check_tables(policy: &Policy) -> Result<(), String> {
+    let schema = &policy.schema;
+    let timer_of = |e: &str| -> Vec<&str> {
+        TIMER_KINDS
+            .iter()
+            .filter(|(_, d)| d.split(' ').nth(3) == Some(e))
+            .map(|(n, _)| *n)
+            .collect()
+    };
+    let cancelled_by = |e: &str| -> Vec<&str> {
+        TIMER_KINDS
+            .iter()
+            .filter(|(_, d)| {
+                d.split(" unless ")
+                    .nth(1)
+                    .is_some_and(|u| u.split('|').any(|x| x == e))
+            })
+            .map(|(n, _)| *n)
+            .collect()
+    };
+    for &(event, rules) in ON_EVENT {
+        let id = event_id(schema, event)? as usize;
+        let table =
+            |t: &[Vec<u32>]| rule_names(policy, t.get(id).map(Vec::as_slice).unwrap_or(&[]));
+        let on = table(&policy.on_event);
+        if on != rules {
+            return Err(format!(
+                "`{event}` triggers {on:?}; the baseline implements {rules:?}"
+            ));
+        }
+        let arms = table(&policy.arms);
+        if arms != timer_of(event) {
+            return Err(format!("`{event}` arms {arms:?}"));
+        }
+        let cancels = table(&policy.cancels);
+        if cancels != cancelled_by(event) {
+            return Err(format!("`{event}` cancels {cancels:?}"));
+        }
+        let meets = policy.meets.get(id).copied().unwrap_or(false);
+        if meets != MEETS.contains(&event) {
+            return Err(format!("`{event}` meets obligations: {meets}"));
+        }
+    }
+    Ok(())
+}
+
+fn check_params_and_clocks(policy: &Policy) -> Result<(), String> {
+    for (name, want) in params() {
+        let id = policy
+            .param_id(name)
+            .ok_or_else(|| format!("the policy has no parameter `{name}`"))?;
+        let p = &policy.params[id as usize];
+        if p.initial != want || !p.dated.is_empty() {
+            return Err(format!(
+                "parameter `{name}` is {:?} (dated {:?}); the baseline hard-codes {want:?}",
+                p.initial, p.dated
+            ));
+        }
+    }
+    if policy.clocks.len() != CLOCKS.len() {
+        return Err(format!(
+            "the policy has {} clocks; the baseline implements {}",
+            policy.clocks.len(),
+            CLOCKS.len()
+        ));
+    }
+    for (c, (name, target)) in policy.clocks.iter().zip(CLOCKS) {
+        let days = match &c.target {
+            Target::Days(d) => Some(*d),
+            Target::Param(p) => policy.params.get(*p as usize).and_then(|p| {
+                match (&p.initial, p.dated.is_empty()) {
+                    (Value::Duration(d), true) if d.kind == DurationKind::Days => Some(d.amount),
+                    _ => None,
+                }
+            }),
+        };
+        if c.name != name || days != Some(target) {
+            return Err(format!(
+                "clock `{}` (target {days:?} days) where the baseline has `{name}` ({target} days)",
+                c.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Builds the baseline for `policy`, or says why it is not the policy implemented.
+pub(super) fn resolve(policy: &Policy) -> Result<NativeRde, String> {
+    let schema = &policy.schema;
+    if schema.events.len() != KINDS.len() {
+        return Err(format!(
+            "the schema declares {} event types; the baseline knows {}",
+            schema.events.len(),
+            KINDS.len()
+        ));
+    }
+    let mut kinds = vec![None; schema.events.len()];
+    for &(k, name) in KINDS {
+        let id = event_id(schema, name)? as usize;
+        if let Some(slot) = kinds.get_mut(id) {
+            *slot = Some(k);
+        }
+    }
+    check_params_and_clocks(policy)?;
+    check_tables(policy)?;
+    let (names, cites, timer_rules) = check_rules(policy)?;
+
+    let appt = Ty::Enum("appointment_kind");
+    let f = Fields {
+        booked_appointment: field(schema, "appointment_booked", "appointment", appt)?,
+        booked_date: field(schema, "appointment_booked", "appointment_date", Ty::Date)?,
+        made_appointment: field(schema, "offer_made", "appointment", appt)?,
+        made_offered: field(schema, "offer_made", "offered_date", Ty::Date)?,
+        declined_appointment: field(schema, "offer_declined", "appointment", appt)?,
+        declined_offered: field(schema, "offer_declined", "offered_date", Ty::Date)?,
+        declined_available: field(schema, "offer_declined", "available_from", Ty::Date)?,
+        attended_appointment: field(schema, "attended", "appointment", appt)?,
+        dna_appointment: field(schema, "dna", "appointment", appt)?,
+        dna_communicated: field(schema, "dna", "communicated", Ty::Bool)?,
+        pc_appointment: field(schema, "patient_cancelled", "appointment", appt)?,
+        pc_date: field(schema, "patient_cancelled", "appointment_date", Ty::Date)?,
+        hc_appointment: field(schema, "hospital_cancelled", "appointment", appt)?,
+        hc_date: field(schema, "hospital_cancelled", "appointment_date", Ty::Date)?,
+        hc_on_the_day: field(schema, "hospital_cancelled", "on_the_day", Ty::Bool)?,
+        dtt_subsequent: field(schema, "decision_to_treat", "subsequent", Ty::Bool)?,
+        list: field(
+            schema,
+            "added_to_waiting_list",
+            "list",
+            Ty::Enum("waiting_list_kind"),
+        )?,
+        ts_definitive: field(schema, "treatment_started", "definitive", Ty::Bool)?,
+        ts_admitted: field(schema, "treatment_started", "admitted", Ty::Bool)?,
+        ts_subsequent: field(schema, "treatment_started", "subsequent", Ty::Bool)?,
+        initiated_by: field(
+            schema,
+            "active_monitoring_started",
+            "initiated_by",
+            Ty::Enum("initiator"),
+        )?,
+        expected_until: field(schema, "medically_unfit", "expected_until", Ty::Date)?,
+        unavailable_until: field(schema, "patient_unavailable", "until", Ty::Date)?,
+        cancer: field(schema, "diagnosis_communicated", "cancer", Ty::Bool)?,
+        ecad: field(schema, "clinically_appropriate_date", "ecad", Ty::Date)?,
+        original_start: field(schema, "transferred_in", "original_start", Ty::Date)?,
+        code: field(schema, "rtt_status", "code", Ty::Int)?,
+    };
+    let v = Variants {
+        first: enum_val(schema, "appointment_kind", "first")?,
+        follow_up: enum_val(schema, "appointment_kind", "follow_up")?,
+        diagnostic: enum_val(schema, "appointment_kind", "diagnostic")?,
+        admission: enum_val(schema, "appointment_kind", "admission")?,
+        elective: enum_val(schema, "waiting_list_kind", "elective")?,
+        planned: enum_val(schema, "waiting_list_kind", "planned")?,
+        deferred: enum_val(schema, "waiting_list_kind", "deferred")?,
+        clinician: enum_val(schema, "initiator", "clinician")?,
+        patient: enum_val(schema, "initiator", "patient")?,
+        paper: enum_val(schema, "referral_channel", "paper")?,
+        ers: enum_val(schema, "referral_channel", "ers")?,
+        urgent: enum_val(schema, "referral_priority", "urgent")?,
+        two_week_wait: enum_val(schema, "referral_priority", "two_week_wait")?,
+        route_none: enum_val(schema, "cancer_route_kind", "none")?,
+        suspected_cancer: enum_val(schema, "cancer_route_kind", "suspected_cancer")?,
+        breast_symptomatic: enum_val(schema, "cancer_route_kind", "breast_symptomatic")?,
+        screening: enum_val(schema, "cancer_route_kind", "screening")?,
+    };
+    let names_in_schema: Vec<&str> = schema.attributes.iter().map(|a| a.name.as_str()).collect();
+    if names_in_schema != ATTRIBUTES {
+        return Err(format!(
+            "the pathway attributes are {names_in_schema:?}; the baseline knows {ATTRIBUTES:?}"
+        ));
+    }
+    let a = Attrs {
+        channel: attr(schema, "channel", Some(Ty::Enum("referral_channel")))?,
+        priority: attr(schema, "priority", Some(Ty::Enum("referral_priority")))?,
+        cancer_route: attr(schema, "cancer_route", Some(Ty::Enum("cancer_route_kind")))?,
+        birth_date: attr(schema, "birth_date", Some(Ty::Date))?,
+        vulnerable: attr(schema, "vulnerable", Some(Ty::Bool))?,
+        tumour_group: attr(schema, "tumour_group", None)?,
+        specialty: attr(schema, "specialty", None)?,
+    };
+    // Only the referral carries attributes (`{ ..pathway }`).
+    let mut referral_sets = Vec::new();
+    for (id, def) in schema.events.iter().enumerate() {
+        let referral = kinds.get(id).copied().flatten() == Some(K::ReferralReceived);
+        for (f, slot) in def.sets_attribute.iter().enumerate() {
+            match (slot, referral) {
+                (None, _) => {}
+                (Some(slot), true) => referral_sets.push((f, *slot as usize)),
+                (Some(_), false) => {
+                    return Err(format!(
+                        "event `{}` sets a pathway attribute; the baseline expects only the referral to",
+                        def.name
+                    ))
+                }
+            }
+        }
+    }
+    if referral_sets.iter().any(|(_, s)| *s >= ATTRIBUTES.len()) {
+        return Err("a referral field sets an unknown attribute".into());
+    }
+    let mut attr_order: Vec<usize> = (0..ATTRIBUTES.len()).collect();
+    attr_order.sort_by_key(|i| ATTRIBUTES[*i]);
+    let defaults: Vec<Value> = schema
+        .attributes
+        .iter()
+        .map(|a| a.default.clone().unwrap_or(Value::Unset))
+        .collect();
+    let attr_defaults: [Value; 8] = defaults
+        .try_into()
+        .map_err(|_| "eight pathway attributes expected".to_string())?;
+    let end = NaiveDate::from_ymd_opt(2100, 12, 31).unwrap_or(WORKING_DAYS_FROM);
+    let working = WORKING_DAYS_FROM
+        .iter_days()
+        .take_while(|d| *d <= end)
+        .map(|d| policy.calendar.is_working_day(d))
+        .collect();
+    Ok(NativeRde {
+        kinds,
+        f,
+        v,
+        a,
+        referral_sets,
+        attr_names: schema.attributes.iter().map(|a| a.name.clone()).collect(),
+        attr_defaults,
+        attr_order,
+        enum_variants: schema.enums.iter().map(|e| e.variants.clone()).collect(),
+        names,
+        cites,
+        timer_rules,
+        clock_names: CLOCKS.map(|(n, _)| n.to_string()),
+        cal: policy.calendar.clone(),
+        working,
+    })
+}

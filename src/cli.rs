@@ -1,0 +1,131 @@
+//! The command line: argument parsing and one module per subcommand. Each subcommand is a
+//! function from its arguments to an exit code, writing to the given output, so tests can call
+//! it directly.
+//!
+//! Exit codes (all subcommands): 0 success; 1 findings (errors, or warnings with
+//! `--deny-warnings`; failed tests; rejected rows with `--strict`); 2 usage error;
+//! 3 unreadable input (a missing or unreadable file).
+
+mod bench;
+mod check;
+mod explain;
+mod run;
+mod synth;
+mod test;
+
+use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: findings (policy errors, failed tests, rejected rows under `--strict`).
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: the command line itself is wrong.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: an input file could not be read.
+pub const EXIT_UNREADABLE: u8 = 3;
+
+/// PAL — Patient Access Language: NHS access policies as checked, executable rules.
+#[derive(Debug, Parser)]
+#[command(name = "pal", version, about, long_about = None)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check policy files (names, types, lints) and report every problem.
+    Check(check::CheckArgs),
+    /// Run a policy over pathway events: clocks, outcomes, obligations, PTL and RTT summary.
+    Run(run::RunArgs),
+    /// Run the `test` blocks of policy files.
+    Test(test::TestArgs),
+    /// Show one pathway's timeline: which rules fired, which did not and why, clock states.
+    Explain(explain::ExplainArgs),
+    /// Write a seeded synthetic PAS extract (CSV or JSON Lines).
+    Synth(synth::SynthArgs),
+    /// Measure PAL on synthetic extracts against the native baseline and peer engines.
+    Bench(bench::BenchArgs),
+    /// Try scenarios interactively (or from piped standard input).
+    Repl {
+        /// The policy to load.
+        policy: Option<PathBuf>,
+    },
+    /// Explain a diagnostic code such as E0102.
+    ExplainCode {
+        /// The code, e.g. `E0102`.
+        code: String,
+    },
+}
+
+/// Whether to colour output written to stdout.
+pub(crate) fn color_stdout() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Parses the command line and runs the subcommand.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let code = match &cli.command {
+        Command::Check(a) => check::run(a, &mut out),
+        Command::Run(a) => run::run(a, &mut out),
+        Command::Test(a) => test::run(a, &mut out),
+        Command::Explain(a) => explain::run(a, &mut out),
+        Command::ExplainCode { code } => explain_code(code, &mut out),
+        Command::Synth(a) => synth::run(a, &mut out),
+        Command::Bench(a) => bench::run(a, &mut out),
+        Command::Repl { policy } => crate::repl::run(policy.as_deref()),
+    };
+    ExitCode::from(code)
+}
+
+fn explain_code(code: &str, out: &mut dyn std::io::Write) -> u8 {
+    match pal_engine::base::diagnostic::code_info(code) {
+        Some(info) => {
+            let kind = if info.code.starts_with('W') {
+                "warning"
+            } else {
+                "error"
+            };
+            let _ = writeln!(out, "{} ({kind}): {}\n", info.code, info.title);
+            let _ = writeln!(out, "{}\n", info.explanation);
+            let _ = writeln!(out, "Example:\n");
+            for line in info.example.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+            EXIT_OK
+        }
+        None => {
+            eprintln!(
+                "error: unknown diagnostic code `{code}`; codes are {}",
+                pal_engine::base::diagnostic::CODES
+                    .iter()
+                    .map(|c| c.code)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            EXIT_USAGE
+        }
+    }
+}
+
+/// Paths given on the command line, or `policies/` when none.
+pub(crate) fn default_paths(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from("policies")]
+    } else {
+        paths.to_vec()
+    }
+}

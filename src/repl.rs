@@ -1,0 +1,311 @@
+//! The terminal front end of the REPL (rustyline): prompt, multi-line input decided by the
+//! real parser, completion of names from the policy, history hints, highlighting, and a
+//! persistent history file. With piped standard input it prints no prompt and the same output.
+
+use pal_engine::services::repl::{Flow, Session};
+use rustyline::completion::{Completer, Pair};
+use rustyline::highlight::Highlighter;
+use rustyline::hint::{Hinter, HistoryHinter};
+use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::{Context, Editor, Helper};
+use std::borrow::Cow;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+const COMMANDS: &[&str] = &[
+    ":state",
+    ":timeline",
+    ":why",
+    ":whynot",
+    ":as-at",
+    ":set",
+    ":undo",
+    ":reset",
+    ":load",
+    ":reload",
+    ":save",
+    ":help",
+    ":quit",
+];
+
+const KEYWORDS: &[&str] = &[
+    "rule",
+    "exception",
+    "param",
+    "set",
+    "def",
+    "on",
+    "when",
+    "after",
+    "from",
+    "unless",
+    "cite",
+    "and",
+    "or",
+    "not",
+    "is",
+    "in",
+    "within",
+    "of",
+    "at",
+    "least",
+    "before",
+    "expect",
+    "as",
+    "pathway",
+    "start",
+    "stop",
+    "nullify",
+    "reset",
+    "pause",
+    "resume",
+    "outcome",
+    "require",
+    "warn",
+    "reason",
+    "true",
+    "false",
+    "count",
+    "exists",
+    "consecutive",
+    "last",
+    "first",
+];
+
+/// The rustyline helper: completion, hints, highlighting and validation.
+struct PalHelper {
+    names: Vec<String>,
+    fields: Vec<(String, Vec<String>)>,
+    hinter: HistoryHinter,
+}
+
+impl PalHelper {
+    fn new(session: &Session) -> PalHelper {
+        let mut names: Vec<String> = COMMANDS.iter().map(|s| s.to_string()).collect();
+        let mut fields = Vec::new();
+        if let Some(p) = session.policy() {
+            for e in &p.schema.events {
+                names.push(e.name.clone());
+                fields.push((
+                    e.name.clone(),
+                    e.fields.iter().map(|f| f.name.clone()).collect(),
+                ));
+            }
+            for en in &p.schema.enums {
+                names.extend(en.variants.iter().cloned());
+            }
+            names.extend(p.clocks.iter().map(|c| c.name.clone()));
+            names.extend(p.rules.iter().map(|r| r.name.clone()));
+            names.extend(p.params.iter().map(|x| x.name.clone()));
+            names.extend(p.defs.iter().map(|x| x.name.clone()));
+            names.extend(p.schema.attributes.iter().map(|a| a.name.clone()));
+        }
+        names.sort();
+        names.dedup();
+        PalHelper {
+            names,
+            fields,
+            hinter: HistoryHinter::new(),
+        }
+    }
+}
+
+impl Completer for PalHelper {
+    type Candidate = Pair;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let before = &line[..pos];
+        let start = before
+            .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':' || c == '-'))
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        let word = &before[start..];
+        // Inside `DATE event { …`, offer that event's fields first.
+        let mut candidates: Vec<&str> = Vec::new();
+        if let Some(brace) = before.rfind('{') {
+            let head = before[..brace].split_whitespace().last().unwrap_or("");
+            if let Some((_, fs)) = self.fields.iter().find(|(e, _)| e == head) {
+                candidates.extend(fs.iter().map(String::as_str));
+            }
+        }
+        candidates.extend(self.names.iter().map(String::as_str));
+        let mut out: Vec<Pair> = Vec::new();
+        for c in candidates {
+            if c.starts_with(word) && !out.iter().any(|p| p.replacement == c) {
+                out.push(Pair {
+                    display: c.to_string(),
+                    replacement: c.to_string(),
+                });
+            }
+        }
+        Ok((start, out))
+    }
+}
+
+impl Hinter for PalHelper {
+    type Hint = String;
+
+    fn hint(&self, line: &str, pos: usize, ctx: &Context<'_>) -> Option<String> {
+        self.hinter.hint(line, pos, ctx)
+    }
+}
+
+fn is_date(w: &str) -> bool {
+    pal_engine::base::value::parse_date(w).is_some()
+}
+
+impl Highlighter for PalHelper {
+    fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
+        let mut out = String::with_capacity(line.len() + 16);
+        let mut word = String::new();
+        let flush = |word: &mut String, out: &mut String, next: Option<char>| {
+            if word.is_empty() {
+                return;
+            }
+            let colored = if KEYWORDS.contains(&word.as_str()) || word.starts_with(':') {
+                format!("\x1b[1;34m{word}\x1b[0m")
+            } else if is_date(word) {
+                format!("\x1b[32m{word}\x1b[0m")
+            } else if (word.chars().all(|c| c.is_ascii_digit()) && next == Some(' '))
+                || [
+                    "day", "days", "week", "weeks", "month", "months", "year", "years", "working",
+                ]
+                .contains(&word.as_str())
+            {
+                format!("\x1b[33m{word}\x1b[0m")
+            } else {
+                word.clone()
+            };
+            out.push_str(&colored);
+            word.clear();
+        };
+        let chars: Vec<char> = line.chars().collect();
+        for (i, c) in chars.iter().enumerate() {
+            if c.is_alphanumeric() || *c == '_' || *c == '-' || *c == ':' {
+                word.push(*c);
+            } else {
+                flush(&mut word, &mut out, Some(*c));
+                out.push(*c);
+            }
+            if i + 1 == chars.len() {
+                flush(&mut word, &mut out, None);
+            }
+        }
+        Cow::Owned(out)
+    }
+
+    fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
+        Cow::Owned(format!("\x1b[2m{hint}\x1b[0m"))
+    }
+
+    fn highlight_char(&self, _line: &str, _pos: usize, _forced: bool) -> bool {
+        true
+    }
+}
+
+impl Validator for PalHelper {
+    fn validate(&self, ctx: &mut ValidationContext) -> rustyline::Result<ValidationResult> {
+        if Session::is_incomplete(ctx.input()) {
+            Ok(ValidationResult::Incomplete)
+        } else {
+            Ok(ValidationResult::Valid(None))
+        }
+    }
+}
+
+impl Helper for PalHelper {}
+
+fn history_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("PAL_HISTORY") {
+        return Some(PathBuf::from(p));
+    }
+    std::env::var_os("HOME").map(|h| Path::new(&h).join(".pal_history"))
+}
+
+/// Runs the REPL over `policy`; returns the exit code.
+pub fn run(policy: Option<&Path>) -> u8 {
+    let interactive = std::io::stdin().is_terminal();
+    let color = interactive && std::env::var_os("NO_COLOR").is_none();
+    let (mut session, banner) = Session::new(policy, color);
+    if interactive {
+        println!("{banner}");
+        println!("PAL REPL — `:help` for commands, `:quit` to leave");
+        return run_terminal(&mut session);
+    }
+    // Piped input: no prompt; a block still open keeps reading lines.
+    println!("{banner}");
+    let stdin = std::io::stdin();
+    let mut buffer = String::new();
+    let mut out = std::io::stdout().lock();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        buffer.push_str(&line);
+        buffer.push('\n');
+        if Session::is_incomplete(&buffer) {
+            continue;
+        }
+        let (text, flow) = session.handle(&buffer);
+        buffer.clear();
+        if !text.is_empty() {
+            let _ = writeln!(out, "{}", text.trim_end());
+        }
+        if flow == Flow::Quit {
+            return 0;
+        }
+    }
+    if !buffer.trim().is_empty() {
+        let (text, _) = session.handle(&buffer);
+        let _ = writeln!(out, "{}", text.trim_end());
+    }
+    0
+}
+
+fn run_terminal(session: &mut Session) -> u8 {
+    let mut editor: Editor<PalHelper, rustyline::history::DefaultHistory> = match Editor::new() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: cannot start the line editor: {e}");
+            return 3;
+        }
+    };
+    editor.set_helper(Some(PalHelper::new(session)));
+    let history = history_path();
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    loop {
+        match editor.readline("pal> ") {
+            Ok(line) => {
+                let _ = editor.add_history_entry(line.as_str());
+                let (text, flow) = session.handle(&line);
+                if !text.is_empty() {
+                    println!("{}", text.trim_end());
+                }
+                if flow == Flow::Quit {
+                    break;
+                }
+                // Declarations and :load change the names to complete.
+                let trimmed = line.trim_start();
+                if trimmed.starts_with(":load")
+                    || trimmed.starts_with(":reload")
+                    || trimmed.starts_with("rule")
+                    || trimmed.starts_with("param")
+                    || trimmed.starts_with("def")
+                {
+                    editor.set_helper(Some(PalHelper::new(session)));
+                }
+            }
+            Err(rustyline::error::ReadlineError::Interrupted) => continue,
+            Err(_) => break,
+        }
+    }
+    if let Some(h) = &history {
+        let _ = editor.save_history(h);
+    }
+    0
+}
