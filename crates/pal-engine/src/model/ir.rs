@@ -301,17 +301,25 @@ pub struct Query {
     pub where_: Option<Box<Expr>>,
     /// Only events on or after this date (an unset date means from the start).
     pub since: Option<Box<Expr>>,
+    /// The candidate slot `where` reads this query's candidate from: 0 for a query that is not
+    /// inside another query's `where`, one more per enclosing query (or obligation `where`).
+    pub level: u8,
     /// For `consecutive`: the event types considered (default: all).
     pub among: Vec<EventTypeId>,
 }
+
+/// How deeply queries may nest (candidate slots an expression can read).
+pub const MAX_QUERY_DEPTH: usize = 4;
 
 /// Which event an event field is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventRef {
     /// The event that triggered the rule (or armed the timer).
     Trigger,
-    /// The candidate event inside a query's `where` or an obligation's `where`.
-    Candidate,
+    /// A candidate event inside a query's `where` or an obligation's `where`: the candidate of
+    /// the query at this nesting level (0 = the outermost), so an inner query's condition can
+    /// read the outer candidates.
+    Candidate(u8),
 }
 
 /// Built-in functions.
@@ -327,6 +335,12 @@ pub enum Builtin {
     Min,
     /// `max(a, b)`.
     Max,
+    /// `month_start(d)`: the first day of `d`'s calendar month.
+    MonthStart,
+    /// `month_end(d)`: the last day of `d`'s calendar month.
+    MonthEnd,
+    /// `same_month(a, b)`: same calendar month of the same year.
+    SameMonth,
 }
 
 /// A resolved expression.

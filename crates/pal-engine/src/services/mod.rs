@@ -3,4 +3,6 @@
 
 pub mod project;
 pub mod repl;
+#[cfg(test)]
+mod scenarios;
 pub mod test_run;

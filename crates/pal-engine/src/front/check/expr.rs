@@ -6,7 +6,9 @@ use crate::base::diagnostic::Diagnostic;
 use crate::base::source::Span;
 use crate::base::suggest::did_you_mean;
 use crate::base::value::{DurationKind, Value};
-use crate::model::ir::{Builtin, ClockField, EventRef, Expr as Ir, Query, QueryKind};
+use crate::model::ir::{
+    Builtin, ClockField, EventRef, Expr as Ir, Query, QueryKind, MAX_QUERY_DEPTH,
+};
 use crate::model::schema::EventTypeId;
 use crate::syntax::ast::{BinOp, Call, Expr, ExprKind, LiteralKind};
 
@@ -15,8 +17,11 @@ use crate::syntax::ast::{BinOp, Call, Expr, ExprKind, LiteralKind};
 pub struct Scope {
     /// The event types `event` may be (absent: `event` is an error here).
     pub trigger: Option<Vec<EventTypeId>>,
-    /// Names bound to a candidate event (inside a query's or obligation's `where`).
-    pub bound: Vec<(String, EventTypeId)>,
+    /// Names bound to a candidate event (inside a query's or obligation's `where`), with the
+    /// nesting level of the query that binds them.
+    pub bound: Vec<(String, EventTypeId, u8)>,
+    /// How many queries (or obligation `where`s) enclose this expression.
+    pub depth: u8,
     /// Optional expressions known to be set here (their whitespace-free text).
     pub narrowed: Vec<String>,
 }
@@ -63,6 +68,9 @@ const FUNCTIONS: &[&str] = &[
     "days_between",
     "min",
     "max",
+    "month_start",
+    "month_end",
+    "same_month",
 ];
 
 impl Checker<'_> {
@@ -302,10 +310,12 @@ impl Checker<'_> {
     }
 
     fn name(&mut self, n: &str, span: Span, sc: &Scope) -> Typed {
-        if let Some((_, ty)) = sc.bound.iter().rev().find(|(b, _)| b == n) {
+        // The innermost binding of a name wins (an inner query of the same event type hides
+        // the outer candidate).
+        if let Some((_, ty, level)) = sc.bound.iter().rev().find(|(b, _, _)| b == n) {
             return typed(
-                Ty::Event(EventRef::Candidate, vec![*ty]),
-                Ir::EventDate(EventRef::Candidate),
+                Ty::Event(EventRef::Candidate(*level), vec![*ty]),
+                Ir::EventDate(EventRef::Candidate(*level)),
             );
         }
         match n {
@@ -657,7 +667,7 @@ impl Checker<'_> {
     /// True if a bare name means something here (so it is not a misspelled enum value).
     fn is_known_name(&self, n: &str, sc: &Scope) -> bool {
         matches!(n, "event" | "pathway" | "now")
-            || sc.bound.iter().any(|(b, _)| b == n)
+            || sc.bound.iter().any(|(b, _, _)| b == n)
             || self.param_index(n).is_some()
             || self.defs.iter().any(|d| d.name == n)
             || self.clocks.iter().any(|c| c.name == n)
@@ -910,6 +920,9 @@ impl Checker<'_> {
             "days_between" => Builtin::DaysBetween,
             "min" => Builtin::Min,
             "max" => Builtin::Max,
+            "month_start" => Builtin::MonthStart,
+            "month_end" => Builtin::MonthEnd,
+            "same_month" => Builtin::SameMonth,
             _ => {
                 let mut d = Diagnostic::new("E0109", format!("unknown function `{f}`"))
                     .primary(c.func.span, "not a built-in function");
@@ -921,6 +934,21 @@ impl Checker<'_> {
                 return poison();
             }
         };
+        if matches!(builtin, Builtin::MonthStart | Builtin::MonthEnd) {
+            if c.args.len() != 1 {
+                self.diags.push(
+                    Diagnostic::new(
+                        "E0206",
+                        format!("`{f}` takes 1 argument, {} given", c.args.len()),
+                    )
+                    .primary(span, "wrong number of arguments")
+                    .help(format!("use `{f}(date)`, e.g. `{f}(event.date)`")),
+                );
+                return poison();
+            }
+            let d = self.date_expr(&c.args[0], sc);
+            return typed(Ty::Date, Ir::Call(builtin, vec![d]));
+        }
         if c.args.len() != 2 {
             let usage = match f {
                 "age" => "age(birth_date, on_date)",
@@ -928,6 +956,7 @@ impl Checker<'_> {
                 "working_days" => "working_days(from_date, to_date)",
                 "days_between" => "days_between(from_date, to_date)",
                 "min" => "min(a, b)",
+                "same_month" => "same_month(date_a, date_b)",
                 _ => "max(a, b)",
             };
             self.diags.push(
@@ -982,6 +1011,7 @@ impl Checker<'_> {
             return typed(
                 match builtin {
                     Builtin::Min | Builtin::Max => Ty::Error,
+                    Builtin::SameMonth => Ty::Bool,
                     _ => Ty::Int,
                 },
                 Ir::Const(Value::Unset),
@@ -994,6 +1024,13 @@ impl Checker<'_> {
                 }
                 typed(Ty::Int, Ir::Call(builtin, vec![a.ir, b.ir]))
             }
+            Builtin::SameMonth => {
+                for (e, t) in [(&c.args[0], &a), (&c.args[1], &b)] {
+                    self.expect_ty(e, t, &Ty::Date);
+                }
+                typed(Ty::Bool, Ir::Call(builtin, vec![a.ir, b.ir]))
+            }
+            Builtin::MonthStart | Builtin::MonthEnd => poison(),
             Builtin::Min | Builtin::Max => {
                 let ok = a.ty.same(&b.ty) && matches!(a.ty, Ty::Int | Ty::Date | Ty::Dur(_));
                 if !ok {
@@ -1037,9 +1074,22 @@ impl Checker<'_> {
         let Some(ev) = self.event_type(ev_name, first.span) else {
             return poison();
         };
+        let level = sc.depth;
+        if usize::from(level) >= MAX_QUERY_DEPTH {
+            self.diags.push(
+                Diagnostic::new(
+                    "E0206",
+                    format!("history queries nest at most {MAX_QUERY_DEPTH} deep"),
+                )
+                .primary(span, "too deeply nested")
+                .help("name part of the condition with a `def`, or simplify it"),
+            );
+            return poison();
+        }
         let where_ = c.where_.as_ref().map(|w| {
             let mut inner = sc.clone();
-            inner.bound.push((ev_name.clone(), ev));
+            inner.bound.push((ev_name.clone(), ev, level));
+            inner.depth = level + 1;
             Box::new(self.condition(w, &inner))
         });
         let since = c.since.as_ref().map(|s| {
@@ -1071,6 +1121,7 @@ impl Checker<'_> {
             events: vec![ev],
             where_,
             since,
+            level,
             among,
         };
         match kind {

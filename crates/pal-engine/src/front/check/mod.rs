@@ -1028,7 +1028,7 @@ impl<'a> Checker<'a> {
                         match self.schema.event_index.get(&what.name) {
                             Some(id) => {
                                 by_ids.push(*id);
-                                bound.push((what.name.clone(), *id));
+                                bound.push((what.name.clone(), *id, sc.depth));
                             }
                             None => {
                                 let mut d = Diagnostic::new(
@@ -1047,13 +1047,14 @@ impl<'a> Checker<'a> {
                         for b in by {
                             if let Some(id) = self.event_type(&b.name, b.span) {
                                 by_ids.push(id);
-                                bound.push((b.name.clone(), id));
+                                bound.push((b.name.clone(), id, sc.depth));
                             }
                         }
                     }
                     let by_where = by_where.as_ref().map(|w| {
                         let mut inner = sc.clone();
                         inner.bound.extend(bound);
+                        inner.depth = sc.depth + 1;
                         self.condition(w, &inner)
                     });
                     Some(IrAction::Require {

@@ -220,7 +220,7 @@ impl<'p> Evaluator<'p> {
             state,
             history,
             trigger: None,
-            candidate: None,
+            candidates: [None; crate::model::ir::MAX_QUERY_DEPTH],
             now,
             memo: None,
         };
@@ -426,7 +426,7 @@ impl<'a, 'p> Run<'a, 'p> {
             state: &self.state,
             history,
             trigger: step.trigger,
-            candidate: None,
+            candidates: [None; crate::model::ir::MAX_QUERY_DEPTH],
             now: step.now,
             memo: Some(&self.memo),
         }
@@ -556,12 +556,15 @@ impl<'a, 'p> Run<'a, 'p> {
                 continue;
             }
             if let Some(w) = by_where {
+                // The meeting event is the candidate of the outermost level.
+                let mut candidates = [None; crate::model::ir::MAX_QUERY_DEPTH];
+                candidates[0] = Some(e);
                 let ctx = expr::Ctx {
                     ev: self.ev,
                     state: &self.state,
                     history,
                     trigger: None,
-                    candidate: Some(e),
+                    candidates,
                     now: e.date,
                     memo: None,
                 };

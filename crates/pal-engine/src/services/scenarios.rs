@@ -1,0 +1,229 @@
+//! Data-driven language tests: small policies written in PAL, checked and run whole (loader,
+//! checker, evaluator, test runner), each with its `test` blocks as the expectations. A case
+//! that must not check names the diagnostic code it expects.
+
+use crate::base::diagnostic::Diagnostic;
+use crate::base::source::SourceMap;
+use crate::front::check::check;
+use crate::front::loader::load_text;
+use crate::runtime::testing::run_test;
+
+/// A schema the cases share; each case adds rules and tests.
+const BASE: &str = r#"
+enum appointment_kind { first, follow_up }
+enum specialty { cardiology, dermatology, urology }
+pathway {
+  birth_date: Date?
+  specialty: specialty = cardiology
+  vulnerable: Bool = false
+  planned: Date?
+}
+event referral_received { ..pathway }
+event dna { appointment: appointment_kind = first }
+event attended
+event offer_made { offered_date: Date }
+event offer_declined { offered_date: Date }
+event patient_cancelled
+event discharged
+event treated
+event decision_to_treat
+event cancer_diagnosis
+clock rtt "referral to treatment" { target 18 weeks cite "RTT rules" }
+clock c31 "decision to treat to first treatment" { target 31 days cite "CWT" }
+rule start_rtt "a referral starts the clock" on referral_received cite "RTT rules" { start rtt }
+"#;
+
+/// Checks `BASE + src`; returns the diagnostics and, when it checked, each test's failures.
+fn run(src: &str) -> (Vec<Diagnostic>, Vec<String>) {
+    let text = format!("{BASE}\n{src}");
+    let mut sources = SourceMap::new();
+    let mut diags = Vec::new();
+    let loaded = load_text(
+        "case.pal",
+        &text,
+        std::path::Path::new("."),
+        &mut sources,
+        &mut diags,
+    );
+    let checked = check(&loaded, &sources);
+    diags.extend(checked.diagnostics);
+    let mut failures = Vec::new();
+    if let Some(policy) = checked.policy {
+        assert!(!policy.tests.is_empty(), "the case has no test:\n{src}");
+        for case in &policy.tests {
+            let report = run_test(&policy, case);
+            for (x, why) in report.failures {
+                failures.push(format!("{}: `{}` but {why}", report.name, x.text));
+            }
+        }
+    }
+    (diags, failures)
+}
+
+/// Every test of the case passes and nothing is an error.
+fn passes(src: &str) {
+    let (diags, failures) = run(src);
+    let errors: Vec<String> = diags
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| format!("{} {}", d.code, d.message))
+        .collect();
+    assert!(errors.is_empty(), "errors: {errors:#?}\n{src}");
+    assert!(failures.is_empty(), "failures: {failures:#?}\n{src}");
+}
+
+/// The case reports `code` (an error or a warning).
+fn reports(src: &str, code: &str) {
+    let (diags, _) = run(src);
+    assert!(
+        diags.iter().any(|d| d.code == code),
+        "expected {code}, got {:#?}\n{src}",
+        diags
+            .iter()
+            .map(|d| format!("{} {}", d.code, d.message))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn calendar_month_built_ins() {
+    passes(
+        r#"
+        test "month bounds" {
+          2024-02-10 referral_received { }
+          expect month_end(2024-02-10) == 2024-02-29
+          expect month_end(2023-02-10) == 2023-02-28
+          expect month_end(2025-12-31) == 2025-12-31
+          expect month_start(2024-02-29) == 2024-02-01
+          expect month_end(rtt.start ?? 2000-01-01) == 2024-02-29
+          expect same_month(2024-02-01, 2024-02-29)
+          expect not same_month(2024-02-29, 2024-03-01)
+          expect not same_month(2024-02-29, 2025-02-28)
+        }
+        "#,
+    );
+    // 10.4.3: "in the planned month" = by the end of the planned date's calendar month.
+    passes(
+        r#"
+        rule late_for_planned_month "treated after the planned month"
+          on treated when pathway.planned is set and event.date > month_end(pathway.planned)
+          cite "10.4.3"
+        { outcome review_planned_patient }
+        test "treated on the last day of the planned month is in time" {
+          pathway { planned: 2025-01-10 }
+          2025-01-02 referral_received { }
+          2025-01-31 treated
+          expect no outcome review_planned_patient
+        }
+        test "treated on the 1st of the next month is late" {
+          pathway { planned: 2025-01-10 }
+          2025-01-02 referral_received { }
+          2025-02-01 treated
+          expect outcome review_planned_patient
+        }
+        "#,
+    );
+    for bad in [
+        "def x = month_end(3)",
+        "def x = month_end(2025-01-01, 2025-01-02)",
+        "def x = same_month(2025-01-01)",
+        "def x = month_end(2025-01-01) + 1",
+    ] {
+        let code = if bad.contains(", 2025-01-02)") || bad.contains("same_month(2025-01-01)") {
+            "E0206"
+        } else {
+            "E0201"
+        };
+        reports(&format!("{bad}\ntest \"t\" {{ expect true }}"), code);
+    }
+}
+
+#[test]
+fn comparisons_with_an_unset_value_follow_one_rule() {
+    // `last(offer_made).offered_date` is unset here: no offer was made. Reading it through
+    // `??` keeps the checker content; the unset value reaches the operators.
+    passes(
+        r#"
+        def none = last(dna where dna.appointment == follow_up).date
+        test "unset compared" {
+          2025-01-02 referral_received { }
+          2025-01-03 dna { appointment: first }
+          expect exists(dna)
+          expect not exists(dna where dna.appointment == follow_up)
+          expect (rtt.stop == rtt.stop)
+          expect not (rtt.stop != rtt.stop)
+          expect (rtt.stop != rtt.start) == not (rtt.stop == rtt.start)
+          expect rtt.stop != rtt.start
+          expect not (rtt.stop < rtt.start) and not (rtt.stop >= rtt.start)
+          expect (rtt.stop ?? 2000-01-01) == 2000-01-01
+        }
+        "#,
+    );
+}
+
+#[test]
+fn nested_queries_read_the_outer_candidate() {
+    passes(
+        r#"
+        def declines_with_their_offer =
+          count(offer_declined where exists(offer_made where offer_made.offered_date == offer_declined.offered_date))
+        def declines_after_their_offer =
+          count(offer_declined where exists(offer_made where offer_made.offered_date == offer_declined.offered_date
+                                                        and offer_made.date < offer_declined.date))
+        test "every decline has its offer" {
+          2025-01-02 referral_received { }
+          2025-01-06 offer_made { offered_date: 2025-02-01 }
+          2025-01-07 offer_made { offered_date: 2025-02-08 }
+          2025-01-09 offer_declined { offered_date: 2025-02-01 }
+          2025-01-10 offer_declined { offered_date: 2025-02-08 }
+          2025-01-10 offer_declined { offered_date: 2025-03-01 }
+          expect declines_with_their_offer == 2
+          expect declines_after_their_offer == 2
+          expect exists(offer_declined where not exists(offer_made where offer_made.offered_date == offer_declined.offered_date))
+        }
+        test "three levels: each level reads every outer one" {
+          2025-01-02 referral_received { }
+          2025-01-06 offer_made { offered_date: 2025-02-01 }
+          2025-01-09 offer_declined { offered_date: 2025-02-01 }
+          2025-01-12 dna { }
+          expect count(dna where exists(offer_declined where offer_declined.date < dna.date
+            and exists(offer_made where offer_made.offered_date == offer_declined.offered_date
+                                    and offer_made.date < dna.date))) == 1
+        }
+        test "an inner query of the same type hides the outer candidate" {
+          2025-01-02 referral_received { }
+          2025-01-03 dna { appointment: first }
+          2025-01-04 dna { appointment: follow_up }
+          expect count(dna where exists(dna where dna.appointment == follow_up)) == 2
+        }
+        "#,
+    );
+    // In a rule: the trigger and the candidates together.
+    passes(
+        r#"
+        rule decline_without_offer "a decline with no matching offer"
+          on offer_declined
+          when not exists(offer_made where offer_made.offered_date == event.offered_date
+                          and exists(offer_declined where offer_declined.offered_date == offer_made.offered_date))
+          cite "data quality"
+        { warn "declined an offer that was not made" }
+        test "matched decline: no warning" {
+          2025-01-02 referral_received { }
+          2025-01-06 offer_made { offered_date: 2025-02-01 }
+          2025-01-09 offer_declined { offered_date: 2025-02-01 }
+          expect no warning
+        }
+        test "unmatched decline: a warning" {
+          2025-01-02 referral_received { }
+          2025-01-06 offer_made { offered_date: 2025-02-01 }
+          2025-01-09 offer_declined { offered_date: 2025-02-15 }
+          expect warning
+        }
+        "#,
+    );
+    reports(
+        r#"def deep = exists(dna where exists(dna where exists(dna where exists(dna where exists(dna)))))
+        test "t" { expect true }"#,
+        "E0206",
+    );
+}
