@@ -430,12 +430,15 @@ pub enum ExpectationKind {
         /// Citations the outcome must carry.
         cite: Vec<String>,
     },
-    /// An obligation has this status.
+    /// An obligation has this status; with `negated`, none of this name (with this status, if
+    /// given) was created.
     Obligation {
+        /// `expect no obligation`.
+        negated: bool,
         /// Its name.
         name: String,
-        /// `met`, `missed` or `open`.
-        status: String,
+        /// `met`, `missed` or `open` (`None`: any, only when negated).
+        status: Option<String>,
     },
     /// Any conflict (or none).
     Conflict {

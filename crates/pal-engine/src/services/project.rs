@@ -2,7 +2,7 @@
 //! `pal test` and the REPL. Directories are searched for `*.pal`; a file that another file in
 //! the set imports or extends is checked as part of that file, not on its own.
 
-use crate::base::diagnostic::Diagnostic;
+use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::SourceMap;
 use crate::front::check::{check, Checked};
 use crate::front::loader::{dependencies, load, read_source};
@@ -81,7 +81,7 @@ pub fn load_roots(paths: &[PathBuf]) -> CheckRun {
         if p.is_dir() {
             if let Err(e) = pal_files(p, &mut found) {
                 run.diagnostics.push(Diagnostic::new(
-                    "E0003",
+                    Code::E0003,
                     format!("cannot read directory `{}`: {e}", p.display()),
                 ));
                 run.unreadable.push(p.clone());
@@ -91,7 +91,7 @@ pub fn load_roots(paths: &[PathBuf]) -> CheckRun {
         } else {
             run.diagnostics.push(
                 Diagnostic::new(
-                    "E0003",
+                    Code::E0003,
                     format!("cannot read `{}`: no such file", p.display()),
                 )
                 .help("name a .pal file or a directory of them"),
@@ -192,7 +192,7 @@ fn lint_untested(run: &mut CheckRun) {
             };
             run.diagnostics.push(
                 Diagnostic::new(
-                    "W0007",
+                    Code::W0007,
                     format!("{what} `{}` is not exercised by any test", rule.name),
                 )
                 .primary(rule.span, "no test makes this fire")

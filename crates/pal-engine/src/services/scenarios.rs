@@ -76,7 +76,7 @@ fn passes(src: &str) {
 fn reports(src: &str, code: &str) {
     let (diags, _) = run(src);
     assert!(
-        diags.iter().any(|d| d.code == code),
+        diags.iter().any(|d| d.code.as_str() == code),
         "expected {code}, got {:#?}\n{src}",
         diags
             .iter()
@@ -225,5 +225,99 @@ fn nested_queries_read_the_outer_candidate() {
         r#"def deep = exists(dna where exists(dna where exists(dna where exists(dna where exists(dna)))))
         test "t" { expect true }"#,
         "E0206",
+    );
+}
+
+#[test]
+fn expect_no_outcome_and_no_obligation() {
+    let rules = r#"
+        rule dna_review "a DNA is reviewed" on dna cite "9.12" {
+          outcome review
+          require attended within 2 weeks
+        }
+        rule discharge_ends "a discharge stops the clock" on discharged cite "RTT"
+        { stop rtt reason discharged }
+    "#;
+    passes(&format!(
+        r#"{rules}
+        test "no DNA: no review, no obligation" {{
+          2025-01-02 referral_received {{ }}
+          2025-01-05 discharged
+          expect no outcome review
+          expect no obligation attended
+          expect no obligation attended open
+        }}
+        test "a DNA: a review and an obligation, met" {{
+          2025-01-02 referral_received {{ }}
+          2025-01-05 dna {{ }}
+          2025-01-10 attended
+          expect outcome review
+          expect obligation attended met
+          expect no obligation attended missed
+        }}
+        "#
+    ));
+    // A negated expectation that does not hold fails, with the rule that produced it.
+    let (_, failures) = run(&format!(
+        r#"{rules}
+        test "fails" {{
+          2025-01-02 referral_received {{ }}
+          2025-01-05 dna {{ }}
+          expect no obligation attended
+          expect no outcome review
+        }}
+        "#
+    ));
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(failures[0].contains("by rule `dna_review`"), "{failures:?}");
+    for bad in [
+        "test \"t\" { expect no outcome reveiw }",
+        "test \"t\" { expect no obligation atended }",
+        "test \"t\" { expect obligation attended }",
+        "test \"t\" { expect no obligation attended mett }",
+    ] {
+        reports(&format!("{rules}\n{bad}"), "E0304");
+    }
+}
+
+#[test]
+fn a_def_named_like_an_enum_value_is_a_duplicate() {
+    for name in ["follow_up", "dermatology", "nullified", "specialty"] {
+        reports(
+            &format!("def {name} = true\ntest \"t\" {{ expect true }}"),
+            "E0110",
+        );
+    }
+    passes("def is_follow_up = true\ntest \"t\" { expect is_follow_up }");
+}
+
+#[test]
+fn test_pathway_attributes_survive_a_later_referral() {
+    passes(
+        r#"
+        rule vulnerable_dna "a vulnerable patient's DNA is reviewed"
+          on dna when pathway.vulnerable and pathway.specialty == dermatology cite "9.12.3"
+        { outcome review }
+        test "pathway before the referral" {
+          pathway { vulnerable: true, specialty: dermatology }
+          2025-01-02 referral_received { }
+          2025-01-05 dna { }
+          expect outcome review
+          expect pathway.vulnerable
+        }
+        test "pathway after the referral" {
+          2025-01-02 referral_received { }
+          2025-01-05 dna { }
+          pathway { vulnerable: true, specialty: dermatology }
+          expect outcome review
+        }
+        test "a field the referral writes still wins" {
+          pathway { vulnerable: true, specialty: dermatology }
+          2025-01-02 referral_received { vulnerable: false }
+          2025-01-05 dna { }
+          expect no outcome review
+          expect pathway.specialty == dermatology
+        }
+        "#,
     );
 }

@@ -449,12 +449,14 @@ pub enum ExpectKind {
         /// Expected citation(s).
         cite: Vec<StrLit>,
     },
-    /// `expect obligation name met|missed|open`.
+    /// `expect obligation name met|missed|open`, `expect no obligation name [status]`.
     Obligation {
+        /// `no`: no obligation of this name (with this status) exists.
+        negated: bool,
         /// Obligation name (`what`).
         name: Ident,
-        /// Expected status.
-        status: Ident,
+        /// Expected status (required unless `negated`).
+        status: Option<Ident>,
     },
     /// `expect [no] conflict`.
     Conflict {

@@ -2,7 +2,7 @@
 
 use super::types::Ty;
 use super::Checker;
-use crate::base::diagnostic::Diagnostic;
+use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::Span;
 use crate::base::suggest::did_you_mean;
 use crate::base::value::{DurationKind, Value};
@@ -92,7 +92,7 @@ impl Checker<'_> {
             ref other => {
                 let name = other.name(&self.schema);
                 self.diags.push(
-                    Diagnostic::new("E0202", format!("condition is {name}, not Bool"))
+                    Diagnostic::new(Code::E0202, format!("condition is {name}, not Bool"))
                         .primary(e.span, format!("this is {name}"))
                         .help("a condition must be true or false, e.g. `event.communicated` or `count(dna) >= 2`"),
                 );
@@ -118,7 +118,7 @@ impl Checker<'_> {
             Ty::Error => (t.ir, None),
             Ty::Int => {
                 self.diags.push(
-                    Diagnostic::new("E0201", "expected a duration, found a number")
+                    Diagnostic::new(Code::E0201, "expected a duration, found a number")
                         .primary(e.span, "a number without a unit")
                         .help("write a unit after the number, e.g. `3 weeks`, `14 days` or `5 working days`"),
                 );
@@ -147,7 +147,7 @@ impl Checker<'_> {
 
     pub(crate) fn mismatch(&mut self, e: &Expr, want: &str, found: &Ty) {
         let f = found.name(&self.schema);
-        let mut d = Diagnostic::new("E0201", format!("expected {want}, found {f}"))
+        let mut d = Diagnostic::new(Code::E0201, format!("expected {want}, found {f}"))
             .primary(e.span, format!("this is {f}"));
         if matches!(found, Ty::Dur(_)) && want.contains("Date") {
             d = d.help("add the duration to a date, e.g. `event.date + 3 weeks`");
@@ -160,7 +160,7 @@ impl Checker<'_> {
         let name = ty.name(&self.schema);
         self.diags.push(
             Diagnostic::new(
-                "E0203",
+                Code::E0203,
                 format!("`{text}` is optional ({name}) and may not be set"),
             )
             .primary(e.span, "may be absent")
@@ -193,7 +193,7 @@ impl Checker<'_> {
             Ty::Found(_) => {
                 let text = self.sources.snippet(e.span).to_string();
                 self.diags.push(
-                    Diagnostic::new("E0201", format!("`{text}` is an event, not a value"))
+                    Diagnostic::new(Code::E0201, format!("`{text}` is an event, not a value"))
                         .primary(e.span, "an event")
                         .help(format!("use one of its fields, e.g. `{text}.date`")),
                 );
@@ -214,7 +214,7 @@ impl Checker<'_> {
                     _ => format!("use one of its fields, e.g. `{text}.date`"),
                 };
                 self.diags.push(
-                    Diagnostic::new("E0201", format!("`{text}` is a {name}, not a value"))
+                    Diagnostic::new(Code::E0201, format!("`{text}` is a {name}, not a value"))
                         .primary(e.span, format!("a {name}"))
                         .help(help),
                 );
@@ -327,7 +327,7 @@ impl Checker<'_> {
                     ),
                     None => {
                         self.diags.push(
-                            Diagnostic::new("E0208", "`event` is not available here")
+                            Diagnostic::new(Code::E0208, "`event` is not available here")
                                 .primary(span, "no triggering event here")
                                 .help("`event` means the event that triggered a rule; definitions and expectations have none (use `now` for the date)"),
                         );
@@ -372,7 +372,7 @@ impl Checker<'_> {
         }
         if self.schema.event_index.contains_key(n) {
             self.diags.push(
-                Diagnostic::new("E0107", format!("`{n}` is an event type, not a value"))
+                Diagnostic::new(Code::E0107, format!("`{n}` is an event type, not a value"))
                     .primary(span, "an event type")
                     .help(format!(
                         "to ask about the pathway's history use a query such as `exists({n})` or `count({n})`; for the triggering event use `event`"
@@ -387,7 +387,7 @@ impl Checker<'_> {
         for en in &self.schema.enums {
             candidates.extend(en.variants.iter().cloned());
         }
-        let mut d = Diagnostic::new("E0107", format!("unknown name `{n}`"))
+        let mut d = Diagnostic::new(Code::E0107, format!("unknown name `{n}`"))
             .primary(span, "not a parameter, definition, clock or enum value");
         if let Some(h) = did_you_mean(n, candidates.iter().map(String::as_str)) {
             d = d.help(h);
@@ -426,7 +426,7 @@ impl Checker<'_> {
                         }
                         None => {
                             let mut d = Diagnostic::new(
-                                "E0102",
+                                Code::E0102,
                                 format!("unknown field `{field}` on event `{}`", ev.name),
                             )
                             .primary(field_span, format!("`{}` has no field `{field}`", ev.name));
@@ -475,7 +475,7 @@ impl Checker<'_> {
                         );
                     } else {
                         let mut d = Diagnostic::new(
-                            "E0102",
+                            Code::E0102,
                             format!("unknown field `{field}` on event `{}`", ev.name),
                         )
                         .primary(field_span, "no such field");
@@ -501,9 +501,11 @@ impl Checker<'_> {
                     typed(ty, Ir::Attr(i as u16))
                 }
                 None => {
-                    let mut d =
-                        Diagnostic::new("E0102", format!("unknown pathway attribute `{field}`"))
-                            .primary(field_span, "not a pathway attribute");
+                    let mut d = Diagnostic::new(
+                        Code::E0102,
+                        format!("unknown pathway attribute `{field}`"),
+                    )
+                    .primary(field_span, "not a pathway attribute");
                     let names: Vec<&str> = self
                         .schema
                         .attributes
@@ -533,7 +535,7 @@ impl Checker<'_> {
                     "paused_days" => ClockField::PausedDays,
                     _ => {
                         let mut d =
-                            Diagnostic::new("E0102", format!("unknown clock field `{field}`"))
+                            Diagnostic::new(Code::E0102, format!("unknown clock field `{field}`"))
                                 .primary(field_span, "not a clock field");
                         d = match did_you_mean(field, CLOCK_FIELDS.iter().copied()) {
                             Some(h) => d.help(h),
@@ -559,7 +561,7 @@ impl Checker<'_> {
                     Some(v) => typed(Ty::Enum(e), Ir::Const(Value::Enum(e, v as u32))),
                     None => {
                         let mut d = Diagnostic::new(
-                            "E0103",
+                            Code::E0103,
                             format!("`{field}` is not a value of `{}`", en.name),
                         )
                         .primary(field_span, "unknown value")
@@ -584,7 +586,7 @@ impl Checker<'_> {
             other => {
                 let name = other.name(&self.schema);
                 self.diags.push(
-                    Diagnostic::new("E0201", format!("{name} has no fields"))
+                    Diagnostic::new(Code::E0201, format!("{name} has no fields"))
                         .primary(whole, format!("`.{field}` on a {name}")),
                 );
                 poison()
@@ -606,7 +608,7 @@ impl Checker<'_> {
                 .map(|en| format!("`{}.{name}`", en.name))
                 .collect();
             self.diags.push(
-                Diagnostic::new("E0207", format!("`{name}` is a value of several enums"))
+                Diagnostic::new(Code::E0207, format!("`{name}` is a value of several enums"))
                     .primary(span, "which enum?")
                     .help(format!("say which: {}", owners.join(" or "))),
             );
@@ -624,8 +626,11 @@ impl Checker<'_> {
 
     fn unknown_variant(&mut self, name: &str, span: Span, e: u32) {
         let en = &self.schema.enums[e as usize];
-        let mut d = Diagnostic::new("E0103", format!("`{name}` is not a value of `{}`", en.name))
-            .primary(span, format!("not a `{}`", en.name));
+        let mut d = Diagnostic::new(
+            Code::E0103,
+            format!("`{name}` is not a value of `{}`", en.name),
+        )
+        .primary(span, format!("not a `{}`", en.name));
         d = match did_you_mean(name, en.variants.iter().map(String::as_str)) {
             Some(h) => d.help(h),
             None => d.help(format!(
@@ -786,7 +791,7 @@ impl Checker<'_> {
                 }
                 (Date, Date) => {
                     self.diags.push(
-                        Diagnostic::new("E0201", "cannot add two dates")
+                        Diagnostic::new(Code::E0201, "cannot add two dates")
                             .primary(whole.span, "Date + Date")
                             .help("subtract them for the time between (`b - a`), or add a duration (`a + 3 weeks`)"),
                     );
@@ -794,7 +799,7 @@ impl Checker<'_> {
                 }
                 (Date, Int) => {
                     self.diags.push(
-                        Diagnostic::new("E0201", "cannot add a number to a date")
+                        Diagnostic::new(Code::E0201, "cannot add a number to a date")
                             .primary(b.span, "a number without a unit")
                             .help("write a unit, e.g. `event.date + 14 days`"),
                     );
@@ -847,7 +852,7 @@ impl Checker<'_> {
     fn kinds_error(&mut self, whole: &Expr, x: DurationKind, y: DurationKind) {
         self.diags.push(
             Diagnostic::new(
-                "E0204",
+                Code::E0204,
                 format!("cannot mix {} and {}", x.noun(), y.noun()),
             )
             .primary(whole.span, format!("{} and {}", x.noun(), y.noun()))
@@ -858,7 +863,7 @@ impl Checker<'_> {
     fn incomparable(&mut self, op: BinOp, a: &Expr, l: &Ty, r: &Ty) {
         let (ln, rn) = (l.name(&self.schema), r.name(&self.schema));
         let mut d = Diagnostic::new(
-            "E0201",
+            Code::E0201,
             format!("`{}` cannot combine {ln} and {rn}", op.symbol()),
         )
         .primary(a.span, format!("this is {ln}"));
@@ -908,7 +913,7 @@ impl Checker<'_> {
         }
         if c.where_.is_some() || c.since.is_some() || !c.among.is_empty() {
             self.diags.push(
-                Diagnostic::new("E0206", format!("`{f}` does not take `where`, `since` or `among`"))
+                Diagnostic::new(Code::E0206, format!("`{f}` does not take `where`, `since` or `among`"))
                     .primary(span, "only history queries take these")
                     .help("`where`, `since` and `among` belong to `count`, `exists`, `consecutive`, `last` and `first`"),
             );
@@ -924,7 +929,7 @@ impl Checker<'_> {
             "month_end" => Builtin::MonthEnd,
             "same_month" => Builtin::SameMonth,
             _ => {
-                let mut d = Diagnostic::new("E0109", format!("unknown function `{f}`"))
+                let mut d = Diagnostic::new(Code::E0109, format!("unknown function `{f}`"))
                     .primary(c.func.span, "not a built-in function");
                 d = match did_you_mean(f, FUNCTIONS.iter().copied()) {
                     Some(h) => d.help(h),
@@ -938,7 +943,7 @@ impl Checker<'_> {
             if c.args.len() != 1 {
                 self.diags.push(
                     Diagnostic::new(
-                        "E0206",
+                        Code::E0206,
                         format!("`{f}` takes 1 argument, {} given", c.args.len()),
                     )
                     .primary(span, "wrong number of arguments")
@@ -961,7 +966,7 @@ impl Checker<'_> {
             };
             self.diags.push(
                 Diagnostic::new(
-                    "E0206",
+                    Code::E0206,
                     format!("`{f}` takes 2 arguments, {} given", c.args.len()),
                 )
                 .primary(span, "wrong number of arguments")
@@ -983,8 +988,11 @@ impl Checker<'_> {
                 .position(|a| a.name == "birth_date")
             else {
                 self.diags.push(
-                    Diagnostic::new("E0102", "`age_at` needs a pathway attribute `birth_date`")
-                        .primary(span, "no `birth_date` attribute"),
+                    Diagnostic::new(
+                        Code::E0102,
+                        "`age_at` needs a pathway attribute `birth_date`",
+                    )
+                    .primary(span, "no `birth_date` attribute"),
                 );
                 return poison();
             };
@@ -1047,7 +1055,7 @@ impl Checker<'_> {
         let usage = format!("`{f}(EVENT [where CONDITION] [since DATE])`");
         let Some(first) = c.args.first() else {
             self.diags.push(
-                Diagnostic::new("E0206", format!("`{f}` needs an event type"))
+                Diagnostic::new(Code::E0206, format!("`{f}` needs an event type"))
                     .primary(span, "no event type")
                     .help(format!("use {usage}, e.g. `{f}(dna)`")),
             );
@@ -1055,7 +1063,7 @@ impl Checker<'_> {
         };
         if c.args.len() > 1 {
             self.diags.push(
-                Diagnostic::new("E0206", format!("`{f}` takes one event type"))
+                Diagnostic::new(Code::E0206, format!("`{f}` takes one event type"))
                     .primary(c.args[1].span, "unexpected argument")
                     .help(format!("use {usage}")),
             );
@@ -1063,7 +1071,7 @@ impl Checker<'_> {
         let ExprKind::Name(ev_name) = &first.kind else {
             self.diags.push(
                 Diagnostic::new(
-                    "E0206",
+                    Code::E0206,
                     format!("`{f}` takes an event type, not an expression"),
                 )
                 .primary(first.span, "not an event type")
@@ -1078,7 +1086,7 @@ impl Checker<'_> {
         if usize::from(level) >= MAX_QUERY_DEPTH {
             self.diags.push(
                 Diagnostic::new(
-                    "E0206",
+                    Code::E0206,
                     format!("history queries nest at most {MAX_QUERY_DEPTH} deep"),
                 )
                 .primary(span, "too deeply nested")
@@ -1111,7 +1119,7 @@ impl Checker<'_> {
             .collect();
         if kind != QueryKind::Consecutive && !c.among.is_empty() {
             self.diags.push(
-                Diagnostic::new("E0206", "`among` belongs to `consecutive`")
+                Diagnostic::new(Code::E0206, "`among` belongs to `consecutive`")
                     .primary(span, "`among` here")
                     .help("`consecutive(dna among attended, dna)` counts the run of `dna` at the end of the history, looking only at those event types"),
             );
@@ -1138,7 +1146,7 @@ impl Checker<'_> {
         if let Some(id) = self.schema.event_index.get(name) {
             return Some(*id);
         }
-        let mut d = Diagnostic::new("E0101", format!("unknown event type `{name}`"))
+        let mut d = Diagnostic::new(Code::E0101, format!("unknown event type `{name}`"))
             .primary(span, "not an event type of this policy's schema");
         if let Some(h) = did_you_mean(name, self.schema.event_index.keys().map(String::as_str)) {
             d = d.help(h);

@@ -2,7 +2,7 @@
 //! Each lint is one function; all run after the declarations are checked.
 
 use super::Checker;
-use crate::base::diagnostic::Diagnostic;
+use crate::base::diagnostic::{Code, Diagnostic};
 use crate::model::ir::{RuleId, RuleKind};
 use crate::syntax::ast::{BinOp, Expr, ExprKind, LiteralKind};
 
@@ -129,7 +129,7 @@ impl Checker<'_> {
             if !used {
                 let p = &self.params[i];
                 self.diags.push(
-                    Diagnostic::new("W0002", format!("parameter `{}` is never used", p.name))
+                    Diagnostic::new(Code::W0002, format!("parameter `{}` is never used", p.name))
                         .primary(self.param_spans[i], "declared here, used nowhere")
                         .help("use it in a rule, definition or clock target, or remove it"),
                 );
@@ -162,7 +162,7 @@ impl Checker<'_> {
                 .find(|&&a| self.rules[a as usize].disabled.is_some())
             {
                 let mut d = Diagnostic::new(
-                    "W0003",
+                    Code::W0003,
                     format!(
                         "exception `{name}` can never apply: rule `{}` is disabled",
                         self.rules[dis as usize].name
@@ -181,7 +181,7 @@ impl Checker<'_> {
                 let theirs = self.rule_atoms(a);
                 if Self::exclusive(&mine, &theirs) {
                     let d = Diagnostic::new(
-                        "W0003",
+                        Code::W0003,
                         format!(
                             "exception `{name}` can never apply: its condition contradicts rule `{}`",
                             self.rules[a as usize].name
@@ -228,7 +228,7 @@ impl Checker<'_> {
                 let event = self.schema.events[*shared as usize].name.clone();
                 let clock_name = self.clocks[clock as usize].name.clone();
                 let d = Diagnostic::new(
-                    "W0004",
+                    Code::W0004,
                     format!(
                         "rules `{}` and `{}` both act on clock `{clock_name}` for `{event}`",
                         a.name, b.name
@@ -253,7 +253,7 @@ impl Checker<'_> {
                 let ev = self.schema.events[*from as usize].name.clone();
                 self.diags.push(
                     Diagnostic::new(
-                        "W0005",
+                        Code::W0005,
                         format!("timer `{name}` can never fire: `{ev}` both arms and cancels it"),
                     )
                     .primary(
@@ -268,7 +268,7 @@ impl Checker<'_> {
             if Self::self_contradictory(&atoms) {
                 self.diags.push(
                     Diagnostic::new(
-                        "W0005",
+                        Code::W0005,
                         format!("timer `{name}` can never fire: its condition is always false"),
                     )
                     .primary(span, "never fires")

@@ -13,7 +13,7 @@ mod types;
 
 use crate::base::suggest::did_you_mean;
 
-use crate::base::diagnostic::Diagnostic;
+use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::{SourceMap, Span};
 use crate::base::value::{DurationKind, Value, ValueType};
 use crate::front::loader::{LoadedPolicy, Module};
@@ -128,8 +128,11 @@ impl<'a> Checker<'a> {
     }
 
     fn duplicate(&mut self, what: &str, name: &ast::Ident, first: Span) {
-        let mut d = Diagnostic::new("E0110", format!("{what} `{}` is declared twice", name.name))
-            .primary(name.span, "declared again here");
+        let mut d = Diagnostic::new(
+            Code::E0110,
+            format!("{what} `{}` is declared twice", name.name),
+        )
+        .primary(name.span, "declared again here");
         if first != Span::default() {
             d = d.secondary(first, "first declared here");
         }
@@ -244,7 +247,7 @@ impl<'a> Checker<'a> {
         }
         if is_builtin_type(&e.name.name) {
             self.diags.push(
-                Diagnostic::new("E0110", format!("`{}` is a built-in type", e.name.name))
+                Diagnostic::new(Code::E0110, format!("`{}` is a built-in type", e.name.name))
                     .primary(e.name.span, "already a type")
                     .help("give the enum another name"),
             );
@@ -254,8 +257,11 @@ impl<'a> Checker<'a> {
         for v in &e.variants {
             if variants.contains(&v.name) {
                 self.diags.push(
-                    Diagnostic::new("E0110", format!("enum value `{}` is listed twice", v.name))
-                        .primary(v.span, "listed again here"),
+                    Diagnostic::new(
+                        Code::E0110,
+                        format!("enum value `{}` is listed twice", v.name),
+                    )
+                    .primary(v.span, "listed again here"),
                 );
                 continue;
             }
@@ -281,7 +287,7 @@ impl<'a> Checker<'a> {
                 None => {
                     let mut names: Vec<&str> = vec!["Bool", "Int", "Date", "Duration", "String"];
                     names.extend(self.schema.enums.iter().map(|e| e.name.as_str()));
-                    let mut d = Diagnostic::new("E0108", format!("unknown type `{other}`"))
+                    let mut d = Diagnostic::new(Code::E0108, format!("unknown type `{other}`"))
                         .primary(t.name.span, "not a type");
                     d = match did_you_mean(other, names.iter().copied()) {
                         Some(h) => d.help(h),
@@ -315,7 +321,7 @@ impl<'a> Checker<'a> {
                     if *q != en.name {
                         self.diags.push(
                             Diagnostic::new(
-                                "E0201",
+                                Code::E0201,
                                 format!("expected a `{}`, found a `{q}` value", en.name),
                             )
                             .primary(lit.span, "wrong enum"),
@@ -327,7 +333,7 @@ impl<'a> Checker<'a> {
                     Some(v) => Value::Enum(*e, v as u32),
                     None => {
                         let mut d = Diagnostic::new(
-                            "E0103",
+                            Code::E0103,
                             format!("`{n}` is not a value of `{}`", en.name),
                         )
                         .primary(lit.span, format!("not a `{}`", en.name));
@@ -346,7 +352,7 @@ impl<'a> Checker<'a> {
             }
             (LiteralKind::Int(_), ValueType::Duration(_)) => {
                 self.diags.push(
-                    Diagnostic::new("E0201", format!("{what} must be a duration, found a number"))
+                    Diagnostic::new(Code::E0201, format!("{what} must be a duration, found a number"))
                         .primary(lit.span, "a number without a unit")
                         .help("write a unit after the number, e.g. `3 weeks`, `14 days` or `5 working days`"),
                 );
@@ -355,7 +361,7 @@ impl<'a> Checker<'a> {
             (_, ty) => {
                 let want = self.schema.type_name(ty);
                 self.diags.push(
-                    Diagnostic::new("E0201", format!("{what} must be {want}"))
+                    Diagnostic::new(Code::E0201, format!("{what} must be {want}"))
                         .primary(lit.span, format!("not {want}")),
                 );
                 return None;
@@ -398,7 +404,7 @@ impl<'a> Checker<'a> {
             if f.name.name == "date" || f.name.name == "pathway_id" || f.name.name == "event" {
                 self.diags.push(
                     Diagnostic::new(
-                        "E0110",
+                        Code::E0110,
                         format!("`{}` is a column every event has", f.name.name),
                     )
                     .primary(f.name.span, "reserved field name")
@@ -409,7 +415,7 @@ impl<'a> Checker<'a> {
             if fields.iter().any(|x| x.name == f.name.name) {
                 self.diags.push(
                     Diagnostic::new(
-                        "E0110",
+                        Code::E0110,
                         format!(
                             "field `{}` is declared twice on `{}`",
                             f.name.name, e.name.name
@@ -446,7 +452,7 @@ impl<'a> Checker<'a> {
                     Ok(cal) => self.calendar = cal,
                     Err(why) => self.diags.push(
                         Diagnostic::new(
-                            "E0003",
+                            Code::E0003,
                             format!("bank holidays in `{}` cannot be used: {why}", h.value),
                         )
                         .primary(h.span, "this file")
@@ -454,7 +460,7 @@ impl<'a> Checker<'a> {
                     ),
                 },
                 Some(Err(why)) => self.diags.push(
-                    Diagnostic::new("E0003", why.clone())
+                    Diagnostic::new(Code::E0003, why.clone())
                         .primary(h.span, "named here")
                         .help("the path is relative to this policy file"),
                 ),
@@ -469,7 +475,7 @@ impl<'a> Checker<'a> {
                 }
                 other => {
                     let mut d = Diagnostic::new(
-                        "E0103",
+                        Code::E0103,
                         format!("unknown month-end rule `{other}`"),
                     )
                     .primary(me.span, "not a month-end rule")
@@ -515,7 +521,7 @@ impl<'a> Checker<'a> {
 
     fn not_constant(&mut self, e: &ast::Expr, what: &str) -> Option<Value> {
         self.diags.push(
-            Diagnostic::new("E0201", format!("{what} must be a constant value"))
+            Diagnostic::new(Code::E0201, format!("{what} must be a constant value"))
                 .primary(e.span, "not a constant")
                 .help("parameters hold a value such as `3 weeks`, `2`, `true` or `2025-04-01`"),
         );
@@ -535,7 +541,7 @@ impl<'a> Checker<'a> {
             let val = self.const_value(e, ty, &what)?;
             if dated.iter().any(|(d, _)| d == from) {
                 self.diags.push(
-                    Diagnostic::new("E0110", format!("two values of `{name}` from {from}"))
+                    Diagnostic::new(Code::E0110, format!("two values of `{name}` from {from}"))
                         .primary(*span, "date given twice"),
                 );
             }
@@ -557,7 +563,7 @@ impl<'a> Checker<'a> {
         if p.ty.optional {
             self.diags.push(
                 Diagnostic::new(
-                    "E0201",
+                    Code::E0201,
                     "a parameter always has a value: it cannot be optional",
                 )
                 .primary(p.ty.span, "remove the `?`"),
@@ -583,7 +589,7 @@ impl<'a> Checker<'a> {
         if p.cite.is_empty() {
             self.diags.push(
                 Diagnostic::new(
-                    "W0001",
+                    Code::W0001,
                     format!("parameter `{}` has no citation", p.name.name),
                 )
                 .primary(p.name.span, "no `cite`")
@@ -604,7 +610,7 @@ impl<'a> Checker<'a> {
                     if d.kind != *k {
                         self.diags.push(
                             Diagnostic::new(
-                                "E0204",
+                                Code::E0204,
                                 format!("cannot mix {} and {}", k.noun(), d.kind.noun()),
                             )
                             .primary(*span, "a different kind of duration")
@@ -618,8 +624,9 @@ impl<'a> Checker<'a> {
 
     fn apply_set(&mut self, s: &ast::SetDecl) {
         let Some(i) = self.param_index(&s.name.name) else {
-            let mut d = Diagnostic::new("E0105", format!("unknown parameter `{}`", s.name.name))
-                .primary(s.name.span, "no parameter of this name to set");
+            let mut d =
+                Diagnostic::new(Code::E0105, format!("unknown parameter `{}`", s.name.name))
+                    .primary(s.name.span, "no parameter of this name to set");
             d = match did_you_mean(&s.name.name, self.params.iter().map(|p| p.name.as_str())) {
                 Some(h) => d.help(h),
                 None => d.help("`set` changes a parameter declared with `param` in this policy or one it extends"),
@@ -632,8 +639,8 @@ impl<'a> Checker<'a> {
         let Some((initial, dated)) = self.param_values(&s.value, &ty, &s.name.name) else {
             // Re-badge type errors of a `set` as E0205, pointing at the declaration too.
             for d in &mut self.diags[before..] {
-                if d.code == "E0201" || d.code == "E0103" {
-                    d.code = "E0205";
+                if d.code == Code::E0201 || d.code == Code::E0103 {
+                    d.code = Code::E0205;
                     d.message = format!(
                         "`set {}` gives a value of the wrong type: {}",
                         s.name.name, d.message
@@ -654,7 +661,7 @@ impl<'a> Checker<'a> {
             if d.kind != *k {
                 self.diags.push(
                     Diagnostic::new(
-                        "E0205",
+                        Code::E0205,
                         format!(
                             "`{}` counts {}, but the new value counts {}",
                             s.name.name,
@@ -700,7 +707,7 @@ impl<'a> Checker<'a> {
         };
         let Some(target) = target else {
             self.diags.push(
-                Diagnostic::new("E0302", "a clock's target must be a number of days or weeks")
+                Diagnostic::new(Code::E0302, "a clock's target must be a number of days or weeks")
                     .primary(c.target.span, "not a day or week duration")
                     .help("write e.g. `target 18 weeks` or `target 62 days`, or name a Duration parameter in days"),
             );
@@ -723,7 +730,7 @@ impl<'a> Checker<'a> {
                 }
                 _ => {
                     self.diags.push(
-                        Diagnostic::new("E0302", "a clock's standard must be a percentage")
+                        Diagnostic::new(Code::E0302, "a clock's standard must be a percentage")
                             .primary(e.span, "not a percentage from 0 to 100")
                             .help("write e.g. `standard 92%`, or name an Int parameter: `standard rtt_standard%`"),
                     );
@@ -737,7 +744,7 @@ impl<'a> Checker<'a> {
             Some(m) if m.name == "completed" => false,
             Some(m) => {
                 let mut d = Diagnostic::new(
-                    "E0302",
+                    Code::E0302,
                     format!(
                         "a standard is measured `of incomplete` or `of completed`, not `{}`",
                         m.name
@@ -779,6 +786,32 @@ impl<'a> Checker<'a> {
         if let Some(first) = self.name_taken(&d.name.name) {
             self.duplicate("name", &d.name, first);
             return;
+        }
+        // A bare name must mean one thing: a definition named like an enum value (or an enum)
+        // would silently change what that value means in every comparison.
+        let n = d.name.name.as_str();
+        if let Some((i, en)) = self
+            .schema
+            .enums
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.name == n || e.variants.iter().any(|v| v == n))
+        {
+            let what = if en.name == n {
+                "an enum".to_string()
+            } else {
+                format!("a value of the enum `{}`", en.name)
+            };
+            let mut diag = Diagnostic::new(
+                Code::E0110,
+                format!("definition `{n}` has the name of {what}"),
+            )
+            .primary(d.name.span, "declared again here, as a definition")
+            .help(format!("give the definition another name, e.g. `is_{n}`"));
+            if let Some(span) = self.enum_spans.get(i).filter(|s| **s != Span::default()) {
+                diag = diag.secondary(*span, format!("`{}` is declared here", en.name));
+            }
+            self.diags.push(diag);
         }
         let t = self.expr(&d.body, &Scope::default());
         self.defs.push(DefDef {
@@ -844,7 +877,7 @@ impl<'a> Checker<'a> {
         let actions = self.actions(&r.actions, &narrowed);
         if r.cite.is_empty() {
             self.diags.push(
-                Diagnostic::new("W0001", format!("rule `{}` has no citation", r.name.name))
+                Diagnostic::new(Code::W0001, format!("rule `{}` has no citation", r.name.name))
                     .primary(r.name.span, "no `cite`")
                     .help("cite the policy paragraph it implements, e.g. `cite \"9.12.1\"`; the citation travels into every outcome"),
             );
@@ -953,6 +986,8 @@ impl<'a> Checker<'a> {
             .collect();
         c.def_spans = vec![Span::default(); policy.defs.len()];
         c.calendar = policy.calendar.clone();
+        // For the names of outcomes and obligations an `expect` may mention.
+        c.rules = policy.rules.clone();
         c
     }
 
@@ -960,7 +995,7 @@ impl<'a> Checker<'a> {
         if let Some(i) = self.clocks.iter().position(|c| c.name == id.name) {
             return Some(i as u16);
         }
-        let mut d = Diagnostic::new("E0104", format!("unknown clock `{}`", id.name))
+        let mut d = Diagnostic::new(Code::E0104, format!("unknown clock `{}`", id.name))
             .primary(id.span, "no clock of this name");
         d = match did_you_mean(&id.name, self.clocks.iter().map(|c| c.name.as_str())) {
             Some(h) => d.help(h),
@@ -1032,7 +1067,7 @@ impl<'a> Checker<'a> {
                             }
                             None => {
                                 let mut d = Diagnostic::new(
-                                    "E0303",
+                                    Code::E0303,
                                     format!("nothing can meet the obligation `{}`", what.name),
                                 )
                                 .primary(what.span, "not an event type");
@@ -1118,8 +1153,9 @@ impl<'a> Checker<'a> {
                 .position(|r| r.name == e.target.name)
                 .map(|p| p as RuleId);
             let Some(parent) = parent else {
-                let mut d = Diagnostic::new("E0106", format!("unknown rule `{}`", e.target.name))
-                    .primary(e.target.span, "no rule or exception of this name");
+                let mut d =
+                    Diagnostic::new(Code::E0106, format!("unknown rule `{}`", e.target.name))
+                        .primary(e.target.span, "no rule or exception of this name");
                 if let Some(h) =
                     did_you_mean(&e.target.name, self.rules.iter().map(|r| r.name.as_str()))
                 {
@@ -1130,8 +1166,11 @@ impl<'a> Checker<'a> {
             };
             if parent == *id {
                 self.diags.push(
-                    Diagnostic::new("E0301", format!("exception `{}` names itself", e.name.name))
-                        .primary(e.target.span, "an exception overrides another rule"),
+                    Diagnostic::new(
+                        Code::E0301,
+                        format!("exception `{}` names itself", e.name.name),
+                    )
+                    .primary(e.target.span, "an exception overrides another rule"),
                 );
                 continue;
             }
@@ -1147,7 +1186,7 @@ impl<'a> Checker<'a> {
                         if seen.contains(&parent) {
                             self.diags.push(
                                 Diagnostic::new(
-                                    "E0301",
+                                    Code::E0301,
                                     format!(
                                         "exceptions `{}` and `{}` override each other",
                                         e.name.name, self.rules[parent as usize].name
@@ -1183,7 +1222,7 @@ impl<'a> Checker<'a> {
                     let root_rule = &self.rules[root as usize];
                     self.diags.push(
                         Diagnostic::new(
-                            "E0301",
+                            Code::E0301,
                             format!("exception `{}` has a different trigger from rule `{}`", e.name.name, root_rule.name),
                         )
                         .primary(on.first().map(|i| i.span).unwrap_or(e.span), "this trigger")
@@ -1228,7 +1267,7 @@ impl<'a> Checker<'a> {
             if e.cite.is_empty() {
                 self.diags.push(
                     Diagnostic::new(
-                        "W0001",
+                        Code::W0001,
                         format!("exception `{}` has no citation", e.name.name),
                     )
                     .primary(e.name.span, "no `cite`")
@@ -1241,8 +1280,9 @@ impl<'a> Checker<'a> {
 
     fn apply_disable(&mut self, d: &ast::DisableDecl) {
         let Some(i) = self.rules.iter().position(|r| r.name == d.target.name) else {
-            let mut diag = Diagnostic::new("E0106", format!("unknown rule `{}`", d.target.name))
-                .primary(d.target.span, "nothing of this name to disable");
+            let mut diag =
+                Diagnostic::new(Code::E0106, format!("unknown rule `{}`", d.target.name))
+                    .primary(d.target.span, "nothing of this name to disable");
             if let Some(h) =
                 did_you_mean(&d.target.name, self.rules.iter().map(|r| r.name.as_str()))
             {
@@ -1255,7 +1295,7 @@ impl<'a> Checker<'a> {
             Some(b) => b.value.clone(),
             None => {
                 self.diags.push(
-                    Diagnostic::new("W0006", format!("`disable {}` gives no reason", d.target.name))
+                    Diagnostic::new(Code::W0006, format!("`disable {}` gives no reason", d.target.name))
                         .primary(d.span, "no `because`")
                         .help("say why the trust departs from the inherited rule: `disable … because \"9.12.1: …\"`"),
                 );
