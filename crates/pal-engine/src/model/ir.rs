@@ -42,6 +42,9 @@ pub struct Policy {
     pub meets: Vec<bool>,
     /// Scenario tests declared in the policy's files.
     pub tests: Vec<TestCase>,
+    /// The built-in enum of stop and nullify reasons (`rtt.reason`): every reason the policy's
+    /// actions name.
+    pub stop_reasons: crate::base::value::EnumId,
 }
 
 impl Policy {
@@ -199,15 +202,30 @@ impl RuleDef {
     }
 }
 
+/// A stop or nullify reason: its name, and its value of the policy's `stop_reason` enum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    /// As written (`dna_first_appointment`).
+    pub name: Arc<str>,
+    /// Its variant of [`Policy::stop_reasons`].
+    pub id: u32,
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
 /// An action, resolved.
 #[derive(Debug, Clone)]
 pub enum Action {
     /// Start a new period (default date: now).
     Start(ClockId, Option<Expr>),
     /// Stop the open period with a reason.
-    Stop(ClockId, Arc<str>, Option<Expr>),
+    Stop(ClockId, Reason, Option<Expr>),
     /// Nullify the open period with a reason.
-    Nullify(ClockId, Arc<str>, Option<Expr>),
+    Nullify(ClockId, Reason, Option<Expr>),
     /// Move the open period's start.
     Reset(ClockId, Expr),
     /// Open a pause.
@@ -273,6 +291,8 @@ pub enum ClockField {
     Breached,
     /// `Int` paused days of the latest period.
     PausedDays,
+    /// `stop_reason?` the stop or nullify reason of the latest period (unset while open).
+    Reason,
 }
 
 /// The history queries.

@@ -58,6 +58,8 @@ pub struct Schema {
     pub events: Vec<EventTypeDef>,
     /// Event type ids by name.
     pub event_index: HashMap<String, EventTypeId>,
+    /// How events of one date are ordered (`same_day_order { … }`).
+    pub same_day: crate::model::event::SameDayOrder,
 }
 
 impl Schema {

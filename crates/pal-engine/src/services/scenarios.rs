@@ -321,3 +321,171 @@ fn test_pathway_attributes_survive_a_later_referral() {
         "#,
     );
 }
+
+#[test]
+fn a_periods_stop_or_nullify_reason_is_readable() {
+    let rules = r#"
+        rule first_dna "DNA of the first appointment nullifies" on dna
+          when event.appointment == first and rtt.open cite "RTT 5e"
+        { nullify rtt reason dna_first_appointment }
+        rule discharge "a discharge stops the clock" on discharged when rtt.open cite "RTT"
+        { stop rtt reason discharged }
+        rule after_nullified "a new referral after a nullified DNA period is noted"
+          on referral_received
+          when rtt.reason is set and rtt.reason == dna_first_appointment
+          cite "RTT 5e"
+        { outcome re_referred_after_dna }
+    "#;
+    passes(&format!(
+        r#"{rules}
+        test "open: no reason" {{
+          2025-01-02 referral_received {{ }}
+          expect rtt.reason is not set
+        }}
+        test "nullified for a first DNA" {{
+          2025-01-02 referral_received {{ }}
+          2025-01-09 dna {{ appointment: first }}
+          expect rtt.reason is set and rtt.reason == dna_first_appointment
+          expect rtt.reason is set and rtt.reason != discharged
+          expect rtt.reason is set and rtt.reason in [dna_first_appointment, discharged]
+          expect (rtt.reason ?? discharged) == dna_first_appointment
+        }}
+        test "stopped on discharge" {{
+          2025-01-02 referral_received {{ }}
+          2025-01-09 discharged
+          expect (rtt.reason ?? dna_first_appointment) == stop_reason.discharged
+        }}
+        test "the reason of the latest period drives a rule" {{
+          2025-01-02 referral_received {{ }}
+          2025-01-09 dna {{ appointment: first }}
+          2025-02-01 referral_received {{ }}
+          expect outcome re_referred_after_dna
+          expect rtt.reason is not set
+        }}
+        "#
+    ));
+    // Typed: a misspelt reason is E0103, an unguarded one E0203, an Int comparison E0201.
+    for (expr, code) in [
+        (
+            "rtt.reason is set and rtt.reason == dna_first_apointment",
+            "E0103",
+        ),
+        ("rtt.reason == discharged", "E0203"),
+        ("rtt.reason is set and rtt.reason == 3", "E0201"),
+    ] {
+        reports(
+            &format!(
+                "{rules}\ntest \"t\" {{ 2025-01-02 referral_received {{ }}\n expect {expr} }}"
+            ),
+            code,
+        );
+    }
+}
+
+#[test]
+fn same_day_order_makes_both_input_orders_agree() {
+    let rules = r#"
+        rule first_dna "DNA of the first appointment nullifies" on dna
+          when rtt.open cite "RTT 5e"
+        { nullify rtt reason dna_first_appointment }
+        rule discharge "a discharge stops the clock" on discharged when rtt.open cite "RTT"
+        { stop rtt reason discharged }
+        rule dtt "a decision to treat starts the 31-day clock" on decision_to_treat
+          when exists(cancer_diagnosis) cite "CWT"
+        { start c31 }
+    "#;
+    let tests = r#"
+        test "dna, then discharge" {
+          2025-01-02 referral_received { }
+          2025-01-09 dna { }
+          2025-01-09 discharged
+          expect rtt nullified on 2025-01-09
+          expect rtt.reason is set and rtt.reason == dna_first_appointment
+          expect no warning
+        }
+        test "discharge, then dna" {
+          2025-01-02 referral_received { }
+          2025-01-09 discharged
+          2025-01-09 dna { }
+          expect rtt nullified on 2025-01-09
+          expect rtt.reason is set and rtt.reason == dna_first_appointment
+          expect no warning
+        }
+        test "diagnosis, then decision" {
+          2025-01-02 referral_received { }
+          2025-01-20 cancer_diagnosis
+          2025-01-20 decision_to_treat
+          expect c31 running on 2025-01-20
+        }
+        test "decision, then diagnosis" {
+          2025-01-02 referral_received { }
+          2025-01-20 decision_to_treat
+          2025-01-20 cancer_diagnosis
+          expect c31 running on 2025-01-20
+        }
+        test "unlisted types keep input order, before the listed ones" {
+          2025-01-09 dna { }
+          2025-01-09 referral_received { }
+          expect rtt nullified on 2025-01-09
+        }
+    "#;
+    passes(&format!(
+        "same_day_order {{ dna, discharged }}\nsame_day_order {{ cancer_diagnosis, decision_to_treat }}\n{rules}{tests}"
+    ));
+    // Without the declaration, input order decides: the second test of each pair fails.
+    let (_, failures) = run(&format!("{rules}{tests}"));
+    assert!(
+        failures
+            .iter()
+            .any(|f| f.starts_with("discharge, then dna"))
+            && failures
+                .iter()
+                .any(|f| f.starts_with("decision, then diagnosis")),
+        "{failures:#?}"
+    );
+    for (decl, code) in [
+        ("same_day_order { dna, discharged, dna }", "E0110"),
+        ("same_day_order { dna }\nsame_day_order { dna }", "E0110"),
+        ("same_day_order { dan }", "E0101"),
+    ] {
+        reports(&format!("{decl}\ntest \"t\" {{ expect true }}"), code);
+    }
+}
+
+#[test]
+fn since_counts_the_whole_of_its_day() {
+    passes(
+        r#"
+        rule restart "a decision to treat restarts the clock" on decision_to_treat cite "RTT"
+        { stop rtt reason restarted; start rtt }
+        rule cancellations "cancellations since the clock started"
+          on patient_cancelled when count(patient_cancelled since rtt.start ?? now) >= 2 cite "9.10.2"
+        { outcome cancelled_twice }
+        def cancelled_since_start = count(patient_cancelled since rtt.start ?? now)
+        test "a cancellation earlier on the start day counts" {
+          2025-01-02 referral_received { }
+          2025-01-10 patient_cancelled
+          2025-01-10 decision_to_treat
+          expect cancelled_since_start == 1
+        }
+        test "a cancellation later on the start day counts" {
+          2025-01-02 referral_received { }
+          2025-01-10 decision_to_treat
+          2025-01-10 patient_cancelled
+          expect cancelled_since_start == 1
+        }
+        test "the day before does not count" {
+          2025-01-02 referral_received { }
+          2025-01-09 patient_cancelled
+          2025-01-10 decision_to_treat
+          expect cancelled_since_start == 0
+        }
+        test "the current event counts; later same-day events are not yet history" {
+          2025-01-02 referral_received { }
+          2025-01-10 patient_cancelled
+          2025-01-10 patient_cancelled
+          expect outcome cancelled_twice
+        }
+        "#,
+    );
+}

@@ -80,6 +80,8 @@ pub enum Item {
     Disable(DisableDecl),
     /// `test "…" { … }`.
     Test(TestDecl),
+    /// `same_day_order { dna, discharged }`: the order of these event types on one date.
+    SameDayOrder(Vec<Ident>, Span),
 }
 
 /// `enum appointment_kind { first, follow_up }`.

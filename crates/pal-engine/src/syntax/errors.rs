@@ -45,7 +45,7 @@ fn friendly(rule: Rule) -> Option<&'static str> {
         extends_clause => "`extends`",
         import_decl | enum_decl | pathway_decl | event_decl | clock_decl | calendar_decl
         | param_decl | set_decl | def_decl | rule_decl | exception_decl | disable_decl
-        | test_decl => "a declaration (`rule`, `exception`, `param`, `event`, `test`, …)",
+        | test_decl | same_day_decl => "a declaration (`rule`, `exception`, `param`, `event`, `test`, …)",
         field_decl => "a field such as `appointment: appointment_kind`",
         spread => "`..pathway`",
         calendar_setting => "`holidays` or `month_end`",

@@ -288,6 +288,7 @@ impl Builder {
                     span,
                 })
             }
+            Rule::same_day_decl => Item::SameDayOrder(self.idents(pair), span),
             Rule::pathway_decl => Item::Pathway(PathwayDecl {
                 fields: pair
                     .into_inner()

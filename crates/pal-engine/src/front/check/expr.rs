@@ -54,6 +54,7 @@ const CLOCK_FIELDS: &[&str] = &[
     "periods",
     "breached",
     "paused_days",
+    "reason",
 ];
 
 const FUNCTIONS: &[&str] = &[
@@ -533,6 +534,7 @@ impl Checker<'_> {
                     "periods" => ClockField::Periods,
                     "breached" => ClockField::Breached,
                     "paused_days" => ClockField::PausedDays,
+                    "reason" => ClockField::Reason,
                     _ => {
                         let mut d =
                             Diagnostic::new(Code::E0102, format!("unknown clock field `{field}`"))
@@ -550,6 +552,7 @@ impl Checker<'_> {
                         Ty::Opt(Box::new(Ty::Date))
                     }
                     ClockField::Status => Ty::Enum(self.clock_status_enum),
+                    ClockField::Reason => Ty::Opt(Box::new(Ty::Enum(self.stop_reason_enum))),
                     ClockField::Running | ClockField::Open | ClockField::Breached => Ty::Bool,
                     _ => Ty::Int,
                 };

@@ -19,8 +19,8 @@ use crate::base::value::{DurationKind, Value, ValueType};
 use crate::front::loader::{LoadedPolicy, Module};
 use crate::model::calendar::{Calendar, MonthEnd};
 use crate::model::ir::{
-    Action as IrAction, ClockDef, DefDef, ParamDef, Policy, RuleDef, RuleId, RuleKind, Standard,
-    Target,
+    Action as IrAction, ClockDef, DefDef, ParamDef, Policy, Reason, RuleDef, RuleId, RuleKind,
+    Standard, Target,
 };
 use crate::model::schema::{EnumDef, EventTypeDef, EventTypeId, FieldDef, Schema};
 use crate::syntax::ast::{self, ActionKind, Item, Literal, LiteralKind, Trigger};
@@ -32,6 +32,9 @@ use types::Ty;
 pub const CLOCK_STATUS_ENUM: &str = "clock_status";
 /// Its variants, in order.
 pub const CLOCK_STATUSES: &[&str] = &["not_started", "running", "paused", "stopped", "nullified"];
+/// The name of the built-in enum of stop and nullify reasons (`rtt.reason == discharged`); its
+/// values are the reasons the policy's actions name.
+pub const STOP_REASON_ENUM: &str = "stop_reason";
 
 /// What checking produced: the compiled policy if there were no errors, and every finding.
 #[derive(Debug)]
@@ -76,6 +79,7 @@ pub(crate) struct Checker<'a> {
     enum_spans: Vec<Span>,
     attr_spans: Vec<Span>,
     pub(crate) clock_status_enum: u32,
+    pub(crate) stop_reason_enum: u32,
     pub(crate) clocks: Vec<ClockDef>,
     clock_spans: Vec<Span>,
     pub(crate) params: Vec<ParamDef>,
@@ -99,14 +103,19 @@ impl<'a> Checker<'a> {
             name: CLOCK_STATUS_ENUM.into(),
             variants: CLOCK_STATUSES.iter().map(|s| s.to_string()).collect(),
         });
+        schema.enums.push(EnumDef {
+            name: STOP_REASON_ENUM.into(),
+            variants: Vec::new(),
+        });
         Checker {
             sources,
             diags: Vec::new(),
             schema,
             event_spans: Vec::new(),
-            enum_spans: vec![Span::default()],
+            enum_spans: vec![Span::default(), Span::default()],
             attr_spans: Vec::new(),
             clock_status_enum: 0,
+            stop_reason_enum: 1,
             clocks: Vec::new(),
             clock_spans: Vec::new(),
             params: Vec::new(),
@@ -152,6 +161,24 @@ impl<'a> Checker<'a> {
     }
 
     fn run(&mut self, loaded: &'a LoadedPolicy) {
+        // 0. The reasons every stop and nullify names: the values of `stop_reason`.
+        for (_, item) in Self::items(loaded) {
+            let actions = match item {
+                Item::Rule(r) => &r.actions,
+                Item::Exception(e) => &e.actions,
+                _ => continue,
+            };
+            for a in actions {
+                if let ActionKind::Stop { reason, .. } | ActionKind::Nullify { reason, .. } =
+                    &a.kind
+                {
+                    let variants = &mut self.schema.enums[self.stop_reason_enum as usize].variants;
+                    if !variants.contains(&reason.name) {
+                        variants.push(reason.name.clone());
+                    }
+                }
+            }
+        }
         // 1. Enums.
         for (_, item) in Self::items(loaded) {
             if let Item::Enum(e) = item {
@@ -184,6 +211,7 @@ impl<'a> Checker<'a> {
                 self.declare_event(e);
             }
         }
+        self.declare_same_day_order(loaded);
         // 3. Calendar, clocks' names, parameters and their overrides.
         for (m, item) in Self::items(loaded) {
             if let Item::Calendar(c) = item {
@@ -438,6 +466,40 @@ impl<'a> Checker<'a> {
         });
         self.schema.event_index.insert(e.name.name.clone(), id);
         self.event_spans.push(e.name.span);
+    }
+
+    /// `same_day_order { … }` declarations, concatenated in policy order, rank the listed
+    /// event types 1, 2, … on one date (unlisted types: 0).
+    fn declare_same_day_order(&mut self, loaded: &'a LoadedPolicy) {
+        let mut rank = vec![0u32; self.schema.events.len()];
+        let mut spans: Vec<Option<Span>> = vec![None; self.schema.events.len()];
+        let mut next = 1;
+        for (_, item) in Self::items(loaded) {
+            let Item::SameDayOrder(types, _) = item else {
+                continue;
+            };
+            for t in types {
+                let Some(id) = self.event_type(&t.name, t.span) else {
+                    continue;
+                };
+                if let Some(first) = spans[id as usize] {
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::E0110,
+                            format!("`{}` is listed twice in the same-day order", t.name),
+                        )
+                        .primary(t.span, "listed again here")
+                        .secondary(first, "first listed here")
+                        .help("an event type has one place in the same-day order"),
+                    );
+                    continue;
+                }
+                spans[id as usize] = Some(t.span);
+                rank[id as usize] = next;
+                next += 1;
+            }
+        }
+        self.schema.same_day = crate::model::event::SameDayOrder::new(rank);
     }
 
     fn declare_calendar(&mut self, m: &Module, c: &ast::CalendarDecl) {
@@ -991,6 +1053,19 @@ impl<'a> Checker<'a> {
         c
     }
 
+    /// A stop or nullify reason and its value of `stop_reason` (collected before any rule).
+    fn reason(&self, r: &ast::Ident) -> Reason {
+        let id = self.schema.enums[self.stop_reason_enum as usize]
+            .variants
+            .iter()
+            .position(|v| *v == r.name)
+            .unwrap_or(0);
+        Reason {
+            name: r.name.as_str().into(),
+            id: id as u32,
+        }
+    }
+
     fn clock_ref(&mut self, id: &ast::Ident) -> Option<u16> {
         if let Some(i) = self.clocks.iter().position(|c| c.name == id.name) {
             return Some(i as u16);
@@ -1023,13 +1098,14 @@ impl<'a> Checker<'a> {
                 }
                 ActionKind::Stop { clock, reason, on } => {
                     let on = date(self, on);
-                    self.clock_ref(clock)
-                        .map(|c| IrAction::Stop(c, reason.name.as_str().into(), on))
+                    let reason = self.reason(reason);
+                    self.clock_ref(clock).map(|c| IrAction::Stop(c, reason, on))
                 }
                 ActionKind::Nullify { clock, reason, on } => {
                     let on = date(self, on);
+                    let reason = self.reason(reason);
                     self.clock_ref(clock)
-                        .map(|c| IrAction::Nullify(c, reason.name.as_str().into(), on))
+                        .map(|c| IrAction::Nullify(c, reason, on))
                 }
                 ActionKind::Reset { clock, to } => {
                     let to = self.date_expr(to, sc);
@@ -1351,6 +1427,7 @@ impl<'a> Checker<'a> {
             cancels,
             meets,
             tests: self.tests,
+            stop_reasons: self.stop_reason_enum,
         }
     }
 }
@@ -1358,7 +1435,7 @@ impl<'a> Checker<'a> {
 fn is_builtin_type(name: &str) -> bool {
     matches!(
         name,
-        "Bool" | "Int" | "Date" | "Duration" | "String" | CLOCK_STATUS_ENUM
+        "Bool" | "Int" | "Date" | "Duration" | "String" | CLOCK_STATUS_ENUM | STOP_REASON_ENUM
     )
 }
 

@@ -410,6 +410,10 @@ impl<'s, 'p> Ctx<'s, 'p> {
                 Value::Int(last.map(|p| p.days_waited(now).div_euclid(7)).unwrap_or(0))
             }
             ClockField::PausedDays => Value::Int(last.map(|p| p.paused_days(now)).unwrap_or(0)),
+            ClockField::Reason => last
+                .and_then(|p| p.reason_id)
+                .map(|r| Value::Enum(self.ev.policy.stop_reasons, r))
+                .unwrap_or(Value::Unset),
             ClockField::Breached => Value::Bool(last.is_some_and(|p| {
                 p.state != PeriodState::Nullified && p.days_waited(now) > p.target_days
             })),
