@@ -1597,5 +1597,13 @@ fn display(m: &NativeRde, v: &Value) -> String {
             .and_then(|vs| vs.get(*i as usize))
             .cloned()
             .unwrap_or_default(),
+        Value::List(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|v| display(m, v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }

@@ -402,6 +402,8 @@ pub enum Expr {
     IsSet(Box<Expr>, bool),
     /// `x in [..]` (`true`) / `not in`.
     In(Box<Expr>, Vec<Expr>, bool),
+    /// `x in list` (`true`) / `not in`, where `list` evaluates to a list value.
+    Member(Box<Expr>, Box<Expr>, bool),
 }
 
 /// A parameter override: the parameter, its value and its dated values (tests' and the

@@ -489,3 +489,122 @@ fn since_counts_the_whole_of_its_day() {
         "#,
     );
 }
+
+/// The codes the case reports.
+fn codes(src: &str) -> Vec<String> {
+    run(src).0.iter().map(|d| d.code.to_string()).collect()
+}
+
+#[test]
+fn the_possible_conflict_lint_sees_through_definitions() {
+    let test = "test \"t\" { 2025-01-02 referral_received { }\n 2025-01-03 dna { }\n expect true }";
+    // (conditions of two rules that both stop rtt on `dna`, whether W0004 is expected)
+    for (a, b, warned) in [
+        // Through a definition and its negation.
+        ("derm", "not derm", false),
+        // Through the definition's body: the specialty cannot be both.
+        ("derm", "pathway.specialty == cardiology", false),
+        ("derm and pathway.vulnerable", "is_cardio", false),
+        ("not derm", "pathway.specialty == dermatology", false),
+        ("not not_derm", "pathway.specialty == cardiology", false),
+        ("derm_and_vulnerable", "not pathway.vulnerable", false),
+        // Not exclusive: still warned.
+        ("derm", "pathway.vulnerable", true),
+        (
+            "not derm_and_vulnerable",
+            "pathway.specialty == dermatology",
+            true,
+        ),
+        ("derm", "is_cardio or pathway.vulnerable", true),
+    ] {
+        let src = format!(
+            r#"
+            def derm = pathway.specialty == dermatology
+            def is_cardio = pathway.specialty == cardiology
+            def not_derm = pathway.specialty != dermatology
+            def derm_and_vulnerable = derm and pathway.vulnerable
+            rule a "a" on dna when {a} cite "x" {{ stop rtt reason a }}
+            rule b "b" on dna when {b} cite "x" {{ stop rtt reason b }}
+            {test}
+            "#
+        );
+        let found = codes(&src).iter().any(|c| c == "W0004");
+        assert_eq!(found, warned, "`{a}` vs `{b}`");
+    }
+}
+
+#[test]
+fn list_parameters() {
+    let decls = r#"
+        param cas_specialties: [specialty] = [dermatology, urology] cite "9.6"
+        param no_codes: [Int] = [] cite "test"
+        param limits: [Int] = [1, 2], [1, 2, 3] from 2025-06-01 cite "test"
+        rule cas "a CAS referral" on referral_received
+          when pathway.specialty in cas_specialties cite "9.6"
+        { outcome cas_triage }
+        rule not_cas "not a CAS referral" on referral_received
+          when pathway.specialty not in cas_specialties cite "9.6"
+        { outcome direct_booking }
+    "#;
+    passes(&format!(
+        r#"{decls}
+        test "a CAS specialty" {{
+          2025-01-02 referral_received {{ specialty: dermatology }}
+          expect outcome cas_triage
+          expect no outcome direct_booking
+        }}
+        test "not a CAS specialty" {{
+          2025-01-02 referral_received {{ specialty: cardiology }}
+          expect outcome direct_booking
+          expect no outcome cas_triage
+        }}
+        test "set in a test replaces the whole list" {{
+          set cas_specialties = [cardiology]
+          2025-01-02 referral_received {{ specialty: cardiology }}
+          expect outcome cas_triage
+        }}
+        test "an empty list and dated lists" {{
+          2025-01-02 referral_received {{ }}
+          expect 1 not in no_codes
+          expect 3 not in limits
+          expect 2 in limits
+        }}
+        test "a dated list in force later" {{
+          2025-07-02 referral_received {{ }}
+          expect 3 in limits
+        }}
+        "#
+    ));
+    // A trust's `set` of a list, in a policy of its own.
+    passes(&format!(
+        r#"{decls}
+        set cas_specialties = [cardiology] cite "local variation"
+        test "the trust's list" {{
+          2025-01-02 referral_received {{ specialty: cardiology }}
+          expect outcome cas_triage
+        }}
+        "#
+    ));
+    for (bad, code) in [
+        // Element types are checked.
+        ("param p: [specialty] = [dermatolgy] cite \"x\"", "E0103"),
+        ("param p: [Int] = [1, true] cite \"x\"", "E0201"),
+        ("param p: [Int] = 1 cite \"x\"", "E0201"),
+        ("param p: Int = [1] cite \"x\"", "E0201"),
+        ("set cas_specialties = [1]", "E0205"),
+        ("set cas_specialties = dermatology", "E0205"),
+        // Membership against the element type; lists only with `in`.
+        ("def d = 3 in cas_specialties", "E0201"),
+        ("def d = pathway.specialty in cardiology", "E0201"),
+        ("def d = cas_specialties == cas_specialties", "E0201"),
+        ("def d = pathway.specialty in cas_specialtie", "E0107"),
+        // Not for fields.
+        ("event e2 { xs: [Int] }", "E0108"),
+        ("def d = []", "E0201"),
+    ] {
+        reports(
+            &format!("{decls}\n{bad}\ntest \"t\" {{ expect true }}"),
+            code,
+        );
+    }
+}

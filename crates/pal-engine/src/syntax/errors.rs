@@ -28,9 +28,9 @@ fn friendly(rule: Rule) -> Option<&'static str> {
         duration_unit => "a unit such as `days`, `weeks`, `months` or `working days`",
         bool_lit => "`true` or `false`",
         literal | qualified_ident => "a value",
-        type_ref => "a type such as `Date`, `Bool` or `Int`",
+        type_ref | list_type => "a type such as `Date`, `Bool`, `Int` or `[specialty]`",
         optional_mark => "`?`",
-        expr | paren | call | primary => "an expression",
+        expr | paren | call | primary | list_lit => "an expression",
         not_op | neg_op => "an expression",
         or_op | and_op | coalesce_op | eq_op | ne_op | le_op | ge_op | lt_op | gt_op
         | within_op | at_least_op | add_op | sub_op | mul_op | div_op | is_set_op

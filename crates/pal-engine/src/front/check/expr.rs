@@ -307,7 +307,88 @@ impl Checker<'_> {
                 }
                 typed(Ty::Bool, Ir::In(Box::new(t.ir), items, *yes))
             }
+            ExprKind::Member(x, list, yes) => self.member(x, list, *yes, sc),
+            ExprKind::List(items) => self.list_literal(e, items, sc),
         }
+    }
+
+    /// `x in list` / `x not in list`: `list` must be a list, `x` a value of its element type.
+    fn member(&mut self, x: &Expr, list: &Expr, yes: bool, sc: &Scope) -> Typed {
+        let l = self.expr(list, sc);
+        let l = self.value(list, l, sc);
+        let elem = match &l.ty {
+            Ty::List(elem) => (**elem).clone(),
+            Ty::Error => Ty::Error,
+            other => {
+                let other = other.clone();
+                self.mismatch(list, "a list (a parameter of type `[T]`)", &other);
+                return typed(Ty::Bool, Ir::Const(Value::Unset));
+            }
+        };
+        let t = self.operand_against(x, &elem, sc);
+        let t = if matches!(t.ty, Ty::Variant(_)) {
+            self.settle(t, x.span, &elem)
+        } else {
+            t
+        };
+        if !t.ty.is_error() && !elem.is_error() && !t.ty.same(&elem) {
+            self.incomparable(BinOp::Eq, x, &t.ty, &Ty::List(Box::new(elem)));
+        }
+        typed(Ty::Bool, Ir::Member(Box::new(t.ir), Box::new(l.ir), yes))
+    }
+
+    /// `[a, b]` in an expression: constant values of one type.
+    fn list_literal(&mut self, e: &Expr, items: &[Expr], sc: &Scope) -> Typed {
+        let Some(first) = items.first() else {
+            self.diags.push(
+                Diagnostic::new(Code::E0201, "an empty list has no type here")
+                    .primary(e.span, "`[]`")
+                    .help("an empty list is the value of a list parameter: `param p: [specialty] = []`"),
+            );
+            return poison();
+        };
+        let f = self.expr(first, sc);
+        let mut elem = self.value(first, f, sc);
+        let mut values = Vec::new();
+        let mut irs = vec![elem.ir.clone()];
+        for item in &items[1..] {
+            let it = self.operand_against(item, &elem.ty, sc);
+            let (l, r) = self.unify(first, t_clone(&elem), item, it);
+            if !l.ty.is_error() && !r.ty.is_error() && !l.ty.same(&r.ty) {
+                self.incomparable(BinOp::Eq, item, &r.ty, &l.ty);
+                return poison();
+            }
+            if !l.ty.is_error() {
+                elem = l;
+            }
+            irs.push(r.ir);
+        }
+        if matches!(elem.ty, Ty::List(_)) {
+            self.diags.push(
+                Diagnostic::new(Code::E0201, "a list cannot hold lists")
+                    .primary(e.span, "a list of lists"),
+            );
+            return poison();
+        }
+        for (ir, item) in irs.into_iter().zip(items) {
+            match ir {
+                Ir::Const(v) if v.is_set() => values.push(v),
+                _ => {
+                    if !elem.ty.is_error() {
+                        self.diags.push(
+                            Diagnostic::new(Code::E0201, "a list holds constant values")
+                                .primary(item.span, "not a constant")
+                                .help("write values such as `[dermatology, urology]` or `[2, 3]`"),
+                        );
+                    }
+                    return poison();
+                }
+            }
+        }
+        typed(
+            Ty::List(Box::new(elem.ty)),
+            Ir::Const(Value::List(values.into())),
+        )
     }
 
     fn name(&mut self, n: &str, span: Span, sc: &Scope) -> Typed {
@@ -752,6 +833,18 @@ impl Checker<'_> {
                 },
                 Ir::Const(Value::Unset),
             );
+        }
+        if matches!(l.ty, Ty::List(_)) || matches!(r.ty, Ty::List(_)) {
+            let (ln, rn) = (l.ty.name(&self.schema), r.ty.name(&self.schema));
+            self.diags.push(
+                Diagnostic::new(
+                    Code::E0201,
+                    format!("`{}` cannot combine {ln} and {rn}", op.symbol()),
+                )
+                .primary(whole.span, "a list here")
+                .help("a list is used only with membership: `x in list` or `x not in list`"),
+            );
+            return poison();
         }
         let out = |ty: Ty, l: Typed, r: Typed| {
             typed(ty, Ir::Binary(lower(op), Box::new(l.ir), Box::new(r.ir)))

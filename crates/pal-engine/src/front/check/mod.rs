@@ -88,6 +88,8 @@ pub(crate) struct Checker<'a> {
     pub(crate) defs: Vec<DefDef>,
     pub(crate) def_types: Vec<Ty>,
     def_spans: Vec<Span>,
+    /// Each definition's body as written (for lints that see through definitions).
+    pub(crate) def_asts: Vec<Option<&'a ast::Expr>>,
     pub(crate) rules: Vec<RuleDef>,
     pub(crate) rule_info: Vec<RuleInfo<'a>>,
     calendar: Calendar,
@@ -124,6 +126,7 @@ impl<'a> Checker<'a> {
             defs: Vec::new(),
             def_types: Vec::new(),
             def_spans: Vec::new(),
+            def_asts: Vec::new(),
             rules: Vec::new(),
             rule_info: Vec::new(),
             calendar: Calendar::england_and_wales(),
@@ -302,8 +305,17 @@ impl<'a> Checker<'a> {
         self.enum_spans.push(e.name.span);
     }
 
-    /// Resolves a written type.
+    /// Resolves a written type (`[T]`: a list of `T`).
     fn value_type(&mut self, t: &ast::TypeRef) -> Option<ValueType> {
+        let elem = self.scalar_type(t)?;
+        Some(if t.list {
+            ValueType::List(Box::new(elem))
+        } else {
+            elem
+        })
+    }
+
+    fn scalar_type(&mut self, t: &ast::TypeRef) -> Option<ValueType> {
         Some(match t.name.name.as_str() {
             "Bool" => ValueType::Bool,
             "Int" => ValueType::Int,
@@ -399,6 +411,17 @@ impl<'a> Checker<'a> {
     }
 
     fn field_def(&mut self, f: &ast::FieldDecl) -> Option<FieldDef> {
+        if f.ty.list {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::E0108,
+                    format!("`{}` cannot be a list", f.name.name),
+                )
+                .primary(f.ty.span, "a list type")
+                .help("event fields and pathway attributes hold one value; lists are for parameters (`param p: [T] = [...]`)"),
+            );
+            return None;
+        }
         let ty = self.value_type(&f.ty)?;
         let default = match &f.default {
             Some(lit) => {
@@ -551,8 +574,44 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Evaluates a parameter value: a literal (or a negative number, or an enum value).
+    /// Evaluates a parameter value: a literal (or a negative number, or an enum value), or
+    /// for a list type a list literal of those.
     fn const_value(&mut self, e: &ast::Expr, ty: &ValueType, what: &str) -> Option<Value> {
+        match (&e.kind, ty) {
+            (ast::ExprKind::List(items), ValueType::List(elem)) => {
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    if matches!(item.kind, ast::ExprKind::List(_)) {
+                        self.diags.push(
+                            Diagnostic::new(Code::E0201, "a list cannot hold lists")
+                                .primary(item.span, "a list inside a list"),
+                        );
+                        return None;
+                    }
+                    values.push(self.const_value(item, elem, what)?);
+                }
+                return Some(Value::List(values.into()));
+            }
+            (_, ValueType::List(elem)) => {
+                let want = self.schema.type_name(elem);
+                self.diags.push(
+                    Diagnostic::new(Code::E0201, format!("{what} must be a list of {want}"))
+                        .primary(e.span, "not a list")
+                        .help("write the values in brackets, e.g. `[a, b]` (or `[]` for none)"),
+                );
+                return None;
+            }
+            (ast::ExprKind::List(_), _) => {
+                let want = self.schema.type_name(ty);
+                self.diags.push(
+                    Diagnostic::new(Code::E0201, format!("{what} must be {want}, not a list"))
+                        .primary(e.span, "a list")
+                        .help("declare the parameter as a list to hold several values: `param p: [T] = [...]`"),
+                );
+                return None;
+            }
+            _ => {}
+        }
         let lit = match &e.kind {
             ast::ExprKind::Lit(k) => Literal {
                 kind: k.clone(),
@@ -844,7 +903,7 @@ impl<'a> Checker<'a> {
         None
     }
 
-    fn declare_def(&mut self, d: &ast::DefDecl) {
+    fn declare_def(&mut self, d: &'a ast::DefDecl) {
         if let Some(first) = self.name_taken(&d.name.name) {
             self.duplicate("name", &d.name, first);
             return;
@@ -883,6 +942,7 @@ impl<'a> Checker<'a> {
         });
         self.def_types.push(t.ty);
         self.def_spans.push(d.name.span);
+        self.def_asts.push(Some(&d.body));
     }
 
     fn declare_rule(&mut self, r: &'a ast::RuleDecl) {
@@ -1047,6 +1107,7 @@ impl<'a> Checker<'a> {
             })
             .collect();
         c.def_spans = vec![Span::default(); policy.defs.len()];
+        c.def_asts = vec![None; policy.defs.len()];
         c.calendar = policy.calendar.clone();
         // For the names of outcomes and obligations an `expect` may mention.
         c.rules = policy.rules.clone();

@@ -214,6 +214,15 @@ impl<'s, 'p> Ctx<'s, 'p> {
                 });
                 Value::Bool(found == *yes)
             }
+            Expr::Member(x, list, yes) => {
+                let v = self.eval(x);
+                let found = v.is_set()
+                    && match self.eval(list) {
+                        Value::List(items) => items.contains(&v),
+                        _ => false,
+                    };
+                Value::Bool(found == *yes)
+            }
         }
     }
 
