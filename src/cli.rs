@@ -99,6 +99,13 @@ fn explain_code(code: &str, out: &mut dyn std::io::Write) -> u8 {
                 pal_engine::base::diagnostic::Severity::Error => "error",
             };
             let _ = writeln!(out, "{} ({kind}): {}\n", info.code, info.title);
+            if let Some(lint) = pal_engine::base::lint::by_code(info.code) {
+                let _ = writeln!(
+                    out,
+                    "Lint `{}`; silence it for one item with `// pal: allow({})` on or above it.\n",
+                    lint.name, lint.name
+                );
+            }
             let _ = writeln!(out, "{}\n", info.explanation);
             let _ = writeln!(out, "Example:\n");
             for line in info.example.lines() {

@@ -177,6 +177,8 @@ pub enum Code {
     W0006,
     /// `W0007`: see [`CODES`].
     W0007,
+    /// `W0008`: see [`CODES`].
+    W0008,
 }
 
 impl Code {
@@ -216,6 +218,7 @@ impl Code {
         Code::W0005,
         Code::W0006,
         Code::W0007,
+        Code::W0008,
     ];
 
     /// The code as written, e.g. `E0102`.
@@ -255,6 +258,7 @@ impl Code {
             Code::W0005 => "W0005",
             Code::W0006 => "W0006",
             Code::W0007 => "W0007",
+            Code::W0008 => "W0008",
         }
     }
 
@@ -551,6 +555,15 @@ understand: say why with `because \"…\"`.",
         explanation: "No `test` block in the checked files makes this rule, exception or timer fire. \
 Add a scenario that does, so a change to the rule is caught.",
         example: "rule r on dna cite \"9.12.1\" { outcome review }   // and no test with a dna",
+    },
+    CodeInfo {
+        code: Code::W0008,
+        title: "suppression that silences nothing",
+        explanation: "A `// pal: allow(NAME)` comment silences lint NAME for the item it stands on \
+or above. This one names no lint (the names are listed by `pal explain-code` for each W code), \
+or the lint it names reports nothing on that item, so the comment can go. Suppressions that \
+no longer do anything hide the next real finding on that item.",
+        example: "// pal: allow(possible-conflict)\nparam notice: Duration = 3 weeks cite \"3.34\"",
     },
 ];
 

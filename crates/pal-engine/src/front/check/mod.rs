@@ -6,10 +6,11 @@
 //! and timers, exceptions and `disable`s, and finally the `test` blocks. Lints run last.
 
 mod expr;
-mod lints;
+pub mod lints;
 pub mod repl;
 mod tests;
 mod types;
+mod unit_tests;
 
 use crate::base::suggest::did_you_mean;
 
@@ -25,6 +26,7 @@ use crate::model::ir::{
 use crate::model::schema::{EnumDef, EventTypeDef, EventTypeId, FieldDef, Schema};
 use crate::syntax::ast::{self, ActionKind, Item, Literal, LiteralKind, Trigger};
 use expr::Scope;
+use lints::suppress::Suppressions;
 use std::collections::HashMap;
 use types::Ty;
 
@@ -43,14 +45,23 @@ pub struct Checked {
     pub policy: Option<Policy>,
     /// Errors and warnings, in the order found.
     pub diagnostics: Vec<Diagnostic>,
+    /// The policy's suppression comments, for lints that run later (`untested-rule`).
+    pub suppressions: Suppressions,
 }
 
 /// Checks a loaded policy.
 pub fn check(loaded: &LoadedPolicy, sources: &SourceMap) -> Checked {
     let mut c = Checker::new(sources);
     c.run(loaded);
-    let diagnostics = std::mem::take(&mut c.diags);
+    let mut diagnostics = std::mem::take(&mut c.diags);
+    let mut suppressions = lints::suppress::collect(loaded, sources, &mut diagnostics);
+    suppressions.apply(&mut diagnostics);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    if !has_errors {
+        // With errors, lints may not have seen every item: an unused suppression then says
+        // nothing. `untested-rule` is decided once the tests have run.
+        diagnostics.extend(suppressions.unused(|lint| lint != Code::W0007));
+    }
     let policy = if has_errors || loaded.modules.is_empty() {
         None
     } else {
@@ -59,6 +70,7 @@ pub fn check(loaded: &LoadedPolicy, sources: &SourceMap) -> Checked {
     Checked {
         policy,
         diagnostics,
+        suppressions,
     }
 }
 
@@ -84,7 +96,7 @@ pub(crate) struct Checker<'a> {
     clock_spans: Vec<Span>,
     pub(crate) params: Vec<ParamDef>,
     pub(crate) param_used: Vec<bool>,
-    param_spans: Vec<Span>,
+    pub(crate) param_spans: Vec<Span>,
     pub(crate) defs: Vec<DefDef>,
     pub(crate) def_types: Vec<Ty>,
     def_spans: Vec<Span>,
@@ -95,7 +107,7 @@ pub(crate) struct Checker<'a> {
     calendar: Calendar,
     pub(crate) tests: Vec<crate::model::ir::TestCase>,
     /// Names declared with `disable`, for lints.
-    disabled_spans: HashMap<RuleId, Span>,
+    pub(crate) disabled_spans: HashMap<RuleId, Span>,
 }
 
 impl<'a> Checker<'a> {
@@ -267,7 +279,8 @@ impl<'a> Checker<'a> {
             }
         }
         // 7. Lints.
-        self.lint();
+        let lints = lints::run(self);
+        self.diags.extend(lints);
     }
 
     fn declare_enum(&mut self, e: &ast::EnumDecl) {
@@ -707,16 +720,6 @@ impl<'a> Checker<'a> {
         });
         self.param_used.push(false);
         self.param_spans.push(p.name.span);
-        if p.cite.is_empty() {
-            self.diags.push(
-                Diagnostic::new(
-                    Code::W0001,
-                    format!("parameter `{}` has no citation", p.name.name),
-                )
-                .primary(p.name.span, "no `cite`")
-                .help("cite the policy paragraph that sets this value, e.g. `cite \"10.2.1\"`"),
-            );
-        }
     }
 
     fn check_duration_kinds(
@@ -997,13 +1000,6 @@ impl<'a> Checker<'a> {
             self.collect_set_pub(w, &mut narrowed.narrowed);
         }
         let actions = self.actions(&r.actions, &narrowed);
-        if r.cite.is_empty() {
-            self.diags.push(
-                Diagnostic::new(Code::W0001, format!("rule `{}` has no citation", r.name.name))
-                    .primary(r.name.span, "no `cite`")
-                    .help("cite the policy paragraph it implements, e.g. `cite \"9.12.1\"`; the citation travels into every outcome"),
-            );
-        }
         self.rules.push(RuleDef {
             name: r.name.name.clone(),
             description: r.description.as_ref().map(|d| d.value.clone()),
@@ -1033,7 +1029,7 @@ impl<'a> Checker<'a> {
         self.rules.push(RuleDef {
             name: r.name.name.clone(),
             description: None,
-            cite: Vec::new(),
+            cite: r.cite.iter().map(|c| c.value.clone()).collect(),
             kind: RuleKind::On(Vec::new()),
             when: None,
             actions: Vec::new(),
@@ -1401,16 +1397,6 @@ impl<'a> Checker<'a> {
             rule.when = when;
             rule.actions = actions;
             self.rules[parent as usize].exceptions.push(*id);
-            if e.cite.is_empty() {
-                self.diags.push(
-                    Diagnostic::new(
-                        Code::W0001,
-                        format!("exception `{}` has no citation", e.name.name),
-                    )
-                    .primary(e.name.span, "no `cite`")
-                    .help("cite the paragraph that makes the exception, e.g. `cite \"9.12.3\"`"),
-                );
-            }
         }
         let _ = first_new;
     }
@@ -1430,14 +1416,8 @@ impl<'a> Checker<'a> {
         };
         let reason = match &d.because {
             Some(b) => b.value.clone(),
-            None => {
-                self.diags.push(
-                    Diagnostic::new(Code::W0006, format!("`disable {}` gives no reason", d.target.name))
-                        .primary(d.span, "no `because`")
-                        .help("say why the trust departs from the inherited rule: `disable … because \"9.12.1: …\"`"),
-                );
-                String::new()
-            }
+            // `disable-without-reason` reports it.
+            None => String::new(),
         };
         self.rules[i].disabled = Some(reason);
         self.disabled_spans.insert(i as RuleId, d.span);

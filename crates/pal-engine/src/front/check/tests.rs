@@ -1,11 +1,12 @@
 //! Checks `test` blocks against the schema and compiles them into [`TestCase`]s.
 
 use super::expr::Scope;
-use super::{did_you_mean, Checker, CLOCK_STATUSES};
+use super::{did_you_mean, Checker};
 use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::value::Value;
 use crate::model::event::Event;
 use crate::model::ir::{Action as IrAction, Expectation, ExpectationKind, TestCase};
+use crate::model::status::{ObligationStatus, PeriodStatus};
 use crate::syntax::ast::{self, ExpectKind, TestStep};
 
 impl Checker<'_> {
@@ -205,8 +206,11 @@ impl Checker<'_> {
                 name,
                 status,
             } => {
+                let expected = status
+                    .as_ref()
+                    .and_then(|s| ObligationStatus::from_name(&s.name));
                 if let Some(status) = status {
-                    if !["met", "missed", "open"].contains(&status.name.as_str()) {
+                    if expected.is_none() {
                         let mut d = Diagnostic::new(
                             Code::E0304,
                             format!("`{}` is not an obligation status", status.name),
@@ -234,11 +238,11 @@ impl Checker<'_> {
                 }
                 if !self.known_result_name(name, "obligation") {
                     return None;
-                }
+                };
                 ExpectationKind::Obligation {
                     negated: *negated,
                     name: name.name.clone(),
-                    status: status.as_ref().map(|s| s.name.clone()),
+                    status: expected,
                 }
             }
             ExpectKind::Conflict { negated } => ExpectationKind::Conflict { negated: *negated },
@@ -261,9 +265,11 @@ impl Checker<'_> {
                     self.diags.push(d);
                     return None;
                 };
-                if !CLOCK_STATUSES.contains(&status.name.as_str()) {
-                    return None;
-                }
+                // Unknown names were reported where the status enum is checked.
+                let expected = match status.name.as_str() {
+                    "not_started" => None,
+                    other => Some(PeriodStatus::from_name(other)?),
+                };
                 if let Some((0, span)) = period {
                     self.diags.push(
                         Diagnostic::new(Code::E0304, "periods are numbered from 1")
@@ -274,7 +280,7 @@ impl Checker<'_> {
                 ExpectationKind::Clock {
                     clock: c as u16,
                     period: period.map(|(n, _)| n),
-                    status: status.name.clone(),
+                    status: expected,
                     on: *on,
                 }
             }
