@@ -451,6 +451,8 @@ struct Attrs {
 pub struct NativeRde {
     /// Per event type id: which event it is (`None` for a type the rules ignore).
     kinds: Vec<Option<K>>,
+    /// How same-date events are ordered (the schema's, as the interpreter orders them).
+    same_day: pal_engine::model::event::SameDayOrder,
     f: Fields,
     v: Variants,
     a: Attrs,
@@ -505,17 +507,14 @@ impl NativeRde {
         attributes: &[(u16, Value)],
         as_at: NaiveDate,
     ) -> PathwayResult {
-        let sorted = events
-            .windows(2)
-            .all(|w| (w[0].date, w[0].seq) <= (w[1].date, w[1].seq));
-        if sorted {
+        if self.same_day.is_sorted(events) {
             // Sorted by date, so the events up to `as_at` are a prefix.
             let n = events.partition_point(|e| e.date <= as_at);
             let h = events.get(..n).unwrap_or(&[]);
             run::evaluate(self, pathway_id, h, attributes, as_at)
         } else {
             let mut v: Vec<&Event> = events.iter().filter(|e| e.date <= as_at).collect();
-            v.sort_by_key(|e| (e.date, e.seq));
+            self.same_day.sort(&mut v);
             run::evaluate(self, pathway_id, v.as_slice(), attributes, as_at)
         }
     }

@@ -60,9 +60,10 @@ fn is(v: &Value, x: EnumVal) -> bool {
     matches!(v, Value::Enum(e, i) if *e == x.e && *i == x.v)
 }
 
-/// `v != variant` (false when unset, as every comparison with an unset value).
+/// `v != variant`: exactly `not (v == variant)`, so true when unset (PAL's rule for unset
+/// values, docs/language.md).
 fn is_not(v: &Value, x: EnumVal) -> bool {
-    v.is_set() && !is(v, x)
+    !is(v, x)
 }
 
 /// `base + d` in days, `None` past the representable dates (an unset value in PAL).
@@ -1453,6 +1454,9 @@ impl<'a> State<'a> {
     fn rtt_status(&mut self, at: At, e: &Event) {
         let now = at.now;
         let Value::Int(code) = *fv(e, self.m.f.code) else {
+            // An unset code is in no list: `event.code not in [...]` holds.
+            let msg = "unknown RTT status code".to_string();
+            self.warn(at, R::RttStatusUnknown, msg);
             return;
         };
         let open = self.open(RTT);
@@ -1595,5 +1599,13 @@ fn display(m: &NativeRde, v: &Value) -> String {
             .and_then(|vs| vs.get(*i as usize))
             .cloned()
             .unwrap_or_default(),
+        Value::List(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|v| display(m, v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }

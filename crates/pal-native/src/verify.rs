@@ -778,6 +778,7 @@ pub(super) fn resolve(policy: &Policy) -> Result<NativeRde, String> {
         .map(|d| policy.calendar.is_working_day(d))
         .collect();
     Ok(NativeRde {
+        same_day: policy.schema.same_day.clone(),
         kinds,
         f,
         v,

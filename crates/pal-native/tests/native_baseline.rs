@@ -416,6 +416,8 @@ fn fuzz_value(
             PalValue::Enum(*id, rng.gen_range(0..n) as u32)
         }
         ValueType::Duration(_) => PalValue::Duration(pal_engine::base::value::Duration::days(7)),
+        // Event fields are never lists (lists are parameters only).
+        ValueType::List(_) => PalValue::Unset,
     }
 }
 

@@ -21,3 +21,119 @@ pub struct Event {
     /// number in the REPL.
     pub seq: u32,
 }
+
+/// The order events of one pathway are applied in: by date, then on one date by the schema's
+/// declared same-day precedence (`same_day_order { … }`), then in input order (`seq`). The one
+/// ordering every reader of a pathway uses (the evaluator for `pal run`, `pal test` and the
+/// REPL, `pal explain`'s timeline, the native baseline), so that it is decided in one place.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SameDayOrder {
+    /// Per event type: its rank on a date (0 = not listed: before the listed types, in input
+    /// order; then 1, 2, … in the declared order).
+    rank: Vec<u32>,
+}
+
+impl SameDayOrder {
+    /// An order from each event type's rank (0 = not listed).
+    pub fn new(rank: Vec<u32>) -> SameDayOrder {
+        SameDayOrder { rank }
+    }
+
+    /// True if no event type has a rank: same-date events keep input order.
+    pub fn is_input_order(&self) -> bool {
+        self.rank.iter().all(|r| *r == 0)
+    }
+
+    /// The rank of an event type on a date (0 if not listed).
+    pub fn rank(&self, kind: EventTypeId) -> u32 {
+        self.rank.get(kind as usize).copied().unwrap_or(0)
+    }
+
+    /// The sort key of an event: (date, rank, input order).
+    pub fn key(&self, e: &Event) -> (NaiveDate, u32, u32) {
+        (e.date, self.rank(e.kind), e.seq)
+    }
+
+    /// True if `events` are already in this order.
+    pub fn is_sorted<E: std::borrow::Borrow<Event>>(&self, events: &[E]) -> bool {
+        events
+            .windows(2)
+            .all(|w| self.key(w[0].borrow()) <= self.key(w[1].borrow()))
+    }
+
+    /// Puts a pathway's events in this order (stable: equal keys cannot occur, as `seq` is
+    /// distinct within a pathway, but input order is kept regardless).
+    pub fn sort(&self, events: &mut [&Event]) {
+        if !self.is_sorted(events) {
+            events.sort_by_key(|e| self.key(e));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(date: &str, kind: EventTypeId, seq: u32) -> Event {
+        Event {
+            date: crate::base::value::parse_date(date).unwrap_or_default(),
+            kind,
+            fields: Box::new([]),
+            line: seq + 1,
+            seq,
+        }
+    }
+
+    /// (rank per type, events as (date, type) in input order, expected order of input indices)
+    #[test]
+    fn same_date_events_sort_by_rank_then_input_order() {
+        type Case = (
+            &'static [u32],
+            &'static [(&'static str, EventTypeId)],
+            &'static [usize],
+        );
+        let cases: &[Case] = &[
+            // No ranks: input order within a date, dates ascending.
+            (
+                &[],
+                &[("2025-01-02", 1), ("2025-01-01", 2), ("2025-01-02", 0)],
+                &[1, 0, 2],
+            ),
+            // Type 2 before type 1 on one date, whichever came first.
+            (&[0, 2, 1], &[("2025-01-02", 1), ("2025-01-02", 2)], &[1, 0]),
+            (&[0, 2, 1], &[("2025-01-02", 2), ("2025-01-02", 1)], &[0, 1]),
+            // Unlisted (type 0) first, in input order; then listed by rank.
+            (
+                &[0, 2, 1],
+                &[
+                    ("2025-01-02", 1),
+                    ("2025-01-02", 0),
+                    ("2025-01-02", 2),
+                    ("2025-01-02", 0),
+                ],
+                &[1, 3, 2, 0],
+            ),
+            // Ranks never move an event across dates.
+            (&[0, 2, 1], &[("2025-01-01", 1), ("2025-01-02", 2)], &[0, 1]),
+            // Two events of one listed type keep input order.
+            (
+                &[0, 1],
+                &[("2025-01-02", 1), ("2025-01-02", 0), ("2025-01-02", 1)],
+                &[1, 0, 2],
+            ),
+        ];
+        for (ranks, input, expected) in cases {
+            let order = SameDayOrder::new(ranks.to_vec());
+            let events: Vec<Event> = input
+                .iter()
+                .enumerate()
+                .map(|(i, (d, k))| ev(d, *k, i as u32))
+                .collect();
+            let mut refs: Vec<&Event> = events.iter().collect();
+            order.sort(&mut refs);
+            let got: Vec<usize> = refs.iter().map(|e| e.seq as usize).collect();
+            assert_eq!(&got, expected, "ranks {ranks:?}, input {input:?}");
+            assert!(order.is_sorted(&refs));
+        }
+    }
+}
