@@ -70,6 +70,44 @@ impl SameDayOrder {
     }
 }
 
+/// A test's (or REPL session's) `pathway { … }` attributes hold from the start: an event that
+/// carries the pathway (`..pathway`) changes only the attributes its line wrote, so the fields
+/// it did not write take the given attribute values instead of their defaults (a later
+/// `referral_received { }` must not make a `vulnerable: true` patient not vulnerable).
+/// `written[i][f]`: whether event `i`'s line wrote field `f`. Attributes not given keep the
+/// event's own (default) values.
+pub fn hold_attributes(
+    schema: &crate::model::schema::Schema,
+    attributes: &[(u16, Value)],
+    events: &mut [Event],
+    written: &[Vec<bool>],
+) {
+    if attributes.is_empty() {
+        return;
+    }
+    for (ev, given) in events.iter_mut().zip(written) {
+        let Some(def) = schema.events.get(ev.kind as usize) else {
+            continue;
+        };
+        for (f, slot) in def.sets_attribute.iter().enumerate() {
+            let Some(slot) = slot else { continue };
+            if given.get(f).copied().unwrap_or(true) {
+                continue;
+            }
+            // The last value the test or session gave this attribute, if any.
+            if let Some((_, v)) = attributes
+                .iter()
+                .rev()
+                .find(|(a, _)| u32::from(*a) == *slot)
+            {
+                if let Some(field) = ev.fields.get_mut(f) {
+                    *field = v.clone();
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

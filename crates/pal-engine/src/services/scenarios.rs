@@ -221,6 +221,31 @@ fn nested_queries_read_the_outer_candidate() {
         }
         "#,
     );
+    // An obligation's `by … where` binds the meeting event; a query inside reads it too.
+    passes(
+        r#"
+        rule offer_after_dna "a DNA needs a new offer made after it" on dna cite "9.12"
+        { require offer_made within 2 weeks by offer_made
+            where not exists(offer_declined where offer_declined.offered_date == offer_made.offered_date) }
+        test "re-offering a date already declined does not meet it" {
+          2025-01-02 referral_received { }
+          2025-01-03 dna { }
+          2025-01-04 offer_declined { offered_date: 2025-01-20 }
+          2025-01-05 offer_made { offered_date: 2025-01-20 }
+          as at 2025-01-31
+          expect obligation offer_made missed
+        }
+        test "a fresh date meets it" {
+          2025-01-02 referral_received { }
+          2025-01-03 dna { }
+          2025-01-04 offer_declined { offered_date: 2025-01-20 }
+          2025-01-05 offer_made { offered_date: 2025-01-20 }
+          2025-01-08 offer_made { offered_date: 2025-01-27 }
+          as at 2025-01-31
+          expect obligation offer_made met
+        }
+        "#,
+    );
     reports(
         r#"def deep = exists(dna where exists(dna where exists(dna where exists(dna where exists(dna)))))
         test "t" { expect true }"#,
@@ -607,4 +632,24 @@ fn list_parameters() {
             code,
         );
     }
+}
+
+#[test]
+fn the_repl_holds_pathway_attributes_as_a_test_does() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/language/expectations.pal");
+    let (mut session, _) = crate::services::repl::Session::new(Some(&path), false);
+    for line in [
+        "pathway { vulnerable: true }",
+        "2025-01-06 referral_received { priority: urgent }",
+        "2025-02-03 dna { appointment: first }",
+    ] {
+        let _ = session.handle(line);
+    }
+    let (shown, _) = session.handle("pathway.vulnerable");
+    assert!(shown.starts_with("true"), "{shown}");
+    // A field the referral writes still wins.
+    let _ = session.handle("2025-02-10 referral_received { vulnerable: false }");
+    let (shown, _) = session.handle("pathway.vulnerable");
+    assert!(shown.starts_with("false"), "{shown}");
 }

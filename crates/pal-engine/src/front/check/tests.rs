@@ -10,14 +10,13 @@ use crate::model::status::{ObligationStatus, PeriodStatus};
 use crate::syntax::ast::{self, ExpectKind, TestStep};
 
 impl Checker<'_> {
-    /// Builds an event from a test line, with defaults applied. `None` if it does not fit the schema.
-    pub(crate) fn test_event(&mut self, e: &ast::TestEvent, seq: u32) -> Option<Event> {
-        self.test_event_fields(e, seq).map(|(ev, _)| ev)
-    }
-
-    /// [`Checker::test_event`], and for each field whether the line wrote it (rather than it
-    /// taking its default).
-    fn test_event_fields(&mut self, e: &ast::TestEvent, seq: u32) -> Option<(Event, Vec<bool>)> {
+    /// Builds an event from a test line, with defaults applied, and for each field whether the
+    /// line wrote it (rather than it taking its default). `None` if it does not fit the schema.
+    pub(crate) fn test_event(
+        &mut self,
+        e: &ast::TestEvent,
+        seq: u32,
+    ) -> Option<(Event, Vec<bool>)> {
         let kind = self.event_type(&e.kind.name, e.kind.span)?;
         let def = self.schema.events[kind as usize].clone();
         let mut fields: Vec<Option<Value>> = vec![None; def.fields.len()];
@@ -341,7 +340,7 @@ impl Checker<'_> {
                 }
                 TestStep::Event(e) => {
                     let seq = case.events.len() as u32;
-                    if let Some((ev, given)) = self.test_event_fields(e, seq) {
+                    if let Some((ev, given)) = self.test_event(e, seq) {
                         case.events.push(ev);
                         written.push(given);
                     }
@@ -374,7 +373,12 @@ impl Checker<'_> {
                 );
             }
         }
-        self.keep_test_attributes(&mut case, &written);
+        crate::model::event::hold_attributes(
+            &self.schema,
+            &case.attributes,
+            &mut case.events,
+            &written,
+        );
         // (An expectation rejected above was reported already: not also "expects nothing".)
         if !t.steps.iter().any(|s| matches!(s, TestStep::Expect(_))) {
             self.diags.push(
@@ -387,35 +391,5 @@ impl Checker<'_> {
             );
         }
         self.tests.push(case);
-    }
-
-    /// A test's `pathway { … }` attributes hold from the start: an event that carries the
-    /// pathway (`..pathway`) changes only the attributes its line writes, not those it would
-    /// otherwise set to their defaults (a later `referral_received { }` must not make a
-    /// `vulnerable: true` patient not vulnerable).
-    fn keep_test_attributes(&self, case: &mut TestCase, written: &[Vec<bool>]) {
-        if case.attributes.is_empty() {
-            return;
-        }
-        for (ev, given) in case.events.iter_mut().zip(written) {
-            let def = &self.schema.events[ev.kind as usize];
-            for (f, slot) in def.sets_attribute.iter().enumerate() {
-                let Some(slot) = slot else { continue };
-                if given.get(f).copied().unwrap_or(true) {
-                    continue;
-                }
-                // The last `pathway { … }` value of this attribute, if the test gave one.
-                if let Some((_, v)) = case
-                    .attributes
-                    .iter()
-                    .rev()
-                    .find(|(a, _)| u32::from(*a) == *slot)
-                {
-                    if let Some(field) = ev.fields.get_mut(f) {
-                        *field = v.clone();
-                    }
-                }
-            }
-        }
     }
 }
