@@ -6,7 +6,7 @@
 
 use super::*;
 use pal_engine::base::value::ValueType;
-use pal_engine::model::ir::{Action, ClockId, Expr, RuleKind, Target};
+use pal_engine::model::ir::{Action, Builtin, ClockId, EventRef, Expr, RuleKind, Target};
 use pal_engine::model::schema::Schema;
 
 /// The rules each event triggers, in the order the interpreter runs them (`Policy::on_event`).
@@ -28,7 +28,11 @@ const ON_EVENT: &[(&str, &[&str])] = &[
     ),
     (
         "referral_rejected",
-        &["rejected_referral_return", "rejected_referral_nullify"],
+        &[
+            "rejected_referral_return",
+            "rejected_referral_nullify",
+            "rejected_after_assessment",
+        ],
     ),
     (
         "appointment_booked",
@@ -59,7 +63,6 @@ const ON_EVENT: &[(&str, &[&str])] = &[
             "rtt_nullify_first_dna",
             "activity_before_referral",
             "first_dna_discharge",
-            "straight_to_test_dna",
             "uncommunicated_dna_rebook",
             "repeat_first_dna_review",
             "cancer_diagnostic_dna_review",
@@ -83,7 +86,7 @@ const ON_EVENT: &[(&str, &[&str])] = &[
             "c31_start_first",
             "c31_start_subsequent",
             "fds_stop_decision_to_treat",
-            "rtt_new_clock_after_any_monitoring",
+            "rtt_new_clock_after_monitoring",
         ],
     ),
     (
@@ -114,7 +117,15 @@ const ON_EVENT: &[(&str, &[&str])] = &[
         "patient_declined_treatment",
         &["rtt_stop_declined", "declined_treatment_discharge"],
     ),
-    ("patient_died", &["cancer_stop_died", "rtt_stop_died"]),
+    (
+        "patient_died",
+        &[
+            "cancer_stop_died",
+            "fds_ended_died",
+            "c31_ended_died",
+            "rtt_stop_died",
+        ],
+    ),
     ("transplant_listed", &["rtt_stop_transplant"]),
     ("fit_and_ready", &["rtt_new_clock_bilateral"]),
     ("new_treatment_decided", &["rtt_new_clock_new_treatment"]),
@@ -139,7 +150,14 @@ const ON_EVENT: &[(&str, &[&str])] = &[
     ),
     (
         "transferred_in",
-        &["rtt_transfer_in_new", "rtt_transfer_in_running"],
+        &[
+            "fds_transfer_in_new",
+            "fds_transfer_in_running",
+            "c62_transfer_in_new",
+            "c62_transfer_in_running",
+            "rtt_transfer_in_new",
+            "rtt_transfer_in_running",
+        ],
     ),
     ("discharged", &["rtt_stop_discharged"]),
     (
@@ -150,10 +168,13 @@ const ON_EVENT: &[(&str, &[&str])] = &[
             "rtt_status_patient_monitoring",
             "rtt_status_clinician_monitoring",
             "rtt_status_first_dna",
+            "rtt_status_33_not_first",
             "rtt_status_not_treating",
             "rtt_status_declined",
             "rtt_status_died",
+            "rtt_status_outside_period",
             "rtt_status_unknown",
+            "monitoring_review_booked_status",
         ],
     ),
     ("referral_graded", &[]),
@@ -181,6 +202,7 @@ const TIMER_KINDS: [(&str, &str); 3] = [
 
 /// Exceptions of each rule that has any, in policy order.
 const EXCEPTIONS: &[(&str, &[&str])] = &[
+    ("rtt_stop_discharged", &["rtt_discharge_after_first_dna"]),
     (
         "rtt_nullify_first_dna",
         &["rtt_first_dna_two_week_wait", "first_dna_reset"],
@@ -209,10 +231,16 @@ const EXCEPTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     ("first_dna_discharge", &["first_dna_second_appointment"]),
-    ("rtt_status_first_dna", &["status_first_dna_reset"]),
     (
-        "straight_to_test_dna",
-        &["straight_to_test_second_appointment"],
+        "rtt_status_first_dna",
+        &[
+            "rtt_status_first_dna_two_week_wait",
+            "status_first_dna_reset",
+        ],
+    ),
+    (
+        "rtt_status_first_dna_two_week_wait",
+        &["status_two_week_wait_reset"],
     ),
     ("repeat_first_dna_review", &["cancer_repeat_first_dna"]),
     (
@@ -260,6 +288,10 @@ const ATTRIBUTES: [&str; 8] = [
 
 fn dur(d: Duration) -> Value {
     Value::Duration(d)
+}
+
+fn strings(items: &[&str]) -> Value {
+    Value::List(items.iter().map(|s| Value::Str((*s).into())).collect())
 }
 
 /// Every parameter a rule reads, with the value hard-coded in the baseline.
@@ -322,7 +354,11 @@ fn params() -> Vec<(&'static str, Value)> {
             "short_cancer_route_days",
             Value::Int(SHORT_CANCER_ROUTE_DAYS),
         ),
-        ("planned_month", dur(PLANNED_MONTH)),
+        (
+            "short_route_tumour_groups",
+            strings(&SHORT_CANCER_TUMOUR_GROUPS),
+        ),
+        ("cas_specialties", strings(&CAS_SPECIALTIES)),
     ]
 }
 
@@ -419,6 +455,7 @@ fn param_name(policy: &Policy, e: &Expr) -> String {
             .get(*p as usize)
             .map(|p| p.name.clone())
             .unwrap_or_else(|| "?".into()),
+        Expr::Const(Value::Duration(d)) => d.to_string(),
         _ => "?".into(),
     }
 }
@@ -431,6 +468,23 @@ fn event_names(policy: &Policy, ids: &[EventTypeId]) -> String {
                 .events
                 .get(*id as usize)
                 .map(|e| e.name.as_str())
+                .unwrap_or("?")
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// The names of an event field read through `slots` (one per event type it may be on).
+fn field_names(policy: &Policy, slots: &[(EventTypeId, u16)]) -> String {
+    slots
+        .iter()
+        .map(|(t, i)| {
+            policy
+                .schema
+                .events
+                .get(*t as usize)
+                .and_then(|e| e.fields.get(*i as usize))
+                .map(|f| f.name.as_str())
                 .unwrap_or("?")
         })
         .collect::<Vec<_>>()
@@ -464,7 +518,15 @@ fn describe(policy: &Policy, a: &Action) -> String {
         } => format!(
             "require {what} within {}{} by {}{}",
             param_name(policy, within),
-            if of.is_some() { " of" } else { "" },
+            match of {
+                Some(Expr::Call(Builtin::MonthEnd, args)) => match args.as_slice() {
+                    [Expr::EventField(EventRef::Trigger, slots)] =>
+                        format!(" of month_end(event.{})", field_names(policy, slots)),
+                    _ => " of month_end(?)".to_string(),
+                },
+                Some(_) => " of".to_string(),
+                None => String::new(),
+            },
             event_names(policy, by),
             if by_where.is_some() { " where" } else { "" }
         ),
@@ -679,6 +741,7 @@ pub(super) fn resolve(policy: &Policy) -> Result<NativeRde, String> {
         attended_appointment: field(schema, "attended", "appointment", appt)?,
         dna_appointment: field(schema, "dna", "appointment", appt)?,
         dna_communicated: field(schema, "dna", "communicated", Ty::Bool)?,
+        booked_communicated: field(schema, "appointment_booked", "communicated", Ty::Bool)?,
         pc_appointment: field(schema, "patient_cancelled", "appointment", appt)?,
         pc_date: field(schema, "patient_cancelled", "appointment_date", Ty::Date)?,
         hc_appointment: field(schema, "hospital_cancelled", "appointment", appt)?,
