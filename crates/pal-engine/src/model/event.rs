@@ -174,4 +174,53 @@ mod tests {
             assert!(order.is_sorted(&refs));
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, .. Default::default() })]
+
+        /// Whatever order the input gives same-date events of distinct ranked types, they
+        /// are applied in one order; unranked events keep their input order.
+        #[test]
+        fn any_input_order_of_ranked_types_sorts_the_same(
+            kinds in proptest::collection::vec(0u32..6, 1..12),
+            days in proptest::collection::vec(1u32..4, 12),
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            // Types 3, 4, 5 are ranked (5 first); 0, 1, 2 are not.
+            let order = SameDayOrder::new(vec![0, 0, 0, 3, 2, 1]);
+            let events: Vec<Event> = kinds
+                .iter()
+                .zip(&days)
+                .enumerate()
+                .map(|(i, (k, d))| ev(&format!("2025-01-0{d}"), *k, i as u32))
+                .collect();
+            // A deterministic shuffle of the input; `seq` follows the new input order.
+            let mut shuffled: Vec<Event> = events.clone();
+            let mut x = seed | 1;
+            for i in (1..shuffled.len()).rev() {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            for (i, e) in shuffled.iter_mut().enumerate() {
+                e.seq = i as u32;
+            }
+            let sorted = |evs: &[Event]| -> Vec<(NaiveDate, u32, EventTypeId)> {
+                let mut r: Vec<&Event> = evs.iter().collect();
+                order.sort(&mut r);
+                r.iter().map(|e| (e.date, order.rank(e.kind), e.kind)).collect()
+            };
+            let (a, b) = (sorted(&events), sorted(&shuffled));
+            // Same dates and ranks in the same places, whatever the input order.
+            let strip = |v: &[(NaiveDate, u32, EventTypeId)]| -> Vec<(NaiveDate, u32)> {
+                v.iter().map(|(d, r, _)| (*d, *r)).collect()
+            };
+            proptest::prop_assert_eq!(strip(&a), strip(&b));
+            // Ranked types: the same type in each place.
+            for (x, y) in a.iter().zip(&b) {
+                if x.1 > 0 {
+                    proptest::prop_assert_eq!(x.2, y.2);
+                }
+            }
+        }
+    }
 }
