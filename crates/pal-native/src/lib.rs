@@ -27,7 +27,9 @@
 //! [`NativeRde::new`] resolves event types, fields, enum variants and pathway attributes
 //! against the loaded policy's schema once, copies rule names and citations (metadata), and
 //! checks that the policy is the one implemented here: the rule set, each rule's actions, the
-//! order in which an event triggers rules, timers, exceptions and every parameter value.
+//! order in which an event triggers rules, timers, exceptions, every parameter value, and a
+//! fingerprint of each rule's and definition's IR (conditions included), so that a policy
+//! changed in a single comparison is refused too.
 
 mod run;
 mod verify;
@@ -385,6 +387,9 @@ kinds! {
     AppointmentSlotIssue = "appointment_slot_issue";
 }
 
+/// IR fingerprints by name, in policy order: `(rules, definitions)` ([`NativeRde::fingerprints`]).
+pub type Fingerprints = (Vec<(String, u64)>, Vec<(String, u64)>);
+
 /// An enum value, as `Value::Enum(enum, variant)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct EnumVal {
@@ -532,6 +537,13 @@ impl NativeRde {
             self.same_day.sort(&mut v);
             run::evaluate(self, pathway_id, v.as_slice(), attributes, as_at)
         }
+    }
+
+    /// The IR fingerprints `new` checks: every rule's (trigger, condition, actions) and every
+    /// definition's body, by name, in policy order. For updating the baseline's tables after an
+    /// intended policy change (once the baseline implements it).
+    pub fn fingerprints(policy: &Policy) -> Fingerprints {
+        verify::fingerprints(policy)
     }
 
     /// `self.cal.add(d, dur)`, with working days counted on the precomputed table.
