@@ -6,6 +6,7 @@ use crate::base::diagnostic::Diagnostic;
 use crate::base::source::SourceMap;
 use crate::front::check::check;
 use crate::front::loader::load_text;
+use crate::model::event::Event;
 use crate::runtime::testing::run_test;
 
 /// A schema the cases share; each case adds rules and tests.
@@ -652,4 +653,82 @@ fn the_repl_holds_pathway_attributes_as_a_test_does() {
     let _ = session.handle("2025-02-10 referral_received { vulnerable: false }");
     let (shown, _) = session.handle("pathway.vulnerable");
     assert!(shown.starts_with("false"), "{shown}");
+}
+
+/// Compiles `BASE + src` and builds a pathway's events from REPL-style lines.
+fn policy_and_events(src: &str, lines: &[&str]) -> (crate::model::ir::Policy, Vec<Event>) {
+    use crate::front::check::repl::{check_step, ReplItem};
+    use crate::syntax::{parse_repl_line, ReplLine};
+    let text = format!("{BASE}\n{src}");
+    let mut sources = SourceMap::new();
+    let mut diags = Vec::new();
+    let loaded = load_text(
+        "case.pal",
+        &text,
+        std::path::Path::new("."),
+        &mut sources,
+        &mut diags,
+    );
+    let Some(policy) = check(&loaded, &sources).policy else {
+        panic!("does not check:\n{src}");
+    };
+    let mut events = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let file = sources.add(format!("<event {i}>"), *line);
+        let Ok(ReplLine::Step(step)) = parse_repl_line(file, line) else {
+            panic!("not an event: {line}");
+        };
+        match check_step(&policy, &sources, &step, i as u32) {
+            Ok(ReplItem::Event(e, _)) => events.push(e),
+            _ => panic!("not an event: {line}"),
+        }
+    }
+    (policy, events)
+}
+
+#[test]
+fn both_input_orders_of_a_ranked_same_day_pair_give_identical_results() {
+    let src = r#"
+        same_day_order { dna, discharged, cancer_diagnosis, decision_to_treat }
+        rule first_dna "DNA of the first appointment nullifies" on dna
+          when rtt.open and count(dna) == 1 cite "RTT 5e"
+        { nullify rtt reason dna_first_appointment; outcome discharge_to_referrer }
+        rule discharge "a discharge stops the clock" on discharged when rtt.open cite "RTT"
+        { stop rtt reason discharged }
+        rule discharge_note "a discharge with nothing open" on discharged when not rtt.open cite "RTT"
+        { warn "discharged with no clock running" }
+        rule dtt "a decision to treat starts the 31-day clock" on decision_to_treat
+          when exists(cancer_diagnosis) cite "CWT"
+        { start c31; require treated within 31 days }
+    "#;
+    let head = ["2025-01-02 referral_received { }"];
+    let unranked = src.replacen("same_day_order", "// same_day_order", 1);
+    for (src, ranked) in [(src, true), (unranked.as_str(), false)] {
+        for (a, b) in [
+            ("2025-02-03 dna { }", "2025-02-03 discharged"),
+            (
+                "2025-02-10 cancer_diagnosis",
+                "2025-02-10 decision_to_treat",
+            ),
+        ] {
+            let results: Vec<String> = [[a, b], [b, a]]
+                .iter()
+                .map(|pair| {
+                    let lines: Vec<&str> =
+                        head.iter().copied().chain(pair.iter().copied()).collect();
+                    let (policy, events) = policy_and_events(src, &lines);
+                    let ev = crate::runtime::eval::Evaluator::new(&policy);
+                    let as_at = chrono::NaiveDate::from_ymd_opt(2025, 6, 30).unwrap_or_default();
+                    let r = ev.run("p", &events, &[], as_at, false);
+                    serde_json::to_string(&r).unwrap_or_default()
+                })
+                .collect();
+            // Without the declaration, input order decides (the reason this declaration exists).
+            assert_eq!(
+                results[0] == results[1],
+                ranked,
+                "`{a}` and `{b}` in either order"
+            );
+        }
+    }
 }
