@@ -27,7 +27,9 @@ struct Pathway {
     typed: Vec<String>,
 }
 
-/// A REPL session.
+/// A REPL session. Cloning one is cheaper than loading its policy again (the fuzz target
+/// starts every input from a clone).
+#[derive(Clone)]
 pub struct Session {
     policy_path: Option<PathBuf>,
     /// Declarations typed in the session (rules, params, …), added to the policy.
