@@ -3,6 +3,7 @@
 //! suggestions, excerpts of input text for messages, and runtime values and types.
 
 pub mod diagnostic;
+pub mod lint;
 pub mod source;
 pub mod suggest;
 pub mod text;

@@ -2,7 +2,7 @@
 //! naming file), parses each file once, and orders them so that every file comes after the files
 //! it builds on. Unreadable, non-UTF-8 and cyclic inputs become diagnostics, never panics.
 
-use crate::base::diagnostic::Diagnostic;
+use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{File, Item, PolicyRef};
 use crate::syntax::parse_file;
@@ -43,7 +43,7 @@ pub fn read_source(
 ) -> Result<FileId, Diagnostic> {
     let shown = path.display().to_string();
     let unreadable = |why: String| {
-        let d = Diagnostic::new("E0003", format!("cannot read `{shown}`: {why}"));
+        let d = Diagnostic::new(Code::E0003, format!("cannot read `{shown}`: {why}"));
         match via {
             Some(span) => d.primary(span, "named here"),
             None => d,
@@ -76,7 +76,7 @@ pub fn source_from_bytes(
             if let Some(pos) = text.find('\0') {
                 let id = sources.add(name, text.replace('\0', " "));
                 return Err(Diagnostic::new(
-                    "E0002",
+                    Code::E0002,
                     format!("`{name}` contains NUL bytes: it looks like a binary file"),
                 )
                 .primary(Span::new(id, pos..pos + 1), "NUL byte")
@@ -90,7 +90,7 @@ pub fn source_from_bytes(
             let id = sources.add(name, lossy);
             let (line, col) = sources.get(id).line_col(valid);
             Err(Diagnostic::new(
-                "E0002",
+                Code::E0002,
                 format!("`{name}` is not UTF-8 text (invalid byte at line {line}, column {col})"),
             )
             .primary(Span::new(id, valid..valid + 1), "not UTF-8")
@@ -238,7 +238,7 @@ impl Loader<'_> {
         let key = canonical(path);
         if let Some(pos) = self.stack.iter().position(|(p, _, _)| *p == key) {
             let mut d = Diagnostic::new(
-                "E0111",
+                Code::E0111,
                 format!(
                     "`{}` is part of an import/extends cycle",
                     path.file_name()

@@ -1,11 +1,12 @@
 //! Checks `test` blocks against the schema and compiles them into [`TestCase`]s.
 
 use super::expr::Scope;
-use super::{did_you_mean, Checker, CLOCK_STATUSES};
-use crate::base::diagnostic::Diagnostic;
+use super::{did_you_mean, Checker};
+use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::value::Value;
 use crate::model::event::Event;
 use crate::model::ir::{Expectation, ExpectationKind, TestCase};
+use crate::model::status::{ObligationStatus, PeriodStatus};
 use crate::syntax::ast::{self, ExpectKind, TestStep};
 
 impl Checker<'_> {
@@ -32,7 +33,7 @@ impl Checker<'_> {
                 }
                 None => {
                     let mut d = Diagnostic::new(
-                        "E0102",
+                        Code::E0102,
                         format!("unknown field `{}` on event `{}`", f.name.name, def.name),
                     )
                     .primary(
@@ -58,7 +59,7 @@ impl Checker<'_> {
                 None => {
                     self.diags.push(
                         Diagnostic::new(
-                            "E0304",
+                            Code::E0304,
                             format!("event `{}` needs the field `{}`", def.name, fd.name),
                         )
                         .primary(e.span, format!("no `{}` given", fd.name))
@@ -101,7 +102,7 @@ impl Checker<'_> {
                 }
                 None => {
                     let mut d = Diagnostic::new(
-                        "E0102",
+                        Code::E0102,
                         format!("unknown pathway attribute `{}`", f.name.name),
                     )
                     .primary(f.name.span, "not a pathway attribute");
@@ -125,7 +126,7 @@ impl Checker<'_> {
         value: &ast::ParamValue,
     ) -> Option<crate::model::ir::ParamOverride> {
         let Some(i) = self.param_index(&name.name) else {
-            let mut d = Diagnostic::new("E0105", format!("unknown parameter `{}`", name.name))
+            let mut d = Diagnostic::new(Code::E0105, format!("unknown parameter `{}`", name.name))
                 .primary(name.span, "no parameter of this name");
             if let Some(h) = did_you_mean(&name.name, self.params.iter().map(|p| p.name.as_str())) {
                 d = d.help(h);
@@ -151,9 +152,9 @@ impl Checker<'_> {
                 cite: cite.iter().map(|c| c.value.clone()).collect(),
             },
             ExpectKind::Obligation { name, status } => {
-                if !["met", "missed", "open"].contains(&status.name.as_str()) {
+                let Some(expected) = ObligationStatus::from_name(&status.name) else {
                     let mut d = Diagnostic::new(
-                        "E0304",
+                        Code::E0304,
                         format!("`{}` is not an obligation status", status.name),
                     )
                     .primary(status.span, "expected `met`, `missed` or `open`");
@@ -162,10 +163,10 @@ impl Checker<'_> {
                     }
                     self.diags.push(d);
                     return None;
-                }
+                };
                 ExpectationKind::Obligation {
                     name: name.name.clone(),
-                    status: status.name.clone(),
+                    status: expected,
                 }
             }
             ExpectKind::Conflict { negated } => ExpectationKind::Conflict { negated: *negated },
@@ -177,8 +178,9 @@ impl Checker<'_> {
                 on,
             } => {
                 let Some(c) = self.clocks.iter().position(|c| c.name == clock.name) else {
-                    let mut d = Diagnostic::new("E0104", format!("unknown clock `{}`", clock.name))
-                        .primary(clock.span, "no clock of this name");
+                    let mut d =
+                        Diagnostic::new(Code::E0104, format!("unknown clock `{}`", clock.name))
+                            .primary(clock.span, "no clock of this name");
                     if let Some(h) =
                         did_you_mean(&clock.name, self.clocks.iter().map(|c| c.name.as_str()))
                     {
@@ -187,12 +189,14 @@ impl Checker<'_> {
                     self.diags.push(d);
                     return None;
                 };
-                if !CLOCK_STATUSES.contains(&status.name.as_str()) {
-                    return None;
-                }
+                // Unknown names were reported where the status enum is checked.
+                let expected = match status.name.as_str() {
+                    "not_started" => None,
+                    other => Some(PeriodStatus::from_name(other)?),
+                };
                 if let Some((0, span)) = period {
                     self.diags.push(
-                        Diagnostic::new("E0304", "periods are numbered from 1")
+                        Diagnostic::new(Code::E0304, "periods are numbered from 1")
                             .primary(*span, "no period 0"),
                     );
                     return None;
@@ -200,7 +204,7 @@ impl Checker<'_> {
                 ExpectationKind::Clock {
                     clock: c as u16,
                     period: period.map(|(n, _)| n),
-                    status: status.name.clone(),
+                    status: expected,
                     on: *on,
                 }
             }
@@ -233,7 +237,7 @@ impl Checker<'_> {
             let first = first.span;
             self.diags.push(
                 Diagnostic::new(
-                    "E0110",
+                    Code::E0110,
                     format!("test `{}` is declared twice", t.name.value),
                 )
                 .primary(t.name.span, "declared again here")
@@ -283,7 +287,7 @@ impl Checker<'_> {
             if let Some(late) = case.events.iter().find(|e| e.date > as_at) {
                 self.diags.push(
                     Diagnostic::new(
-                        "E0304",
+                        Code::E0304,
                         format!("an event on {} is after the test's `as at {as_at}`", late.date),
                     )
                     .primary(span, "the report date")
@@ -293,9 +297,12 @@ impl Checker<'_> {
         }
         if case.expectations.is_empty() {
             self.diags.push(
-                Diagnostic::new("E0304", format!("test `{}` expects nothing", t.name.value))
-                    .primary(t.name.span, "no `expect` line")
-                    .help("a test must check something, e.g. `expect rtt running`"),
+                Diagnostic::new(
+                    Code::E0304,
+                    format!("test `{}` expects nothing", t.name.value),
+                )
+                .primary(t.name.span, "no `expect` line")
+                .help("a test must check something, e.g. `expect rtt running`"),
             );
         }
         self.tests.push(case);

@@ -7,7 +7,7 @@ pub mod summary;
 pub mod timeline;
 
 use crate::base::value::date_text;
-use crate::runtime::eval::PathwayResult;
+use crate::runtime::eval::{ObligationStatus, PathwayResult};
 use std::borrow::Cow;
 use std::io::{self, Write};
 
@@ -105,7 +105,7 @@ fn plain_period_rows(r: &PathwayResult) -> Vec<Vec<String>> {
     let open = r
         .obligations
         .iter()
-        .filter(|o| o.status != "met")
+        .filter(|o| o.status != ObligationStatus::Met)
         .map(|o| format!("{} {} {}", o.what, o.status, date_text(o.due)))
         .collect::<Vec<_>>()
         .join(";");
