@@ -269,6 +269,13 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     if let Some(n) = args.threads {
         // Reading, evaluating and writing all use rayon's global pool; a command runs once
         // per process, so `--threads` sizes that pool (1 to MAX_THREADS, checked by clap).
+        // The threads are tried in a pool of their own first: when the system cannot start
+        // that many (a thread or memory limit), a failed global pool would make rayon panic
+        // at its next use.
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build() {
+            say!("error: cannot start {n} worker threads ({e}): ask for fewer with --threads");
+            return EXIT_USAGE;
+        }
         if rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
