@@ -10,6 +10,7 @@ pub mod lints;
 pub mod repl;
 mod tests;
 mod types;
+mod unit_tests;
 
 use crate::base::suggest::did_you_mean;
 
