@@ -1079,3 +1079,7 @@ impl<'a, 'p> Run<'a, 'p> {
         }
     }
 }
+
+// Last in the file: the layer test reads a file only up to its first `#[cfg(test)]`.
+#[cfg(test)]
+mod tests;
