@@ -411,6 +411,15 @@ fn outputs_never_destroy_inputs_or_each_other() {
         );
     }
     assert!(!Path::new(&out).exists());
+    // `pal check --sarif` never writes over a policy it checked.
+    let policy = dir.join("p.pal");
+    write(&policy, "policy p\n");
+    let r = pal_in(&dir, &["check", &s(&policy), "--sarif", &s(&policy)], "");
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&policy).ok().as_deref(),
+        Some("policy p\n")
+    );
     // A failed run leaves the previous output as it was, and no temporary file.
     write(Path::new(&out), "previous\n");
     let bad = dir.join("bad.csv");

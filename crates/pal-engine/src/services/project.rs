@@ -276,7 +276,9 @@ fn lint_untested(run: &mut CheckRun) {
                         format!("{what} `{}` is not exercised by any test", rule.name),
                     )
                     .primary(rule.span, "no test makes this fire")
-                    .help("add a `test` block whose events make it fire, so a change to it is caught")
+                    .help(
+                        "add a `test` block whose events make it fire, so a change to it is caught",
+                    )
                 })
                 .collect();
             (root.suppressions.clone(), diags)

@@ -1141,7 +1141,7 @@ pub fn for_each_pathway_in_chunks<R: Read + Send>(
                         pathway_id: Some(run.id.clone()),
                         reason: format!(
                             "rows of pathway `{}` are not adjacent; sort the input by pathway_id or drop --streaming",
-                            run.id
+                            excerpt(&run.id)
                         ),
                     };
                     reject(r, &mut tally)?;
