@@ -126,8 +126,12 @@ fn explain_code(code: &str, out: &mut dyn std::io::Write) -> u8 {
                 );
             }
             let _ = writeln!(out, "{}\n", info.explanation);
-            let _ = writeln!(out, "Example:\n");
+            let _ = writeln!(out, "Wrong:\n");
             for line in info.example.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+            let _ = writeln!(out, "\nRight:\n");
+            for line in info.fix.lines() {
                 let _ = writeln!(out, "    {line}");
             }
             EXIT_OK

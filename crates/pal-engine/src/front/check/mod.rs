@@ -78,6 +78,8 @@ pub(crate) struct RuleInfo<'a> {
     pub trigger_span: Span,
     /// The event types `event` may be in this rule (for exceptions: the root rule's).
     pub context: Vec<EventTypeId>,
+    /// The body as written has no action (`{ }`).
+    pub empty_body: bool,
 }
 
 pub(crate) struct Checker<'a> {
@@ -873,6 +875,7 @@ impl<'a> Checker<'a> {
             name_span: r.name.span,
             trigger_span: r.trigger_span,
             context,
+            empty_body: r.actions.is_empty(),
         });
     }
 
@@ -895,6 +898,7 @@ impl<'a> Checker<'a> {
             name_span: r.name.span,
             trigger_span: r.trigger_span,
             context: Vec::new(),
+            empty_body: r.actions.is_empty(),
         });
     }
 
@@ -1109,6 +1113,7 @@ impl<'a> Checker<'a> {
                 name_span: e.name.span,
                 trigger_span: e.target.span,
                 context: Vec::new(),
+                empty_body: e.actions.is_empty(),
             });
             ids.push(id);
         }
