@@ -28,6 +28,7 @@ macro_rules! say_text {
 mod bench;
 mod check;
 mod explain;
+mod fmt;
 mod run;
 mod synth;
 mod test;
@@ -64,6 +65,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Run the `test` blocks of policy files.
     Test(test::TestArgs),
+    /// Rewrite policy files in the canonical layout (`--check`: list those that differ).
+    Fmt(fmt::FmtArgs),
     /// Show one pathway's timeline: which rules fired, which did not and why, clock states.
     Explain(explain::ExplainArgs),
     /// Write a seeded synthetic PAS extract (CSV or JSON Lines).
@@ -101,6 +104,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check::run(a, &mut out),
         Command::Run(a) => run::run(a, &mut out),
         Command::Test(a) => test::run(a, &mut out),
+        Command::Fmt(a) => fmt::run(a, &mut out),
         Command::Explain(a) => explain::run(a, &mut out),
         Command::ExplainCode { code } => explain_code(code, &mut out),
         Command::Synth(a) => synth::run(a, &mut out),

@@ -408,7 +408,8 @@ one of the built-in names (`event`, `pathway`, `now`).",
         code: Code::E0108,
         title: "unknown type",
         explanation: "A field or parameter is declared with a type that is neither built in \
-(`Bool`, `Int`, `Date`, `Duration`, `String`) nor a declared enum.",
+(`Bool`, `Int`, `Date`, `Duration`, `String`) nor a declared enum; or an event field or pathway \
+attribute is declared as a list (`[T]` is a parameter type only).",
         example: "param limit: Integer = 2 cite \"9.10.2\"",
         fix: "param limit: Int = 2 cite \"9.10.2\"",
     },
@@ -416,7 +417,8 @@ one of the built-in names (`event`, `pathway`, `now`).",
         code: Code::E0109,
         title: "unknown function",
         explanation: "The called function is not one of PAL's built-ins: `count`, `exists`, \
-`consecutive`, `last`, `first`, `age`, `working_days`, `days_between`, `min`, `max`.",
+`consecutive`, `last`, `first`, `age`, `working_days`, `days_between`, `min`, `max`, \
+`month_start`, `month_end`, `same_month`.",
         example: "rule r on dna when cnt(dna) >= 2 cite \"9.13.1\" { outcome review }",
         fix: "rule r on dna when count(dna) >= 2 cite \"9.13.1\" { outcome review }",
     },
@@ -425,7 +427,9 @@ one of the built-in names (`event`, `pathway`, `now`).",
         title: "duplicate declaration",
         explanation: "Two declarations of the same kind share a name (in one file, or across files \
 that import one another). To change an inherited parameter use `set`; to replace an inherited \
-rule, `disable` it and declare a new one, or add an `exception`.",
+rule, `disable` it and declare a new one, or add an `exception`. A definition may not take the \
+name of an enum or enum value (a bare name must mean one thing), and an event type has one place \
+in the `same_day_order`.",
         example: "param limit: Int = 2 cite \"9.10.2\"\nparam limit: Int = 3 cite \"9.10.2\"",
         fix: "param limit: Int = 2 cite \"9.10.2\"\nset limit = 3   // a trust changes an inherited value with `set`",
     },
@@ -480,7 +484,8 @@ cannot be compared with or added to day/week durations. Compare dates instead: \
     CodeInfo {
         code: Code::E0206,
         title: "wrong arguments to a function",
-        explanation: "The built-in function was called with the wrong number or kind of arguments.",
+        explanation: "The built-in function was called with the wrong number or kind of arguments, \
+or history queries are nested more than 4 deep.",
         example: "rule r on dna when working_days(now) > 5 cite \"9.7.1\" { outcome review }",
         fix: "rule r on dna when working_days(event.date, now) > 5 cite \"9.7.1\" { outcome review }",
     },
@@ -528,7 +533,8 @@ or the obligation must say which events meet it with `by EVENT`.",
         code: Code::E0304,
         title: "invalid test",
         explanation: "A `test` block has an event or expectation that does not fit the schema, \
-e.g. an event dated after `as at`, or an expectation about an unknown clock.",
+e.g. an event dated after `as at`, an expectation about an unknown clock, or about an outcome or \
+obligation no rule of the policy produces (`expect no outcome rebok` would pass whatever happens).",
         example: "test \"t\" { 2025-01-06 referral_received {} as at 2024-01-01 expect rtt running }",
         fix: "test \"t\" { 2025-01-06 referral_received {} as at 2025-03-31 expect rtt running }",
     },

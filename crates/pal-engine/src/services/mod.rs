@@ -6,4 +6,6 @@ pub mod batch;
 pub mod output;
 pub mod project;
 pub mod repl;
+#[cfg(test)]
+mod scenarios;
 pub mod test_run;

@@ -87,6 +87,10 @@ impl OutputFile {
         let Some(temp) = self.temp.take() else {
             return Ok(());
         };
+        // A replaced file keeps its permissions.
+        if let Ok(meta) = std::fs::metadata(&self.target) {
+            let _ = std::fs::set_permissions(&temp, meta.permissions());
+        }
         let done = self
             .file
             .get_ref()

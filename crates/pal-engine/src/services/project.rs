@@ -47,7 +47,8 @@ impl CheckRun {
 }
 
 /// Collects `*.pal` files under `dir`, sorted, recursively.
-fn pal_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// The `.pal` files under `dir`, recursively, in path order.
+pub fn pal_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();

@@ -48,6 +48,7 @@ fn item_span(item: &Item) -> Span {
         Item::Exception(d) => d.span,
         Item::Disable(d) => d.span,
         Item::Test(d) => d.span,
+        Item::SameDayOrder(_, span) => *span,
     }
 }
 
