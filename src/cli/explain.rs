@@ -36,7 +36,7 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> u8 {
     let (_sources, policy, _) = match load_policy(&args.policy) {
         Ok(x) => x,
         Err((sources, diags)) => {
-            eprint!(
+            say_text!(
                 "{}",
                 render(
                     &diags,
@@ -54,7 +54,7 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> u8 {
     let set = match read_input(&args.events, args.input_format.as_deref(), &policy, as_at) {
         Ok(s) => s,
         Err((code, msg)) => {
-            eprintln!("error: {msg}");
+            say!("error: {msg}");
             return code;
         }
     };
@@ -63,7 +63,7 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> u8 {
             &args.pathway,
             set.pathways.iter().map(|p| p.id.as_str()),
         );
-        eprintln!(
+        say!(
             "error: no pathway `{}` in `{}`{}",
             args.pathway,
             args.events.display(),
@@ -76,7 +76,7 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> u8 {
         .iter()
         .filter(|r| r.pathway_id.as_deref() == Some(&args.pathway))
     {
-        eprintln!("{}:{}: rejected: {}", r.file, r.line, r.reason);
+        say!("{}:{}: rejected: {}", r.file, r.line, r.reason);
     }
     let result = Evaluator::new(&policy).run(&p.id, &p.events, &[], as_at, true);
     let res = if args.json {
