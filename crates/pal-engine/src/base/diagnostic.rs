@@ -291,6 +291,16 @@ Definitions (`def`) and test expectations have no triggering event; use `now` fo
         example: "def late = event.date > 2025-01-01",
     },
     CodeInfo {
+        code: "E0209",
+        title: "too costly to evaluate",
+        explanation: "Evaluating the expression would recurse too deeply (a long chain of \
+definitions, each naming the one before) or nest history queries inside other queries' `where` \
+more than three deep (each level is evaluated once per candidate event, so the work grows as \
+the pathway's length to that power). Compute the value in fewer steps, or count the inner \
+events once in a `def` outside the query.",
+        example: "def n = count(dna where count(attended where count(dna where count(attended) > 0) > 0) > 0) > 0",
+    },
+    CodeInfo {
         code: "E0301",
         title: "exception incompatible with its rule",
         explanation: "An exception replaces the actions of the rule it names, for the same \
