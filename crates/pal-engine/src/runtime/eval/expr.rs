@@ -460,7 +460,7 @@ impl<'s, 'p> Ctx<'s, 'p> {
                 .as_deref()
                 .is_none_or(|w| truthy(&self.with_candidate(e).eval(w)))
         };
-        match index.answer(self.ev, q, self.history, since, test) {
+        match index.answer(self.ev, q, self.history, since, test, |k| self.eval(k)) {
             Answer::NotIndexed { per_step } => Err(per_step),
             a => Ok(a),
         }

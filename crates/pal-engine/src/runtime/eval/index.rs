@@ -7,8 +7,10 @@
 //! candidate.
 
 use super::Evaluator;
+use crate::base::value::Value;
 use crate::model::event::Event;
-use crate::model::ir::{EventRef, Expr, Query, QueryKind};
+use crate::model::ir::{BinOp, EventRef, Expr, Query, QueryKind};
+use crate::model::schema::EventTypeId;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -96,7 +98,12 @@ pub(crate) fn reads(ev: &Evaluator, e: &Expr) -> Reads {
 pub(crate) enum Plan {
     /// From the index of its matches.
     Indexed(Box<QueryIndex>),
-    /// Once per step (see [`Plan::memoisable`]).
+    /// Its `where` compares a field of the candidate with a value that does not depend on
+    /// the candidate (`booked.appointment_date == event.appointment_date`): only the events
+    /// with that field value are tested.
+    Keyed(Box<KeyedIndex>),
+    /// Once per step: it reads the step (the trigger, `now`) but not the state or an enclosing
+    /// query's candidate.
     PerStep,
     /// Scanned every time.
     Scan,
@@ -116,6 +123,16 @@ pub(crate) struct QueryIndex {
     considered: Vec<u32>,
 }
 
+/// The events of a query's types, by the value of one field.
+#[derive(Debug, Default)]
+pub(crate) struct KeyedIndex {
+    /// Which conjunct of the `where` is the equality, and whether the field is on its left.
+    conjunct: usize,
+    field_left: bool,
+    scanned: usize,
+    buckets: HashMap<Value, Vec<u32>>,
+}
+
 /// The plans and indexes of the queries evaluated for one pathway, by query address (queries
 /// live in the policy, which outlives the evaluation).
 #[derive(Debug, Default)]
@@ -129,8 +146,40 @@ pub(crate) enum Answer {
     Count(i64),
     /// `first`/`last`: the history index of the event found.
     Found(Option<usize>),
-    /// The query is not indexed: the caller evaluates it.
+    /// The query is not indexed: the caller evaluates it (and may memoise it in the step).
     NotIndexed { per_step: bool },
+}
+
+/// The conjuncts of a condition (`a and b and c`).
+fn conjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
+    match e {
+        Expr::Binary(BinOp::And, a, b) => {
+            conjuncts(a, out);
+            conjuncts(b, out);
+        }
+        other => out.push(other),
+    }
+}
+
+/// The field slots of a candidate field read, and the other side of an equality conjunct.
+fn equality(e: &Expr, field_left: bool) -> Option<(&[(EventTypeId, u16)], &Expr)> {
+    let Expr::Binary(BinOp::Eq, a, b) = e else {
+        return None;
+    };
+    let (f, other) = if field_left { (a, b) } else { (b, a) };
+    match f.as_ref() {
+        Expr::EventField(EventRef::Candidate, slots) => Some((slots, other)),
+        _ => None,
+    }
+}
+
+fn field_value(e: &Event, slots: &[(EventTypeId, u16)]) -> Value {
+    slots
+        .iter()
+        .find(|(t, _)| *t == e.kind)
+        .and_then(|(_, i)| e.fields.get(*i as usize))
+        .cloned()
+        .unwrap_or(Value::Unset)
 }
 
 fn key(q: &Query) -> usize {
@@ -148,6 +197,7 @@ impl HistoryIndex {
         history: &[&'e Event],
         since: Option<chrono::NaiveDate>,
         test: impl Fn(&'e Event) -> bool,
+        key_of: impl FnOnce(&Expr) -> Value,
     ) -> Answer {
         let k = key(q);
         let taken = self.plans.borrow_mut().remove(&k);
@@ -157,6 +207,7 @@ impl HistoryIndex {
                 ix.extend(q, history, &test);
                 ix.answer(q, history, since)
             }
+            Plan::Keyed(ix) => ix.answer(q, history, since, &test, key_of),
             Plan::PerStep => Answer::NotIndexed { per_step: true },
             Plan::Scan => Answer::NotIndexed { per_step: false },
         };
@@ -173,11 +224,84 @@ fn plan_for(ev: &Evaluator, q: &Query) -> Plan {
         .unwrap_or_default();
     let s = q.since.as_deref().map(|s| reads(ev, s)).unwrap_or_default();
     if !w.step && !w.state && !w.query {
-        Plan::Indexed(Box::default())
-    } else if !s.candidate && !w.state && !s.state {
+        return Plan::Indexed(Box::default());
+    }
+    if let (Some(wh), false) = (q.where_.as_deref(), q.kind == QueryKind::Consecutive) {
+        let mut parts = Vec::new();
+        conjuncts(wh, &mut parts);
+        for (i, c) in parts.iter().enumerate() {
+            for field_left in [true, false] {
+                if let Some((_, other)) = equality(c, field_left) {
+                    if !reads(ev, other).candidate {
+                        return Plan::Keyed(Box::new(KeyedIndex {
+                            conjunct: i,
+                            field_left,
+                            ..KeyedIndex::default()
+                        }));
+                    }
+                }
+            }
+        }
+    }
+    if !s.candidate && !w.state && !s.state {
         Plan::PerStep
     } else {
         Plan::Scan
+    }
+}
+
+impl KeyedIndex {
+    fn answer<'e>(
+        &mut self,
+        q: &Query,
+        history: &[&'e Event],
+        since: Option<chrono::NaiveDate>,
+        test: &impl Fn(&'e Event) -> bool,
+        key: impl FnOnce(&Expr) -> Value,
+    ) -> Answer {
+        let mut parts = Vec::new();
+        if let Some(w) = q.where_.as_deref() {
+            conjuncts(w, &mut parts);
+        }
+        let Some((slots, other)) = parts
+            .get(self.conjunct)
+            .and_then(|c| equality(c, self.field_left))
+        else {
+            return Answer::NotIndexed { per_step: false };
+        };
+        if history.len() > self.scanned {
+            for (i, e) in history.iter().enumerate().skip(self.scanned) {
+                if q.events.contains(&e.kind) {
+                    let v = field_value(e, slots);
+                    if v.is_set() {
+                        self.buckets.entry(v).or_default().push(i as u32);
+                    }
+                }
+            }
+            self.scanned = history.len();
+        }
+        let k = key(other);
+        let bucket: &[u32] = match self.buckets.get(&k) {
+            Some(b) if k.is_set() => b,
+            _ => &[],
+        };
+        let n = history.len();
+        let hit = |i: &u32| {
+            let e = history[*i as usize];
+            since.is_none_or(|s| e.date >= s) && test(e)
+        };
+        let in_range = &bucket[..bucket.partition_point(|&i| (i as usize) < n)];
+        match q.kind {
+            QueryKind::Count => Answer::Count(in_range.iter().filter(|i| hit(i)).count() as i64),
+            QueryKind::First => {
+                Answer::Found(in_range.iter().find(|i| hit(i)).map(|&i| i as usize))
+            }
+            QueryKind::Last => {
+                Answer::Found(in_range.iter().rev().find(|i| hit(i)).map(|&i| i as usize))
+            }
+            QueryKind::Exists => Answer::Count(i64::from(in_range.iter().any(hit))),
+            QueryKind::Consecutive => Answer::NotIndexed { per_step: false },
+        }
     }
 }
 
