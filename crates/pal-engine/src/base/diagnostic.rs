@@ -160,6 +160,17 @@ runaway input). Split the condition with `def` definitions.",
         example: "when ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((true))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))",
     },
     CodeInfo {
+        code: "E0005",
+        title: "file outside the policy path",
+        explanation: "A policy may `import`, `extend` and name bank-holiday files only under the \
+root policy's folder (the folder of the file named on the command line, or the directory being \
+checked) and the folders named with `--policy-path DIR`. Anything else, including a symbolic \
+link leading outside them, is refused before it is opened, so a policy cannot read or show \
+other files. A file reached through `import`/`extends` that is not valid policy text is reported \
+without its content.",
+        example: "import \"/etc/passwd\"",
+    },
+    CodeInfo {
         code: "E0101",
         title: "unknown event type",
         explanation: "The name is not an event type declared in the policy's schema (the national \

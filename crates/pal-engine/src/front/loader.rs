@@ -31,6 +31,83 @@ pub struct LoadedPolicy {
     pub name: String,
 }
 
+/// Where a policy's files may come from: the root policy's folder and the folders named with
+/// `--policy-path`. `import`, `extends` and `calendar { holidays … }` naming anything else are
+/// refused (`E0005`) before the file is opened, so a policy cannot read, or show a line of,
+/// `/etc/shadow` or a patient extract.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyAccess {
+    /// Folders (absolute, and resolved through symbolic links) under which files may be read.
+    folders: Vec<(PathBuf, PathBuf)>,
+    /// The same folders as the user gave them, for messages.
+    given: Vec<String>,
+}
+
+impl PolicyAccess {
+    /// Access to `root_folder` (the folder of the policy named on the command line, or the
+    /// directory being checked) and to each of `policy_path`.
+    pub fn new(root_folder: &Path, policy_path: &[PathBuf]) -> PolicyAccess {
+        let mut a = PolicyAccess::default();
+        for f in std::iter::once(root_folder).chain(policy_path.iter().map(PathBuf::as_path)) {
+            let lexical = absolute(f);
+            let resolved = std::fs::canonicalize(f).unwrap_or_else(|_| lexical.clone());
+            a.folders.push((lexical, resolved));
+            let shown = f.display().to_string();
+            a.given
+                .push(if shown.is_empty() { ".".into() } else { shown });
+        }
+        a
+    }
+
+    /// Access for a policy whose root file is `root`: its folder and `policy_path`.
+    pub fn for_root(root: &Path, policy_path: &[PathBuf]) -> PolicyAccess {
+        PolicyAccess::new(root.parent().unwrap_or(Path::new("")), policy_path)
+    }
+
+    /// Why `path` may not be read, if it may not: it is outside every allowed folder as
+    /// written, or it resolves (through a symbolic link) to somewhere outside them.
+    pub fn refuse(&self, path: &Path) -> Option<String> {
+        if self.folders.is_empty() {
+            return None;
+        }
+        let lexical = absolute(path);
+        if !self.folders.iter().any(|(f, _)| lexical.starts_with(f)) {
+            return Some(
+                "it is outside the policy's folder and the `--policy-path` folders".into(),
+            );
+        }
+        if let Ok(real) = std::fs::canonicalize(path) {
+            if !self.folders.iter().any(|(_, f)| real.starts_with(f)) {
+                return Some(
+                    "it is a symbolic link to a file outside the policy's folder and the `--policy-path` folders"
+                        .into(),
+                );
+            }
+        }
+        None
+    }
+
+    /// The allowed folders, for messages.
+    fn shown(&self) -> String {
+        self.given
+            .iter()
+            .map(|f| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// `path` made absolute (against the current directory) with `.` and `..` resolved lexically.
+fn absolute(path: &Path) -> PathBuf {
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    join_normalized(&abs, "")
+}
+
 /// Largest policy file accepted (policies are short; this guards against feeding PAL a dump).
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -50,18 +127,7 @@ pub fn read_source(
         }
         .help("paths in `import` and `extends` are relative to the file that names them")
     };
-    let meta = std::fs::metadata(path).map_err(|e| unreadable(io_reason(&e)))?;
-    if meta.is_dir() {
-        return Err(unreadable("it is a directory".into()));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(unreadable(format!(
-            "it is {} bytes, larger than the {} bytes a policy file may be",
-            meta.len(),
-            MAX_FILE_BYTES
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| unreadable(io_reason(&e)))?;
+    let bytes = read_limited(path, MAX_FILE_BYTES, "a policy file").map_err(unreadable)?;
     source_from_bytes(&shown, bytes, sources)
 }
 
@@ -104,17 +170,57 @@ pub const MAX_HOLIDAYS_BYTES: u64 = 1024 * 1024;
 
 /// Reads a bank-holiday file named by a `calendar` declaration, within its size limit.
 fn read_holidays(path: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read `{}`: {}", path.display(), io_reason(&e)))?;
-    if meta.len() > MAX_HOLIDAYS_BYTES {
+    let bytes = read_limited(path, MAX_HOLIDAYS_BYTES, "a bank-holiday file")
+        .map_err(|why| format!("cannot read `{}`: {why}", path.display()))?;
+    String::from_utf8(bytes).map_err(|_| format!("`{}` is not UTF-8 text", path.display()))
+}
+
+/// Reads at most `limit` bytes of a regular file. Devices, FIFOs and sockets are refused before
+/// they are opened (opening a FIFO blocks until a writer comes; `/dev/zero` never ends), and the
+/// limit is enforced on the bytes actually read, not on the length the metadata claims.
+pub fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| io_reason(&e))?;
+    if meta.is_dir() {
+        return Err("it is a directory".into());
+    }
+    if !meta.is_file() {
         return Err(format!(
-            "`{}` is {} bytes, larger than the {MAX_HOLIDAYS_BYTES} bytes a bank-holiday file may be",
-            path.display(),
-            meta.len()
+            "it is not a regular file (a device, FIFO or socket), and {what} must be one"
         ));
     }
-    std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read `{}`: {}", path.display(), io_reason(&e)))
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    // Should the file be swapped for a FIFO after the check above, opening it must not block.
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        const O_NONBLOCK: i32 = 0o4000;
+        open.custom_flags(O_NONBLOCK);
+    }
+    let file = open.open(path).map_err(|e| io_reason(&e))?;
+    if !file.metadata().map_err(|e| io_reason(&e))?.is_file() {
+        return Err(format!("it is not a regular file, and {what} must be one"));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_reason(&e))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("it is larger than the {limit} bytes {what} may be"));
+    }
+    Ok(bytes)
+}
+
+/// The diagnostic about a file reached through `import`/`extends` that could not be used, with
+/// every label in that file replaced by one on the `import`/`extends` (`via`): nothing of a file
+/// that is not policy text is shown.
+fn hide_content(mut d: Diagnostic, via: Span) -> Diagnostic {
+    d.labels.retain(|l| l.span.file == via.file);
+    if d.labels.is_empty() {
+        d = d.primary(via, "named here");
+    }
+    d
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -125,14 +231,26 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Loads the policy whose root file is `root`, pushing every problem to `diags`.
+/// Loads the policy whose root file is `root`, pushing every problem to `diags`. Its files may
+/// come from `root`'s folder only (see [`load_with`]).
 pub fn load(root: &Path, sources: &mut SourceMap, diags: &mut Vec<Diagnostic>) -> LoadedPolicy {
+    load_with(root, &PolicyAccess::for_root(root, &[]), sources, diags)
+}
+
+/// Loads the policy whose root file is `root`, reading only what `access` allows.
+pub fn load_with(
+    root: &Path,
+    access: &PolicyAccess,
+    sources: &mut SourceMap,
+    diags: &mut Vec<Diagnostic>,
+) -> LoadedPolicy {
     let mut loader = Loader {
         sources,
         diags,
         stack: Vec::new(),
         done: Vec::new(),
         modules: Vec::new(),
+        access,
     };
     loader.visit(root, None);
     let name = loader
@@ -152,11 +270,30 @@ pub fn load(root: &Path, sources: &mut SourceMap, diags: &mut Vec<Diagnostic>) -
 }
 
 /// Loads a policy from text that is not on disk (the REPL, tests). Its `import`/`extends` paths
-/// are relative to `dir`.
+/// are relative to `dir`; files may come from `dir` only (see [`load_text_with`]).
 pub fn load_text(
     name: &str,
     text: &str,
     dir: &Path,
+    sources: &mut SourceMap,
+    diags: &mut Vec<Diagnostic>,
+) -> LoadedPolicy {
+    load_text_with(
+        name,
+        text,
+        dir,
+        &PolicyAccess::new(dir, &[]),
+        sources,
+        diags,
+    )
+}
+
+/// [`load_text`], reading only what `access` allows.
+pub fn load_text_with(
+    name: &str,
+    text: &str,
+    dir: &Path,
+    access: &PolicyAccess,
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
 ) -> LoadedPolicy {
@@ -167,9 +304,10 @@ pub fn load_text(
         stack: Vec::new(),
         done: Vec::new(),
         modules: Vec::new(),
+        access,
     };
     let path = dir.join(name);
-    loader.visit_parsed(id, &path);
+    loader.visit_parsed(id, &path, None);
     let name = loader
         .modules
         .last()
@@ -227,6 +365,7 @@ struct Loader<'a> {
     stack: Vec<(PathBuf, PathBuf, Option<Span>)>,
     done: Vec<PathBuf>,
     modules: Vec<Module>,
+    access: &'a PolicyAccess,
 }
 
 fn canonical(path: &Path) -> PathBuf {
@@ -269,22 +408,67 @@ impl Loader<'_> {
             return;
         }
         self.done.push(key.clone());
+        if let (Some(span), Some(why)) = (via, self.access.refuse(path)) {
+            self.diags
+                .push(self.refusal(path, span, &why, "import or extend"));
+            return;
+        }
         let id = match read_source(path, via, self.sources) {
             Ok(id) => id,
             Err(d) => {
+                let d = match via {
+                    Some(span) => hide_content(d, span),
+                    None => d,
+                };
                 self.diags.push(d);
                 return;
             }
         };
         self.stack.push((key, path.to_path_buf(), via));
-        self.visit_parsed(id, path);
+        self.visit_parsed(id, path, via);
         self.stack.pop();
     }
 
-    fn visit_parsed(&mut self, id: FileId, path: &Path) {
+    /// `E0005`: a file the policy may not read.
+    fn refusal(&self, path: &Path, span: Span, why: &str, verb: &str) -> Diagnostic {
+        Diagnostic::new(
+            "E0005",
+            format!("a policy may not {verb} `{}`: {why}", path.display()),
+        )
+        .primary(span, "outside the policy path")
+        .note(format!("files may be read from {}", self.access.shown()))
+        .help("keep the policy's files under its folder, or allow another folder with `--policy-path DIR`")
+    }
+
+    /// Follows a parsed file's dependencies. A file reached through `import`/`extends` (`via`)
+    /// that is not valid policy text is reported without any of its content.
+    fn visit_parsed(&mut self, id: FileId, path: &Path, via: Option<Span>) {
         let ast = match parse_file(id, &self.sources.get(id).text) {
             Ok(ast) => ast,
             Err(d) => {
+                let d = match via {
+                    Some(span) => {
+                        let at = d
+                            .primary_span()
+                            .map(|s| self.sources.get(s.file).line_col(s.start as usize));
+                        let mut h = hide_content(d, span);
+                        if h.code == "E0001" {
+                            h.message = format!(
+                                "`{}` is not valid policy text{}",
+                                path.display(),
+                                at.map(|(l, c)| format!(
+                                    " (a syntax error at line {l}, column {c})"
+                                ))
+                                .unwrap_or_default()
+                            );
+                        }
+                        h.help(format!(
+                            "run `pal check {}` to see the error in place",
+                            path.display()
+                        ))
+                    }
+                    None => d,
+                };
                 self.diags.push(d);
                 return;
             }
@@ -308,7 +492,17 @@ impl Loader<'_> {
                 Item::Calendar(c) => c.holidays.as_ref(),
                 _ => None,
             })
-            .map(|h| (h.span, read_holidays(&dir.join(&h.value))))
+            .map(|h| {
+                let file = join_normalized(&dir, &h.value);
+                let read = match self.access.refuse(&file) {
+                    Some(why) => Err(format!(
+                        "a policy may not read `{}`: {why} (allow another folder with `--policy-path DIR`)",
+                        file.display()
+                    )),
+                    None => read_holidays(&file),
+                };
+                (h.span, read)
+            })
             .collect();
         self.modules.push(Module {
             file: id,
