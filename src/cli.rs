@@ -94,12 +94,18 @@ pub fn main() -> ExitCode {
 fn explain_code(code: &str, out: &mut dyn std::io::Write) -> u8 {
     match pal_engine::base::diagnostic::code_info(code) {
         Some(info) => {
-            let kind = if info.code.starts_with('W') {
-                "warning"
-            } else {
-                "error"
+            let kind = match info.code.severity() {
+                pal_engine::base::diagnostic::Severity::Warning => "warning",
+                pal_engine::base::diagnostic::Severity::Error => "error",
             };
             let _ = writeln!(out, "{} ({kind}): {}\n", info.code, info.title);
+            if let Some(lint) = pal_engine::base::lint::by_code(info.code) {
+                let _ = writeln!(
+                    out,
+                    "Lint `{}`; silence it for one item with `// pal: allow({})` on or above it.\n",
+                    lint.name, lint.name
+                );
+            }
             let _ = writeln!(out, "{}\n", info.explanation);
             let _ = writeln!(out, "Example:\n");
             for line in info.example.lines() {
@@ -112,7 +118,7 @@ fn explain_code(code: &str, out: &mut dyn std::io::Write) -> u8 {
                 "error: unknown diagnostic code `{code}`; codes are {}",
                 pal_engine::base::diagnostic::CODES
                     .iter()
-                    .map(|c| c.code)
+                    .map(|c| c.code.as_str())
                     .collect::<Vec<_>>()
                     .join(", ")
             );

@@ -25,7 +25,7 @@ fn every_fixture_reports_its_code_and_matches_its_snapshot() {
         let run = check_paths(std::slice::from_ref(&rel));
         let code = expected_code(path);
         assert!(
-            run.diagnostics.iter().any(|d| d.code == code),
+            run.diagnostics.iter().any(|d| d.code.as_str() == code),
             "{} should report {code}, got {:?}",
             rel.display(),
             run.diagnostics.iter().map(|d| d.code).collect::<Vec<_>>()
@@ -47,7 +47,7 @@ fn every_code_has_a_fixture() {
         .unwrap_or_default();
     for c in CODES {
         assert!(
-            names.iter().any(|n| n.starts_with(c.code)),
+            names.iter().any(|n| n.starts_with(c.code.as_str())),
             "no fixture for {}",
             c.code
         );

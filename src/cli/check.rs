@@ -1,6 +1,7 @@
 //! `pal check [PATH…]`: check policy files and report every problem.
 
 use super::{color_stdout, default_paths, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE};
+use pal_engine::base::diagnostic::Code;
 use pal_engine::io::render::{render, Format};
 use pal_engine::services::project::check_paths;
 use std::io::Write;
@@ -47,7 +48,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> u8 {
     let unreadable = checked
         .diagnostics
         .iter()
-        .any(|d| d.code == "E0002" || d.code == "E0003");
+        .any(|d| d.code == Code::E0002 || d.code == Code::E0003);
     if !checked.unreadable.is_empty() || unreadable {
         return EXIT_UNREADABLE;
     }

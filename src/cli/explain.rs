@@ -3,7 +3,6 @@
 use super::run::{parse_date_arg, read_input};
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use chrono::NaiveDate;
-use pal_engine::io::events::ReadOptions;
 use pal_engine::io::render::{render, Format};
 use pal_engine::runtime::eval::Evaluator;
 use pal_engine::services::project::load_policy;
@@ -52,12 +51,7 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> u8 {
     let as_at = args
         .as_at
         .unwrap_or_else(|| chrono::Local::now().date_naive());
-    let opts = ReadOptions {
-        schema: &policy.schema,
-        as_at: Some(as_at),
-        strict: false,
-    };
-    let set = match read_input(&args.events, args.input_format.as_deref(), &opts) {
+    let set = match read_input(&args.events, args.input_format.as_deref(), &policy, as_at) {
         Ok(s) => s,
         Err((code, msg)) => {
             eprintln!("error: {msg}");

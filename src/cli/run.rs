@@ -3,19 +3,14 @@
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use crate::measure::{peak_rss_bytes, Phases};
 use chrono::NaiveDate;
-use pal_engine::io::events::{
-    for_each_pathway, read_events, EventSet, InputFormat, PathwayEvents, ReadError, ReadOptions,
-    Rejection,
-};
+use pal_engine::base::diagnostic::Code;
+use pal_engine::io::events::{EventSet, InputFormat, ReadError, Rejection};
 use pal_engine::io::render::{render, Format};
-use pal_engine::io::report::ptl::PtlRow;
-use pal_engine::io::report::summary::SummaryBuilder;
 use pal_engine::io::report::{self, ResultFormat};
-use pal_engine::runtime::eval::{Evaluator, PathwayResult};
+use pal_engine::model::ir::Policy;
+use pal_engine::services::batch::{self, Input, ResultSink, Sinks};
 use pal_engine::services::project::load_policy;
-use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -113,264 +108,43 @@ fn input_format_of(path: &Path, input_format: Option<&str>) -> Result<InputForma
     })
 }
 
-/// The input's display name and a buffered reader over it (`-` is standard input).
-fn open_input(path: &Path) -> Result<(String, Box<dyn std::io::Read + Send>), (u8, String)> {
-    if path == Path::new("-") {
-        let stdin = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
-        return Ok(("<stdin>".to_string(), Box::new(stdin)));
-    }
-    let name = path.display().to_string();
-    let file = std::fs::File::open(path)
-        .map_err(|e| (EXIT_UNREADABLE, format!("cannot read `{name}`: {e}")))?;
-    Ok((
-        name,
-        Box::new(std::io::BufReader::with_capacity(1 << 20, file)),
-    ))
+/// Opens the events file named on the command line.
+fn open_input(path: &Path, input_format: Option<&str>) -> Result<Input, (u8, String)> {
+    let format = input_format_of(path, input_format)?;
+    Input::open(path, format).map_err(|e| {
+        (
+            EXIT_UNREADABLE,
+            format!("cannot read `{}`: {e}", path.display()),
+        )
+    })
 }
 
-fn read_error(e: ReadError) -> (u8, String) {
+fn read_error(e: &ReadError) -> u8 {
     match e {
-        ReadError::Strict(_) => (EXIT_FINDINGS, e.to_string()),
-        ReadError::Io(_) | ReadError::Header(_) => (EXIT_UNREADABLE, e.to_string()),
+        ReadError::Strict(_) => EXIT_FINDINGS,
+        ReadError::Io(_) | ReadError::Header(_) => EXIT_UNREADABLE,
     }
 }
 
-/// Reads the events file with the policy's schema.
+/// Reads the whole events file with the policy's schema (`pal explain`).
 pub(crate) fn read_input(
     path: &Path,
     input_format: Option<&str>,
-    opts: &ReadOptions,
+    policy: &Policy,
+    as_at: NaiveDate,
 ) -> Result<EventSet, (u8, String)> {
-    let format = input_format_of(path, input_format)?;
-    let (name, input) = open_input(path)?;
-    read_events(input, &name, format, opts).map_err(read_error)
-}
-
-/// Pathways evaluated per batch: enough to keep every core busy, few enough that a streaming
-/// run holds little.
-const BATCH: usize = 2048;
-
-/// Where a run's per-pathway results go.
-enum ResultSink<'w> {
-    /// Only the summary (and PTL) are wanted.
-    Discard,
-    /// JSON Lines or CSV, encoded in parallel and written in input order.
-    Encoded(Box<dyn Write + 'w>),
-    /// The aligned table needs every row before it can size its columns.
-    Table(Box<dyn Write + 'w>, Vec<PathwayResult>),
-}
-
-/// Everything a run writes, fed batch by batch in input order.
-struct Outputs<'w> {
-    format: ResultFormat,
-    results: ResultSink<'w>,
-    ptl: Option<Vec<PtlRow>>,
-    ptl_clock: String,
-    summary: Option<SummaryBuilder>,
-    pathways: u64,
-}
-
-/// One evaluated pathway, with what could be prepared for output in parallel.
-struct Evaluated {
-    result: PathwayResult,
-    encoded: Vec<u8>,
-    ptl: Option<PtlRow>,
-}
-
-impl Outputs<'_> {
-    /// Evaluates a batch in parallel (encoding results and PTL rows as it goes), then writes it
-    /// in order. `phases` gets the time of each half.
-    fn process(
-        &mut self,
-        ev: &Evaluator,
-        batch: &[PathwayEvents],
-        as_at: NaiveDate,
-        trace: bool,
-        phases: &mut Phases,
-    ) -> std::io::Result<()> {
-        let started = Instant::now();
-        let encode = matches!(self.results, ResultSink::Encoded(_));
-        let (format, ptl_clock, want_ptl) =
-            (self.format, self.ptl_clock.as_str(), self.ptl.is_some());
-        let mut done = batch
-            .par_iter()
-            .map(|p| {
-                let result = ev.run(&p.id, &p.events, &[], as_at, trace);
-                let mut encoded = Vec::with_capacity(if encode { 2048 } else { 0 });
-                if encode {
-                    // Writing to memory cannot fail.
-                    let _ = match format {
-                        ResultFormat::Csv => report::write_csv_rows(&result, &mut encoded),
-                        _ => report::write_jsonl(&result, &mut encoded),
-                    };
-                }
-                let ptl = want_ptl
-                    .then(|| report::ptl::row(&result, ptl_clock))
-                    .flatten();
-                Evaluated {
-                    result,
-                    encoded,
-                    ptl,
-                }
-            })
-            .collect::<Vec<_>>();
-        phases.evaluate += started.elapsed();
-        let started = Instant::now();
-        for e in &mut done {
-            self.pathways += 1;
-            if let Some(s) = &mut self.summary {
-                s.add(&e.result);
-            }
-            if let (Some(rows), Some(row)) = (&mut self.ptl, e.ptl.take()) {
-                rows.push(row);
-            }
-            match &mut self.results {
-                ResultSink::Discard => {}
-                ResultSink::Encoded(w) => w.write_all(&e.encoded)?,
-                ResultSink::Table(_, all) => all.push(std::mem::take(&mut e.result)),
-            }
-        }
-        // Freeing a batch's results is a good part of building them: do it on the workers, not
-        // on this thread, which the next batch is waiting for.
-        done.into_par_iter().for_each(drop);
-        phases.output += started.elapsed();
-        Ok(())
-    }
-
-    /// Finishes the results file (the table is written now) and returns the PTL and summary.
-    fn finish(self) -> std::io::Result<(Option<Vec<PtlRow>>, Option<SummaryBuilder>)> {
-        match self.results {
-            ResultSink::Discard => {}
-            ResultSink::Encoded(mut w) => w.flush()?,
-            ResultSink::Table(mut w, all) => {
-                report::write_results_table(&all, &mut w)?;
-                w.flush()?;
-            }
-        }
-        Ok((self.ptl, self.summary))
-    }
+    let input = open_input(path, input_format)?;
+    batch::read(input, policy, as_at, false).map_err(|e| (read_error(&e), e.to_string()))
 }
 
 fn print_rejection(r: &Rejection) {
     eprintln!("{}:{}: rejected: {}", r.file, r.line, r.reason);
 }
 
-/// Counts for the closing line on standard error.
-#[derive(Default)]
-struct Counts {
-    rows_read: u64,
-    rows_evaluated: u64,
-    rows_rejected: u64,
-    rows_after_as_at: u64,
-}
-
-/// Reads the whole input, then evaluates it batch by batch.
-fn run_whole(
-    args: &RunArgs,
-    ev: &Evaluator,
-    opts: &ReadOptions,
-    outputs: &mut Outputs,
-    phases: &mut Phases,
-) -> Result<Counts, (u8, String)> {
-    let started = Instant::now();
-    let set = read_input(&args.events, args.input_format.as_deref(), opts)?;
-    phases.read += started.elapsed();
-    for r in &set.rejected {
-        print_rejection(r);
-    }
-    let progress = (std::io::stderr().is_terminal() && set.pathways.len() > 20_000).then(|| {
-        let bar = indicatif::ProgressBar::new(set.pathways.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} pathways {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
-    });
-    for batch in set.pathways.chunks(BATCH) {
-        outputs
-            .process(ev, batch, opts_as_at(opts), args.trace, phases)
-            .map_err(write_error)?;
-        if let Some(b) = &progress {
-            b.inc(batch.len() as u64);
-        }
-    }
-    if let Some(b) = progress {
-        b.finish_and_clear();
-    }
-    let counts = Counts {
-        rows_read: set.rows_read,
-        rows_evaluated: set.rows_evaluated,
-        rows_rejected: set.rejected.len() as u64,
-        rows_after_as_at: set.rows_after_as_at,
-    };
-    // Millions of events take a while to free: share it among the workers.
-    set.pathways.into_par_iter().for_each(drop);
-    Ok(counts)
-}
-
-fn opts_as_at(opts: &ReadOptions) -> NaiveDate {
-    opts.as_at.unwrap_or(NaiveDate::MAX)
-}
-
-fn write_error(e: std::io::Error) -> (u8, String) {
-    (EXIT_UNREADABLE, format!("cannot write results: {e}"))
-}
-
-/// Evaluates pathway by pathway as the (grouped) input is read: full batches are evaluated and
-/// written while the reading thread reads on.
-fn run_streaming(
-    args: &RunArgs,
-    ev: &Evaluator,
-    opts: &ReadOptions,
-    outputs: &mut Outputs,
-    phases: &mut Phases,
-) -> Result<Counts, (u8, String)> {
-    let format = input_format_of(&args.events, args.input_format.as_deref())?;
-    let (name, input) = open_input(&args.events)?;
-    let as_at = opts_as_at(opts);
-    let started = Instant::now();
-    let busy_before = phases.evaluate + phases.output;
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut written = Ok(());
-    let read = for_each_pathway(
-        input,
-        &name,
-        format,
-        opts,
-        |p| {
-            batch.push(p);
-            if batch.len() == BATCH {
-                written = outputs.process(ev, &batch, as_at, args.trace, phases);
-                batch.clear();
-                if written.is_err() {
-                    return ControlFlow::Break(());
-                }
-            }
-            ControlFlow::Continue(())
-        },
-        |r| print_rejection(&r),
-    );
-    if written.is_ok() && !batch.is_empty() {
-        written = outputs.process(ev, &batch, as_at, args.trace, phases);
-    }
-    written.map_err(write_error)?;
-    phases.read += started
-        .elapsed()
-        .saturating_sub(phases.evaluate + phases.output - busy_before);
-    let tally = read.map_err(read_error)?;
-    Ok(Counts {
-        rows_read: tally.rows_read,
-        rows_evaluated: tally.rows_evaluated,
-        rows_rejected: tally.rows_rejected,
-        rows_after_as_at: tally.rows_after_as_at,
-    })
-}
-
-/// Runs `pal run`.
-pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
-    let started = Instant::now();
-    let (policy, _) = match load_policy(&args.policy) {
-        Ok((_, policy, warnings)) => (policy, warnings),
+/// Loads the policy, or prints why not and gives the exit code.
+pub(crate) fn load_or_report(path: &Path) -> Result<Policy, u8> {
+    match load_policy(path) {
+        Ok((_, policy, _)) => Ok(policy),
         Err((sources, diags)) => {
             eprint!(
                 "{}",
@@ -381,27 +155,36 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
                     std::io::stderr().is_terminal()
                 )
             );
-            let unreadable = diags.iter().any(|d| d.code == "E0002" || d.code == "E0003");
-            return if unreadable {
+            let unreadable = diags
+                .iter()
+                .any(|d| d.code == Code::E0002 || d.code == Code::E0003);
+            Err(if unreadable {
                 EXIT_UNREADABLE
             } else {
                 EXIT_FINDINGS
-            };
+            })
         }
+    }
+}
+
+/// Runs `pal run`.
+pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
+    let started = Instant::now();
+    let policy = match load_or_report(&args.policy) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
-    let mut phases = Phases {
-        load: started.elapsed(),
-        ..Phases::default()
-    };
+    let load = started.elapsed();
     let as_at = args
         .as_at
         .unwrap_or_else(|| chrono::Local::now().date_naive());
-    let opts = ReadOptions {
-        schema: &policy.schema,
-        as_at: Some(as_at),
-        strict: args.strict,
+    let input = match open_input(&args.events, args.input_format.as_deref()) {
+        Ok(i) => i,
+        Err((code, msg)) => {
+            eprintln!("error: {msg}");
+            return code;
+        }
     };
-    let ev = Evaluator::new(&policy);
     let results_to: Option<Box<dyn Write>> = match &args.output {
         Some(path) => match std::fs::File::create(path) {
             Ok(f) => Some(Box::new(std::io::BufWriter::with_capacity(1 << 20, f))),
@@ -416,17 +199,18 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         ))),
         None => None,
     };
-    let results = match (results_to, ResultFormat::from(args.format)) {
+    let format = ResultFormat::from(args.format);
+    let results = match (results_to, format) {
         (None, _) => ResultSink::Discard,
-        (Some(w), ResultFormat::Table) => ResultSink::Table(w, Vec::new()),
+        (Some(w), ResultFormat::Table) => ResultSink::Table(w),
         (Some(mut w), ResultFormat::Csv) => {
             if let Err(e) = report::write_csv_header(&mut w) {
                 eprintln!("error: cannot write results: {e}");
                 return EXIT_UNREADABLE;
             }
-            ResultSink::Encoded(w)
+            ResultSink::Encoded(format, w)
         }
-        (Some(w), ResultFormat::Jsonl) => ResultSink::Encoded(w),
+        (Some(w), ResultFormat::Jsonl) => ResultSink::Encoded(format, w),
     };
     if let Some(n) = args.threads {
         // Reading, evaluating and writing all use rayon's global pool; a command runs once
@@ -444,43 +228,59 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
             );
         }
     }
-    let mut outputs = Outputs {
-        format: args.format.into(),
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::hidden();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} pathways {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut show_progress = |done: u64, total: Option<u64>| {
+        if let (Some(bar), Some(total)) = (&bar, total) {
+            if total > 20_000 {
+                if bar.is_hidden() {
+                    bar.set_length(total);
+                    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                }
+                bar.set_position(done);
+            }
+        }
+    };
+    let mut on_rejection = print_rejection;
+    let options = batch::Options {
+        as_at,
+        strict: args.strict,
+        trace: args.trace,
+        streaming: args.streaming,
+    };
+    let sinks = Sinks {
         results,
-        ptl: args.ptl.as_ref().map(|_| Vec::new()),
-        ptl_clock: args.ptl_clock.clone(),
-        summary: args
-            .summary
-            .then(|| SummaryBuilder::new(&policy, ev.params(), as_at)),
-        pathways: 0,
+        ptl_clock: args.ptl.as_ref().map(|_| args.ptl_clock.clone()),
+        summary: args.summary,
+        on_rejection: &mut on_rejection,
+        on_progress: Some(&mut show_progress),
     };
-    let counted = if args.streaming {
-        run_streaming(args, &ev, &opts, &mut outputs, &mut phases)
-    } else {
-        run_whole(args, &ev, &opts, &mut outputs, &mut phases)
-    };
-    let counts = match counted {
-        Ok(c) => c,
-        Err((code, msg)) => {
-            eprintln!("error: {msg}");
-            return code;
-        }
-    };
-    let pathways = outputs.pathways;
-    let finishing = Instant::now();
-    let (ptl, summary) = match outputs.finish() {
-        Ok(x) => x,
+    let outcome = batch::run(&policy, input, &options, sinks);
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let outcome = match outcome {
+        Ok(o) => o,
         Err(e) => {
-            eprintln!("error: cannot write results: {e}");
-            return EXIT_UNREADABLE;
+            eprintln!("error: {e}");
+            return match &e {
+                batch::Error::Read(r) => read_error(r),
+                batch::Error::Write(_) => EXIT_UNREADABLE,
+            };
         }
     };
-    if let (Some(path), Some(mut rows)) = (&args.ptl, ptl) {
-        report::ptl::sort(&mut rows);
+    let finishing = Instant::now();
+    if let (Some(path), Some(rows)) = (&args.ptl, &outcome.ptl) {
         let res = std::fs::File::create(path)
             .map(std::io::BufWriter::new)
             .and_then(|mut f| {
-                report::ptl::write_csv(&rows, &mut f)?;
+                report::ptl::write_csv(rows, &mut f)?;
                 f.flush()
             });
         if let Err(e) = res {
@@ -488,29 +288,34 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
             return EXIT_UNREADABLE;
         }
     }
-    if let Some(s) = summary {
-        let s = s.finish();
-        let res = match ResultFormat::from(args.format) {
-            ResultFormat::Jsonl => serde_json::to_string(&s)
+    if let Some(s) = &outcome.summary {
+        let res = match format {
+            ResultFormat::Jsonl => serde_json::to_string(s)
                 .map_err(std::io::Error::other)
                 .and_then(|j| writeln!(out, "{j}")),
-            _ => report::summary::write_text(&s, out),
+            _ => report::summary::write_text(s, out),
         };
         if let Err(e) = res {
             eprintln!("error: cannot write the summary: {e}");
             return EXIT_UNREADABLE;
         }
     }
-    phases.output += finishing.elapsed();
+    let c = outcome.counts;
     eprintln!(
-        "as at {as_at}: {} rows read, {} evaluated, {} rejected, {} after the as-at date; {pathways} pathways",
-        counts.rows_read, counts.rows_evaluated, counts.rows_rejected, counts.rows_after_as_at,
+        "as at {as_at}: {} rows read, {} evaluated, {} rejected, {} after the as-at date; {} pathways",
+        c.rows_read, c.rows_evaluated, c.rows_rejected, c.rows_after_as_at, c.pathways,
     );
     if args.stats {
-        phases.total = started.elapsed();
+        let phases = Phases {
+            load,
+            read: outcome.phases.read,
+            evaluate: outcome.phases.evaluate,
+            output: outcome.phases.output + finishing.elapsed(),
+            total: started.elapsed(),
+        };
         eprintln!(
             "{}",
-            phases.report(counts.rows_evaluated, pathways, peak_rss_bytes())
+            phases.report(c.rows_evaluated, c.pathways, peak_rss_bytes())
         );
     }
     EXIT_OK

@@ -4,6 +4,7 @@
 //! extends), never against a policy that extends it.
 
 use super::{default_paths, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE};
+use pal_engine::base::diagnostic::Code;
 use pal_engine::base::source::SourceMap;
 use pal_engine::io::render::{render, Format};
 use pal_engine::runtime::testing::Coverage;
@@ -56,7 +57,7 @@ pub fn run(args: &TestArgs, out: &mut dyn Write) -> u8 {
         );
         let unreadable = only_errors
             .iter()
-            .any(|d| d.code == "E0002" || d.code == "E0003");
+            .any(|d| d.code == Code::E0002 || d.code == Code::E0003);
         return if unreadable {
             EXIT_UNREADABLE
         } else {

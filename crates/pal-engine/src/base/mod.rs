@@ -3,6 +3,7 @@
 //! suggestions, and runtime values and types.
 
 pub mod diagnostic;
+pub mod lint;
 pub mod source;
 pub mod suggest;
 pub mod value;

@@ -2,7 +2,7 @@
 //! naming file), parses each file once, and orders them so that every file comes after the files
 //! it builds on. Unreadable, non-UTF-8 and cyclic inputs become diagnostics, never panics.
 
-use crate::base::diagnostic::Diagnostic;
+use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{File, Item, PolicyRef};
 use crate::syntax::parse_file;
@@ -120,7 +120,7 @@ pub fn read_source(
 ) -> Result<FileId, Diagnostic> {
     let shown = path.display().to_string();
     let unreadable = |why: String| {
-        let d = Diagnostic::new("E0003", format!("cannot read `{shown}`: {why}"));
+        let d = Diagnostic::new(Code::E0003, format!("cannot read `{shown}`: {why}"));
         match via {
             Some(span) => d.primary(span, "named here"),
             None => d,
@@ -142,7 +142,7 @@ pub fn source_from_bytes(
             if let Some(pos) = text.find('\0') {
                 let id = sources.add(name, text.replace('\0', " "));
                 return Err(Diagnostic::new(
-                    "E0002",
+                    Code::E0002,
                     format!("`{name}` contains NUL bytes: it looks like a binary file"),
                 )
                 .primary(Span::new(id, pos..pos + 1), "NUL byte")
@@ -156,7 +156,7 @@ pub fn source_from_bytes(
             let id = sources.add(name, lossy);
             let (line, col) = sources.get(id).line_col(valid);
             Err(Diagnostic::new(
-                "E0002",
+                Code::E0002,
                 format!("`{name}` is not UTF-8 text (invalid byte at line {line}, column {col})"),
             )
             .primary(Span::new(id, valid..valid + 1), "not UTF-8")
@@ -377,7 +377,7 @@ impl Loader<'_> {
         let key = canonical(path);
         if let Some(pos) = self.stack.iter().position(|(p, _, _)| *p == key) {
             let mut d = Diagnostic::new(
-                "E0111",
+                Code::E0111,
                 format!(
                     "`{}` is part of an import/extends cycle",
                     path.file_name()
@@ -432,7 +432,7 @@ impl Loader<'_> {
     /// `E0005`: a file the policy may not read.
     fn refusal(&self, path: &Path, span: Span, why: &str, verb: &str) -> Diagnostic {
         Diagnostic::new(
-            "E0005",
+            Code::E0005,
             format!("a policy may not {verb} `{}`: {why}", path.display()),
         )
         .primary(span, "outside the policy path")
@@ -452,7 +452,7 @@ impl Loader<'_> {
                             .primary_span()
                             .map(|s| self.sources.get(s.file).line_col(s.start as usize));
                         let mut h = hide_content(d, span);
-                        if h.code == "E0001" {
+                        if h.code == Code::E0001 {
                             h.message = format!(
                                 "`{}` is not valid policy text{}",
                                 path.display(),

@@ -334,7 +334,7 @@ fn to_codespan(d: &Diagnostic, sources: &SourceMap) -> cs::Diagnostic<FileId> {
         .chain(d.help.iter().map(|h| format!("help: {h}")))
         .collect();
     cs::Diagnostic::new(severity)
-        .with_code(d.code)
+        .with_code(d.code.as_str())
         .with_message(d.message.clone())
         .with_labels(labels)
         .with_notes(notes)
@@ -506,7 +506,7 @@ fn json_diagnostic<'a>(d: &'a Diagnostic, sources: &'a SourceMap) -> JsonDiagnos
         })
         .collect();
     JsonDiagnostic {
-        code: d.code,
+        code: d.code.as_str(),
         severity: severity_name(d.severity),
         message: &d.message,
         file: primary.as_ref().map(|p| p.file),
@@ -571,7 +571,7 @@ fn github_line(d: &Diagnostic, sources: &SourceMap) -> String {
             props.push(format!("endLine={}", loc.end_line));
         }
     }
-    props.push(format!("title={}", escape_property(d.code)));
+    props.push(format!("title={}", escape_property(d.code.as_str())));
     let mut message = d.message.clone();
     for note in &d.notes {
         message.push_str("\nnote: ");
@@ -601,6 +601,7 @@ fn render_github(diags: &[Diagnostic], sources: &SourceMap) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::diagnostic::Code;
 
     /// Two files: a local policy with a misspelt field, and the schema it is checked against.
     fn two_files() -> (SourceMap, Vec<Diagnostic>) {
@@ -616,7 +617,7 @@ mod tests {
         let text = &sources.get(policy).text;
         let at = text.find("knid").unwrap_or(0);
         let field = sources.get(schema).text.find("event dna").unwrap_or(0);
-        let d = Diagnostic::new("E0102", "unknown field `knid` on event `dna`")
+        let d = Diagnostic::new(Code::E0102, "unknown field `knid` on event `dna`")
             .primary(Span::new(policy, at..at + 4), "no such field")
             .secondary(
                 Span::new(schema, field..field + 9),
@@ -630,7 +631,7 @@ mod tests {
     fn warning(sources: &SourceMap) -> Diagnostic {
         let id = FileId(0);
         let at = sources.get(id).text.find("rule").unwrap_or(0);
-        Diagnostic::new("W0001", "rule `first_dna` has no citation")
+        Diagnostic::new(Code::W0001, "rule `first_dna` has no citation")
             .primary(Span::new(id, at..at + 4), "")
             .note("imported from `policies/rde.pal`")
     }
@@ -642,7 +643,7 @@ mod tests {
         let id = sources.add("t.pal", text);
         let diags: Vec<_> = (0..HUMAN_DIAGNOSTIC_LIMIT + 3)
             .map(|i| {
-                Diagnostic::new("E0101", "unknown name `x`")
+                Diagnostic::new(Code::E0101, "unknown name `x`")
                     .primary(Span::new(id, i * 9 + 7..i * 9 + 8), "")
             })
             .collect();
@@ -666,7 +667,7 @@ mod tests {
         let line = format!("{}oops", "a ".repeat(MAX_SNIPPET_LINE));
         let at = line.len() - 4;
         let id = sources.add("long.pal", line);
-        let d = Diagnostic::new("E0001", "unexpected `oops`")
+        let d = Diagnostic::new(Code::E0001, "unexpected `oops`")
             .primary(Span::new(id, at..at + 4), "here");
         let out = render(&[d], &sources, Format::Human, false);
         assert!(
@@ -720,7 +721,7 @@ mod tests {
         let (sources, mut diags) = two_files();
         diags.push(warning(&sources));
         diags.push(Diagnostic::new(
-            "E0003",
+            Code::E0003,
             "cannot read `policies/missing.pal`",
         ));
         let out = render(&diags, &sources, Format::Human, false);
@@ -765,7 +766,7 @@ mod tests {
         let (sources, mut diags) = two_files();
         diags.push(warning(&sources));
         diags.push(Diagnostic::new(
-            "E0003",
+            Code::E0003,
             "cannot read `policies/missing.pal`:\nno such file",
         ));
         let out = render(&diags, &sources, Format::Short, false);
@@ -782,7 +783,7 @@ mod tests {
         let (sources, mut diags) = two_files();
         diags.push(warning(&sources));
         diags.push(Diagnostic::new(
-            "E0003",
+            Code::E0003,
             "cannot read `policies/missing.pal`",
         ));
         let out = render(&diags, &sources, Format::Json, false);
@@ -810,7 +811,7 @@ mod tests {
     fn github_escaping() {
         let mut sources = SourceMap::new();
         let id = sources.add("policies/a,b:c%.pal", "rule x on dna {}\n");
-        let d = Diagnostic::new("E0001", "100% wrong:\r\nexpected `,` here")
+        let d = Diagnostic::new(Code::E0001, "100% wrong:\r\nexpected `,` here")
             .primary(Span::new(id, 5..6), "")
             .help("add a `cite`, e.g. cite \"9.12.1\"");
         let out = render(&[d], &sources, Format::Github, false);
@@ -822,7 +823,7 @@ mod tests {
     fn github_multi_line_span_has_no_columns() {
         let mut sources = SourceMap::new();
         let id = sources.add("p.pal", "rule x on dna {\n  outcome review\n}\n");
-        let d = Diagnostic::new("E0302", "invalid action").primary(Span::new(id, 14..33), "");
+        let d = Diagnostic::new(Code::E0302, "invalid action").primary(Span::new(id, 14..33), "");
         let out = render(&[d], &sources, Format::Github, false);
         insta::assert_snapshot!(out, @r#"::error file=p.pal,line=1,endLine=3,title=E0302::invalid action"#);
     }
@@ -841,7 +842,7 @@ mod tests {
     fn span_past_end_of_file() {
         let mut sources = SourceMap::new();
         let id = sources.add("policies/short.pal", "rule r on dna");
-        let d = Diagnostic::new("E0001", "expected `{`, found end of file")
+        let d = Diagnostic::new(Code::E0001, "expected `{`, found end of file")
             .primary(Span::new(id, 40..90), "here");
         let diags = [d];
         let human = render(&diags, &sources, Format::Human, false);
@@ -870,7 +871,7 @@ mod tests {
         let id = sources.add("policies/fees.pal", "def £fee = \"é\"\n");
         // Starts inside `£` and ends inside `é`: widened to cover both whole characters. A
         // reversed span inside `é` becomes `é` itself.
-        let d = Diagnostic::new("E0107", "unknown name")
+        let d = Diagnostic::new(Code::E0107, "unknown name")
             .primary(Span::new(id, 5..14), "this")
             .secondary(
                 Span {
@@ -910,13 +911,13 @@ mod tests {
         let id = sources.add("policies/crlf.pal", text);
         let at = text.find("tw0").unwrap_or(0);
         let line_end = text.find("{\r\n").unwrap_or(0) + 1;
-        let d = Diagnostic::new("E0107", "unknown name `tw0`")
+        let d = Diagnostic::new(Code::E0107, "unknown name `tw0`")
             .primary(Span::new(id, at..at + 3), "not a parameter or definition")
             // A label that ends after the line break is still drawn on its line.
             .secondary(Span::new(id, at..line_end + 2), "in this condition")
             .help("did you mean `two`?");
         let block = text.find("rule").unwrap_or(0)..text.len() - 2;
-        let d2 = Diagnostic::new("W0007", "rule `r` is not exercised by any test")
+        let d2 = Diagnostic::new(Code::W0007, "rule `r` is not exercised by any test")
             .primary(Span::new(id, block), "this rule");
         let diags = [d, d2];
         let human = render(&diags, &sources, Format::Human, false);
@@ -970,7 +971,7 @@ mod tests {
                     primary: false,
                 },
             ],
-            ..Diagnostic::new("E0001", "odd spans")
+            ..Diagnostic::new(Code::E0001, "odd spans")
         };
         let diags = [d];
         let human = render(&diags, &sources, Format::Human, false);
@@ -1023,12 +1024,12 @@ rule rde_first_dna_review "a first-appointment DNA is reviewed before discharge"
         let disable_end = disable + "disable rtt_nullify_first_dna".len();
         let s = sources.add("policies/national/schema.pal", schema);
         let diags = vec![
-            Diagnostic::new("E0102", "unknown field `knid` on event `dna`")
+            Diagnostic::new(Code::E0102, "unknown field `knid` on event `dna`")
                 .primary(Span::new(r, knid..knid + 4), "no field `knid`")
                 .secondary(Span::new(s, dna..dna + 3), "event `dna` is declared here")
                 .help("did you mean `kind`?"),
             Diagnostic::new(
-                "W0006",
+                Code::W0006,
                 "rule `rtt_nullify_first_dna` is disabled without a reason",
             )
             .primary(Span::new(r, disable..disable_end), "")
@@ -1079,7 +1080,7 @@ rule rde_first_dna_review "a first-appointment DNA is reviewed before discharge"
                         start,
                         end,
                     };
-                    let d = Diagnostic::new("E0001", "m")
+                    let d = Diagnostic::new(Code::E0001, "m")
                         .primary(span, "p")
                         .secondary(Span { start: end, ..span }, "s");
                     for format in Format::ALL {

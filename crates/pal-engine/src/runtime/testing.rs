@@ -208,11 +208,14 @@ pub struct Coverage {
     pub fired: BTreeSet<String>,
     /// Names of parameters read by a rule that fired, or set by a test.
     pub params: BTreeSet<String>,
+    /// Tests counted.
+    pub tests: usize,
 }
 
 impl Coverage {
     /// Adds what one test run exercised.
     pub fn add(&mut self, policy: &Policy, report: &TestReport, case: &TestCase) {
+        self.tests += 1;
         for step in report.result.trace.iter().flatten() {
             for r in &step.rules {
                 if r.result == "fired" {

@@ -1,6 +1,7 @@
 //! Services: what a front end (the CLI, the REPL terminal, a language server) calls — loading
 //! and checking a project of policies, the parallel batch run, the test run, the REPL session.
 
+pub mod batch;
 pub mod project;
 pub mod repl;
 pub mod test_run;

@@ -2,11 +2,14 @@
 //! `pal test` and the REPL. Directories are searched for `*.pal`; a file that another file in
 //! the set imports or extends is checked as part of that file, not on its own.
 
-use crate::base::diagnostic::Diagnostic;
+use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::SourceMap;
+use crate::front::check::lints::suppress::Suppressions;
 use crate::front::check::{check, Checked};
 use crate::front::loader::{dependencies, load_with, read_source, PolicyAccess};
 use crate::model::ir::Policy;
+use crate::model::ir::RuleKind;
+use crate::runtime::testing::{run_test, Coverage};
 use crate::syntax::parse_file;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -18,6 +21,8 @@ pub struct LoadedRoot {
     pub path: PathBuf,
     /// The compiled policy, if it has no errors.
     pub policy: Option<Policy>,
+    /// Its suppression comments (for `untested-rule`, decided after its tests run).
+    pub suppressions: Suppressions,
 }
 
 /// Everything `pal check` found in a set of paths.
@@ -127,7 +132,7 @@ pub fn load_roots_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun {
             if walk.files.len() == before && walk.unreadable.len() == unreadable_before {
                 run.diagnostics.push(
                     Diagnostic::new(
-                        "E0003",
+                        Code::E0003,
                         format!(
                             "`{}` is a directory with no `.pal` files in it",
                             p.display()
@@ -142,7 +147,7 @@ pub fn load_roots_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun {
         } else {
             run.diagnostics.push(
                 Diagnostic::new(
-                    "E0003",
+                    Code::E0003,
                     format!("cannot read `{}`: no such file", p.display()),
                 )
                 .help("name a .pal file or a directory of them"),
@@ -153,7 +158,7 @@ pub fn load_roots_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun {
     for (dir, why) in std::mem::take(&mut walk.unreadable) {
         run.diagnostics.push(
             Diagnostic::new(
-                "E0003",
+                Code::E0003,
                 format!("cannot read directory `{}`: {why}", dir.display()),
             )
             .help("the other files were checked; make the directory readable, or move it out of the way"),
@@ -207,6 +212,7 @@ pub fn load_roots_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun {
         let Checked {
             policy,
             diagnostics,
+            suppressions,
         } = check(&loaded, &run.sources);
         let policy = if diags.iter().any(Diagnostic::is_error) {
             None
@@ -215,62 +221,78 @@ pub fn load_roots_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun {
         };
         run.diagnostics.extend(diags);
         run.diagnostics.extend(diagnostics);
-        run.roots.push(LoadedRoot { path: root, policy });
+        run.roots.push(LoadedRoot {
+            path: root,
+            policy,
+            suppressions,
+        });
     }
     dedupe_and_sort(&mut run.diagnostics, &run.sources);
     run
 }
 
-/// Where a rule is declared: file name and byte offset (stable across roots).
+/// Where a rule is declared: file name and byte offset (stable across roots, which each load
+/// a shared file again).
 fn rule_key(sources: &SourceMap, span: crate::base::source::Span) -> (String, u32) {
     (sources.get(span.file).name.clone(), span.start)
 }
 
-/// Adds `W0007` for every enabled rule, exception and timer that no test makes fire.
+/// `untested-rule` (W0007): every enabled rule, exception and timer that no test in any root
+/// makes fire. What a test exercised is [`Coverage`], the computation `pal test --coverage`
+/// reports too.
 fn lint_untested(run: &mut CheckRun) {
-    let mut fired = HashSet::new();
-    let mut any_test = false;
+    let mut per_root = Vec::new();
     for root in &run.roots {
         let Some(policy) = &root.policy else { continue };
         let root_name = root.path.display().to_string();
+        let mut coverage = Coverage::default();
         for case in &policy.tests {
-            if run.sources.get(case.span.file).name != root_name {
-                continue;
-            }
-            any_test = true;
-            let report = crate::runtime::testing::run_test(policy, case);
-            for step in report.result.trace.iter().flatten() {
-                for r in step.rules.iter().filter(|r| r.result == "fired") {
-                    if let Some(def) = policy.rules.iter().find(|d| d.name == r.rule) {
-                        fired.insert(rule_key(&run.sources, def.span));
-                    }
-                }
+            if run.sources.get(case.span.file).name == root_name {
+                coverage.add(policy, &run_test(policy, case), case);
             }
         }
+        per_root.push((root, policy, coverage));
     }
-    if !any_test {
+    if per_root.iter().all(|(_, _, c)| c.tests == 0) {
         return;
     }
-    for root in &run.roots {
-        let Some(policy) = &root.policy else { continue };
-        for rule in &policy.rules {
-            if rule.disabled.is_some() || fired.contains(&rule_key(&run.sources, rule.span)) {
-                continue;
-            }
-            let what = match rule.kind {
-                crate::model::ir::RuleKind::Exception { .. } => "exception",
-                crate::model::ir::RuleKind::Timer { .. } => "timer",
-                crate::model::ir::RuleKind::On(_) => "rule",
-            };
-            run.diagnostics.push(
+    let untested: Vec<_> = per_root
+        .iter()
+        .map(|(root, policy, coverage)| (root, coverage.untested(policy)))
+        .collect();
+    let tested: HashSet<_> = per_root
+        .iter()
+        .flat_map(|(_, policy, coverage)| {
+            policy
+                .rules
+                .iter()
+                .filter(|r| coverage.fired.contains(&r.name))
+                .map(|r| rule_key(&run.sources, r.span))
+        })
+        .collect();
+    for (root, rules) in untested {
+        let mut found: Vec<Diagnostic> = rules
+            .into_iter()
+            .filter(|rule| !tested.contains(&rule_key(&run.sources, rule.span)))
+            .map(|rule| {
+                let what = match rule.kind {
+                    RuleKind::Exception { .. } => "exception",
+                    RuleKind::Timer { .. } => "timer",
+                    RuleKind::On(_) => "rule",
+                };
                 Diagnostic::new(
-                    "W0007",
+                    Code::W0007,
                     format!("{what} `{}` is not exercised by any test", rule.name),
                 )
                 .primary(rule.span, "no test makes this fire")
-                .help("add a `test` block whose events make it fire, so a change to it is caught"),
-            );
-        }
+                .help("add a `test` block whose events make it fire, so a change to it is caught")
+            })
+            .collect();
+        let mut suppressions = root.suppressions.clone();
+        suppressions.apply(&mut found);
+        run.diagnostics.extend(found);
+        run.diagnostics
+            .extend(suppressions.unused(|lint| lint == Code::W0007));
     }
 }
 

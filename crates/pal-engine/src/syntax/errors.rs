@@ -2,14 +2,14 @@
 //! ("expected a duration such as `3 weeks`"), never pest's raw rule list.
 
 use super::parser::Rule;
-use crate::base::diagnostic::Diagnostic;
+use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::{FileId, Span};
 use pest::error::{Error, ErrorVariant, InputLocation};
 
 /// The diagnostic for input nested deeper than [`super::MAX_NESTING`].
 pub(crate) fn nesting_error(span: Span) -> Diagnostic {
     Diagnostic::new(
-        "E0004",
+        Code::E0004,
         format!("nesting is deeper than {} levels", super::MAX_NESTING),
     )
     .primary(span, "too deeply nested")
@@ -227,7 +227,7 @@ pub(crate) fn syntax_error(file: FileId, text: &str, err: Error<Rule>) -> Diagno
             return nesting_error(span);
         }
         ErrorVariant::CustomError { message } => {
-            return Diagnostic::new("E0001", message.clone()).primary(span, "here");
+            return Diagnostic::new(Code::E0001, message.clone()).primary(span, "here");
         }
     };
     let expected = expected_list(&positives);
@@ -240,7 +240,7 @@ pub(crate) fn syntax_error(file: FileId, text: &str, err: Error<Rule>) -> Diagno
     } else {
         format!("expected {}, found {found}", or_list(&expected))
     };
-    let mut d = Diagnostic::new("E0001", message).primary(span, label_for(&expected));
+    let mut d = Diagnostic::new(Code::E0001, message).primary(span, label_for(&expected));
     if let Some(help) = hint(&positives, text, start) {
         d = d.help(help);
     }
@@ -346,6 +346,7 @@ fn hint(positives: &[Rule], text: &str, pos: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::super::parse_file;
+    use crate::base::diagnostic::Code;
     use crate::base::source::FileId;
 
     fn err(src: &str) -> crate::base::diagnostic::Diagnostic {
@@ -358,7 +359,7 @@ mod tests {
     #[test]
     fn a_number_without_a_unit_asks_for_a_unit() {
         let d = err("rule r after 3 wekks from dna cite \"x\" { outcome x }");
-        assert_eq!(d.code, "E0001");
+        assert_eq!(d.code, Code::E0001);
         assert!(d.message.contains("a unit such as"), "{}", d.message);
         assert!(d.help.as_deref().is_some_and(|h| h.contains("3 weeks")));
     }

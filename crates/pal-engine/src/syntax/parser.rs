@@ -3,7 +3,7 @@
 use super::ast::*;
 use super::errors::{nesting_error, syntax_error};
 use super::MAX_NESTING;
-use crate::base::diagnostic::Diagnostic;
+use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::{FileId, Span};
 use crate::base::value::{parse_date, Duration, DurationKind};
 use pest::iterators::{Pair, Pairs};
@@ -218,7 +218,7 @@ impl Builder {
     fn date(&self, pair: &Pair<Rule>) -> PResult<NaiveDateLit> {
         parse_date(pair.as_str()).ok_or_else(|| {
             Diagnostic::new(
-                "E0001",
+                Code::E0001,
                 format!("`{}` is not a calendar date", pair.as_str()),
             )
             .primary(self.span(pair), "no such day")
@@ -229,7 +229,7 @@ impl Builder {
     fn int(&self, pair: &Pair<Rule>) -> PResult<i64> {
         pair.as_str().parse::<i64>().map_err(|_| {
             Diagnostic::new(
-                "E0001",
+                Code::E0001,
                 format!("`{}` is too large a number", pair.as_str()),
             )
             .primary(self.span(pair), "out of range")
@@ -240,7 +240,7 @@ impl Builder {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let (Some(n), Some(unit)) = (inner.next(), inner.next()) else {
-            return Err(Diagnostic::new("E0001", "malformed duration").primary(span, ""));
+            return Err(Diagnostic::new(Code::E0001, "malformed duration").primary(span, ""));
         };
         let n = self.int(&n)?;
         let unit_text: String = unit
@@ -256,7 +256,7 @@ impl Builder {
             _ => (DurationKind::WorkingDays, 1),
         };
         let amount = n.checked_mul(factor).ok_or_else(|| {
-            Diagnostic::new("E0001", "duration is too long").primary(span, "out of range")
+            Diagnostic::new(Code::E0001, "duration is too long").primary(span, "out of range")
         })?;
         Ok(Duration { kind, amount })
     }
@@ -509,7 +509,7 @@ impl Builder {
             }
             other => {
                 return Err(Diagnostic::new(
-                    "E0001",
+                    Code::E0001,
                     format!("unexpected {other:?} in a policy file"),
                 )
                 .primary(span, ""))
@@ -619,7 +619,7 @@ impl Builder {
     fn literal(&self, pair: Pair<Rule>) -> PResult<Literal> {
         let span = self.span(&pair);
         let Some(inner) = first_inner(pair) else {
-            return Err(Diagnostic::new("E0001", "expected a value").primary(span, ""));
+            return Err(Diagnostic::new(Code::E0001, "expected a value").primary(span, ""));
         };
         let kind = match inner.as_rule() {
             Rule::date => LiteralKind::Date(self.date(&inner)?),
@@ -914,7 +914,7 @@ impl Builder {
     fn expectation(&self, pair: Pair<Rule>) -> PResult<Expectation> {
         let span = self.span(&pair);
         let Some(inner) = pair.into_inner().find(|p| p.as_rule() != Rule::kw_expect) else {
-            return Err(Diagnostic::new("E0001", "empty expectation").primary(span, ""));
+            return Err(Diagnostic::new(Code::E0001, "empty expectation").primary(span, ""));
         };
         let negated = inner.clone().into_inner().any(|p| p.as_rule() == Rule::no);
         let kind = match inner.as_rule() {
@@ -1393,13 +1393,13 @@ mod tests {
     fn deep_nesting_is_rejected_not_overflowed() {
         let deep = format!("def x = {}1{}", "(".repeat(10_000), ")".repeat(10_000));
         let err = parse_file(FileId(0), &deep).err().map(|d| d.code);
-        assert_eq!(err, Some("E0004"));
+        assert_eq!(err, Some(Code::E0004));
         let long = format!("def x = a{}", " and a".repeat(100_000));
         let err = parse_file(FileId(0), &long).err().map(|d| d.code);
-        assert_eq!(err, Some("E0004"));
+        assert_eq!(err, Some(Code::E0004));
         let minus = format!("def x = {}1", "-".repeat(100_000));
         let err = parse_file(FileId(0), &minus).err().map(|d| d.code);
-        assert_eq!(err, Some("E0004"));
+        assert_eq!(err, Some(Code::E0004));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use super::types::Ty;
 use super::Checker;
-use crate::base::diagnostic::Diagnostic;
+use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::Span;
 use crate::base::suggest::did_you_mean;
 use crate::base::value::{DurationKind, Value};
@@ -84,7 +84,7 @@ impl Checker<'_> {
             ref other => {
                 let name = other.name(&self.schema);
                 self.diags.push(
-                    Diagnostic::new("E0202", format!("condition is {name}, not Bool"))
+                    Diagnostic::new(Code::E0202, format!("condition is {name}, not Bool"))
                         .primary(e.span, format!("this is {name}"))
                         .help("a condition must be true or false, e.g. `event.communicated` or `count(dna) >= 2`"),
                 );
@@ -110,7 +110,7 @@ impl Checker<'_> {
             Ty::Error => (t.ir, None),
             Ty::Int => {
                 self.diags.push(
-                    Diagnostic::new("E0201", "expected a duration, found a number")
+                    Diagnostic::new(Code::E0201, "expected a duration, found a number")
                         .primary(e.span, "a number without a unit")
                         .help("write a unit after the number, e.g. `3 weeks`, `14 days` or `5 working days`"),
                 );
@@ -139,7 +139,7 @@ impl Checker<'_> {
 
     pub(crate) fn mismatch(&mut self, e: &Expr, want: &str, found: &Ty) {
         let f = found.name(&self.schema);
-        let mut d = Diagnostic::new("E0201", format!("expected {want}, found {f}"))
+        let mut d = Diagnostic::new(Code::E0201, format!("expected {want}, found {f}"))
             .primary(e.span, format!("this is {f}"));
         if matches!(found, Ty::Dur(_)) && want.contains("Date") {
             d = d.help("add the duration to a date, e.g. `event.date + 3 weeks`");
@@ -152,7 +152,7 @@ impl Checker<'_> {
         let name = ty.name(&self.schema);
         self.diags.push(
             Diagnostic::new(
-                "E0203",
+                Code::E0203,
                 format!("`{text}` is optional ({name}) and may not be set"),
             )
             .primary(e.span, "may be absent")
@@ -185,7 +185,7 @@ impl Checker<'_> {
             Ty::Found(_) => {
                 let text = self.sources.snippet(e.span).to_string();
                 self.diags.push(
-                    Diagnostic::new("E0201", format!("`{text}` is an event, not a value"))
+                    Diagnostic::new(Code::E0201, format!("`{text}` is an event, not a value"))
                         .primary(e.span, "an event")
                         .help(format!("use one of its fields, e.g. `{text}.date`")),
                 );
@@ -206,7 +206,7 @@ impl Checker<'_> {
                     _ => format!("use one of its fields, e.g. `{text}.date`"),
                 };
                 self.diags.push(
-                    Diagnostic::new("E0201", format!("`{text}` is a {name}, not a value"))
+                    Diagnostic::new(Code::E0201, format!("`{text}` is a {name}, not a value"))
                         .primary(e.span, format!("a {name}"))
                         .help(help),
                 );
@@ -317,7 +317,7 @@ impl Checker<'_> {
                     ),
                     None => {
                         self.diags.push(
-                            Diagnostic::new("E0208", "`event` is not available here")
+                            Diagnostic::new(Code::E0208, "`event` is not available here")
                                 .primary(span, "no triggering event here")
                                 .help("`event` means the event that triggered a rule; definitions and expectations have none (use `now` for the date)"),
                         );
@@ -362,7 +362,7 @@ impl Checker<'_> {
         }
         if self.schema.event_index.contains_key(n) {
             self.diags.push(
-                Diagnostic::new("E0107", format!("`{n}` is an event type, not a value"))
+                Diagnostic::new(Code::E0107, format!("`{n}` is an event type, not a value"))
                     .primary(span, "an event type")
                     .help(format!(
                         "to ask about the pathway's history use a query such as `exists({n})` or `count({n})`; for the triggering event use `event`"
@@ -377,7 +377,7 @@ impl Checker<'_> {
         for en in &self.schema.enums {
             candidates.extend(en.variants.iter().cloned());
         }
-        let mut d = Diagnostic::new("E0107", format!("unknown name `{n}`"))
+        let mut d = Diagnostic::new(Code::E0107, format!("unknown name `{n}`"))
             .primary(span, "not a parameter, definition, clock or enum value");
         if let Some(h) = did_you_mean(n, candidates.iter().map(String::as_str)) {
             d = d.help(h);
@@ -416,7 +416,7 @@ impl Checker<'_> {
                         }
                         None => {
                             let mut d = Diagnostic::new(
-                                "E0102",
+                                Code::E0102,
                                 format!("unknown field `{field}` on event `{}`", ev.name),
                             )
                             .primary(field_span, format!("`{}` has no field `{field}`", ev.name));
@@ -465,7 +465,7 @@ impl Checker<'_> {
                         );
                     } else {
                         let mut d = Diagnostic::new(
-                            "E0102",
+                            Code::E0102,
                             format!("unknown field `{field}` on event `{}`", ev.name),
                         )
                         .primary(field_span, "no such field");
@@ -491,9 +491,11 @@ impl Checker<'_> {
                     typed(ty, Ir::Attr(i as u16))
                 }
                 None => {
-                    let mut d =
-                        Diagnostic::new("E0102", format!("unknown pathway attribute `{field}`"))
-                            .primary(field_span, "not a pathway attribute");
+                    let mut d = Diagnostic::new(
+                        Code::E0102,
+                        format!("unknown pathway attribute `{field}`"),
+                    )
+                    .primary(field_span, "not a pathway attribute");
                     let names: Vec<&str> = self
                         .schema
                         .attributes
@@ -523,7 +525,7 @@ impl Checker<'_> {
                     "paused_days" => ClockField::PausedDays,
                     _ => {
                         let mut d =
-                            Diagnostic::new("E0102", format!("unknown clock field `{field}`"))
+                            Diagnostic::new(Code::E0102, format!("unknown clock field `{field}`"))
                                 .primary(field_span, "not a clock field");
                         d = match did_you_mean(field, CLOCK_FIELDS.iter().copied()) {
                             Some(h) => d.help(h),
@@ -549,7 +551,7 @@ impl Checker<'_> {
                     Some(v) => typed(Ty::Enum(e), Ir::Const(Value::Enum(e, v as u32))),
                     None => {
                         let mut d = Diagnostic::new(
-                            "E0103",
+                            Code::E0103,
                             format!("`{field}` is not a value of `{}`", en.name),
                         )
                         .primary(field_span, "unknown value")
@@ -574,7 +576,7 @@ impl Checker<'_> {
             other => {
                 let name = other.name(&self.schema);
                 self.diags.push(
-                    Diagnostic::new("E0201", format!("{name} has no fields"))
+                    Diagnostic::new(Code::E0201, format!("{name} has no fields"))
                         .primary(whole, format!("`.{field}` on a {name}")),
                 );
                 poison()
@@ -596,7 +598,7 @@ impl Checker<'_> {
                 .map(|en| format!("`{}.{name}`", en.name))
                 .collect();
             self.diags.push(
-                Diagnostic::new("E0207", format!("`{name}` is a value of several enums"))
+                Diagnostic::new(Code::E0207, format!("`{name}` is a value of several enums"))
                     .primary(span, "which enum?")
                     .help(format!("say which: {}", owners.join(" or "))),
             );
@@ -614,8 +616,11 @@ impl Checker<'_> {
 
     fn unknown_variant(&mut self, name: &str, span: Span, e: u32) {
         let en = &self.schema.enums[e as usize];
-        let mut d = Diagnostic::new("E0103", format!("`{name}` is not a value of `{}`", en.name))
-            .primary(span, format!("not a `{}`", en.name));
+        let mut d = Diagnostic::new(
+            Code::E0103,
+            format!("`{name}` is not a value of `{}`", en.name),
+        )
+        .primary(span, format!("not a `{}`", en.name));
         d = match did_you_mean(name, en.variants.iter().map(String::as_str)) {
             Some(h) => d.help(h),
             None => d.help(format!(
@@ -776,7 +781,7 @@ impl Checker<'_> {
                 }
                 (Date, Date) => {
                     self.diags.push(
-                        Diagnostic::new("E0201", "cannot add two dates")
+                        Diagnostic::new(Code::E0201, "cannot add two dates")
                             .primary(whole.span, "Date + Date")
                             .help("subtract them for the time between (`b - a`), or add a duration (`a + 3 weeks`)"),
                     );
@@ -784,7 +789,7 @@ impl Checker<'_> {
                 }
                 (Date, Int) => {
                     self.diags.push(
-                        Diagnostic::new("E0201", "cannot add a number to a date")
+                        Diagnostic::new(Code::E0201, "cannot add a number to a date")
                             .primary(b.span, "a number without a unit")
                             .help("write a unit, e.g. `event.date + 14 days`"),
                     );
@@ -837,7 +842,7 @@ impl Checker<'_> {
     fn kinds_error(&mut self, whole: &Expr, x: DurationKind, y: DurationKind) {
         self.diags.push(
             Diagnostic::new(
-                "E0204",
+                Code::E0204,
                 format!("cannot mix {} and {}", x.noun(), y.noun()),
             )
             .primary(whole.span, format!("{} and {}", x.noun(), y.noun()))
@@ -848,7 +853,7 @@ impl Checker<'_> {
     fn incomparable(&mut self, op: BinOp, a: &Expr, l: &Ty, r: &Ty) {
         let (ln, rn) = (l.name(&self.schema), r.name(&self.schema));
         let mut d = Diagnostic::new(
-            "E0201",
+            Code::E0201,
             format!("`{}` cannot combine {ln} and {rn}", op.symbol()),
         )
         .primary(a.span, format!("this is {ln}"));
@@ -898,7 +903,7 @@ impl Checker<'_> {
         }
         if c.where_.is_some() || c.since.is_some() || !c.among.is_empty() {
             self.diags.push(
-                Diagnostic::new("E0206", format!("`{f}` does not take `where`, `since` or `among`"))
+                Diagnostic::new(Code::E0206, format!("`{f}` does not take `where`, `since` or `among`"))
                     .primary(span, "only history queries take these")
                     .help("`where`, `since` and `among` belong to `count`, `exists`, `consecutive`, `last` and `first`"),
             );
@@ -911,7 +916,7 @@ impl Checker<'_> {
             "min" => Builtin::Min,
             "max" => Builtin::Max,
             _ => {
-                let mut d = Diagnostic::new("E0109", format!("unknown function `{f}`"))
+                let mut d = Diagnostic::new(Code::E0109, format!("unknown function `{f}`"))
                     .primary(c.func.span, "not a built-in function");
                 d = match did_you_mean(f, FUNCTIONS.iter().copied()) {
                     Some(h) => d.help(h),
@@ -932,7 +937,7 @@ impl Checker<'_> {
             };
             self.diags.push(
                 Diagnostic::new(
-                    "E0206",
+                    Code::E0206,
                     format!("`{f}` takes 2 arguments, {} given", c.args.len()),
                 )
                 .primary(span, "wrong number of arguments")
@@ -954,8 +959,11 @@ impl Checker<'_> {
                 .position(|a| a.name == "birth_date")
             else {
                 self.diags.push(
-                    Diagnostic::new("E0102", "`age_at` needs a pathway attribute `birth_date`")
-                        .primary(span, "no `birth_date` attribute"),
+                    Diagnostic::new(
+                        Code::E0102,
+                        "`age_at` needs a pathway attribute `birth_date`",
+                    )
+                    .primary(span, "no `birth_date` attribute"),
                 );
                 return poison();
             };
@@ -1010,7 +1018,7 @@ impl Checker<'_> {
         let usage = format!("`{f}(EVENT [where CONDITION] [since DATE])`");
         let Some(first) = c.args.first() else {
             self.diags.push(
-                Diagnostic::new("E0206", format!("`{f}` needs an event type"))
+                Diagnostic::new(Code::E0206, format!("`{f}` needs an event type"))
                     .primary(span, "no event type")
                     .help(format!("use {usage}, e.g. `{f}(dna)`")),
             );
@@ -1018,7 +1026,7 @@ impl Checker<'_> {
         };
         if c.args.len() > 1 {
             self.diags.push(
-                Diagnostic::new("E0206", format!("`{f}` takes one event type"))
+                Diagnostic::new(Code::E0206, format!("`{f}` takes one event type"))
                     .primary(c.args[1].span, "unexpected argument")
                     .help(format!("use {usage}")),
             );
@@ -1026,7 +1034,7 @@ impl Checker<'_> {
         let ExprKind::Name(ev_name) = &first.kind else {
             self.diags.push(
                 Diagnostic::new(
-                    "E0206",
+                    Code::E0206,
                     format!("`{f}` takes an event type, not an expression"),
                 )
                 .primary(first.span, "not an event type")
@@ -1061,7 +1069,7 @@ impl Checker<'_> {
             .collect();
         if kind != QueryKind::Consecutive && !c.among.is_empty() {
             self.diags.push(
-                Diagnostic::new("E0206", "`among` belongs to `consecutive`")
+                Diagnostic::new(Code::E0206, "`among` belongs to `consecutive`")
                     .primary(span, "`among` here")
                     .help("`consecutive(dna among attended, dna)` counts the run of `dna` at the end of the history, looking only at those event types"),
             );
@@ -1091,7 +1099,7 @@ impl Checker<'_> {
         if let Some(id) = self.schema.event_index.get(name) {
             return Some(*id);
         }
-        let mut d = Diagnostic::new("E0101", format!("unknown event type `{name}`"))
+        let mut d = Diagnostic::new(Code::E0101, format!("unknown event type `{name}`"))
             .primary(span, "not an event type of this policy's schema");
         if let Some(h) = did_you_mean(name, self.schema.event_index.keys().map(String::as_str)) {
             d = d.help(h);

@@ -3,7 +3,7 @@
 //! inside other queries' `where` (each level multiplies the work by the pathway's length).
 
 use super::Checker;
-use crate::base::diagnostic::Diagnostic;
+use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::Span;
 use crate::model::ir::Expr as Ir;
 
@@ -49,7 +49,7 @@ impl Checker<'_> {
         if cost.depth > MAX_EVAL_DEPTH {
             self.diags.push(
                 Diagnostic::new(
-                    "E0209",
+                    Code::E0209,
                     format!(
                         "{what} nests {} levels deep through other definitions (the limit is {MAX_EVAL_DEPTH})",
                         cost.depth
@@ -63,7 +63,7 @@ impl Checker<'_> {
         if cost.queries > MAX_QUERY_NESTING {
             self.diags.push(
                 Diagnostic::new(
-                    "E0209",
+                    Code::E0209,
                     format!(
                         "{what} nests history queries {} deep (the limit is {MAX_QUERY_NESTING})",
                         cost.queries

@@ -7,14 +7,14 @@
 
 mod expr;
 mod limits;
-mod lints;
+pub mod lints;
 pub mod repl;
 mod tests;
 mod types;
 
 use crate::base::suggest::did_you_mean;
 
-use crate::base::diagnostic::Diagnostic;
+use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::{SourceMap, Span};
 use crate::base::value::{DurationKind, Value, ValueType};
 use crate::front::loader::{LoadedPolicy, Module};
@@ -26,6 +26,7 @@ use crate::model::ir::{
 use crate::model::schema::{EnumDef, EventTypeDef, EventTypeId, FieldDef, Schema};
 use crate::syntax::ast::{self, ActionKind, Item, Literal, LiteralKind, Trigger};
 use expr::Scope;
+use lints::suppress::Suppressions;
 use std::collections::HashMap;
 use types::Ty;
 
@@ -41,14 +42,23 @@ pub struct Checked {
     pub policy: Option<Policy>,
     /// Errors and warnings, in the order found.
     pub diagnostics: Vec<Diagnostic>,
+    /// The policy's suppression comments, for lints that run later (`untested-rule`).
+    pub suppressions: Suppressions,
 }
 
 /// Checks a loaded policy.
 pub fn check(loaded: &LoadedPolicy, sources: &SourceMap) -> Checked {
     let mut c = Checker::new(sources);
     c.run(loaded);
-    let diagnostics = std::mem::take(&mut c.diags);
+    let mut diagnostics = std::mem::take(&mut c.diags);
+    let mut suppressions = lints::suppress::collect(loaded, sources, &mut diagnostics);
+    suppressions.apply(&mut diagnostics);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    if !has_errors {
+        // With errors, lints may not have seen every item: an unused suppression then says
+        // nothing. `untested-rule` is decided once the tests have run.
+        diagnostics.extend(suppressions.unused(|lint| lint != Code::W0007));
+    }
     let policy = if has_errors || loaded.modules.is_empty() {
         None
     } else {
@@ -57,6 +67,7 @@ pub fn check(loaded: &LoadedPolicy, sources: &SourceMap) -> Checked {
     Checked {
         policy,
         diagnostics,
+        suppressions,
     }
 }
 
@@ -81,7 +92,7 @@ pub(crate) struct Checker<'a> {
     clock_spans: Vec<Span>,
     pub(crate) params: Vec<ParamDef>,
     pub(crate) param_used: Vec<bool>,
-    param_spans: Vec<Span>,
+    pub(crate) param_spans: Vec<Span>,
     pub(crate) defs: Vec<DefDef>,
     pub(crate) def_types: Vec<Ty>,
     def_spans: Vec<Span>,
@@ -92,7 +103,7 @@ pub(crate) struct Checker<'a> {
     calendar: Calendar,
     pub(crate) tests: Vec<crate::model::ir::TestCase>,
     /// Names declared with `disable`, for lints.
-    disabled_spans: HashMap<RuleId, Span>,
+    pub(crate) disabled_spans: HashMap<RuleId, Span>,
     /// Name → index of params, defs, clocks and rules, so a look-up is not a scan (150,000
     /// definitions would otherwise take quadratic time to check).
     names: std::cell::RefCell<[NameIndex; 4]>,
@@ -210,8 +221,11 @@ impl<'a> Checker<'a> {
     }
 
     fn duplicate(&mut self, what: &str, name: &ast::Ident, first: Span) {
-        let mut d = Diagnostic::new("E0110", format!("{what} `{}` is declared twice", name.name))
-            .primary(name.span, "declared again here");
+        let mut d = Diagnostic::new(
+            Code::E0110,
+            format!("{what} `{}` is declared twice", name.name),
+        )
+        .primary(name.span, "declared again here");
         if first != Span::default() {
             d = d.secondary(first, "first declared here");
         }
@@ -315,7 +329,8 @@ impl<'a> Checker<'a> {
             }
         }
         // 7. Lints.
-        self.lint();
+        let lints = lints::run(self);
+        self.diags.extend(lints);
     }
 
     fn declare_enum(&mut self, e: &ast::EnumDecl) {
@@ -326,7 +341,7 @@ impl<'a> Checker<'a> {
         }
         if is_builtin_type(&e.name.name) {
             self.diags.push(
-                Diagnostic::new("E0110", format!("`{}` is a built-in type", e.name.name))
+                Diagnostic::new(Code::E0110, format!("`{}` is a built-in type", e.name.name))
                     .primary(e.name.span, "already a type")
                     .help("give the enum another name"),
             );
@@ -336,8 +351,11 @@ impl<'a> Checker<'a> {
         for v in &e.variants {
             if variants.contains(&v.name) {
                 self.diags.push(
-                    Diagnostic::new("E0110", format!("enum value `{}` is listed twice", v.name))
-                        .primary(v.span, "listed again here"),
+                    Diagnostic::new(
+                        Code::E0110,
+                        format!("enum value `{}` is listed twice", v.name),
+                    )
+                    .primary(v.span, "listed again here"),
                 );
                 continue;
             }
@@ -363,7 +381,7 @@ impl<'a> Checker<'a> {
                 None => {
                     let mut names: Vec<&str> = vec!["Bool", "Int", "Date", "Duration", "String"];
                     names.extend(self.schema.enums.iter().map(|e| e.name.as_str()));
-                    let mut d = Diagnostic::new("E0108", format!("unknown type `{other}`"))
+                    let mut d = Diagnostic::new(Code::E0108, format!("unknown type `{other}`"))
                         .primary(t.name.span, "not a type");
                     d = match did_you_mean(other, names.iter().copied()) {
                         Some(h) => d.help(h),
@@ -397,7 +415,7 @@ impl<'a> Checker<'a> {
                     if *q != en.name {
                         self.diags.push(
                             Diagnostic::new(
-                                "E0201",
+                                Code::E0201,
                                 format!("expected a `{}`, found a `{q}` value", en.name),
                             )
                             .primary(lit.span, "wrong enum"),
@@ -409,7 +427,7 @@ impl<'a> Checker<'a> {
                     Some(v) => Value::Enum(*e, v as u32),
                     None => {
                         let mut d = Diagnostic::new(
-                            "E0103",
+                            Code::E0103,
                             format!("`{n}` is not a value of `{}`", en.name),
                         )
                         .primary(lit.span, format!("not a `{}`", en.name));
@@ -428,7 +446,7 @@ impl<'a> Checker<'a> {
             }
             (LiteralKind::Int(_), ValueType::Duration(_)) => {
                 self.diags.push(
-                    Diagnostic::new("E0201", format!("{what} must be a duration, found a number"))
+                    Diagnostic::new(Code::E0201, format!("{what} must be a duration, found a number"))
                         .primary(lit.span, "a number without a unit")
                         .help("write a unit after the number, e.g. `3 weeks`, `14 days` or `5 working days`"),
                 );
@@ -437,7 +455,7 @@ impl<'a> Checker<'a> {
             (_, ty) => {
                 let want = self.schema.type_name(ty);
                 self.diags.push(
-                    Diagnostic::new("E0201", format!("{what} must be {want}"))
+                    Diagnostic::new(Code::E0201, format!("{what} must be {want}"))
                         .primary(lit.span, format!("not {want}")),
                 );
                 return None;
@@ -480,7 +498,7 @@ impl<'a> Checker<'a> {
             if f.name.name == "date" || f.name.name == "pathway_id" || f.name.name == "event" {
                 self.diags.push(
                     Diagnostic::new(
-                        "E0110",
+                        Code::E0110,
                         format!("`{}` is a column every event has", f.name.name),
                     )
                     .primary(f.name.span, "reserved field name")
@@ -491,7 +509,7 @@ impl<'a> Checker<'a> {
             if fields.iter().any(|x| x.name == f.name.name) {
                 self.diags.push(
                     Diagnostic::new(
-                        "E0110",
+                        Code::E0110,
                         format!(
                             "field `{}` is declared twice on `{}`",
                             f.name.name, e.name.name
@@ -528,7 +546,7 @@ impl<'a> Checker<'a> {
                     Ok(cal) => self.calendar = cal,
                     Err(why) => self.diags.push(
                         Diagnostic::new(
-                            "E0003",
+                            Code::E0003,
                             format!("bank holidays in `{}` cannot be used: {why}", h.value),
                         )
                         .primary(h.span, "this file")
@@ -536,7 +554,7 @@ impl<'a> Checker<'a> {
                     ),
                 },
                 Some(Err(why)) => self.diags.push(
-                    Diagnostic::new("E0003", why.clone())
+                    Diagnostic::new(Code::E0003, why.clone())
                         .primary(h.span, "named here")
                         .help("the path is relative to this policy file"),
                 ),
@@ -551,7 +569,7 @@ impl<'a> Checker<'a> {
                 }
                 other => {
                     let mut d = Diagnostic::new(
-                        "E0103",
+                        Code::E0103,
                         format!("unknown month-end rule `{other}`"),
                     )
                     .primary(me.span, "not a month-end rule")
@@ -597,7 +615,7 @@ impl<'a> Checker<'a> {
 
     fn not_constant(&mut self, e: &ast::Expr, what: &str) -> Option<Value> {
         self.diags.push(
-            Diagnostic::new("E0201", format!("{what} must be a constant value"))
+            Diagnostic::new(Code::E0201, format!("{what} must be a constant value"))
                 .primary(e.span, "not a constant")
                 .help("parameters hold a value such as `3 weeks`, `2`, `true` or `2025-04-01`"),
         );
@@ -617,7 +635,7 @@ impl<'a> Checker<'a> {
             let val = self.const_value(e, ty, &what)?;
             if dated.iter().any(|(d, _)| d == from) {
                 self.diags.push(
-                    Diagnostic::new("E0110", format!("two values of `{name}` from {from}"))
+                    Diagnostic::new(Code::E0110, format!("two values of `{name}` from {from}"))
                         .primary(*span, "date given twice"),
                 );
             }
@@ -639,7 +657,7 @@ impl<'a> Checker<'a> {
         if p.ty.optional {
             self.diags.push(
                 Diagnostic::new(
-                    "E0201",
+                    Code::E0201,
                     "a parameter always has a value: it cannot be optional",
                 )
                 .primary(p.ty.span, "remove the `?`"),
@@ -662,16 +680,6 @@ impl<'a> Checker<'a> {
         });
         self.param_used.push(false);
         self.param_spans.push(p.name.span);
-        if p.cite.is_empty() {
-            self.diags.push(
-                Diagnostic::new(
-                    "W0001",
-                    format!("parameter `{}` has no citation", p.name.name),
-                )
-                .primary(p.name.span, "no `cite`")
-                .help("cite the policy paragraph that sets this value, e.g. `cite \"10.2.1\"`"),
-            );
-        }
     }
 
     fn check_duration_kinds(
@@ -686,7 +694,7 @@ impl<'a> Checker<'a> {
                     if d.kind != *k {
                         self.diags.push(
                             Diagnostic::new(
-                                "E0204",
+                                Code::E0204,
                                 format!("cannot mix {} and {}", k.noun(), d.kind.noun()),
                             )
                             .primary(*span, "a different kind of duration")
@@ -700,8 +708,9 @@ impl<'a> Checker<'a> {
 
     fn apply_set(&mut self, s: &ast::SetDecl) {
         let Some(i) = self.param_index(&s.name.name) else {
-            let mut d = Diagnostic::new("E0105", format!("unknown parameter `{}`", s.name.name))
-                .primary(s.name.span, "no parameter of this name to set");
+            let mut d =
+                Diagnostic::new(Code::E0105, format!("unknown parameter `{}`", s.name.name))
+                    .primary(s.name.span, "no parameter of this name to set");
             d = match did_you_mean(&s.name.name, self.params.iter().map(|p| p.name.as_str())) {
                 Some(h) => d.help(h),
                 None => d.help("`set` changes a parameter declared with `param` in this policy or one it extends"),
@@ -714,8 +723,8 @@ impl<'a> Checker<'a> {
         let Some((initial, dated)) = self.param_values(&s.value, &ty, &s.name.name) else {
             // Re-badge type errors of a `set` as E0205, pointing at the declaration too.
             for d in &mut self.diags[before..] {
-                if d.code == "E0201" || d.code == "E0103" {
-                    d.code = "E0205";
+                if d.code == Code::E0201 || d.code == Code::E0103 {
+                    d.code = Code::E0205;
                     d.message = format!(
                         "`set {}` gives a value of the wrong type: {}",
                         s.name.name, d.message
@@ -736,7 +745,7 @@ impl<'a> Checker<'a> {
             if d.kind != *k {
                 self.diags.push(
                     Diagnostic::new(
-                        "E0205",
+                        Code::E0205,
                         format!(
                             "`{}` counts {}, but the new value counts {}",
                             s.name.name,
@@ -782,7 +791,7 @@ impl<'a> Checker<'a> {
         };
         let Some(target) = target else {
             self.diags.push(
-                Diagnostic::new("E0302", "a clock's target must be a number of days or weeks")
+                Diagnostic::new(Code::E0302, "a clock's target must be a number of days or weeks")
                     .primary(c.target.span, "not a day or week duration")
                     .help("write e.g. `target 18 weeks` or `target 62 days`, or name a Duration parameter in days"),
             );
@@ -805,7 +814,7 @@ impl<'a> Checker<'a> {
                 }
                 _ => {
                     self.diags.push(
-                        Diagnostic::new("E0302", "a clock's standard must be a percentage")
+                        Diagnostic::new(Code::E0302, "a clock's standard must be a percentage")
                             .primary(e.span, "not a percentage from 0 to 100")
                             .help("write e.g. `standard 92%`, or name an Int parameter: `standard rtt_standard%`"),
                     );
@@ -819,7 +828,7 @@ impl<'a> Checker<'a> {
             Some(m) if m.name == "completed" => false,
             Some(m) => {
                 let mut d = Diagnostic::new(
-                    "E0302",
+                    Code::E0302,
                     format!(
                         "a standard is measured `of incomplete` or `of completed`, not `{}`",
                         m.name
@@ -929,13 +938,6 @@ impl<'a> Checker<'a> {
             self.collect_set_pub(w, &mut narrowed.narrowed);
         }
         let actions = self.actions(&r.actions, &narrowed);
-        if r.cite.is_empty() {
-            self.diags.push(
-                Diagnostic::new("W0001", format!("rule `{}` has no citation", r.name.name))
-                    .primary(r.name.span, "no `cite`")
-                    .help("cite the policy paragraph it implements, e.g. `cite \"9.12.1\"`; the citation travels into every outcome"),
-            );
-        }
         self.rules.push(RuleDef {
             name: r.name.name.clone(),
             description: r.description.as_ref().map(|d| d.value.clone()),
@@ -965,7 +967,7 @@ impl<'a> Checker<'a> {
         self.rules.push(RuleDef {
             name: r.name.name.clone(),
             description: None,
-            cite: Vec::new(),
+            cite: r.cite.iter().map(|c| c.value.clone()).collect(),
             kind: RuleKind::On(Vec::new()),
             when: None,
             actions: Vec::new(),
@@ -1051,7 +1053,7 @@ impl<'a> Checker<'a> {
         if let Some(i) = self.clock_index(&id.name) {
             return Some(i as u16);
         }
-        let mut d = Diagnostic::new("E0104", format!("unknown clock `{}`", id.name))
+        let mut d = Diagnostic::new(Code::E0104, format!("unknown clock `{}`", id.name))
             .primary(id.span, "no clock of this name");
         d = match did_you_mean(&id.name, self.clocks.iter().map(|c| c.name.as_str())) {
             Some(h) => d.help(h),
@@ -1123,7 +1125,7 @@ impl<'a> Checker<'a> {
                             }
                             None => {
                                 let mut d = Diagnostic::new(
-                                    "E0303",
+                                    Code::E0303,
                                     format!("nothing can meet the obligation `{}`", what.name),
                                 )
                                 .primary(what.span, "not an event type");
@@ -1208,8 +1210,9 @@ impl<'a> Checker<'a> {
                 .position(|r| r.name == e.target.name)
                 .map(|p| p as RuleId);
             let Some(parent) = parent else {
-                let mut d = Diagnostic::new("E0106", format!("unknown rule `{}`", e.target.name))
-                    .primary(e.target.span, "no rule or exception of this name");
+                let mut d =
+                    Diagnostic::new(Code::E0106, format!("unknown rule `{}`", e.target.name))
+                        .primary(e.target.span, "no rule or exception of this name");
                 if let Some(h) =
                     did_you_mean(&e.target.name, self.rules.iter().map(|r| r.name.as_str()))
                 {
@@ -1220,8 +1223,11 @@ impl<'a> Checker<'a> {
             };
             if parent == *id {
                 self.diags.push(
-                    Diagnostic::new("E0301", format!("exception `{}` names itself", e.name.name))
-                        .primary(e.target.span, "an exception overrides another rule"),
+                    Diagnostic::new(
+                        Code::E0301,
+                        format!("exception `{}` names itself", e.name.name),
+                    )
+                    .primary(e.target.span, "an exception overrides another rule"),
                 );
                 continue;
             }
@@ -1237,7 +1243,7 @@ impl<'a> Checker<'a> {
                         if seen.contains(&parent) {
                             self.diags.push(
                                 Diagnostic::new(
-                                    "E0301",
+                                    Code::E0301,
                                     format!(
                                         "exceptions `{}` and `{}` override each other",
                                         e.name.name, self.rules[parent as usize].name
@@ -1273,7 +1279,7 @@ impl<'a> Checker<'a> {
                     let root_rule = &self.rules[root as usize];
                     self.diags.push(
                         Diagnostic::new(
-                            "E0301",
+                            Code::E0301,
                             format!("exception `{}` has a different trigger from rule `{}`", e.name.name, root_rule.name),
                         )
                         .primary(on.first().map(|i| i.span).unwrap_or(e.span), "this trigger")
@@ -1315,24 +1321,15 @@ impl<'a> Checker<'a> {
             rule.when = when;
             rule.actions = actions;
             self.rules[parent as usize].exceptions.push(*id);
-            if e.cite.is_empty() {
-                self.diags.push(
-                    Diagnostic::new(
-                        "W0001",
-                        format!("exception `{}` has no citation", e.name.name),
-                    )
-                    .primary(e.name.span, "no `cite`")
-                    .help("cite the paragraph that makes the exception, e.g. `cite \"9.12.3\"`"),
-                );
-            }
         }
         let _ = first_new;
     }
 
     fn apply_disable(&mut self, d: &ast::DisableDecl) {
         let Some(i) = self.rule_index(&d.target.name) else {
-            let mut diag = Diagnostic::new("E0106", format!("unknown rule `{}`", d.target.name))
-                .primary(d.target.span, "nothing of this name to disable");
+            let mut diag =
+                Diagnostic::new(Code::E0106, format!("unknown rule `{}`", d.target.name))
+                    .primary(d.target.span, "nothing of this name to disable");
             if let Some(h) =
                 did_you_mean(&d.target.name, self.rules.iter().map(|r| r.name.as_str()))
             {
@@ -1343,14 +1340,8 @@ impl<'a> Checker<'a> {
         };
         let reason = match &d.because {
             Some(b) => b.value.clone(),
-            None => {
-                self.diags.push(
-                    Diagnostic::new("W0006", format!("`disable {}` gives no reason", d.target.name))
-                        .primary(d.span, "no `because`")
-                        .help("say why the trust departs from the inherited rule: `disable … because \"9.12.1: …\"`"),
-                );
-                String::new()
-            }
+            // `disable-without-reason` reports it.
+            None => String::new(),
         };
         self.rules[i].disabled = Some(reason);
         self.disabled_spans.insert(i as RuleId, d.span);

@@ -2,7 +2,7 @@
 
 use super::expr::Scope;
 use super::{did_you_mean, Checker, CLOCK_STATUSES};
-use crate::base::diagnostic::Diagnostic;
+use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::value::Value;
 use crate::model::event::Event;
 use crate::model::ir::{Expectation, ExpectationKind, TestCase};
@@ -32,7 +32,7 @@ impl Checker<'_> {
                 }
                 None => {
                     let mut d = Diagnostic::new(
-                        "E0102",
+                        Code::E0102,
                         format!("unknown field `{}` on event `{}`", f.name.name, def.name),
                     )
                     .primary(
@@ -58,7 +58,7 @@ impl Checker<'_> {
                 None => {
                     self.diags.push(
                         Diagnostic::new(
-                            "E0304",
+                            Code::E0304,
                             format!("event `{}` needs the field `{}`", def.name, fd.name),
                         )
                         .primary(e.span, format!("no `{}` given", fd.name))
@@ -101,7 +101,7 @@ impl Checker<'_> {
                 }
                 None => {
                     let mut d = Diagnostic::new(
-                        "E0102",
+                        Code::E0102,
                         format!("unknown pathway attribute `{}`", f.name.name),
                     )
                     .primary(f.name.span, "not a pathway attribute");
@@ -125,7 +125,7 @@ impl Checker<'_> {
         value: &ast::ParamValue,
     ) -> Option<crate::model::ir::ParamOverride> {
         let Some(i) = self.param_index(&name.name) else {
-            let mut d = Diagnostic::new("E0105", format!("unknown parameter `{}`", name.name))
+            let mut d = Diagnostic::new(Code::E0105, format!("unknown parameter `{}`", name.name))
                 .primary(name.span, "no parameter of this name");
             if let Some(h) = did_you_mean(&name.name, self.params.iter().map(|p| p.name.as_str())) {
                 d = d.help(h);
@@ -153,7 +153,7 @@ impl Checker<'_> {
             ExpectKind::Obligation { name, status } => {
                 if !["met", "missed", "open"].contains(&status.name.as_str()) {
                     let mut d = Diagnostic::new(
-                        "E0304",
+                        Code::E0304,
                         format!("`{}` is not an obligation status", status.name),
                     )
                     .primary(status.span, "expected `met`, `missed` or `open`");
@@ -177,8 +177,9 @@ impl Checker<'_> {
                 on,
             } => {
                 let Some(c) = self.clock_index(&clock.name) else {
-                    let mut d = Diagnostic::new("E0104", format!("unknown clock `{}`", clock.name))
-                        .primary(clock.span, "no clock of this name");
+                    let mut d =
+                        Diagnostic::new(Code::E0104, format!("unknown clock `{}`", clock.name))
+                            .primary(clock.span, "no clock of this name");
                     if let Some(h) =
                         did_you_mean(&clock.name, self.clocks.iter().map(|c| c.name.as_str()))
                     {
@@ -192,7 +193,7 @@ impl Checker<'_> {
                 }
                 if let Some((0, span)) = period {
                     self.diags.push(
-                        Diagnostic::new("E0304", "periods are numbered from 1")
+                        Diagnostic::new(Code::E0304, "periods are numbered from 1")
                             .primary(*span, "no period 0"),
                     );
                     return None;
@@ -233,7 +234,7 @@ impl Checker<'_> {
             let first = first.span;
             self.diags.push(
                 Diagnostic::new(
-                    "E0110",
+                    Code::E0110,
                     format!("test `{}` is declared twice", t.name.value),
                 )
                 .primary(t.name.span, "declared again here")
@@ -283,7 +284,7 @@ impl Checker<'_> {
             if let Some(late) = case.events.iter().find(|e| e.date > as_at) {
                 self.diags.push(
                     Diagnostic::new(
-                        "E0304",
+                        Code::E0304,
                         format!("an event on {} is after the test's `as at {as_at}`", late.date),
                     )
                     .primary(span, "the report date")
@@ -293,9 +294,12 @@ impl Checker<'_> {
         }
         if case.expectations.is_empty() {
             self.diags.push(
-                Diagnostic::new("E0304", format!("test `{}` expects nothing", t.name.value))
-                    .primary(t.name.span, "no `expect` line")
-                    .help("a test must check something, e.g. `expect rtt running`"),
+                Diagnostic::new(
+                    Code::E0304,
+                    format!("test `{}` expects nothing", t.name.value),
+                )
+                .primary(t.name.span, "no `expect` line")
+                .help("a test must check something, e.g. `expect rtt running`"),
             );
         }
         self.tests.push(case);

@@ -1,0 +1,410 @@
+//! The batch run: a policy over a whole extract — parallel, ordered, deterministic. `pal run`
+//! and `pal explain` call it; so can any other front end (a language server, a binding).
+//!
+//! Input is read whole, or streamed pathway by pathway when its rows are grouped by pathway
+//! (memory then bounded by the largest pathway). Pathways are evaluated in batches of
+//! [`BATCH`] on rayon's pool, results are encoded in parallel and handed to the sinks in input
+//! order, so the output never depends on the number of threads. Nothing here keeps results:
+//! PTL rows and summary counts are gathered as the run goes.
+
+use crate::io::events::{
+    for_each_pathway, read_events, EventSet, InputFormat, PathwayEvents, ReadError, ReadOptions,
+    Rejection,
+};
+use crate::io::report::ptl::{self, PtlRow};
+use crate::io::report::summary::{Summary, SummaryBuilder};
+use crate::io::report::{self, ResultFormat};
+use crate::model::ir::Policy;
+use crate::runtime::eval::{Evaluator, PathwayResult};
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Pathways evaluated per batch: enough to keep every core busy, few enough that a streaming
+/// run holds little.
+pub const BATCH: usize = 2048;
+
+/// An extract to read: its display name (for provenance), format and bytes.
+pub struct Input {
+    /// The name rejections are reported under (`<stdin>` for standard input).
+    pub name: String,
+    /// CSV or JSON Lines.
+    pub format: InputFormat,
+    /// The bytes.
+    pub reader: Box<dyn Read + Send>,
+}
+
+impl Input {
+    /// Opens `path` (`-` is standard input), buffered.
+    pub fn open(path: &Path, format: InputFormat) -> io::Result<Input> {
+        if path == Path::new("-") {
+            return Ok(Input {
+                name: "<stdin>".to_string(),
+                format,
+                reader: Box::new(io::BufReader::with_capacity(1 << 20, io::stdin())),
+            });
+        }
+        let file = std::fs::File::open(path)?;
+        Ok(Input {
+            name: path.display().to_string(),
+            format,
+            reader: Box::new(io::BufReader::with_capacity(1 << 20, file)),
+        })
+    }
+}
+
+/// How a batch run reads and evaluates.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// The report date: events after it are counted, not evaluated.
+    pub as_at: NaiveDate,
+    /// Stop at the first rejected row.
+    pub strict: bool,
+    /// Keep each pathway's rule trace in its result.
+    pub trace: bool,
+    /// The input's rows are grouped by pathway: evaluate each as soon as its rows end.
+    pub streaming: bool,
+}
+
+/// Where per-pathway results go.
+pub enum ResultSink<'w> {
+    /// Only the PTL and summary are wanted.
+    Discard,
+    /// JSON Lines or CSV rows (the caller has written any header), encoded in parallel and
+    /// written in input order.
+    Encoded(ResultFormat, Box<dyn Write + 'w>),
+    /// The aligned table needs every row before it can size its columns: written at the end.
+    Table(Box<dyn Write + 'w>),
+}
+
+/// What a run gathers besides the results, and whom it tells as it goes.
+pub struct Sinks<'w> {
+    /// Per-pathway results.
+    pub results: ResultSink<'w>,
+    /// Gather the PTL of this clock.
+    pub ptl_clock: Option<String>,
+    /// Gather the waiting-time summary.
+    pub summary: bool,
+    /// Told of each rejected row, in input order.
+    pub on_rejection: &'w mut dyn FnMut(&Rejection),
+    /// Told after each batch: pathways done so far and, when the input was read whole, the
+    /// number of pathways in all.
+    pub on_progress: Option<&'w mut dyn FnMut(u64, Option<u64>)>,
+}
+
+/// The row account of a run: every row is evaluated, rejected or after the as-at date.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Rows read (excluding the header).
+    pub rows_read: u64,
+    /// Rows evaluated.
+    pub rows_evaluated: u64,
+    /// Rows rejected, each told to [`Sinks::on_rejection`].
+    pub rows_rejected: u64,
+    /// Rows dated after the as-at date.
+    pub rows_after_as_at: u64,
+    /// Pathways evaluated.
+    pub pathways: u64,
+}
+
+/// Time spent in each phase. In a streaming run reading overlaps evaluation.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PhaseTimes {
+    /// Reading and validating the events (excluding time spent waiting for evaluation).
+    pub read: Duration,
+    /// Evaluating pathways (wall time, all threads), including encoding their results.
+    pub evaluate: Duration,
+    /// Writing results and building the PTL and summary.
+    pub output: Duration,
+}
+
+/// What a finished run gathered.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The row account.
+    pub counts: Counts,
+    /// The PTL, sorted, if asked for.
+    pub ptl: Option<Vec<PtlRow>>,
+    /// The waiting-time summary, if asked for.
+    pub summary: Option<Summary>,
+    /// Where the time went.
+    pub phases: PhaseTimes,
+}
+
+/// Why a run stopped.
+#[derive(Debug)]
+pub enum Error {
+    /// The input could not be read, its header is unusable, or (strict) a row was rejected.
+    Read(ReadError),
+    /// A result could not be written.
+    Write(io::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Read(e) => write!(f, "{e}"),
+            Error::Write(e) => write!(f, "cannot write results: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Reads a whole extract with `policy`'s schema (the input of [`run`] when not streaming, and
+/// of `pal explain`).
+pub fn read(
+    input: Input,
+    policy: &Policy,
+    as_at: NaiveDate,
+    strict: bool,
+) -> Result<EventSet, ReadError> {
+    let opts = ReadOptions {
+        schema: &policy.schema,
+        as_at: Some(as_at),
+        strict,
+    };
+    read_events(input.reader, &input.name, input.format, &opts)
+}
+
+/// Runs `policy` over every pathway of `input`.
+pub fn run(
+    policy: &Policy,
+    input: Input,
+    options: &Options,
+    sinks: Sinks,
+) -> Result<Outcome, Error> {
+    let ev = Evaluator::new(policy);
+    let mut state = Gathering {
+        results: sinks.results,
+        table: Vec::new(),
+        ptl: sinks.ptl_clock.map(|c| (c, Vec::new())),
+        summary: sinks
+            .summary
+            .then(|| SummaryBuilder::new(policy, ev.params(), options.as_at)),
+        pathways: 0,
+        phases: PhaseTimes::default(),
+    };
+    let mut progress = sinks.on_progress;
+    let counts = if options.streaming {
+        run_streaming(
+            &ev,
+            policy,
+            input,
+            options,
+            &mut state,
+            sinks.on_rejection,
+            &mut progress,
+        )?
+    } else {
+        run_whole(
+            &ev,
+            policy,
+            input,
+            options,
+            &mut state,
+            sinks.on_rejection,
+            &mut progress,
+        )?
+    };
+    state.finish(counts)
+}
+
+/// Everything a run writes or gathers, fed batch by batch in input order.
+struct Gathering<'w> {
+    results: ResultSink<'w>,
+    table: Vec<PathwayResult>,
+    ptl: Option<(String, Vec<PtlRow>)>,
+    summary: Option<SummaryBuilder>,
+    pathways: u64,
+    phases: PhaseTimes,
+}
+
+/// One evaluated pathway, with what could be prepared for output in parallel.
+struct Evaluated {
+    result: PathwayResult,
+    encoded: Vec<u8>,
+    ptl: Option<PtlRow>,
+}
+
+impl Gathering<'_> {
+    /// Evaluates a batch in parallel (encoding results and PTL rows as it goes), then hands it
+    /// on in order.
+    fn process(
+        &mut self,
+        ev: &Evaluator,
+        batch: &[PathwayEvents],
+        options: &Options,
+    ) -> io::Result<()> {
+        let started = Instant::now();
+        let encode = match &self.results {
+            ResultSink::Encoded(format, _) => Some(*format),
+            _ => None,
+        };
+        let ptl_clock = self.ptl.as_ref().map(|(c, _)| c.as_str());
+        let mut done = batch
+            .par_iter()
+            .map(|p| {
+                let result = ev.run(&p.id, &p.events, &[], options.as_at, options.trace);
+                let mut encoded = Vec::with_capacity(if encode.is_some() { 2048 } else { 0 });
+                // Writing to memory cannot fail.
+                let _ = match encode {
+                    Some(ResultFormat::Csv) => report::write_csv_rows(&result, &mut encoded),
+                    Some(_) => report::write_jsonl(&result, &mut encoded),
+                    None => Ok(()),
+                };
+                let ptl = ptl_clock.and_then(|clock| ptl::row(&result, clock));
+                Evaluated {
+                    result,
+                    encoded,
+                    ptl,
+                }
+            })
+            .collect::<Vec<_>>();
+        self.phases.evaluate += started.elapsed();
+        let started = Instant::now();
+        for e in &mut done {
+            self.pathways += 1;
+            if let Some(s) = &mut self.summary {
+                s.add(&e.result);
+            }
+            if let (Some((_, rows)), Some(row)) = (&mut self.ptl, e.ptl.take()) {
+                rows.push(row);
+            }
+            match &mut self.results {
+                ResultSink::Discard => {}
+                ResultSink::Encoded(_, w) => w.write_all(&e.encoded)?,
+                ResultSink::Table(_) => self.table.push(std::mem::take(&mut e.result)),
+            }
+        }
+        // Freeing a batch's results is a good part of building them: do it on the workers, not
+        // on this thread, which the next batch is waiting for.
+        done.into_par_iter().for_each(drop);
+        self.phases.output += started.elapsed();
+        Ok(())
+    }
+
+    /// Finishes the results (the table is written now), sorts the PTL, closes the summary.
+    fn finish(self, mut counts: Counts) -> Result<Outcome, Error> {
+        let started = Instant::now();
+        match self.results {
+            ResultSink::Discard => {}
+            ResultSink::Encoded(_, mut w) => w.flush().map_err(Error::Write)?,
+            ResultSink::Table(mut w) => {
+                report::write_results_table(&self.table, &mut w).map_err(Error::Write)?;
+                w.flush().map_err(Error::Write)?;
+            }
+        }
+        let ptl = self.ptl.map(|(_, mut rows)| {
+            ptl::sort(&mut rows);
+            rows
+        });
+        let summary = self.summary.map(SummaryBuilder::finish);
+        let mut phases = self.phases;
+        phases.output += started.elapsed();
+        counts.pathways = self.pathways;
+        Ok(Outcome {
+            counts,
+            ptl,
+            summary,
+            phases,
+        })
+    }
+}
+
+/// Reads the whole input, then evaluates it batch by batch.
+fn run_whole(
+    ev: &Evaluator,
+    policy: &Policy,
+    input: Input,
+    options: &Options,
+    state: &mut Gathering,
+    on_rejection: &mut dyn FnMut(&Rejection),
+    progress: &mut Option<&mut dyn FnMut(u64, Option<u64>)>,
+) -> Result<Counts, Error> {
+    let started = Instant::now();
+    let set = read(input, policy, options.as_at, options.strict).map_err(Error::Read)?;
+    state.phases.read += started.elapsed();
+    for r in &set.rejected {
+        on_rejection(r);
+    }
+    let total = set.pathways.len() as u64;
+    for batch in set.pathways.chunks(BATCH) {
+        state.process(ev, batch, options).map_err(Error::Write)?;
+        if let Some(p) = progress {
+            p(state.pathways, Some(total));
+        }
+    }
+    let counts = Counts {
+        rows_read: set.rows_read,
+        rows_evaluated: set.rows_evaluated,
+        rows_rejected: set.rejected.len() as u64,
+        rows_after_as_at: set.rows_after_as_at,
+        pathways: 0,
+    };
+    // Millions of events take a while to free: share it among the workers.
+    set.pathways.into_par_iter().for_each(drop);
+    Ok(counts)
+}
+
+/// Evaluates pathway by pathway as the (grouped) input is read: full batches are evaluated and
+/// written while the reading thread reads on.
+fn run_streaming(
+    ev: &Evaluator,
+    policy: &Policy,
+    input: Input,
+    options: &Options,
+    state: &mut Gathering,
+    on_rejection: &mut dyn FnMut(&Rejection),
+    progress: &mut Option<&mut dyn FnMut(u64, Option<u64>)>,
+) -> Result<Counts, Error> {
+    let opts = ReadOptions {
+        schema: &policy.schema,
+        as_at: Some(options.as_at),
+        strict: options.strict,
+    };
+    let started = Instant::now();
+    let busy_before = state.phases.evaluate + state.phases.output;
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut written = Ok(());
+    let read = for_each_pathway(
+        input.reader,
+        &input.name,
+        input.format,
+        &opts,
+        |p| {
+            batch.push(p);
+            if batch.len() == BATCH {
+                written = state.process(ev, &batch, options);
+                batch.clear();
+                if let Some(p) = progress {
+                    p(state.pathways, None);
+                }
+                if written.is_err() {
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        },
+        |r| on_rejection(&r),
+    );
+    if written.is_ok() && !batch.is_empty() {
+        written = state.process(ev, &batch, options);
+    }
+    written.map_err(Error::Write)?;
+    state.phases.read += started
+        .elapsed()
+        .saturating_sub(state.phases.evaluate + state.phases.output - busy_before);
+    let tally = read.map_err(Error::Read)?;
+    Ok(Counts {
+        rows_read: tally.rows_read,
+        rows_evaluated: tally.rows_evaluated,
+        rows_rejected: tally.rows_rejected,
+        rows_after_as_at: tally.rows_after_as_at,
+        pathways: 0,
+    })
+}
