@@ -228,10 +228,10 @@ fn history_path() -> Option<PathBuf> {
 }
 
 /// Runs the REPL over `policy`; returns the exit code.
-pub fn run(policy: Option<&Path>) -> u8 {
+pub fn run(policy: Option<&Path>, policy_path: &[PathBuf]) -> u8 {
     let interactive = std::io::stdin().is_terminal();
     let color = interactive && std::env::var_os("NO_COLOR").is_none();
-    let (mut session, banner) = Session::new(policy, color);
+    let (mut session, banner) = Session::with_policy_path(policy, color, policy_path);
     if interactive {
         println!("{banner}");
         println!("PAL REPL — `:help` for commands, `:quit` to leave");

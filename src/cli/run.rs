@@ -9,7 +9,7 @@ use pal_engine::io::render::{render, Format};
 use pal_engine::io::report::{self, ResultFormat};
 use pal_engine::model::ir::Policy;
 use pal_engine::services::batch::{self, Input, ResultSink, Sinks};
-use pal_engine::services::project::load_policy;
+use pal_engine::services::project::load_policy_with;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -40,6 +40,10 @@ impl From<FormatArg> for ResultFormat {
 pub struct RunArgs {
     /// The policy file (e.g. `policies/rde.pal`).
     pub policy: PathBuf,
+    /// Also let policies import, extend and read holiday files under DIR (repeatable; the
+    /// policy's own folder is always allowed).
+    #[arg(long = "policy-path", value_name = "DIR")]
+    pub policy_path: Vec<PathBuf>,
     /// The events: CSV or JSON Lines (by extension, or `--input-format`); `-` reads stdin.
     #[arg(long)]
     pub events: PathBuf,
@@ -142,8 +146,8 @@ fn print_rejection(r: &Rejection) {
 }
 
 /// Loads the policy, or prints why not and gives the exit code.
-pub(crate) fn load_or_report(path: &Path) -> Result<Policy, u8> {
-    match load_policy(path) {
+pub(crate) fn load_or_report(path: &Path, policy_path: &[PathBuf]) -> Result<Policy, u8> {
+    match load_policy_with(path, policy_path) {
         Ok((_, policy, _)) => Ok(policy),
         Err((sources, diags)) => {
             eprint!(
@@ -170,7 +174,7 @@ pub(crate) fn load_or_report(path: &Path) -> Result<Policy, u8> {
 /// Runs `pal run`.
 pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     let started = Instant::now();
-    let policy = match load_or_report(&args.policy) {
+    let policy = match load_or_report(&args.policy, &args.policy_path) {
         Ok(p) => p,
         Err(code) => return code,
     };

@@ -2,7 +2,7 @@
 //! policy its own file defines (the file and what it imports or extends), with coverage.
 
 use crate::runtime::testing::{run_test, Coverage, TestReport};
-use crate::services::project::{load_roots, CheckRun};
+use crate::services::project::{load_roots_with, CheckRun};
 use std::path::PathBuf;
 
 /// One test's report with where it lives.
@@ -27,9 +27,9 @@ pub struct TestRun {
     pub untested: Vec<(String, Vec<String>)>,
 }
 
-/// Runs every selected test in `paths`.
-pub fn run_tests(paths: &[PathBuf], filter: Option<&str>) -> TestRun {
-    let checked = load_roots(paths);
+/// Runs every selected test in `paths`; policies may also read files under `policy_path`.
+pub fn run_tests(paths: &[PathBuf], policy_path: &[PathBuf], filter: Option<&str>) -> TestRun {
+    let checked = load_roots_with(paths, policy_path);
     let mut ran = Vec::new();
     let mut coverage = Coverage::default();
     let mut untested = Vec::new();
