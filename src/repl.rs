@@ -261,7 +261,9 @@ const EXIT_OUTPUT: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 3;
 
 /// The longest block of input (one line, or the lines of a block still open) the REPL reads.
-const MAX_BLOCK_BYTES: usize = 4 * 1024 * 1024;
+/// Each line of an open block re-parses the block, so lines are bounded too.
+const MAX_BLOCK_BYTES: usize = 1024 * 1024;
+const MAX_BLOCK_LINES: usize = 1000;
 
 /// Writes one answer; on failure reports it on stderr (if it can) and returns the error.
 fn say(out: &mut dyn Write, text: &str) -> std::io::Result<()> {
@@ -277,11 +279,12 @@ fn say(out: &mut dyn Write, text: &str) -> std::io::Result<()> {
 
 /// Piped input: no prompt; a block still open keeps reading lines. A line that is not UTF-8
 /// is reported with its number and skipped (exit 3 at the end); a block longer than
-/// [`MAX_BLOCK_BYTES`] stops the session.
+/// [`MAX_BLOCK_BYTES`] or [`MAX_BLOCK_LINES`] stops the session (exit 3).
 fn run_piped(session: &mut Session, input: &mut dyn BufRead, out: &mut dyn Write) -> u8 {
     let mut buffer = String::new();
     let mut line_no = 0usize;
     let mut bad_lines = 0usize;
+    let mut block_lines = 0usize;
     loop {
         let mut raw = Vec::new();
         let limit = (MAX_BLOCK_BYTES + 1).saturating_sub(buffer.len()) as u64;
@@ -317,9 +320,18 @@ fn run_piped(session: &mut Session, input: &mut dyn BufRead, out: &mut dyn Write
         };
         buffer.push_str(&line);
         buffer.push('\n');
+        block_lines += 1;
         if Session::is_incomplete(&buffer) {
+            if block_lines >= MAX_BLOCK_LINES {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "error: line {line_no}: an entry still open after {MAX_BLOCK_LINES} lines; stopping"
+                );
+                return EXIT_BAD_INPUT;
+            }
             continue;
         }
+        block_lines = 0;
         let (text, flow) = session.handle(&buffer);
         buffer.clear();
         if !text.is_empty() && say(out, &text).is_err() {

@@ -127,19 +127,14 @@ struct NameIndex {
 }
 
 impl NameIndex {
-    fn find<'n>(
-        &mut self,
-        names: impl Iterator<Item = &'n str>,
-        len: usize,
-        name: &str,
-    ) -> Option<usize> {
-        if len < self.indexed {
+    fn find<T>(&mut self, items: &[T], name_of: impl Fn(&T) -> &str, name: &str) -> Option<usize> {
+        if items.len() < self.indexed {
             *self = NameIndex::default();
         }
-        for (i, n) in names.enumerate().skip(self.indexed) {
-            self.map.entry(n.to_string()).or_insert(i);
+        for (i, item) in items.iter().enumerate().skip(self.indexed) {
+            self.map.entry(name_of(item).to_string()).or_insert(i);
         }
-        self.indexed = len;
+        self.indexed = items.len();
         self.map.get(name).copied()
     }
 }
@@ -181,26 +176,10 @@ impl<'a> Checker<'a> {
         let mut names = self.names.borrow_mut();
         let ix = &mut names[which as usize];
         match which {
-            Names::Params => ix.find(
-                self.params.iter().map(|p| p.name.as_str()),
-                self.params.len(),
-                name,
-            ),
-            Names::Defs => ix.find(
-                self.defs.iter().map(|p| p.name.as_str()),
-                self.defs.len(),
-                name,
-            ),
-            Names::Clocks => ix.find(
-                self.clocks.iter().map(|p| p.name.as_str()),
-                self.clocks.len(),
-                name,
-            ),
-            Names::Rules => ix.find(
-                self.rules.iter().map(|p| p.name.as_str()),
-                self.rules.len(),
-                name,
-            ),
+            Names::Params => ix.find(&self.params, |p| &p.name, name),
+            Names::Defs => ix.find(&self.defs, |d| &d.name, name),
+            Names::Clocks => ix.find(&self.clocks, |c| &c.name, name),
+            Names::Rules => ix.find(&self.rules, |r| &r.name, name),
         }
     }
 
@@ -872,9 +851,11 @@ impl<'a> Checker<'a> {
             return;
         }
         let mut t = self.expr(&d.body, &Scope::default());
-        let cost = self.cost(&t.ir);
+        let mut cost = self.cost(&t.ir);
         if !self.check_cost(cost, d.name.span, &format!("definition `{}`", d.name.name)) {
+            // Reported once: definitions naming this one are not reported for it again.
             t.ir = crate::model::ir::Expr::Const(Value::Unset);
+            cost = limits::Cost::default();
         }
         self.def_costs.push(cost);
         self.defs.push(DefDef {
