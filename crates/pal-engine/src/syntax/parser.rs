@@ -1400,6 +1400,18 @@ mod tests {
         let minus = format!("def x = {}1", "-".repeat(100_000));
         let err = parse_file(FileId(0), &minus).err().map(|d| d.code);
         assert_eq!(err, Some(Code::E0004));
+        // Nesting without brackets: the builder counts before it recurses.
+        let within = format!(
+            "def x = now{}{}",
+            " within now".repeat(3000),
+            " of now".repeat(3000)
+        );
+        let err = parse_file(FileId(0), &within).err().map(|d| d.code);
+        assert_eq!(err, Some(Code::E0004));
+        // A `"` inside a block comment opens no string for the pre-check.
+        let comment = format!("def x = /* \" */ {}1{}", "(".repeat(5000), ")".repeat(5000));
+        let err = parse_file(FileId(0), &comment).err().map(|d| d.code);
+        assert_eq!(err, Some(Code::E0004));
     }
 
     #[test]

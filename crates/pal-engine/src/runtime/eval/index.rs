@@ -39,8 +39,9 @@ impl Reads {
 }
 
 /// What an expression reads. Bounded recursion: expressions are at most `MAX_NESTING` deep and
-/// definition chains are bounded by the checker (`E0209`).
-pub(crate) fn reads(ev: &Evaluator, e: &Expr) -> Reads {
+/// definition chains are bounded by the checker (`E0209`). `defs` memoises each definition's
+/// answer, so a definition naming another twice, many times over, is looked at once.
+pub(crate) fn reads(ev: &Evaluator, e: &Expr, defs: &mut Vec<Option<Reads>>) -> Reads {
     let mut r = match e {
         Expr::Now => Reads {
             step: true,
@@ -53,10 +54,21 @@ pub(crate) fn reads(ev: &Evaluator, e: &Expr) -> Reads {
                 .is_none_or(|p| !p.dated.is_empty()),
             ..Reads::default()
         },
-        Expr::Def(d) => match ev.policy.defs.get(*d as usize) {
-            Some(def) => reads(ev, &def.body),
-            None => Reads::default(),
-        },
+        Expr::Def(d) => {
+            let d = *d as usize;
+            if let Some(Some(r)) = defs.get(d) {
+                return *r;
+            }
+            let r = match ev.policy.defs.get(d) {
+                Some(def) => reads(ev, &def.body, defs),
+                None => Reads::default(),
+            };
+            if defs.len() <= d {
+                defs.resize(d + 1, None);
+            }
+            defs[d] = Some(r);
+            return r;
+        }
         Expr::EventDate(r) | Expr::EventField(r, _) => match r {
             EventRef::Candidate => Reads {
                 candidate: true,
@@ -77,9 +89,13 @@ pub(crate) fn reads(ev: &Evaluator, e: &Expr) -> Reads {
             let w = q
                 .where_
                 .as_deref()
-                .map(|w| reads(ev, w))
+                .map(|w| reads(ev, w, defs))
                 .unwrap_or_default();
-            let s = q.since.as_deref().map(|s| reads(ev, s)).unwrap_or_default();
+            let s = q
+                .since
+                .as_deref()
+                .map(|s| reads(ev, s, defs))
+                .unwrap_or_default();
             return Reads {
                 candidate: s.candidate,
                 step: w.step || s.step,
@@ -89,7 +105,7 @@ pub(crate) fn reads(ev: &Evaluator, e: &Expr) -> Reads {
         }
         _ => Reads::default(),
     };
-    e.for_each_child(|c, _| r = r.or(reads(ev, c)));
+    e.for_each_child(|c, _| r = r.or(reads(ev, c, defs)));
     r
 }
 
@@ -138,6 +154,8 @@ pub(crate) struct KeyedIndex {
 #[derive(Debug, Default)]
 pub(crate) struct HistoryIndex {
     plans: RefCell<HashMap<usize, Plan>>,
+    /// What each definition reads (see [`reads`]).
+    def_reads: RefCell<Vec<Option<Reads>>>,
 }
 
 /// What a query asked of the index.
@@ -201,7 +219,10 @@ impl HistoryIndex {
     ) -> Answer {
         let k = key(q);
         let taken = self.plans.borrow_mut().remove(&k);
-        let mut plan = taken.unwrap_or_else(|| plan_for(ev, q));
+        let mut plan = match taken {
+            Some(p) => p,
+            None => plan_for(ev, q, &mut self.def_reads.borrow_mut()),
+        };
         let answer = match &mut plan {
             Plan::Indexed(ix) => {
                 ix.extend(q, history, &test);
@@ -216,13 +237,17 @@ impl HistoryIndex {
     }
 }
 
-fn plan_for(ev: &Evaluator, q: &Query) -> Plan {
+fn plan_for(ev: &Evaluator, q: &Query, defs: &mut Vec<Option<Reads>>) -> Plan {
     let w = q
         .where_
         .as_deref()
-        .map(|w| reads(ev, w))
+        .map(|w| reads(ev, w, defs))
         .unwrap_or_default();
-    let s = q.since.as_deref().map(|s| reads(ev, s)).unwrap_or_default();
+    let s = q
+        .since
+        .as_deref()
+        .map(|s| reads(ev, s, defs))
+        .unwrap_or_default();
     if !w.step && !w.state && !w.query {
         return Plan::Indexed(Box::default());
     }
@@ -232,7 +257,7 @@ fn plan_for(ev: &Evaluator, q: &Query) -> Plan {
         for (i, c) in parts.iter().enumerate() {
             for field_left in [true, false] {
                 if let Some((_, other)) = equality(c, field_left) {
-                    if !reads(ev, other).candidate {
+                    if !reads(ev, other, defs).candidate {
                         return Plan::Keyed(Box::new(KeyedIndex {
                             conjunct: i,
                             field_left,
