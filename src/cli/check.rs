@@ -16,17 +16,21 @@ pub struct CheckArgs {
     /// policy's own folder is always allowed).
     #[arg(long = "policy-path", value_name = "DIR")]
     pub policy_path: Vec<PathBuf>,
-    /// Output format: human, short (file:line:col), json (versioned, see docs) or github.
+    /// Output format: human, short (file:line:col), json (versioned, see docs), github or sarif
+    /// (SARIF 2.1.0).
     #[arg(long, default_value = "human", value_parser = parse_format)]
     pub format: Format,
+    /// Also write the findings as SARIF 2.1.0 to this file (one run, two outputs: e.g. the
+    /// human form on the terminal and SARIF for code scanning).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
     /// Treat warnings as errors (exit 1 if there are any).
     #[arg(long)]
     pub deny_warnings: bool,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse::<Format>()
-        .map_err(|_| format!("unknown format `{s}`: use human, short, json or github"))
+    s.parse::<Format>().map_err(|e| e.to_string())
 }
 
 /// Runs `pal check`.
@@ -40,6 +44,13 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> u8 {
         color_stdout(),
     );
     let _ = out.write_all(text.as_bytes());
+    if let Some(path) = &args.sarif {
+        let sarif = render(&checked.diagnostics, &checked.sources, Format::Sarif, false);
+        if let Err(e) = write_whole(path, sarif.as_bytes()) {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+            return EXIT_UNREADABLE;
+        }
+    }
     let (errors, warnings) = checked.counts();
     if args.format == Format::Human && errors == 0 && warnings == 0 {
         let _ = writeln!(
@@ -61,4 +72,18 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> u8 {
     } else {
         EXIT_OK
     }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`: the file is
+/// complete or absent, never half-written.
+fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = path.with_file_name(format!(".{name}.pal-tmp"));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }

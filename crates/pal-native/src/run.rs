@@ -3,7 +3,9 @@
 
 use super::*;
 use pal_engine::model::calendar::age_in_years;
-use pal_engine::runtime::eval::{ObligationResult, OutcomeResult, PeriodResult, WarningResult};
+use pal_engine::runtime::eval::{
+    ObligationResult, ObligationStatus, OutcomeResult, PeriodResult, PeriodStatus, WarningResult,
+};
 use std::collections::BTreeMap;
 
 /// The events of a pathway in evaluation order: a sorted slice of the input, or a sorted list
@@ -1516,10 +1518,10 @@ impl<'a> State<'a> {
                     clock: self.clock_name(ci).to_string(),
                     period: pi as u32 + 1,
                     status: match p.status(as_at) {
-                        Status::Stopped => "stopped",
-                        Status::Nullified => "nullified",
-                        Status::Paused => "paused",
-                        _ => "running",
+                        Status::Stopped => PeriodStatus::Stopped,
+                        Status::Nullified => PeriodStatus::Nullified,
+                        Status::Paused => PeriodStatus::Paused,
+                        _ => PeriodStatus::Running,
                     },
                     start: p.start,
                     stop: p.stop,
@@ -1547,10 +1549,10 @@ impl<'a> State<'a> {
                 created: o.created,
                 due: o.due,
                 status: match o.met_on {
-                    Some(d) if d <= o.due => "met",
-                    Some(_) => "missed",
-                    None if as_at > o.due => "missed",
-                    None => "open",
+                    Some(d) if d <= o.due => ObligationStatus::Met,
+                    Some(_) => ObligationStatus::Missed,
+                    None if as_at > o.due => ObligationStatus::Missed,
+                    None => ObligationStatus::Open,
                 },
                 met_on: o.met_on,
                 rule: m.name(o.rule).to_string(),

@@ -4,3 +4,4 @@
 pub mod events;
 pub mod render;
 pub mod report;
+pub mod sarif;

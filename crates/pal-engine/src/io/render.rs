@@ -34,19 +34,28 @@ pub enum Format {
     Json,
     /// GitHub Actions workflow commands (`::error file=…::message`) that annotate pull requests.
     Github,
+    /// A SARIF 2.1.0 log, for code scanning and the CI tools that read SARIF.
+    Sarif,
 }
 
 impl Format {
     /// Every format, in the order they are documented.
-    pub const ALL: [Format; 4] = [Format::Human, Format::Short, Format::Json, Format::Github];
+    pub const ALL: [Format; 5] = [
+        Format::Human,
+        Format::Short,
+        Format::Json,
+        Format::Github,
+        Format::Sarif,
+    ];
 
-    /// The name accepted by [`FromStr`] (`human`, `short`, `json`, `github`).
+    /// The name accepted by [`FromStr`] (`human`, `short`, `json`, `github`, `sarif`).
     pub fn name(self) -> &'static str {
         match self {
             Format::Human => "human",
             Format::Short => "short",
             Format::Json => "json",
             Format::Github => "github",
+            Format::Sarif => "sarif",
         }
     }
 }
@@ -65,7 +74,7 @@ impl fmt::Display for UnknownFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "unknown format `{}`: use human, short, json or github",
+            "unknown format `{}`: use human, short, json, github or sarif",
             self.0
         )
     }
@@ -76,7 +85,7 @@ impl std::error::Error for UnknownFormat {}
 impl FromStr for Format {
     type Err = UnknownFormat;
 
-    /// Parses `human`, `short`, `json` or `github` (ASCII case-insensitive).
+    /// Parses `human`, `short`, `json`, `github` or `sarif` (ASCII case-insensitive).
     fn from_str(s: &str) -> Result<Format, UnknownFormat> {
         Format::ALL
             .into_iter()
@@ -97,6 +106,7 @@ pub fn render(diags: &[Diagnostic], sources: &SourceMap, format: Format, color: 
         Format::Short => render_short(diags, sources),
         Format::Json => render_json(diags, sources),
         Format::Github => render_github(diags, sources),
+        Format::Sarif => crate::io::sarif::render(diags, sources),
     }
 }
 
@@ -124,15 +134,15 @@ fn clamp(text: &str, span: Span) -> Range<usize> {
 }
 
 /// Where a span starts and ends, 1-based, columns in characters, end exclusive.
-struct Location<'a> {
-    file: &'a str,
-    line: usize,
-    column: usize,
-    end_line: usize,
-    end_column: usize,
+pub(crate) struct Location<'a> {
+    pub(crate) file: &'a str,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    pub(crate) end_line: usize,
+    pub(crate) end_column: usize,
 }
 
-fn locate(sources: &SourceMap, span: Span) -> Location<'_> {
+pub(crate) fn locate(sources: &SourceMap, span: Span) -> Location<'_> {
     let file = sources.get(span.file);
     let range = clamp(&file.text, span);
     let (line, column) = file.line_col(range.start);
@@ -148,7 +158,7 @@ fn locate(sources: &SourceMap, span: Span) -> Location<'_> {
 
 /// Index of the primary label: the first one marked primary, else the first label (as
 /// [`Diagnostic::primary_span`] does).
-fn primary_index(d: &Diagnostic) -> Option<usize> {
+pub(crate) fn primary_index(d: &Diagnostic) -> Option<usize> {
     d.labels
         .iter()
         .position(|l| l.primary)

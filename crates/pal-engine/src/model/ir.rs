@@ -5,6 +5,7 @@ use crate::base::source::Span;
 use crate::base::value::{Value, ValueType};
 use crate::model::calendar::Calendar;
 use crate::model::schema::{EventTypeId, Schema};
+use crate::model::status::{ObligationStatus, PeriodStatus};
 use chrono::NaiveDate;
 use std::sync::Arc;
 
@@ -420,8 +421,8 @@ pub enum ExpectationKind {
     Obligation {
         /// Its name.
         name: String,
-        /// `met`, `missed` or `open`.
-        status: String,
+        /// The status expected.
+        status: ObligationStatus,
     },
     /// Any conflict (or none).
     Conflict {
@@ -439,8 +440,8 @@ pub enum ExpectationKind {
         clock: ClockId,
         /// 1-based period, or the latest.
         period: Option<u32>,
-        /// Expected status name.
-        status: String,
+        /// The status expected; `None` for `not_started` (no period at all).
+        status: Option<PeriodStatus>,
         /// Stop date (stopped/nullified) or start date (running/paused).
         on: Option<NaiveDate>,
     },

@@ -6,3 +6,4 @@ pub mod calendar;
 pub mod event;
 pub mod ir;
 pub mod schema;
+pub mod status;

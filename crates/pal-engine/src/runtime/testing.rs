@@ -3,7 +3,7 @@
 use crate::base::source::Span;
 use crate::base::value::Value;
 use crate::model::ir::{Expectation, ExpectationKind, Policy, RuleKind, TestCase};
-use crate::runtime::eval::{Evaluator, PathwayResult};
+use crate::runtime::eval::{Evaluator, PathwayResult, PeriodStatus, RuleOutcome};
 use chrono::NaiveDate;
 use std::collections::BTreeSet;
 
@@ -102,7 +102,7 @@ fn check(
         }
         ExpectationKind::Obligation { name, status } => {
             let found: Vec<_> = r.obligations.iter().filter(|o| o.what == *name).collect();
-            if found.iter().any(|o| o.status == status) {
+            if found.iter().any(|o| o.status == *status) {
                 return None;
             }
             Some(if found.is_empty() {
@@ -140,10 +140,10 @@ fn check(
         } => {
             let name = &ev.policy.clocks[*clock as usize].name;
             let periods: Vec<_> = r.clocks.iter().filter(|p| p.clock == *name).collect();
-            if status == "not_started" {
+            let Some(status) = status else {
                 return (!periods.is_empty())
                     .then(|| format!("`{name}` has {} period(s)", periods.len()));
-            }
+            };
             let p = match period {
                 Some(n) => periods.iter().find(|p| p.period == *n),
                 None => periods.last(),
@@ -155,7 +155,7 @@ fn check(
                 });
             };
             let date = match p.status {
-                "stopped" | "nullified" => p.stop,
+                PeriodStatus::Stopped | PeriodStatus::Nullified => p.stop,
                 _ => Some(p.start),
             };
             let describe = || {
@@ -171,7 +171,7 @@ fn check(
                         .unwrap_or_default()
                 )
             };
-            if p.status != status || on.is_some_and(|d| Some(d) != date) {
+            if p.status != *status || on.is_some_and(|d| Some(d) != date) {
                 return Some(describe());
             }
             None
@@ -218,7 +218,7 @@ impl Coverage {
         self.tests += 1;
         for step in report.result.trace.iter().flatten() {
             for r in &step.rules {
-                if r.result == "fired" {
+                if r.result == RuleOutcome::Fired {
                     self.fired.insert(r.rule.clone());
                 }
             }

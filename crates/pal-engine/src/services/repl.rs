@@ -11,6 +11,7 @@ use crate::io::render::{render, Format};
 use crate::model::event::Event;
 use crate::model::ir::{Policy, RuleKind};
 use crate::runtime::eval::{Evaluator, PathwayResult};
+use crate::runtime::eval::{PeriodStatus, RuleOutcome};
 use crate::syntax::{parse_repl_line, ReplLine};
 use chrono::NaiveDate;
 use std::fmt::Write as _;
@@ -521,7 +522,7 @@ impl Session {
             }
             // Other rules that acted on the clock (resets, pauses) appear in the trace.
             for step in r.trace.iter().flatten() {
-                for t in step.rules.iter().filter(|t| t.result == "fired") {
+                for t in step.rules.iter().filter(|t| t.result == RuleOutcome::Fired) {
                     let acts = policy
                         .rules
                         .iter()
@@ -633,14 +634,14 @@ impl Session {
                 .iter()
                 .filter(|step| step.date == c.date && step.event == c.event)
                 .flat_map(|step| &step.rules)
-                .find(|t| t.rule == name && t.result != "not_applicable");
+                .find(|t| t.rule == name && t.result != RuleOutcome::NotApplicable);
             let verdict = match (c.held, outcome) {
                 (false, _) => "condition failed".to_string(),
-                (true, Some(t)) if t.result == "overridden" => format!(
+                (true, Some(t)) if t.result == RuleOutcome::Overridden => format!(
                     "condition held, but {}",
                     t.detail.as_deref().unwrap_or("an exception applied")
                 ),
-                (true, Some(t)) if t.result == "conflict" => {
+                (true, Some(t)) if t.result == RuleOutcome::Conflict => {
                     "condition held, but its exceptions disagreed (a conflict)".to_string()
                 }
                 (true, _) => "condition held".to_string(),
@@ -698,7 +699,7 @@ impl Session {
         let _ = writeln!(text, "  as at {}", r.as_at);
         for p in &r.clocks {
             let on = match p.status {
-                "stopped" | "nullified" => p.stop,
+                PeriodStatus::Stopped | PeriodStatus::Nullified => p.stop,
                 _ => Some(p.start),
             };
             let _ = write!(
@@ -798,7 +799,7 @@ pub fn clocks_line(r: &PathwayResult) -> String {
     latest
         .iter()
         .map(|p| match p.status {
-            "running" | "paused" => format!(
+            PeriodStatus::Running | PeriodStatus::Paused => format!(
                 "{} {} since {} ({} days)",
                 p.clock,
                 p.status,

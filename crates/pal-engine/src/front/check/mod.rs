@@ -11,6 +11,7 @@ pub mod lints;
 pub mod repl;
 mod tests;
 mod types;
+mod unit_tests;
 
 use crate::base::suggest::did_you_mean;
 

@@ -1,11 +1,12 @@
 //! Checks `test` blocks against the schema and compiles them into [`TestCase`]s.
 
 use super::expr::Scope;
-use super::{did_you_mean, Checker, CLOCK_STATUSES};
+use super::{did_you_mean, Checker};
 use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::value::Value;
 use crate::model::event::Event;
 use crate::model::ir::{Expectation, ExpectationKind, TestCase};
+use crate::model::status::{ObligationStatus, PeriodStatus};
 use crate::syntax::ast::{self, ExpectKind, TestStep};
 
 impl Checker<'_> {
@@ -151,7 +152,7 @@ impl Checker<'_> {
                 cite: cite.iter().map(|c| c.value.clone()).collect(),
             },
             ExpectKind::Obligation { name, status } => {
-                if !["met", "missed", "open"].contains(&status.name.as_str()) {
+                let Some(expected) = ObligationStatus::from_name(&status.name) else {
                     let mut d = Diagnostic::new(
                         Code::E0304,
                         format!("`{}` is not an obligation status", status.name),
@@ -162,10 +163,10 @@ impl Checker<'_> {
                     }
                     self.diags.push(d);
                     return None;
-                }
+                };
                 ExpectationKind::Obligation {
                     name: name.name.clone(),
-                    status: status.name.clone(),
+                    status: expected,
                 }
             }
             ExpectKind::Conflict { negated } => ExpectationKind::Conflict { negated: *negated },
@@ -188,9 +189,11 @@ impl Checker<'_> {
                     self.diags.push(d);
                     return None;
                 };
-                if !CLOCK_STATUSES.contains(&status.name.as_str()) {
-                    return None;
-                }
+                // Unknown names were reported where the status enum is checked.
+                let expected = match status.name.as_str() {
+                    "not_started" => None,
+                    other => Some(PeriodStatus::from_name(other)?),
+                };
                 if let Some((0, span)) = period {
                     self.diags.push(
                         Diagnostic::new(Code::E0304, "periods are numbered from 1")
@@ -201,7 +204,7 @@ impl Checker<'_> {
                 ExpectationKind::Clock {
                     clock: c as u16,
                     period: period.map(|(n, _)| n),
-                    status: status.name.clone(),
+                    status: expected,
                     on: *on,
                 }
             }

@@ -1,7 +1,7 @@
 //! `pal explain`'s timeline: the pathway's events and timers in order, the rules considered at
 //! each step with their citations and why they did or did not fire, and the clocks after it.
 
-use crate::runtime::eval::PathwayResult;
+use crate::runtime::eval::{PathwayResult, RuleOutcome};
 use std::io::{self, Write};
 
 /// Writes the explanation of one evaluated (traced) pathway.
@@ -26,13 +26,12 @@ pub fn write(r: &PathwayResult, out: &mut dyn Write) -> io::Result<()> {
         }
         for rule in &step.rules {
             let what = match rule.result {
-                "fired" => "fired     ",
-                "not_applicable" => "not fired ",
-                "overridden" => "overridden",
-                "conflict" => "CONFLICT  ",
-                "armed" => "armed     ",
-                "cancelled" => "cancelled ",
-                other => other,
+                RuleOutcome::Fired => "fired     ",
+                RuleOutcome::NotApplicable => "not fired ",
+                RuleOutcome::Overridden => "overridden",
+                RuleOutcome::Conflict => "CONFLICT  ",
+                RuleOutcome::Armed => "armed     ",
+                RuleOutcome::Cancelled => "cancelled ",
             };
             let detail = rule
                 .detail

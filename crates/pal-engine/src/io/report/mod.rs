@@ -6,7 +6,7 @@ pub mod ptl;
 pub mod summary;
 pub mod timeline;
 
-use crate::runtime::eval::PathwayResult;
+use crate::runtime::eval::{ObligationStatus, PathwayResult};
 use std::io::{self, Write};
 
 /// How `pal run` writes results.
@@ -65,7 +65,7 @@ pub fn period_rows(r: &PathwayResult) -> Vec<Vec<String>> {
     let open = r
         .obligations
         .iter()
-        .filter(|o| o.status != "met")
+        .filter(|o| o.status != ObligationStatus::Met)
         .map(|o| format!("{} {} {}", o.what, o.status, o.due))
         .collect::<Vec<_>>()
         .join(";");

@@ -1,6 +1,6 @@
 //! The patient tracking list: every open pathway on the tracked clock, longest wait first.
 
-use crate::runtime::eval::PathwayResult;
+use crate::runtime::eval::{ObligationStatus, PathwayResult, PeriodStatus};
 use chrono::NaiveDate;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -16,7 +16,7 @@ pub struct PtlRow {
     /// The clock tracked (`rtt`).
     pub clock: String,
     /// `running` or `paused`.
-    pub status: &'static str,
+    pub status: PeriodStatus,
     /// Clock start.
     #[serde(serialize_with = "crate::base::value::serialize_date")]
     pub start: NaiveDate,
@@ -77,12 +77,12 @@ pub fn row(r: &PathwayResult, clock: &str) -> Option<PtlRow> {
         .clocks
         .iter()
         .rev()
-        .find(|p| p.clock == clock && matches!(p.status, "running" | "paused"))?;
+        .find(|p| p.clock == clock && p.status.is_open())?;
     let days = p.days_waited.unwrap_or(0);
     let next = r
         .obligations
         .iter()
-        .filter(|o| o.status == "open")
+        .filter(|o| o.status == ObligationStatus::Open)
         .min_by_key(|o| o.due);
     Some(PtlRow {
         pathway_id: r.pathway_id.clone(),

@@ -4,7 +4,7 @@
 
 use crate::base::value::Value;
 use crate::model::ir::{Policy, Standard};
-use crate::runtime::eval::PathwayResult;
+use crate::runtime::eval::{PathwayResult, PeriodStatus};
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -120,9 +120,9 @@ impl SummaryBuilder {
                 continue;
             };
             let measured = if c.incomplete {
-                matches!(p.status, "running" | "paused")
+                p.status.is_open()
             } else {
-                p.status == "stopped"
+                p.status == PeriodStatus::Stopped
             };
             if !measured {
                 continue;

@@ -3,7 +3,7 @@
 
 use crate::model::event::Event;
 use crate::model::schema::Schema;
-use crate::runtime::eval::PathwayResult;
+use crate::runtime::eval::{PathwayResult, PeriodStatus};
 use chrono::NaiveDate;
 use std::fmt::Write as _;
 
@@ -55,9 +55,9 @@ pub fn draw(r: &PathwayResult, events: &[Event], schema: Option<&Schema>, width:
                 *c = '=';
             }
             row[b] = match p.status {
-                "stopped" => '|',
-                "nullified" => 'x',
-                "paused" => '-',
+                PeriodStatus::Stopped => '|',
+                PeriodStatus::Nullified => 'x',
+                PeriodStatus::Paused => '-',
                 _ => '>',
             };
         }

@@ -84,12 +84,12 @@ impl Period {
     }
 
     /// The status name used in results.
-    pub fn status(&self, now: NaiveDate) -> &'static str {
+    pub fn status(&self, now: NaiveDate) -> PeriodStatus {
         match self.state {
-            PeriodState::Stopped => "stopped",
-            PeriodState::Nullified => "nullified",
-            PeriodState::Open if self.paused_on(now) => "paused",
-            PeriodState::Open => "running",
+            PeriodState::Stopped => PeriodStatus::Stopped,
+            PeriodState::Nullified => PeriodStatus::Nullified,
+            PeriodState::Open if self.paused_on(now) => PeriodStatus::Paused,
+            PeriodState::Open => PeriodStatus::Running,
         }
     }
 
@@ -522,7 +522,7 @@ impl<'a, 'p> Run<'a, 'p> {
             let before = self.timers.len();
             self.timers.retain(|t| t.rule != r);
             if self.trace.is_some() && self.timers.len() != before {
-                traces.push(self.rule_trace(r, "cancelled", None));
+                traces.push(self.rule_trace(r, RuleOutcome::Cancelled, None));
             }
         }
         // Rules triggered by the event: every condition sees the state before any action.
@@ -550,7 +550,7 @@ impl<'a, 'p> Run<'a, 'p> {
                 due,
             });
             if self.trace.is_some() {
-                traces.push(self.rule_trace(r, "armed", Some(format!("due {due}"))));
+                traces.push(self.rule_trace(r, RuleOutcome::Armed, Some(format!("due {due}"))));
             }
         }
         self.push_trace(step, traces);
@@ -609,7 +609,7 @@ impl<'a, 'p> Run<'a, 'p> {
         }
     }
 
-    fn rule_trace(&self, r: RuleId, result: &'static str, detail: Option<String>) -> RuleTrace {
+    fn rule_trace(&self, r: RuleId, result: RuleOutcome, detail: Option<String>) -> RuleTrace {
         let rule = &self.policy().rules[r as usize];
         RuleTrace {
             rule: rule.name.clone(),
@@ -637,7 +637,7 @@ impl<'a, 'p> Run<'a, 'p> {
             if self.trace.is_some() {
                 traces.push(self.rule_trace(
                     r,
-                    "not_applicable",
+                    RuleOutcome::NotApplicable,
                     Some(self.why_false(r, history, step)),
                 ));
             }
@@ -646,17 +646,17 @@ impl<'a, 'p> Run<'a, 'p> {
         let acting = self.deepest(r, history, step, traces);
         if self.trace.is_some() {
             if acting == r {
-                traces.push(self.rule_trace(r, "fired", None));
+                traces.push(self.rule_trace(r, RuleOutcome::Fired, None));
             } else {
                 let ex = &policy.rules[acting as usize];
                 traces.push(self.rule_trace(
                     r,
-                    "overridden",
+                    RuleOutcome::Overridden,
                     Some(format!("exception {} applied", ex.name)),
                 ));
                 traces.push(self.rule_trace(
                     acting,
-                    "fired",
+                    RuleOutcome::Fired,
                     Some(format!("instead of {}", rule.name)),
                 ));
             }
@@ -684,7 +684,7 @@ impl<'a, 'p> Run<'a, 'p> {
                 applicable.push(x);
             } else if self.trace.is_some() {
                 let why = self.why_false(x, history, step);
-                traces.push(self.rule_trace(x, "not_applicable", Some(why)));
+                traces.push(self.rule_trace(x, RuleOutcome::NotApplicable, Some(why)));
             }
         }
         match applicable.as_slice() {
@@ -712,7 +712,7 @@ impl<'a, 'p> Run<'a, 'p> {
                 });
                 if self.trace.is_some() {
                     for x in many {
-                        traces.push(self.rule_trace(*x, "conflict", None));
+                        traces.push(self.rule_trace(*x, RuleOutcome::Conflict, None));
                     }
                 }
                 r
@@ -764,7 +764,7 @@ impl<'a, 'p> Run<'a, 'p> {
                         for p in &acting {
                             traces.push(self.rule_trace(
                                 p.acting,
-                                "conflict",
+                                RuleOutcome::Conflict,
                                 Some(format!("on clock {}", policy.clocks[c as usize].name)),
                             ));
                         }
@@ -1087,10 +1087,10 @@ impl<'a, 'p> Run<'a, 'p> {
             .map(|o| {
                 let rule = &policy.rules[o.action.0 as usize];
                 let status = match o.met_on {
-                    Some(d) if d <= o.due => "met",
-                    Some(_) => "missed",
-                    None if as_at > o.due => "missed",
-                    None => "open",
+                    Some(d) if d <= o.due => ObligationStatus::Met,
+                    Some(_) => ObligationStatus::Missed,
+                    None if as_at > o.due => ObligationStatus::Missed,
+                    None => ObligationStatus::Open,
                 };
                 ObligationResult {
                     what: o.what.to_string(),
@@ -1124,3 +1124,7 @@ impl<'a, 'p> Run<'a, 'p> {
         }
     }
 }
+
+// Last in the file: the layer test reads a file only up to its first `#[cfg(test)]`.
+#[cfg(test)]
+mod tests;

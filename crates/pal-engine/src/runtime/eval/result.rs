@@ -1,6 +1,7 @@
 //! What evaluating one pathway returns: the EVENTS.md result shape (clocks, outcomes,
 //! obligations, conflicts, warnings) plus an optional trace for `pal explain` and failing tests.
 
+pub use crate::model::status::{ObligationStatus, PeriodStatus, RuleOutcome};
 use chrono::NaiveDate;
 use serde::Serialize;
 
@@ -37,7 +38,7 @@ pub struct PeriodResult {
     /// 1-based period number within the clock.
     pub period: u32,
     /// `running`, `paused`, `stopped` or `nullified`.
-    pub status: &'static str,
+    pub status: PeriodStatus,
     /// Clock start (after any reset).
     #[serde(serialize_with = "crate::base::value::serialize_date")]
     pub start: NaiveDate,
@@ -91,7 +92,7 @@ pub struct ObligationResult {
     #[serde(serialize_with = "crate::base::value::serialize_date")]
     pub due: NaiveDate,
     /// `open`, `met` or `missed`.
-    pub status: &'static str,
+    pub status: ObligationStatus,
     /// The date of the event that met it (possibly late), if any.
     #[serde(serialize_with = "crate::base::value::serialize_opt_date")]
     pub met_on: Option<NaiveDate>,
@@ -159,9 +160,8 @@ pub struct RuleTrace {
     pub rule: String,
     /// Its citation.
     pub cite: String,
-    /// `fired`, `not_applicable` (condition false), `overridden` (an exception applied),
-    /// `conflict`, `armed`, `cancelled`.
-    pub result: &'static str,
+    /// What happened.
+    pub result: RuleOutcome,
     /// More detail (the exception that applied, the timer's due date, …).
     pub detail: Option<String>,
 }

@@ -1,0 +1,94 @@
+#![cfg(test)]
+//! The checker as a table: a policy fragment over a small schema in, the codes it reports out
+//! (sorted), with the full messages shown when a case fails.
+
+use crate::base::diagnostic::Code;
+use crate::base::source::SourceMap;
+use crate::front::check::check;
+use crate::front::loader::load_text;
+
+const SCHEMA: &str = r#"
+enum appointment_kind { first, follow_up }
+pathway { birth_date: Date?  vulnerable: Bool = false }
+event referral_received { ..pathway }
+event dna { appointment: appointment_kind, communicated: Bool = true }
+event treated
+clock rtt { target 18 weeks }
+rule start on referral_received when not rtt.open cite "RTT Rule 1" { start rtt }
+"#;
+
+/// The codes `fragment` (appended to [`SCHEMA`]) reports, sorted, and the messages.
+fn codes(fragment: &str) -> (Vec<Code>, String) {
+    let mut sources = SourceMap::new();
+    let mut diags = Vec::new();
+    let text = format!("{SCHEMA}{fragment}");
+    let loaded = load_text(
+        "case.pal",
+        &text,
+        std::path::Path::new("."),
+        &mut sources,
+        &mut diags,
+    );
+    let checked = check(&loaded, &sources);
+    diags.extend(checked.diagnostics);
+    let mut codes: Vec<Code> = diags.iter().map(|d| d.code).collect();
+    codes.sort();
+    let messages = diags
+        .iter()
+        .map(|d| format!("{}: {}", d.code, d.message))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (codes, messages)
+}
+
+#[test]
+fn checker_reports_what_each_fragment_deserves() {
+    use Code::*;
+    let cases: &[(&str, &str, &[Code])] = &[
+        ("clean", r#"rule stop on treated when rtt.open cite "RTT Rule 3a" { stop rtt reason treated }"#, &[]),
+        ("unknown event", r#"rule r on dnaa cite "x" { outcome review }"#, &[E0101]),
+        ("unknown field", r#"rule r on dna when event.appointmnet == first cite "x" { outcome review }"#, &[E0102]),
+        ("unknown variant", r#"rule r on dna when event.appointment == frist cite "x" { outcome review }"#, &[E0103]),
+        ("unknown clock", r#"rule r on dna cite "x" { stop rtx reason dna }"#, &[E0104]),
+        ("unknown parameter in set", "set notice = 3 weeks", &[E0105]),
+        ("unknown rule to disable", r#"disable strat because "x""#, &[E0106]),
+        ("duplicate rule", r#"rule start on treated cite "x" { outcome review }"#, &[E0110]),
+        ("condition not Bool", r#"rule r on dna when event.appointment cite "x" { outcome review }"#, &[E0202]),
+        ("optional unguarded", r#"rule r on dna when pathway.birth_date < now cite "x" { outcome review }"#, &[E0203]),
+        ("optional guarded", r#"rule r on dna when pathway.birth_date is set and pathway.birth_date < now cite "x" { outcome review }"#, &[]),
+        ("missing citation", r#"rule r on dna { outcome review }"#, &[W0001]),
+        ("unused parameter", r#"param notice: Duration = 3 weeks cite "3.34""#, &[W0002]),
+        ("disable without reason", "disable start", &[W0006]),
+        (
+            "possible conflict",
+            r#"rule a on dna cite "x" { stop rtt reason dna }
+               rule b on dna when event.communicated cite "y" { nullify rtt reason dna }"#,
+            &[W0004],
+        ),
+        (
+            "exclusive conditions do not conflict",
+            r#"rule a on dna when event.appointment == first cite "x" { stop rtt reason dna }
+               rule b on dna when event.appointment == follow_up cite "y" { nullify rtt reason dna }"#,
+            &[],
+        ),
+        (
+            "suppressed conflict",
+            r#"rule a on dna cite "x" { stop rtt reason dna }
+               // pal: allow(possible-conflict)
+               rule b on dna when event.communicated cite "y" { nullify rtt reason dna }"#,
+            &[],
+        ),
+        (
+            "suppression for the wrong item",
+            r#"// pal: allow(possible-conflict)
+               rule a on dna cite "x" { stop rtt reason dna }
+               rule b on dna when event.communicated cite "y" { nullify rtt reason dna }"#,
+            &[W0004, W0008],
+        ),
+        ("suppression of no lint", "// pal: allow(missing-cite)\nparam n: Int = 1 cite \"x\"\ndef d = n > 0\nrule r on dna when d cite \"x\" { outcome review }", &[W0008]),
+    ];
+    for (name, fragment, want) in cases {
+        let (got, messages) = codes(fragment);
+        assert_eq!(&got, want, "{name}:\n{messages}");
+    }
+}
