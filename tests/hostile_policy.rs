@@ -237,6 +237,23 @@ fn fifos_and_devices_are_refused_without_blocking() {
 }
 
 #[test]
+fn long_import_chains_are_bounded() {
+    let dir = scratch("chain");
+    for i in 0..3000 {
+        write(
+            &dir.join(format!("f{i}.pal")),
+            format!("import \"f{}.pal\"\n", i + 1),
+        );
+    }
+    write(&dir.join("f3000.pal"), SCHEMA);
+    assert_names(
+        &pal(&dir, &["check", "f0.pal"]),
+        1,
+        &["E0004", "128 files deep"],
+    );
+}
+
+#[test]
 fn directory_walks_survive_cycles_and_empty_pal_folders() {
     let dir = scratch("walk");
     let tree = dir.join("tree");

@@ -6,6 +6,7 @@ use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{File, Item, PolicyRef};
 use crate::syntax::parse_file;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// One parsed file of a policy.
@@ -107,6 +108,9 @@ fn absolute(path: &Path) -> PathBuf {
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     join_normalized(&abs, "")
 }
+
+/// The longest chain of files importing or extending one another.
+pub const MAX_IMPORT_DEPTH: usize = 128;
 
 /// Largest policy file accepted (policies are short; this guards against feeding PAL a dump).
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -248,7 +252,7 @@ pub fn load_with(
         sources,
         diags,
         stack: Vec::new(),
-        done: Vec::new(),
+        done: HashSet::new(),
         modules: Vec::new(),
         access,
     };
@@ -302,7 +306,7 @@ pub fn load_text_with(
         sources,
         diags,
         stack: Vec::new(),
-        done: Vec::new(),
+        done: HashSet::new(),
         modules: Vec::new(),
         access,
     };
@@ -363,7 +367,7 @@ struct Loader<'a> {
     /// Files being loaded (for cycle detection): canonical path, the path as named, and the
     /// span that named it.
     stack: Vec<(PathBuf, PathBuf, Option<Span>)>,
-    done: Vec<PathBuf>,
+    done: HashSet<PathBuf>,
     modules: Vec<Module>,
     access: &'a PolicyAccess,
 }
@@ -404,10 +408,22 @@ impl Loader<'_> {
             );
             return;
         }
-        if self.done.contains(&key) {
+        if !self.done.insert(key.clone()) {
             return;
         }
-        self.done.push(key.clone());
+        // Loading recurses once per file in a chain of imports: bound it before it recurses.
+        if self.stack.len() >= MAX_IMPORT_DEPTH {
+            let mut d = Diagnostic::new(
+                Code::E0004,
+                format!("imports and extends nest more than {MAX_IMPORT_DEPTH} files deep"),
+            )
+            .help("a policy's files form a shallow tree: import the shared files from the root");
+            if let Some(span) = via {
+                d = d.primary(span, "one file too many");
+            }
+            self.diags.push(d);
+            return;
+        }
         if let (Some(span), Some(why)) = (via, self.access.refuse(path)) {
             self.diags
                 .push(self.refusal(path, span, &why, "import or extend"));
