@@ -13,6 +13,9 @@ use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+/// Histories shorter than this are scanned by queries, not indexed.
+const SHORT_HISTORY: usize = 16;
+
 /// Everything an expression can read.
 pub(crate) struct Ctx<'s, 'p> {
     pub ev: &'s Evaluator<'p>,
@@ -455,6 +458,11 @@ impl<'s, 'p> Ctx<'s, 'p> {
         let Some(index) = self.index else {
             return Err(false);
         };
+        // A short history is scanned: cheaper than planning and indexing (most pathways have
+        // a handful of events). The index is built from the start when the history grows.
+        if self.history.len() < SHORT_HISTORY {
+            return Err(false);
+        }
         let test = |e: &'s Event| {
             q.where_
                 .as_deref()
