@@ -453,7 +453,12 @@ impl Loader<'_> {
         )
         .primary(span, "outside the policy path")
         .note(format!("files may be read from {}", self.access.shown()))
-        .help("keep the policy's files under its folder, or allow another folder with `--policy-path DIR`")
+        .help(match path.parent().map(|p| p.display().to_string()) {
+            Some(dir) if !dir.is_empty() => format!(
+                "keep the policy's files under its folder, or, if `{dir}` is trusted, allow it with `--policy-path {dir}`"
+            ),
+            _ => "keep the policy's files under its folder, or allow another folder with `--policy-path DIR`".into(),
+        })
     }
 
     /// Follows a parsed file's dependencies. A file reached through `import`/`extends` (`via`)
