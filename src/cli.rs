@@ -9,6 +9,7 @@
 mod bench;
 mod check;
 mod explain;
+mod fmt;
 mod run;
 mod synth;
 mod test;
@@ -45,6 +46,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Run the `test` blocks of policy files.
     Test(test::TestArgs),
+    /// Rewrite policy files in the canonical layout (`--check`: list those that differ).
+    Fmt(fmt::FmtArgs),
     /// Show one pathway's timeline: which rules fired, which did not and why, clock states.
     Explain(explain::ExplainArgs),
     /// Write a seeded synthetic PAS extract (CSV or JSON Lines).
@@ -86,6 +89,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check::run(a, &mut out),
         Command::Run(a) => run::run(a, &mut out),
         Command::Test(a) => test::run(a, &mut out),
+        Command::Fmt(a) => fmt::run(a, &mut out),
         Command::Explain(a) => explain::run(a, &mut out),
         Command::ExplainCode { code } => explain_code(code, &mut out),
         Command::Synth(a) => synth::run(a, &mut out),
@@ -114,8 +118,12 @@ fn explain_code(code: &str, out: &mut dyn std::io::Write) -> u8 {
                 );
             }
             let _ = writeln!(out, "{}\n", info.explanation);
-            let _ = writeln!(out, "Example:\n");
+            let _ = writeln!(out, "Wrong:\n");
             for line in info.example.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+            let _ = writeln!(out, "\nRight:\n");
+            for line in info.fix.lines() {
                 let _ = writeln!(out, "    {line}");
             }
             EXIT_OK

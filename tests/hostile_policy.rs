@@ -311,14 +311,21 @@ fn an_unreadable_subfolder_is_named_and_the_rest_is_checked() {
 #[test]
 fn nested_queries_are_rejected_at_check_time() {
     let dir = scratch("nested");
+    // Five levels: rejected (E0206, or E0209 for the correlated levels).
     let text = format!(
         "{SCHEMA}def n = count(seen where count(gone where count(seen where count(gone where count(seen) > 0) > 0) > 0) > 0)\n"
     );
     write(&dir.join("q.pal"), text);
+    assert_names(&pal(&dir, &["check", "q.pal"]), 1, &["nest"]);
+    // Three levels of queries reading the enclosing query's event: each is once per candidate.
+    let text = format!(
+        "{SCHEMA}def n = count(seen where exists(gone where gone.date > seen.date and exists(seen where seen.date > gone.date and exists(gone where gone.date > seen.date))))\n"
+    );
+    write(&dir.join("c.pal"), text);
     assert_names(
-        &pal(&dir, &["check", "q.pal"]),
+        &pal(&dir, &["check", "c.pal"]),
         1,
-        &["E0209", "history queries"],
+        &["E0209", "enclosing query"],
     );
 }
 

@@ -2,7 +2,7 @@
 //! evaluating that policy.
 //!
 //! [`NativeRde`] implements every rule of the trust's policy and of the national rules it
-//! inherits (`national.pal` and `national/cancer.pal`, without the two rules rde disables), with
+//! inherits (`national.pal` and `national/cancer.pal`, without the rule rde disables), with
 //! rde's exceptions, timers, obligations, outcomes and warnings, as plain Rust `match`es and
 //! `if`s over the same parsed [`Event`]s the interpreter reads. Parameter values are constants.
 //! It does not touch the IR's expressions or the interpreter: history queries become counters
@@ -18,13 +18,18 @@
 //!
 //! Conflicts cannot arise in this policy: wherever two rules (or two exceptions of one rule)
 //! could act on one clock for one event, their conditions exclude each other on a required
-//! field (`appointment`, `subsequent`, `list`, `initiated_by`, `cancer`, `code`), on
-//! `rtt.open`, or on `is_two_week_wait`; the comments at each such place say which.
+//! field (`appointment`, `subsequent`, `list`, `initiated_by`, `cancer`, `code`), on a clock's
+//! `open`, on `exists(attended since rtt.start)` or on `national_keeps_2ww_clock`; the
+//! comments at each such place say which. Same-date events are ordered by the schema's
+//! `same_day_order` with the engine's own `model::event::SameDayOrder` (date, rank, input
+//! order), as the interpreter orders them.
 //!
 //! [`NativeRde::new`] resolves event types, fields, enum variants and pathway attributes
 //! against the loaded policy's schema once, copies rule names and citations (metadata), and
 //! checks that the policy is the one implemented here: the rule set, each rule's actions, the
-//! order in which an event triggers rules, timers, exceptions and every parameter value.
+//! order in which an event triggers rules, timers, exceptions, every parameter value, and a
+//! fingerprint of each rule's and definition's IR (conditions included), so that a policy
+//! changed in a single comparison is refused too.
 
 mod run;
 mod verify;
@@ -120,10 +125,7 @@ const ON_THE_DAY_REBOOK_WITHIN: Duration = days(28);
 const CANCER_FIRST_SEEN_WITHIN: Duration = days(14);
 /// rde.pal `short_cancer_route_days`.
 const SHORT_CANCER_ROUTE_DAYS: i64 = 31;
-/// rde.pal `planned_month`.
-const PLANNED_MONTH: Duration = months(1);
-
-/// rde.pal `cas_referral`: the Clinical Assessment Service specialties (9.6).
+/// rde.pal `cas_specialties`: the Clinical Assessment Service specialties (9.6).
 const CAS_SPECIALTIES: [&str; 12] = [
     "orthopaedics",
     "spinal",
@@ -139,7 +141,7 @@ const CAS_SPECIALTIES: [&str; 12] = [
     "paediatrics",
 ];
 
-/// rde.pal `short_cancer_route`: tumour groups with a 31-day limit (4.8).
+/// rde.pal `short_route_tumour_groups`: tumour groups with a 31-day limit (4.8).
 const SHORT_CANCER_TUMOUR_GROUPS: [&str; 3] = ["children", "testicular", "acute_leukaemia"];
 
 /// national.pal `rtt_status_unknown`: the national RTT period status codes.
@@ -192,7 +194,13 @@ rules! {
     FdsStopDecisionToTreat = "fds_stop_decision_to_treat", false, "stop cancer_fds decision_to_treat";
     C62StopTreatment = "c62_stop_treatment", false, "stop cancer_62 first_definitive_treatment";
     C31StopTreatment = "c31_stop_treatment", false, "stop cancer_31 treatment_started";
-    CancerStopDied = "cancer_stop_died", false, "stop cancer_62 patient_died";
+    FdsTransferInNew = "fds_transfer_in_new", false, "start cancer_fds on";
+    FdsTransferInRunning = "fds_transfer_in_running", false, "reset cancer_fds";
+    C62TransferInNew = "c62_transfer_in_new", false, "start cancer_62 on";
+    C62TransferInRunning = "c62_transfer_in_running", false, "reset cancer_62";
+    CancerStopDied = "cancer_stop_died", false, "nullify cancer_62 patient_died";
+    FdsEndedDied = "fds_ended_died", false, "nullify cancer_fds patient_died";
+    C31EndedDied = "c31_ended_died", false, "nullify cancer_31 patient_died";
     FdsResetAfterFirstDna = "fds_reset_after_first_dna", false, "reset cancer_fds";
     C62ResetAfterFirstDna = "c62_reset_after_first_dna", false, "reset cancer_62";
     C62PauseDeclinedAdmission = "c62_pause_declined_admission", false,
@@ -206,7 +214,7 @@ rules! {
     RttTransferInRunning = "rtt_transfer_in_running", false, "reset rtt";
     RttNewClockBilateral = "rtt_new_clock_bilateral", false, "start rtt";
     RttNewClockNewTreatment = "rtt_new_clock_new_treatment", false, "start rtt";
-    RttNewClockAfterMonitoring = "rtt_new_clock_after_monitoring", true, "start rtt";
+    RttNewClockAfterMonitoring = "rtt_new_clock_after_monitoring", false, "start rtt";
     RttNewClockRebooked = "rtt_new_clock_rebooked", true, "start rtt";
     RttStopTreatment = "rtt_stop_treatment", false, "stop rtt first_definitive_treatment";
     RttStopTransplant = "rtt_stop_transplant", false, "stop rtt transplant_list";
@@ -219,6 +227,8 @@ rules! {
     RttStopNotTreating = "rtt_stop_not_treating", false, "stop rtt decision_not_to_treat";
     RttStopDied = "rtt_stop_died", false, "stop rtt patient_died";
     RttStopDischarged = "rtt_stop_discharged", false, "stop rtt discharged";
+    RttDischargeAfterFirstDna = "rtt_discharge_after_first_dna", false,
+        "nullify rtt discharged_after_first_dna";
     RttNullifyFirstDna = "rtt_nullify_first_dna", false, "nullify rtt dna_first_appointment";
     RttFirstDnaTwoWeekWait = "rtt_first_dna_two_week_wait", false, "";
     RttStatusStart = "rtt_status_start", false, "start rtt";
@@ -228,17 +238,23 @@ rules! {
     RttStatusClinicianMonitoring = "rtt_status_clinician_monitoring", false,
         "stop rtt clinician_initiated_active_monitoring";
     RttStatusFirstDna = "rtt_status_first_dna", false, "nullify rtt dna_first_appointment";
+    RttStatusFirstDnaTwoWeekWait = "rtt_status_first_dna_two_week_wait", false, "";
+    RttStatus33NotFirst = "rtt_status_33_not_first", false,
+        "warn RTT status 33 recorded after an attendance or for an appointment not communicated: the clock keeps running";
     RttStatusNotTreating = "rtt_status_not_treating", false, "stop rtt decision_not_to_treat";
     RttStatusDeclined = "rtt_status_declined", false, "stop rtt patient_declined_treatment";
     RttStatusDied = "rtt_status_died", false, "stop rtt patient_died";
+    RttStatusOutsidePeriod = "rtt_status_outside_period", false,
+        "warn RTT status 90, 91 or 92 (activity outside an RTT period) recorded while the clock is running";
     RttStatusUnknown = "rtt_status_unknown", false, "warn unknown RTT status code";
     TreatmentWithoutClock = "treatment_without_clock", false,
         "warn treatment recorded with no clock running";
     ActivityBeforeReferral = "activity_before_referral", false,
         "warn activity before the referral was received";
     // rde.pal
-    RttNewClockAfterAnyMonitoring = "rtt_new_clock_after_any_monitoring", false, "start rtt";
     MonitoringReviewBooked = "monitoring_review_booked", false, "outcome book_monitoring_review";
+    MonitoringReviewBookedStatus = "monitoring_review_booked_status", false,
+        "outcome book_monitoring_review";
     BilateralStartWhenAvailable = "bilateral_start_when_available", false, "start rtt on";
     CancerReferralUnavailable = "cancer_referral_unavailable", false, "outcome referrer_feedback";
     ShortCancerRouteBreach = "short_cancer_route_breach", false, "outcome breach_review";
@@ -285,19 +301,19 @@ rules! {
         "reset rtt; require appointment_booked within second_appointment_within by appointment_booked where";
     StatusFirstDnaReset = "status_first_dna_reset", false,
         "reset rtt; require appointment_booked within second_appointment_within by appointment_booked where";
-    StraightToTestDna = "straight_to_test_dna", false,
-        "nullify rtt dna_first_appointment; outcome discharge_to_referrer";
-    StraightToTestSecondAppointment = "straight_to_test_second_appointment", false,
-        "reset rtt; outcome rebook; require appointment_booked within second_appointment_within by appointment_booked";
+    StatusTwoWeekWaitReset = "status_two_week_wait_reset", false,
+        "reset rtt; require appointment_booked within second_appointment_within by appointment_booked where";
     UncommunicatedDnaRebook = "uncommunicated_dna_rebook", false, "outcome rebook";
     RepeatFirstDnaReview = "repeat_first_dna_review", false, "outcome clinical_review";
     CancerRepeatFirstDna = "cancer_repeat_first_dna", false, "outcome discharge_to_referrer";
     CancerDiagnosticDnaReview = "cancer_diagnostic_dna_review", false, "outcome clinical_review";
-    FollowUpDnaReview = "follow_up_dna_review", false, "outcome clinical_review";
+    FollowUpDnaReview = "follow_up_dna_review", false, "outcome discharge_if_clinically_agreed";
     FollowUpDnaDischarge = "follow_up_dna_discharge", false, "outcome discharge_to_referrer";
     FollowUpDnaProtected = "follow_up_dna_protected", false, "outcome rebook";
     RejectedReferralReturn = "rejected_referral_return", false, "outcome return_to_referrer";
     RejectedReferralNullify = "rejected_referral_nullify", false, "nullify rtt referral_rejected";
+    RejectedAfterAssessment = "rejected_after_assessment", false,
+        "warn referral rejected after assessment: the 18-week clock continues until a clock stop is recorded (9.14.3)";
     MedicallyUnfitShortTerm = "medically_unfit_short_term", false, "outcome book_when_fit";
     MedicallyUnfitLongTerm = "medically_unfit_long_term", false, "outcome clinical_review";
     UndecidedBecomesMonitoring = "undecided_becomes_monitoring", false,
@@ -310,7 +326,7 @@ rules! {
         "stop rtt patient_initiated_active_monitoring";
     DeferredPatientReady = "deferred_patient_ready", false, "start rtt";
     PlannedProcedureDue = "planned_procedure_due", false,
-        "require planned_procedure within planned_month of by treatment_started";
+        "require planned_procedure within 0 days of month_end(event.ecad) by treatment_started";
 }
 
 /// The three timers, in the order of [`NativeRde::timer_rules`].
@@ -371,6 +387,9 @@ kinds! {
     AppointmentSlotIssue = "appointment_slot_issue";
 }
 
+/// IR fingerprints by name, in policy order: `(rules, definitions)` ([`NativeRde::fingerprints`]).
+pub type Fingerprints = (Vec<(String, u64)>, Vec<(String, u64)>);
+
 /// An enum value, as `Value::Enum(enum, variant)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct EnumVal {
@@ -413,6 +432,7 @@ struct Fields {
     attended_appointment: usize,
     dna_appointment: usize,
     dna_communicated: usize,
+    booked_communicated: usize,
     pc_appointment: usize,
     pc_date: usize,
     hc_appointment: usize,
@@ -451,6 +471,8 @@ struct Attrs {
 pub struct NativeRde {
     /// Per event type id: which event it is (`None` for a type the rules ignore).
     kinds: Vec<Option<K>>,
+    /// How same-date events are ordered (the schema's, as the interpreter orders them).
+    same_day: pal_engine::model::event::SameDayOrder,
     f: Fields,
     v: Variants,
     a: Attrs,
@@ -505,19 +527,23 @@ impl NativeRde {
         attributes: &[(u16, Value)],
         as_at: NaiveDate,
     ) -> PathwayResult {
-        let sorted = events
-            .windows(2)
-            .all(|w| (w[0].date, w[0].seq) <= (w[1].date, w[1].seq));
-        if sorted {
+        if self.same_day.is_sorted(events) {
             // Sorted by date, so the events up to `as_at` are a prefix.
             let n = events.partition_point(|e| e.date <= as_at);
             let h = events.get(..n).unwrap_or(&[]);
             run::evaluate(self, pathway_id, h, attributes, as_at)
         } else {
             let mut v: Vec<&Event> = events.iter().filter(|e| e.date <= as_at).collect();
-            v.sort_by_key(|e| (e.date, e.seq));
+            self.same_day.sort(&mut v);
             run::evaluate(self, pathway_id, v.as_slice(), attributes, as_at)
         }
+    }
+
+    /// The IR fingerprints `new` checks: every rule's (trigger, condition, actions) and every
+    /// definition's body, by name, in policy order. For updating the baseline's tables after an
+    /// intended policy change (once the baseline implements it).
+    pub fn fingerprints(policy: &Policy) -> Fingerprints {
+        verify::fingerprints(policy)
     }
 
     /// `self.cal.add(d, dur)`, with working days counted on the precomputed table.

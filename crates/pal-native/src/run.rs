@@ -2,7 +2,7 @@
 //! out by event type, with the history queries kept as counters.
 
 use super::*;
-use pal_engine::model::calendar::age_in_years;
+use pal_engine::model::calendar::{age_in_years, month_end};
 use pal_engine::runtime::eval::{
     ObligationResult, ObligationStatus, OutcomeResult, PeriodResult, PeriodStatus, WarningResult,
 };
@@ -60,9 +60,10 @@ fn is(v: &Value, x: EnumVal) -> bool {
     matches!(v, Value::Enum(e, i) if *e == x.e && *i == x.v)
 }
 
-/// `v != variant` (false when unset, as every comparison with an unset value).
+/// `v != variant`: exactly `not (v == variant)`, so true when unset (PAL's rule for unset
+/// values, docs/language.md).
 fn is_not(v: &Value, x: EnumVal) -> bool {
-    v.is_set() && !is(v, x)
+    !is(v, x)
 }
 
 /// `base + d` in days, `None` past the representable dates (an unset value in PAL).
@@ -162,8 +163,8 @@ impl Period {
 enum By {
     /// `appointment_booked`.
     Booked,
-    /// `appointment_booked where appointment_booked.appointment == first`.
-    FirstBooked,
+    /// `appointment_booked where appointment_booked.appointment != follow_up`.
+    NotFollowUpBooked,
     /// `referral_graded`.
     Graded,
     /// `rtt_status or decision_to_treat or … or added_to_waiting_list` (7.1.2).
@@ -203,31 +204,46 @@ struct Timer {
 /// What the rules ask of the events applied so far, kept up to date event by event (the
 /// interpreter scans the history for each query instead). Dates are non-decreasing in
 /// evaluation order, so "the latest date of E" answers `exists(E since d)`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Seen {
     last_referral: Option<NaiveDate>,
     any_transfer: bool,
     any_upgrade: bool,
     /// `count(dna where dna.appointment == first)`.
     first_dnas: u32,
+    /// The dates of the DNAs with `dna.communicated` (for `count(dna where dna.communicated and
+    /// dna.date > rtt.start)`).
+    communicated_dnas: Vec<NaiveDate>,
+    /// `last(dna where dna.communicated and dna.appointment != follow_up).date`.
+    last_communicated_not_follow_up_dna: Option<NaiveDate>,
+    /// `last(dna where not dna.communicated).date`.
+    last_uncommunicated_dna: Option<NaiveDate>,
+    /// `last(rtt_status where rtt_status.code == 33).date`.
+    last_status_33: Option<NaiveDate>,
+    /// `last(appointment_booked where appointment_booked.appointment != follow_up).communicated
+    /// ?? true`.
+    last_booking_communicated: bool,
     /// `count(dna where dna.appointment == diagnostic)`.
     diagnostic_dnas: u32,
     /// `consecutive(dna where dna.appointment == first among dna, attended)`.
     first_dna_run: u32,
-    /// `last(dna where dna.appointment == first).date`.
-    last_first_dna: Option<NaiveDate>,
-    /// `count(appointment_booked where … == first since last(dna where … == first).date)`.
-    first_booked_since_first_dna: u32,
-    /// The date of the latest first-appointment booking, and how many were booked that day.
-    first_booked_day: Option<NaiveDate>,
-    first_booked_that_day: u32,
+    /// `last(dna where dna.appointment in [first, diagnostic]) is set`.
+    any_first_seen_dna: bool,
+    /// `count(appointment_booked where … in [first, diagnostic] since last(dna where … in
+    /// [first, diagnostic]).date)`.
+    first_seen_booked_since_dna: u32,
+    /// The date of the latest first or diagnostic booking, and how many were booked that day.
+    first_seen_booked_day: Option<NaiveDate>,
+    first_seen_booked_that_day: u32,
     /// `count(patient_cancelled where patient_cancelled.appointment != admission)`.
     outpatient_patient_cancels: u32,
     any_patient_cancelled: bool,
     hospital_cancels: u32,
-    /// Declines of a first appointment / an admission offered with reasonable notice.
-    reasonable_first_declines: u32,
-    reasonable_admission_declines: u32,
+    /// Every `offer_made`: `(appointment, offered_date, date)`.
+    offers: Vec<(Value, Value, NaiveDate)>,
+    /// Every `offer_declined` of a first appointment or an admission: `(appointment,
+    /// offered_date, date)`.
+    declines: Vec<(Value, Value, NaiveDate)>,
     /// `exists(offer_declined where offer_declined.appointment in [first, diagnostic])`.
     first_or_diagnostic_declined: bool,
     any_unavailable: bool,
@@ -237,11 +253,45 @@ struct Seen {
     cancer_diagnosed: bool,
     /// `exists(added_to_waiting_list where added_to_waiting_list.list == planned)`.
     planned_listing: bool,
-    last_undecided: Option<NaiveDate>,
-    last_monitoring: Option<NaiveDate>,
     /// The latest move to the deferred list.
     last_deferred: Option<NaiveDate>,
     last_attended: Option<NaiveDate>,
+    last_decision_to_treat: Option<NaiveDate>,
+}
+
+impl Default for Seen {
+    fn default() -> Seen {
+        Seen {
+            last_referral: None,
+            any_transfer: false,
+            any_upgrade: false,
+            first_dnas: 0,
+            communicated_dnas: Vec::new(),
+            last_communicated_not_follow_up_dna: None,
+            last_uncommunicated_dna: None,
+            last_status_33: None,
+            last_booking_communicated: true,
+            diagnostic_dnas: 0,
+            first_dna_run: 0,
+            any_first_seen_dna: false,
+            first_seen_booked_since_dna: 0,
+            first_seen_booked_day: None,
+            first_seen_booked_that_day: 0,
+            outpatient_patient_cancels: 0,
+            any_patient_cancelled: false,
+            hospital_cancels: 0,
+            offers: Vec::new(),
+            declines: Vec::new(),
+            first_or_diagnostic_declined: false,
+            any_unavailable: false,
+            last_unavailable_until: None,
+            cancer_diagnosed: false,
+            planned_listing: false,
+            last_deferred: None,
+            last_attended: None,
+            last_decision_to_treat: None,
+        }
+    }
 }
 
 /// `exists(E since s)` given the latest date of E; an unset `s` means from the start.
@@ -324,9 +374,10 @@ impl<'a> State<'a> {
         is(self.attr(self.m.a.priority), self.m.v.two_week_wait)
     }
 
-    /// `urgent_cancer_referral`: `pathway.cancer_route != none`.
+    /// `urgent_cancer_referral`: `pathway.cancer_route != none or pathway.priority ==
+    /// two_week_wait`.
     fn urgent_cancer(&self) -> bool {
-        is_not(self.attr(self.m.a.cancer_route), self.m.v.route_none)
+        is_not(self.attr(self.m.a.cancer_route), self.m.v.route_none) || self.two_week_wait()
     }
 
     /// `cancer_62_route`.
@@ -335,6 +386,7 @@ impl<'a> State<'a> {
         let v = &self.m.v;
         is(r, v.suspected_cancer)
             || is(r, v.screening)
+            || (is(r, v.route_none) && self.two_week_wait())
             || (is(r, v.breast_symptomatic) && INCLUDE_BREAST_SYMPTOMATIC_IN_62)
     }
 
@@ -651,8 +703,8 @@ impl<'a> State<'a> {
             }
             let meets = match ob.by {
                 By::Booked => k == K::AppointmentBooked,
-                By::FirstBooked => {
-                    k == K::AppointmentBooked && is(fv(e, f.booked_appointment), v.first)
+                By::NotFollowUpBooked => {
+                    k == K::AppointmentBooked && is_not(fv(e, f.booked_appointment), v.follow_up)
                 }
                 By::Graded => k == K::ReferralGraded,
                 By::RttOutcome => matches!(
@@ -788,25 +840,30 @@ impl<'a> State<'a> {
                 self.arm(T_ERS_NOT_GRADED, now, GRADING_WITHIN, e.line);
             }
             K::ReferralRejected => {
-                let nullify = self.open(RTT);
+                let open = self.open(RTT);
+                let assessed = since(self.seen.last_attended, self.rtt_start());
                 self.outcome(at, R::RejectedReferralReturn, "return_to_referrer");
-                if nullify {
-                    self.stop(
-                        at,
-                        R::RejectedReferralNullify,
-                        RTT,
-                        "referral_rejected",
-                        true,
-                    );
+                // The two rules exclude each other on `exists(attended since rtt.start)`.
+                if open && !assessed {
+                    let r = R::RejectedReferralNullify;
+                    self.stop(at, r, RTT, "referral_rejected", true);
+                }
+                if open && assessed {
+                    let msg = "referral rejected after assessment: the 18-week clock continues \
+                               until a clock stop is recorded (9.14.3)";
+                    self.warn(at, R::RejectedAfterAssessment, msg.to_string());
                 }
             }
             K::AppointmentBooked => {
-                let first = is(fv(e, f.booked_appointment), v.first);
-                // first_appointment_dna_before_rebooking
-                let rebooking =
-                    self.seen.first_dnas > 0 && self.seen.first_booked_since_first_dna == 1;
-                let fds = first && self.open(FDS) && rebooking;
-                let c62 = first && self.open(C62) && rebooking;
+                let appt = fv(e, f.booked_appointment);
+                let first_seen = is(appt, v.first) || is(appt, v.diagnostic);
+                // first_seen_dna_before_rebooking
+                let s = &self.seen;
+                let rebooking = s.last_attended.is_none()
+                    && s.any_first_seen_dna
+                    && s.first_seen_booked_since_dna == 1;
+                let fds = first_seen && self.open(FDS) && rebooking;
+                let c62 = first_seen && self.open(C62) && rebooking;
                 let before_referral = self.before_referral();
                 if fds {
                     self.reset(at, R::FdsResetAfterFirstDna, FDS, Some(now));
@@ -843,7 +900,7 @@ impl<'a> State<'a> {
                     self.require(at, r, "rtt_outcome", By::RttOutcome, w, Some(now));
                 }
             }
-            K::Dna => self.dna(h, i, at, e),
+            K::Dna => self.dna(at, e),
             K::PatientCancelled => self.patient_cancelled(h, i, at, e),
             K::HospitalCancelled => self.hospital_cancelled(at, e),
             K::DecisionToTreat => {
@@ -857,11 +914,12 @@ impl<'a> State<'a> {
                 let c31_subsequent =
                     subsequent == Some(true) && !self.open(C31) && self.periods(C31) > 0;
                 let fds = self.open(FDS);
+                // rtt_new_clock_after_monitoring reads the latest period's stop reason.
                 let rtt = !self.open(RTT)
-                    && self.status(RTT, now) == Status::Stopped
-                    && (self.monitoring_since_rtt_start()
-                        || self.deferred_since_rtt_start()
-                        || self.undecided_monitoring_stop());
+                    && self.last(RTT).and_then(|p| p.reason).is_some_and(|r| {
+                        r == "patient_initiated_active_monitoring"
+                            || r == "clinician_initiated_active_monitoring"
+                    });
                 if c31_first {
                     self.start(at, R::C31StartFirst, C31, Some(now));
                 }
@@ -878,7 +936,7 @@ impl<'a> State<'a> {
                     );
                 }
                 if rtt {
-                    self.start(at, R::RttNewClockAfterAnyMonitoring, RTT, Some(now));
+                    self.start(at, R::RttNewClockAfterMonitoring, RTT, Some(now));
                 }
             }
             K::AddedToWaitingList => {
@@ -967,9 +1025,17 @@ impl<'a> State<'a> {
             }
             K::PatientDied => {
                 let c62 = self.open(C62);
+                let fds = self.open(FDS);
+                let c31 = self.open(C31);
                 let rtt = self.open(RTT);
                 if c62 {
-                    self.stop(at, R::CancerStopDied, C62, "patient_died", false);
+                    self.stop(at, R::CancerStopDied, C62, "patient_died", true);
+                }
+                if fds {
+                    self.stop(at, R::FdsEndedDied, FDS, "patient_died", true);
+                }
+                if c31 {
+                    self.stop(at, R::C31EndedDied, C31, "patient_died", true);
                 }
                 if rtt {
                     self.stop(at, R::RttStopDied, RTT, "patient_died", false);
@@ -1045,14 +1111,31 @@ impl<'a> State<'a> {
                     self.reset(at, R::C31Ecad, C31, ecad);
                 }
                 if planned {
+                    // `within 0 days of month_end(event.ecad)`.
                     let r = R::PlannedProcedureDue;
-                    let w = PLANNED_MONTH;
-                    self.require(at, r, "planned_procedure", By::Treatment, w, ecad);
+                    let due = ecad.map(month_end);
+                    self.require(at, r, "planned_procedure", By::Treatment, days(0), due);
                 }
             }
             K::TransferredIn => {
                 let start = f_date(e, f.original_start);
-                // The two rules exclude each other on `rtt.open`.
+                // Each pair excludes itself on the clock's `open`.
+                let fds_new = self.urgent_cancer() && !self.open(FDS) && self.periods(FDS) == 0;
+                let fds_running = self.open(FDS);
+                let c62_new = self.cancer_62_route() && !self.open(C62) && self.periods(C62) == 0;
+                let c62_running = self.open(C62);
+                if fds_new {
+                    self.start(at, R::FdsTransferInNew, FDS, start);
+                }
+                if fds_running {
+                    self.reset(at, R::FdsTransferInRunning, FDS, start);
+                }
+                if c62_new {
+                    self.start(at, R::C62TransferInNew, C62, start);
+                }
+                if c62_running {
+                    self.reset(at, R::C62TransferInRunning, C62, start);
+                }
                 if self.open(RTT) {
                     self.reset(at, R::RttTransferInRunning, RTT, start);
                 } else {
@@ -1061,7 +1144,12 @@ impl<'a> State<'a> {
             }
             K::Discharged => {
                 if self.open(RTT) {
-                    self.stop(at, R::RttStopDischarged, RTT, "discharged", false);
+                    if self.first_activity_missed(now) {
+                        let r = R::RttDischargeAfterFirstDna;
+                        self.stop(at, r, RTT, "discharged_after_first_dna", true);
+                    } else {
+                        self.stop(at, R::RttStopDischarged, RTT, "discharged", false);
+                    }
                 }
             }
             K::RttStatus => self.rtt_status(at, e),
@@ -1102,17 +1190,30 @@ impl<'a> State<'a> {
             K::ConsultantUpgrade => s.any_upgrade = true,
             K::Dna => {
                 let appt = fv(e, f.dna_appointment);
+                match f_bool(e, f.dna_communicated) {
+                    Some(true) => {
+                        s.communicated_dnas.push(d);
+                        if is_not(appt, v.follow_up) {
+                            s.last_communicated_not_follow_up_dna = Some(d);
+                        }
+                    }
+                    Some(false) => s.last_uncommunicated_dna = Some(d),
+                    None => {}
+                }
                 if is(appt, v.first) {
                     s.first_dnas = s.first_dnas.saturating_add(1);
                     s.first_dna_run = s.first_dna_run.saturating_add(1);
-                    s.last_first_dna = Some(d);
-                    s.first_booked_since_first_dna = if s.first_booked_day == Some(d) {
-                        s.first_booked_that_day
+                } else {
+                    s.first_dna_run = 0;
+                }
+                if is(appt, v.first) || is(appt, v.diagnostic) {
+                    s.any_first_seen_dna = true;
+                    // Bookings on the DNA's own date count (`since` takes the whole day).
+                    s.first_seen_booked_since_dna = if s.first_seen_booked_day == Some(d) {
+                        s.first_seen_booked_that_day
                     } else {
                         0
                     };
-                } else {
-                    s.first_dna_run = 0;
                 }
                 if is(appt, v.diagnostic) {
                     s.diagnostic_dnas = s.diagnostic_dnas.saturating_add(1);
@@ -1122,14 +1223,23 @@ impl<'a> State<'a> {
                 s.first_dna_run = 0;
                 s.last_attended = Some(d);
             }
-            K::AppointmentBooked if is(fv(e, f.booked_appointment), v.first) => {
-                if s.first_booked_day == Some(d) {
-                    s.first_booked_that_day = s.first_booked_that_day.saturating_add(1);
-                } else {
-                    s.first_booked_day = Some(d);
-                    s.first_booked_that_day = 1;
+            K::DecisionToTreat => s.last_decision_to_treat = Some(d),
+            K::AppointmentBooked => {
+                let appt = fv(e, f.booked_appointment);
+                if is_not(appt, v.follow_up) {
+                    s.last_booking_communicated =
+                        !matches!(fv(e, f.booked_communicated), Value::Bool(false));
                 }
-                s.first_booked_since_first_dna = s.first_booked_since_first_dna.saturating_add(1);
+                if is(appt, v.first) || is(appt, v.diagnostic) {
+                    if s.first_seen_booked_day == Some(d) {
+                        s.first_seen_booked_that_day =
+                            s.first_seen_booked_that_day.saturating_add(1);
+                    } else {
+                        s.first_seen_booked_day = Some(d);
+                        s.first_seen_booked_that_day = 1;
+                    }
+                    s.first_seen_booked_since_dna = s.first_seen_booked_since_dna.saturating_add(1);
+                }
             }
             K::PatientCancelled => {
                 s.any_patient_cancelled = true;
@@ -1138,19 +1248,18 @@ impl<'a> State<'a> {
                 }
             }
             K::HospitalCancelled => s.hospital_cancels = s.hospital_cancels.saturating_add(1),
+            K::OfferMade => {
+                let appt = fv(e, f.made_appointment).clone();
+                s.offers.push((appt, fv(e, f.made_offered).clone(), d));
+            }
             K::OfferDeclined => {
                 let appt = fv(e, f.declined_appointment);
-                let reasonable =
-                    at_least_after(f_date(e, f.declined_offered), REASONABLE_NOTICE, d);
                 if is(appt, v.first) || is(appt, v.diagnostic) {
                     s.first_or_diagnostic_declined = true;
                 }
-                if reasonable && is(appt, v.first) {
-                    s.reasonable_first_declines = s.reasonable_first_declines.saturating_add(1);
-                }
-                if reasonable && is(appt, v.admission) {
-                    s.reasonable_admission_declines =
-                        s.reasonable_admission_declines.saturating_add(1);
+                if is(appt, v.first) || is(appt, v.admission) {
+                    let offered = fv(e, f.declined_offered).clone();
+                    s.declines.push((appt.clone(), offered, d));
                 }
             }
             K::PatientUnavailable => {
@@ -1169,8 +1278,9 @@ impl<'a> State<'a> {
                     s.last_deferred = Some(d);
                 }
             }
-            K::PatientUndecided => s.last_undecided = Some(d),
-            K::ActiveMonitoringStarted => s.last_monitoring = Some(d),
+            K::RttStatus if matches!(fv(e, f.code), Value::Int(33)) => {
+                s.last_status_33 = Some(d);
+            }
             _ => {}
         }
     }
@@ -1191,25 +1301,81 @@ impl<'a> State<'a> {
         self.last(RTT).map(|p| p.start)
     }
 
-    /// `exists(active_monitoring_started since rtt.start)`.
-    fn monitoring_since_rtt_start(&self) -> bool {
-        since(self.seen.last_monitoring, self.rtt_start())
+    /// `not_seen_since_referral`: nothing attended and no decision to treat since
+    /// `last(referral_received).date ?? (rtt.start ?? now)`.
+    fn not_seen_since_referral(&self, now: NaiveDate) -> bool {
+        let from = self.seen.last_referral.or(self.rtt_start()).unwrap_or(now);
+        !since(self.seen.last_attended, Some(from))
+            && !since(self.seen.last_decision_to_treat, Some(from))
+    }
+
+    /// `first_care_activity`: not seen since the referral, and at most one communicated DNA
+    /// dated after `rtt.start` (none when the clock never started).
+    fn first_care_activity(&self, now: NaiveDate) -> bool {
+        if !self.not_seen_since_referral(now) {
+            return false;
+        }
+        let after_start = match self.rtt_start() {
+            Some(start) => {
+                let dates = &self.seen.communicated_dnas;
+                dates.len() - dates.partition_point(|d| *d <= start)
+            }
+            None => 0,
+        };
+        after_start <= 1
+    }
+
+    /// `first_activity_missed` (with `rtt.start` set: the rule holds only while rtt is open).
+    fn first_activity_missed(&self, now: NaiveDate) -> bool {
+        let start = self.rtt_start();
+        self.not_seen_since_referral(now)
+            && (since(self.seen.last_communicated_not_follow_up_dna, start)
+                || since(self.seen.last_status_33, start))
+    }
+
+    /// `status_33_communicated`.
+    fn status_33_communicated(&self) -> bool {
+        !since(self.seen.last_uncommunicated_dna, self.rtt_start())
+            && self.seen.last_booking_communicated
+    }
+
+    /// `last(offer_made where offer_made.appointment == appt and offer_made.offered_date ==
+    /// offered).date ?? date`: the date an offer declined on `date` was made (unset values
+    /// equal only unset ones).
+    fn offered_on(&self, appt: &Value, offered: &Value, date: NaiveDate) -> NaiveDate {
+        self.seen
+            .offers
+            .iter()
+            .rev()
+            .find(|(a, o, _)| a == appt && o == offered)
+            .map_or(date, |(_, _, d)| *d)
+    }
+
+    /// `offered_date at least reasonable_notice after` the date the offer was made.
+    fn reasonable(&self, appt: &Value, offered: &Value, date: NaiveDate) -> bool {
+        let made = self.offered_on(appt, offered, date);
+        match offered {
+            Value::Date(o) => at_least_after(Some(*o), REASONABLE_NOTICE, made),
+            _ => false,
+        }
+    }
+
+    /// `count(offer_declined where offer_declined.appointment == kind and offer_declined
+    /// .offered_date at least reasonable_notice after (last(offer_made where … == kind and …
+    /// == offer_declined.offered_date).date ?? offer_declined.date))`.
+    fn reasonable_declines(&self, kind: EnumVal) -> u32 {
+        let mut n: u32 = 0;
+        for (appt, offered, date) in &self.seen.declines {
+            if is(appt, kind) && self.reasonable(appt, offered, *date) {
+                n = n.saturating_add(1);
+            }
+        }
+        n
     }
 
     /// `deferred_since_start`.
     fn deferred_since_rtt_start(&self) -> bool {
         since(self.seen.last_deferred, self.rtt_start())
-    }
-
-    /// `undecided_monitoring_stop`: `rtt.stop == last(patient_undecided).date + undecided_days`.
-    fn undecided_monitoring_stop(&self) -> bool {
-        match (
-            self.last(RTT).and_then(|p| p.stop),
-            self.seen.last_undecided,
-        ) {
-            (Some(stop), Some(u)) => plus(u, UNDECIDED_DAYS) == Some(stop),
-            _ => false,
-        }
     }
 
     // -------------------------------------------------------------- event types with many rules
@@ -1229,14 +1395,15 @@ impl<'a> State<'a> {
         };
         let c62 = admission && available.is_some() && self.open(C62) && !beyond(self, C62);
         let c31 = admission && available.is_some() && self.open(C31) && !beyond(self, C31);
-        let reasonable = at_least_after(offered, REASONABLE_NOTICE, now);
+        // Notice runs from the matching offer_made (3.34), else from the decline.
+        let reasonable = self.reasonable(appt, fv(e, f.declined_offered), now);
         // 10.2.5 cancer_short_notice_admission: no rebook on a cancer pathway.
         let rebook = !reasonable && !(admission && (self.open(C62) || self.open(C31)));
         let first_offers = is(appt, v.first)
             && reasonable
-            && self.seen.reasonable_first_declines >= REASONABLE_OFFERS;
+            && self.reasonable_declines(v.first) >= REASONABLE_OFFERS;
         let admission_offers =
-            admission && reasonable && self.seen.reasonable_admission_declines >= REASONABLE_OFFERS;
+            admission && reasonable && self.reasonable_declines(v.admission) >= REASONABLE_OFFERS;
         if c62 {
             self.pause(at, R::C62PauseDeclinedAdmission, C62, offered);
             self.resume(at, R::C62PauseDeclinedAdmission, C62, available);
@@ -1258,7 +1425,7 @@ impl<'a> State<'a> {
         }
     }
 
-    fn dna<H: History + ?Sized>(&mut self, h: &H, i: usize, at: At, e: &Event) {
+    fn dna(&mut self, at: At, e: &Event) {
         let (f, v) = (self.m.f, self.m.v);
         let now = at.now;
         let appt = fv(e, f.dna_appointment);
@@ -1272,17 +1439,15 @@ impl<'a> State<'a> {
         // national_keeps_2ww_clock
         let keeps_2ww = two_week_wait && !NULLIFY_TWO_WEEK_WAIT_FIRST_DNA;
 
-        // rtt_nullify_first_dna and straight_to_test_dna (both on rtt) exclude each other on
-        // `appointment`; the exceptions of rtt_nullify_first_dna exclude each other on
-        // `national_keeps_2ww_clock`.
-        let nullify = first && communicated == Some(true) && rtt_open;
-        let before_referral = self.before_referral();
-        let first_dna = first && communicated == Some(true) && rtt_open;
-        let straight_to_test = diagnostic
+        // The exceptions of rtt_nullify_first_dna exclude each other on
+        // `national_keeps_2ww_clock`. rtt_nullify_first_dna and first_dna_discharge share the
+        // condition (the DNA of the first care activity).
+        let nullify = is_not(appt, v.follow_up)
             && communicated == Some(true)
             && rtt_open
-            && !since(self.seen.last_attended, self.rtt_start())
-            && self.dnas_since_rtt_start(h, i) == 1;
+            && self.first_care_activity(now);
+        let before_referral = self.before_referral();
+        let first_dna = nullify;
         let uncommunicated = communicated == Some(false);
         let repeat_first = first && self.seen.first_dnas >= REPEAT_DNA_LIMIT;
         let cancer_repeat = cancer && self.seen.first_dna_run >= REPEAT_DNA_LIMIT;
@@ -1303,7 +1468,14 @@ impl<'a> State<'a> {
                 Some(r) => {
                     self.reset(at, r, RTT, Some(now));
                     let w = SECOND_APPOINTMENT_WITHIN;
-                    self.require(at, r, "appointment_booked", By::FirstBooked, w, Some(now));
+                    self.require(
+                        at,
+                        r,
+                        "appointment_booked",
+                        By::NotFollowUpBooked,
+                        w,
+                        Some(now),
+                    );
                 }
                 None => {
                     let reason = "dna_first_appointment";
@@ -1319,19 +1491,6 @@ impl<'a> State<'a> {
                 self.outcome(at, R::FirstDnaSecondAppointment, "rebook");
             } else {
                 self.outcome(at, R::FirstDnaDischarge, "discharge_to_referrer");
-            }
-        }
-        if straight_to_test {
-            if group {
-                let r = R::StraightToTestSecondAppointment;
-                self.reset(at, r, RTT, Some(now));
-                self.outcome(at, r, "rebook");
-                let w = SECOND_APPOINTMENT_WITHIN;
-                self.require(at, r, "appointment_booked", By::Booked, w, Some(now));
-            } else {
-                let r = R::StraightToTestDna;
-                self.stop(at, r, RTT, "dna_first_appointment", true);
-                self.outcome(at, r, "discharge_to_referrer");
             }
         }
         if uncommunicated {
@@ -1355,25 +1514,9 @@ impl<'a> State<'a> {
             } else if protected {
                 self.outcome(at, R::FollowUpDnaProtected, "rebook");
             } else {
-                self.outcome(at, R::FollowUpDnaReview, "clinical_review");
+                self.outcome(at, R::FollowUpDnaReview, "discharge_if_clinically_agreed");
             }
         }
-    }
-
-    /// `count(dna since rtt.start)` over events `..=i`.
-    fn dnas_since_rtt_start<H: History + ?Sized>(&self, h: &H, i: usize) -> usize {
-        let start = self.rtt_start();
-        let mut n: usize = 0;
-        for j in (0..=i).rev() {
-            let Some(e) = h.at(j) else { continue };
-            if start.is_some_and(|s| e.date < s) {
-                break;
-            }
-            if self.m.kind(e.kind) == Some(K::Dna) {
-                n = n.saturating_add(1);
-            }
-        }
-        n
     }
 
     fn patient_cancelled<H: History + ?Sized>(&mut self, h: &H, i: usize, at: At, e: &Event) {
@@ -1453,10 +1596,23 @@ impl<'a> State<'a> {
     fn rtt_status(&mut self, at: At, e: &Event) {
         let now = at.now;
         let Value::Int(code) = *fv(e, self.m.f.code) else {
+            // An unset code is in no list: `event.code not in [...]` holds.
+            let msg = "unknown RTT status code".to_string();
+            self.warn(at, R::RttStatusUnknown, msg);
             return;
         };
         let open = self.open(RTT);
-        // Every rule tests a different code, so at most one acts on rtt.
+        // Every clock rule tests a different code, so at most one acts on rtt. Conditions see
+        // the state before any rule acts.
+        let (first_dna, not_first) = if code == 33 && open {
+            let clear = self.not_seen_since_referral(now) && self.status_33_communicated();
+            (clear, !clear)
+        } else {
+            (false, false)
+        };
+        let outside =
+            matches!(code, 90..=92) && open && self.rtt_start().is_some_and(|start| start < now);
+        let review = matches!(code, 31 | 32) && open;
         match code {
             10..=12 if !open => self.start(at, R::RttStatusStart, RTT, Some(now)),
             30 if open => {
@@ -1471,15 +1627,28 @@ impl<'a> State<'a> {
                 let reason = "clinician_initiated_active_monitoring";
                 self.stop(at, R::RttStatusClinicianMonitoring, RTT, reason, false)
             }
-            33 if open && !self.two_week_wait() => {
-                if self.second_appointment_group(now) {
-                    let r = R::StatusFirstDnaReset;
-                    self.reset(at, r, RTT, Some(now));
-                    let w = SECOND_APPOINTMENT_WITHIN;
-                    self.require(at, r, "appointment_booked", By::FirstBooked, w, Some(now));
+            33 if first_dna => {
+                // rtt_status_first_dna's exceptions exclude each other on
+                // `national_keeps_2ww_clock`; the 2WW one acts through its own exception.
+                let keeps_2ww = self.two_week_wait() && !NULLIFY_TWO_WEEK_WAIT_FIRST_DNA;
+                let acting = if keeps_2ww {
+                    Some(R::StatusTwoWeekWaitReset)
+                } else if self.second_appointment_group(now) {
+                    Some(R::StatusFirstDnaReset)
                 } else {
-                    let reason = "dna_first_appointment";
-                    self.stop(at, R::RttStatusFirstDna, RTT, reason, true)
+                    None
+                };
+                match acting {
+                    Some(r) => {
+                        self.reset(at, r, RTT, Some(now));
+                        let w = SECOND_APPOINTMENT_WITHIN;
+                        let by = By::NotFollowUpBooked;
+                        self.require(at, r, "appointment_booked", by, w, Some(now));
+                    }
+                    None => {
+                        let reason = "dna_first_appointment";
+                        self.stop(at, R::RttStatusFirstDna, RTT, reason, true)
+                    }
                 }
             }
             34 if open => {
@@ -1493,9 +1662,26 @@ impl<'a> State<'a> {
             36 if open => self.stop(at, R::RttStatusDied, RTT, "patient_died", false),
             _ => {}
         }
+        if not_first {
+            let msg = "RTT status 33 recorded after an attendance or for an appointment not \
+                       communicated: the clock keeps running";
+            self.warn(at, R::RttStatus33NotFirst, msg.to_string());
+        }
+        if outside {
+            let msg = "RTT status 90, 91 or 92 (activity outside an RTT period) recorded while \
+                       the clock is running";
+            self.warn(at, R::RttStatusOutsidePeriod, msg.to_string());
+        }
         if !KNOWN_RTT_STATUS_CODES.contains(&code) {
             let msg = "unknown RTT status code".to_string();
             self.warn(at, R::RttStatusUnknown, msg);
+        }
+        if review {
+            self.outcome(
+                at,
+                R::MonitoringReviewBookedStatus,
+                "book_monitoring_review",
+            );
         }
     }
 
@@ -1595,5 +1781,13 @@ fn display(m: &NativeRde, v: &Value) -> String {
             .and_then(|vs| vs.get(*i as usize))
             .cloned()
             .unwrap_or_default(),
+        Value::List(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|v| display(m, v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }

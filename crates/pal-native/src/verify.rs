@@ -1,12 +1,12 @@
 //! Resolves the schema's names to indices once and checks that the loaded policy is the rde
 //! policy the baseline implements: clocks, event types and fields, enum variants, pathway
 //! attributes, the rule set with each rule's actions, the order in which each event triggers
-//! rules, timers, exceptions and parameter values. Only metadata is read: no expression is
-//! evaluated.
+//! rules, timers, exceptions and parameter values, and each rule's and definition's IR by
+//! fingerprint. Only metadata is read: no expression is evaluated.
 
 use super::*;
 use pal_engine::base::value::ValueType;
-use pal_engine::model::ir::{Action, ClockId, Expr, RuleKind, Target};
+use pal_engine::model::ir::{Action, Builtin, ClockId, EventRef, Expr, RuleKind, Target};
 use pal_engine::model::schema::Schema;
 
 /// The rules each event triggers, in the order the interpreter runs them (`Policy::on_event`).
@@ -28,7 +28,11 @@ const ON_EVENT: &[(&str, &[&str])] = &[
     ),
     (
         "referral_rejected",
-        &["rejected_referral_return", "rejected_referral_nullify"],
+        &[
+            "rejected_referral_return",
+            "rejected_referral_nullify",
+            "rejected_after_assessment",
+        ],
     ),
     (
         "appointment_booked",
@@ -59,7 +63,6 @@ const ON_EVENT: &[(&str, &[&str])] = &[
             "rtt_nullify_first_dna",
             "activity_before_referral",
             "first_dna_discharge",
-            "straight_to_test_dna",
             "uncommunicated_dna_rebook",
             "repeat_first_dna_review",
             "cancer_diagnostic_dna_review",
@@ -83,7 +86,7 @@ const ON_EVENT: &[(&str, &[&str])] = &[
             "c31_start_first",
             "c31_start_subsequent",
             "fds_stop_decision_to_treat",
-            "rtt_new_clock_after_any_monitoring",
+            "rtt_new_clock_after_monitoring",
         ],
     ),
     (
@@ -114,7 +117,15 @@ const ON_EVENT: &[(&str, &[&str])] = &[
         "patient_declined_treatment",
         &["rtt_stop_declined", "declined_treatment_discharge"],
     ),
-    ("patient_died", &["cancer_stop_died", "rtt_stop_died"]),
+    (
+        "patient_died",
+        &[
+            "cancer_stop_died",
+            "fds_ended_died",
+            "c31_ended_died",
+            "rtt_stop_died",
+        ],
+    ),
     ("transplant_listed", &["rtt_stop_transplant"]),
     ("fit_and_ready", &["rtt_new_clock_bilateral"]),
     ("new_treatment_decided", &["rtt_new_clock_new_treatment"]),
@@ -139,7 +150,14 @@ const ON_EVENT: &[(&str, &[&str])] = &[
     ),
     (
         "transferred_in",
-        &["rtt_transfer_in_new", "rtt_transfer_in_running"],
+        &[
+            "fds_transfer_in_new",
+            "fds_transfer_in_running",
+            "c62_transfer_in_new",
+            "c62_transfer_in_running",
+            "rtt_transfer_in_new",
+            "rtt_transfer_in_running",
+        ],
     ),
     ("discharged", &["rtt_stop_discharged"]),
     (
@@ -150,10 +168,13 @@ const ON_EVENT: &[(&str, &[&str])] = &[
             "rtt_status_patient_monitoring",
             "rtt_status_clinician_monitoring",
             "rtt_status_first_dna",
+            "rtt_status_33_not_first",
             "rtt_status_not_treating",
             "rtt_status_declined",
             "rtt_status_died",
+            "rtt_status_outside_period",
             "rtt_status_unknown",
+            "monitoring_review_booked_status",
         ],
     ),
     ("referral_graded", &[]),
@@ -161,6 +182,147 @@ const ON_EVENT: &[(&str, &[&str])] = &[
         "appointment_slot_issue",
         &["slot_issue_clock_start", "slot_issue_booking"],
     ),
+];
+
+/// The IR fingerprints of the rules and definitions implemented, in policy order
+/// ([`fingerprints`]).
+const RULE_IR: &[(&str, u64)] = &[
+    ("fds_start_referral", 0x5642165792e36dc3),
+    ("fds_start_ubrn", 0x75a3226124a27ebc),
+    ("c62_start_referral", 0x722f9ab38f838061),
+    ("c62_start_ubrn", 0x116fb7c5edec80fa),
+    ("fds_transfer_in_new", 0xb26f2ee18c7b9c0d),
+    ("fds_transfer_in_running", 0x5a23ee3b1613d2a1),
+    ("c62_transfer_in_new", 0x562a4662d2d1903e),
+    ("c62_transfer_in_running", 0x1c74950c954bdc8b),
+    ("c62_start_upgrade", 0xaf973f9003e09fe8),
+    ("c31_start_first", 0x686982b7ae740a43),
+    ("c31_start_subsequent", 0xd74b04902f0af79e),
+    (
+        "c31_earliest_clinically_appropriate_date",
+        0x123ebda45d88b16c,
+    ),
+    ("fds_stop_diagnosis", 0x8d11a7a703d6cdaa),
+    ("fds_stop_ruled_out", 0x98df35582371fe24),
+    ("c62_ended_ruled_out", 0x7213406ec1066941),
+    ("fds_stop_decision_to_treat", 0x1facf50bf8a48162),
+    ("c62_stop_treatment", 0xd16907673d95a8ad),
+    ("c31_stop_treatment", 0x6a2052dc9e1c8959),
+    ("cancer_stop_died", 0x2f750450de196fee),
+    ("fds_ended_died", 0xf26010e2dd3aa33c),
+    ("c31_ended_died", 0x4631a765b4b9354c),
+    ("fds_reset_after_first_dna", 0x94decfd9c9101db3),
+    ("c62_reset_after_first_dna", 0xe64c30a333bdd361),
+    ("c62_pause_declined_admission", 0x668b8003b4ac9804),
+    ("c31_pause_declined_admission", 0xa2b7820505a6f469),
+    ("rtt_start_referral", 0xe45b2eb2f19db0dc),
+    ("rtt_start_ubrn", 0x4702092b11f41d7d),
+    ("rtt_transfer_in_new", 0x06605d33c0099871),
+    ("rtt_transfer_in_running", 0xce8e4344d67524f7),
+    ("rtt_new_clock_bilateral", 0x653d28d5f100dd17),
+    ("rtt_new_clock_new_treatment", 0x10b67d1683b005f7),
+    ("rtt_new_clock_after_monitoring", 0x258be63d596ef6c9),
+    ("rtt_new_clock_rebooked", 0xc657e4f5891bd191),
+    ("rtt_stop_treatment", 0x784f6827a6fc1749),
+    ("rtt_stop_transplant", 0xd97e4f47fb9ba8bb),
+    ("rtt_stop_primary_care", 0xa6d7b54a114294a7),
+    ("rtt_stop_clinician_monitoring", 0x2ea3d39a0dd488b7),
+    ("rtt_stop_patient_monitoring", 0x142d843a24cf3e5a),
+    ("rtt_stop_declined", 0x4d70d5734aeb7f15),
+    ("rtt_stop_not_treating", 0x44b4bcd758ca2e1e),
+    ("rtt_stop_died", 0x50392d1980a2fa77),
+    ("rtt_stop_discharged", 0x8399e69eb69bd463),
+    ("rtt_nullify_first_dna", 0x5ea53110c5931d22),
+    ("rtt_status_start", 0x42711d4b3b195eb5),
+    ("rtt_status_treatment", 0x40dc4156ec32de48),
+    ("rtt_status_patient_monitoring", 0x388ca819c077507d),
+    ("rtt_status_clinician_monitoring", 0x0993df16a1fc0af2),
+    ("rtt_status_first_dna", 0x80c0715a9f39e067),
+    ("rtt_status_33_not_first", 0xc13d2d9117319d08),
+    ("rtt_status_not_treating", 0x6f45667d675e60ed),
+    ("rtt_status_declined", 0xe16711e9c110cd31),
+    ("rtt_status_died", 0x38803b7165baaf0d),
+    ("rtt_status_outside_period", 0x445d23e14a03de16),
+    ("rtt_status_unknown", 0xd1593b019a82494d),
+    ("treatment_without_clock", 0xf435160ec2b250de),
+    ("activity_before_referral", 0xd44f4e02ab065757),
+    ("monitoring_review_booked", 0x29f679c46e295eb3),
+    ("monitoring_review_booked_status", 0x95cd16722607b7bb),
+    ("cancer_referral_unavailable", 0x2a8eb426ef1dce86),
+    ("short_cancer_route_breach", 0xac7514160cb013c0),
+    ("cancer_first_seen_two_weeks", 0x80b20f93bd20376f),
+    ("rtt_outcome_recorded", 0xad6d5e852a98cad1),
+    ("short_notice_offer_declined", 0x1ce5c4dd00e67244),
+    ("paper_referral_booking", 0x102425fc573d9991),
+    ("cas_referral_triage", 0x023b8167bb92412b),
+    ("ers_referral_not_graded", 0x4fe3879492325ff4),
+    ("paper_referral_grading", 0xc098cf56937c9dc7),
+    ("first_offers_declined", 0x2c87e46a84e4d251),
+    ("follow_up_pending_list", 0x860478a90e315b40),
+    ("slot_issue_clock_start", 0xd67911178f6d5982),
+    ("slot_issue_booking", 0x3b323a9cfd1284de),
+    ("patient_cancellation_discharge", 0xa48894acf2539caf),
+    ("declined_treatment_discharge", 0x6ea73ae965416807),
+    ("short_notice_clinic_cancellation", 0x291a2750e80ca785),
+    ("patient_notice_of_cancellation", 0x705f080425e5dde1),
+    ("hospital_cancellation_rebook", 0xe7b1f5ad4ce92486),
+    ("repeat_hospital_cancellation", 0xea4d63d1fd2b200f),
+    ("on_the_day_operation_cancelled", 0x79b9e066de94b04d),
+    ("first_dna_discharge", 0x6b5601d2d5cf1da1),
+    ("uncommunicated_dna_rebook", 0xd2511a3c1d296336),
+    ("repeat_first_dna_review", 0xbee6d6a9148cca59),
+    ("cancer_diagnostic_dna_review", 0xa518f47c065d492c),
+    ("follow_up_dna_review", 0x80a930e18672ad01),
+    ("rejected_referral_return", 0xcde16a61f17198c6),
+    ("rejected_referral_nullify", 0xaeabbbe1a7a0ad2e),
+    ("rejected_after_assessment", 0x2589a01fad906138),
+    ("medically_unfit_short_term", 0x43907f48a9c32ff5),
+    ("undecided_becomes_monitoring", 0x14b9a2199fdc45a5),
+    ("admission_offers_declined", 0x4a12bee1fa35502f),
+    ("deferred_list_monitoring", 0x99144fccee194318),
+    ("deferred_patient_ready", 0x82360cdc976b3062),
+    ("planned_procedure_due", 0x83ce5475f6a9b59e),
+    ("rtt_discharge_after_first_dna", 0xe94db56e987fa11e),
+    ("rtt_first_dna_two_week_wait", 0x32ca8d090089ea17),
+    ("rtt_status_first_dna_two_week_wait", 0xfe3c307e6c34a874),
+    ("bilateral_start_when_available", 0x356328d1257716ec),
+    ("first_seen_patient_choice", 0xa4a47433f116b6bf),
+    ("cancer_short_notice_admission", 0x0c79f9699dfb6c73),
+    ("short_notice_cancellation", 0x8d4e5b8e01a43fb3),
+    ("suspected_cancer_cancellations", 0x240abc7e3acd3896),
+    ("first_dna_second_appointment", 0x434e142058fbea39),
+    ("first_dna_reset", 0xbad3db49b7331670),
+    ("two_week_wait_first_dna_reset", 0x7bf4c7c155117687),
+    ("status_first_dna_reset", 0xe27ea6c679fd89c5),
+    ("status_two_week_wait_reset", 0xa43d94b4289a3938),
+    ("cancer_repeat_first_dna", 0xe25d27e7d9b0e7b0),
+    ("follow_up_dna_discharge", 0xfe521428eb5f013d),
+    ("follow_up_dna_protected", 0x65fc6c47f02f9762),
+    ("medically_unfit_long_term", 0xcea0ff4b833ae97f),
+    ("cancer_offer_beyond_62_standard", 0x397fd40c23e19c7b),
+    ("cancer_offer_beyond_31_standard", 0x06feb21dc88c588e),
+];
+const DEF_IR: &[(&str, u64)] = &[
+    ("urgent_cancer_referral", 0x66d9efe2ffd23583),
+    ("first_seen_dna_before_rebooking", 0xbee1049085c91ed0),
+    ("is_two_week_wait", 0x412819edc9cc173d),
+    ("ers_referral", 0x7daf133b6df8f1f4),
+    ("cancer_62_route", 0xbc6fdf21b1a9bc9e),
+    ("not_seen_since_referral", 0xf1a94cdc8452024f),
+    ("first_care_activity", 0x6781acb519c434cc),
+    ("first_activity_missed", 0xe8210832c61f0561),
+    ("status_33_communicated", 0x0c0712d9109228da),
+    ("child", 0xbc117ca8b2a52ebc),
+    ("protected_patient", 0xd8fbf219dc39cae4),
+    ("cancer_suspected", 0x990e2e4420323245),
+    ("clinically_urgent", 0x86445206750a7636),
+    ("second_appointment_group", 0xce6726f48e93bb69),
+    ("national_keeps_2ww_clock", 0xd75b81766b0f63cd),
+    ("follow_up_protected", 0xb1cc64f649a26889),
+    ("cas_referral", 0x6df6394805b16e92),
+    ("short_cancer_route", 0xd5083da6876cc2fd),
+    ("cancer_treatment_pathway", 0x0c1eae4cfd4af75b),
+    ("deferred_since_start", 0x6770136a8a6a6ea1),
 ];
 
 /// Timers: `(rule, how verify describes it)`, in [`TIMERS`] order.
@@ -181,6 +343,7 @@ const TIMER_KINDS: [(&str, &str); 3] = [
 
 /// Exceptions of each rule that has any, in policy order.
 const EXCEPTIONS: &[(&str, &[&str])] = &[
+    ("rtt_stop_discharged", &["rtt_discharge_after_first_dna"]),
     (
         "rtt_nullify_first_dna",
         &["rtt_first_dna_two_week_wait", "first_dna_reset"],
@@ -209,10 +372,16 @@ const EXCEPTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     ("first_dna_discharge", &["first_dna_second_appointment"]),
-    ("rtt_status_first_dna", &["status_first_dna_reset"]),
     (
-        "straight_to_test_dna",
-        &["straight_to_test_second_appointment"],
+        "rtt_status_first_dna",
+        &[
+            "rtt_status_first_dna_two_week_wait",
+            "status_first_dna_reset",
+        ],
+    ),
+    (
+        "rtt_status_first_dna_two_week_wait",
+        &["status_two_week_wait_reset"],
     ),
     ("repeat_first_dna_review", &["cancer_repeat_first_dna"]),
     (
@@ -260,6 +429,10 @@ const ATTRIBUTES: [&str; 8] = [
 
 fn dur(d: Duration) -> Value {
     Value::Duration(d)
+}
+
+fn strings(items: &[&str]) -> Value {
+    Value::List(items.iter().map(|s| Value::Str((*s).into())).collect())
 }
 
 /// Every parameter a rule reads, with the value hard-coded in the baseline.
@@ -322,7 +495,11 @@ fn params() -> Vec<(&'static str, Value)> {
             "short_cancer_route_days",
             Value::Int(SHORT_CANCER_ROUTE_DAYS),
         ),
-        ("planned_month", dur(PLANNED_MONTH)),
+        (
+            "short_route_tumour_groups",
+            strings(&SHORT_CANCER_TUMOUR_GROUPS),
+        ),
+        ("cas_specialties", strings(&CAS_SPECIALTIES)),
     ]
 }
 
@@ -419,6 +596,7 @@ fn param_name(policy: &Policy, e: &Expr) -> String {
             .get(*p as usize)
             .map(|p| p.name.clone())
             .unwrap_or_else(|| "?".into()),
+        Expr::Const(Value::Duration(d)) => d.to_string(),
         _ => "?".into(),
     }
 }
@@ -431,6 +609,23 @@ fn event_names(policy: &Policy, ids: &[EventTypeId]) -> String {
                 .events
                 .get(*id as usize)
                 .map(|e| e.name.as_str())
+                .unwrap_or("?")
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// The names of an event field read through `slots` (one per event type it may be on).
+fn field_names(policy: &Policy, slots: &[(EventTypeId, u16)]) -> String {
+    slots
+        .iter()
+        .map(|(t, i)| {
+            policy
+                .schema
+                .events
+                .get(*t as usize)
+                .and_then(|e| e.fields.get(*i as usize))
+                .map(|f| f.name.as_str())
                 .unwrap_or("?")
         })
         .collect::<Vec<_>>()
@@ -464,7 +659,15 @@ fn describe(policy: &Policy, a: &Action) -> String {
         } => format!(
             "require {what} within {}{} by {}{}",
             param_name(policy, within),
-            if of.is_some() { " of" } else { "" },
+            match of {
+                Some(Expr::Call(Builtin::MonthEnd, args)) => match args.as_slice() {
+                    [Expr::EventField(EventRef::Trigger, slots)] =>
+                        format!(" of month_end(event.{})", field_names(policy, slots)),
+                    _ => " of month_end(?)".to_string(),
+                },
+                Some(_) => " of".to_string(),
+                None => String::new(),
+            },
             event_names(policy, by),
             if by_where.is_some() { " where" } else { "" }
         ),
@@ -606,6 +809,58 @@ fn check_tables(policy: &Policy) -> Result<(), String> {
     Ok(())
 }
 
+/// FNV-1a (64-bit) of a text.
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The fingerprints of every rule's IR (trigger or timer, condition and actions with their
+/// expressions) and every definition's body, by name, in policy order: what the baseline's
+/// `if`s implement. The IR holds no source positions, so comments and layout do not count.
+/// When the policy changes on purpose, the baseline is changed to match, the equality tests
+/// pass, and these tables are copied from this function's output.
+pub(super) fn fingerprints(policy: &Policy) -> Fingerprints {
+    let rules = policy
+        .rules
+        .iter()
+        .map(|r| {
+            let text = format!("{:?}|{:?}|{:?}", r.kind, r.when, r.actions);
+            (r.name.clone(), fnv(&text))
+        })
+        .collect();
+    let defs = policy
+        .defs
+        .iter()
+        .map(|d| (d.name.clone(), fnv(&format!("{:?}", d.body))))
+        .collect();
+    (rules, defs)
+}
+
+/// Every rule's and definition's IR is the one implemented (see [`fingerprints`]).
+fn check_fingerprints(policy: &Policy) -> Result<(), String> {
+    let (rules, defs) = fingerprints(policy);
+    for (what, got, want) in [("rule", &rules, RULE_IR), ("definition", &defs, DEF_IR)] {
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        let expected: Vec<&str> = want.iter().map(|(n, _)| *n).collect();
+        if names != expected {
+            return Err(format!(
+                "the policy's {what}s are {names:?}; the baseline implements {expected:?}"
+            ));
+        }
+        for ((name, g), (_, w)) in got.iter().zip(want) {
+            if g != w {
+                return Err(format!(
+                    "{what} `{name}` differs from the one implemented (IR fingerprint {g:#018x}, \
+                     the baseline implements {w:#018x})"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_params_and_clocks(policy: &Policy) -> Result<(), String> {
     for (name, want) in params() {
         let id = policy
@@ -666,6 +921,7 @@ pub(super) fn resolve(policy: &Policy) -> Result<NativeRde, String> {
     check_params_and_clocks(policy)?;
     check_tables(policy)?;
     let (names, cites, timer_rules) = check_rules(policy)?;
+    check_fingerprints(policy)?;
 
     let appt = Ty::Enum("appointment_kind");
     let f = Fields {
@@ -679,6 +935,7 @@ pub(super) fn resolve(policy: &Policy) -> Result<NativeRde, String> {
         attended_appointment: field(schema, "attended", "appointment", appt)?,
         dna_appointment: field(schema, "dna", "appointment", appt)?,
         dna_communicated: field(schema, "dna", "communicated", Ty::Bool)?,
+        booked_communicated: field(schema, "appointment_booked", "communicated", Ty::Bool)?,
         pc_appointment: field(schema, "patient_cancelled", "appointment", appt)?,
         pc_date: field(schema, "patient_cancelled", "appointment_date", Ty::Date)?,
         hc_appointment: field(schema, "hospital_cancelled", "appointment", appt)?,
@@ -778,6 +1035,7 @@ pub(super) fn resolve(policy: &Policy) -> Result<NativeRde, String> {
         .map(|d| policy.calendar.is_working_day(d))
         .collect();
     Ok(NativeRde {
+        same_day: policy.schema.same_day.clone(),
         kinds,
         f,
         v,

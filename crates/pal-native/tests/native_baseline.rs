@@ -282,6 +282,48 @@ fn refuses_a_policy_it_does_not_implement() {
     }
 }
 
+#[test]
+fn refuses_a_policy_whose_conditions_differ() {
+    // The same rules, actions, tables and parameters, one condition changed (`>=` to `>`):
+    // only the IR fingerprints tell the two apart.
+    let dir = std::env::temp_dir().join(format!("pal-native-verify-{}", std::process::id()));
+    let copy = |from: &str| {
+        let to = dir.join(from);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::copy(root().join("policies").join(from), &to).unwrap_or_else(|e| panic!("{e}"));
+    };
+    for f in [
+        "national.pal",
+        "national/schema.pal",
+        "national/cancer.pal",
+        "rde.pal",
+    ] {
+        copy(f);
+    }
+    let rde = dir.join("rde.pal");
+    let text = std::fs::read_to_string(&rde).unwrap_or_else(|e| panic!("{e}"));
+    let changed = text.replace(
+        "count(hospital_cancelled) >= repeat_hospital_cancellation",
+        "count(hospital_cancelled) > repeat_hospital_cancellation",
+    );
+    assert_ne!(text, changed, "the condition to change was not found");
+    std::fs::write(&rde, changed).unwrap_or_else(|e| panic!("{e}"));
+    let policy = match pal_engine::services::project::load_policy(&rde) {
+        Ok((_, p, _)) => p,
+        Err((_, diags)) => panic!("the changed copy does not load: {diags:?}"),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    match NativeRde::new(&policy) {
+        Ok(_) => panic!("a policy with a changed condition was accepted"),
+        Err(e) => assert!(
+            e.contains("rule `repeat_hospital_cancellation` differs"),
+            "{e}"
+        ),
+    }
+}
+
 /// 200,000 pathways (or `PAL_NATIVE_PATHWAYS`), for rare cases; run in release:
 /// `cargo test --release --test native_baseline -- --ignored --nocapture`.
 #[test]
@@ -419,6 +461,8 @@ fn fuzz_value(
             PalValue::Enum(*id, rng.gen_range(0..n) as u32)
         }
         ValueType::Duration(_) => PalValue::Duration(pal_engine::base::value::Duration::days(7)),
+        // Event fields are never lists (lists are parameters only).
+        ValueType::List(_) => PalValue::Unset,
     }
 }
 

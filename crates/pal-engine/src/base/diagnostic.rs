@@ -183,6 +183,8 @@ pub enum Code {
     W0007,
     /// `W0008`: see [`CODES`].
     W0008,
+    /// `W0009`: see [`CODES`].
+    W0009,
 }
 
 impl Code {
@@ -225,6 +227,7 @@ impl Code {
         Code::W0006,
         Code::W0007,
         Code::W0008,
+        Code::W0009,
     ];
 
     /// The code as written, e.g. `E0102`.
@@ -267,6 +270,7 @@ impl Code {
             Code::W0006 => "W0006",
             Code::W0007 => "W0007",
             Code::W0008 => "W0008",
+            Code::W0009 => "W0009",
         }
     }
 
@@ -308,6 +312,8 @@ pub struct CodeInfo {
     pub explanation: &'static str,
     /// A small policy fragment that triggers it.
     pub example: &'static str,
+    /// The same fragment, put right.
+    pub fix: &'static str,
 }
 
 /// Looks up a code written as text, case-insensitively (`pal explain-code e0102`).
@@ -326,6 +332,7 @@ pub const CODES: &[CodeInfo] = &[
 was expected there; the most common causes are a missing `{`/`}`, a duration without a unit \
 (`3` instead of `3 weeks`) or a keyword used as a name.",
         example: "rule r on dna cite \"9.12.1\" {\n  nullify rtt reason\n}",
+        fix: "rule r on dna cite \"9.12.1\" {\n  nullify rtt reason dna_first_appointment\n}",
     },
     CodeInfo {
         code: Code::E0002,
@@ -333,6 +340,7 @@ was expected there; the most common causes are a missing `{`/`}`, a duration wit
         explanation: "Policy files must be UTF-8 text. The file contains bytes that are not valid \
 UTF-8 (or NUL bytes), which usually means it is a binary file or was saved in another encoding.",
         example: "(a .pal file saved as UTF-16 or containing binary data)",
+        fix: "(the same file saved as UTF-8 text)",
     },
     CodeInfo {
         code: Code::E0003,
@@ -340,6 +348,7 @@ UTF-8 (or NUL bytes), which usually means it is a binary file or was saved in an
         explanation: "A file named on the command line, or by `import`/`extends`, does not exist or \
 cannot be read. Paths in `import` and `extends` are relative to the file that names them.",
         example: "import \"national/cancer.pal\"   // no such file beside this one",
+        fix: "import \"national/cancer.pal\"   // the path, relative to this file, of a file that exists",
     },
     CodeInfo {
         code: Code::E0004,
@@ -347,6 +356,7 @@ cannot be read. Paths in `import` and `extends` are relative to the file that na
         explanation: "Expressions or blocks are nested more deeply than PAL allows (a guard against \
 runaway input). Split the condition with `def` definitions.",
         example: "when ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((true))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))",
+        fix: "def eligible = age(pathway.birth_date, now) < child_age\nrule r on referral_received when eligible cite \"9.12.3\" { outcome review }",
     },
     CodeInfo {
         code: Code::E0005,
@@ -358,6 +368,7 @@ link leading outside them, is refused before it is opened, so a policy cannot re
 other files. A file reached through `import`/`extends` that is not valid policy text is reported \
 without its content.",
         example: "import \"/etc/passwd\"",
+        fix: "import \"national/schema.pal\"   // under the policy's folder, or run with --policy-path",
     },
     CodeInfo {
         code: Code::E0101,
@@ -365,6 +376,7 @@ without its content.",
         explanation: "The name is not an event type declared in the policy's schema (the national \
 schema or an `event` declaration in one of the policy's files).",
         example: "rule r on dnaa cite \"9.12.1\" { outcome review }",
+        fix: "rule r on dna cite \"9.12.1\" { outcome review }",
     },
     CodeInfo {
         code: Code::E0102,
@@ -372,12 +384,14 @@ schema or an `event` declaration in one of the policy's files).",
         explanation: "The event type (or the pathway) has no field of this name. Fields are declared \
 in `event` and `pathway` blocks of the schema.",
         example: "rule r on dna when event.knid == first cite \"9.12.1\" { outcome review }",
+        fix: "rule r on dna when event.appointment == first cite \"9.12.1\" { outcome review }",
     },
     CodeInfo {
         code: Code::E0103,
         title: "unknown enum value",
         explanation: "The value is not one of the variants of the enum being compared against.",
         example: "rule r on dna when event.appointment == frist cite \"9.12.1\" { outcome review }",
+        fix: "rule r on dna when event.appointment == first cite \"9.12.1\" { outcome review }",
     },
     CodeInfo {
         code: Code::E0104,
@@ -385,12 +399,14 @@ in `event` and `pathway` blocks of the schema.",
         explanation: "Clocks are declared with `clock NAME { target … }`; actions and expressions \
 can only name declared clocks.",
         example: "rule r on dna cite \"9.12.1\" { nullify rt reason dna }",
+        fix: "rule r on dna cite \"9.12.1\" { nullify rtt reason dna }",
     },
     CodeInfo {
         code: Code::E0105,
         title: "unknown parameter",
         explanation: "`set` names a parameter that no file of the policy declares.",
         example: "set reasonable_notise = 3 weeks",
+        fix: "set reasonable_notice = 3 weeks",
     },
     CodeInfo {
         code: Code::E0106,
@@ -398,6 +414,7 @@ can only name declared clocks.",
         explanation: "An `exception … to RULE`, `disable RULE` or test expectation names a rule \
 that is not declared in the policy or the policies it extends.",
         example: "exception e to first_apointment_dna when true cite \"9.12.3\" { outcome review }",
+        fix: "exception e to first_appointment_dna when true cite \"9.12.3\" { outcome review }",
     },
     CodeInfo {
         code: Code::E0107,
@@ -405,28 +422,36 @@ that is not declared in the policy or the policies it extends.",
         explanation: "A name in an expression is not a parameter, definition, clock, enum value or \
 one of the built-in names (`event`, `pathway`, `now`).",
         example: "rule r on dna when cancelation_limit > 2 cite \"9.10.2\" { outcome review }",
+        fix: "rule r on dna when cancellation_limit > 2 cite \"9.10.2\" { outcome review }",
     },
     CodeInfo {
         code: Code::E0108,
         title: "unknown type",
         explanation: "A field or parameter is declared with a type that is neither built in \
-(`Bool`, `Int`, `Date`, `Duration`, `String`) nor a declared enum.",
+(`Bool`, `Int`, `Date`, `Duration`, `String`) nor a declared enum; or an event field or pathway \
+attribute is declared as a list (`[T]` is a parameter type only).",
         example: "param limit: Integer = 2 cite \"9.10.2\"",
+        fix: "param limit: Int = 2 cite \"9.10.2\"",
     },
     CodeInfo {
         code: Code::E0109,
         title: "unknown function",
         explanation: "The called function is not one of PAL's built-ins: `count`, `exists`, \
-`consecutive`, `last`, `first`, `age`, `working_days`, `days_between`, `min`, `max`.",
+`consecutive`, `last`, `first`, `age`, `working_days`, `days_between`, `min`, `max`, \
+`month_start`, `month_end`, `same_month`.",
         example: "rule r on dna when cnt(dna) >= 2 cite \"9.13.1\" { outcome review }",
+        fix: "rule r on dna when count(dna) >= 2 cite \"9.13.1\" { outcome review }",
     },
     CodeInfo {
         code: Code::E0110,
         title: "duplicate declaration",
         explanation: "Two declarations of the same kind share a name (in one file, or across files \
 that import one another). To change an inherited parameter use `set`; to replace an inherited \
-rule, `disable` it and declare a new one, or add an `exception`.",
+rule, `disable` it and declare a new one, or add an `exception`. A definition may not take the \
+name of an enum or enum value (a bare name must mean one thing), and an event type has one place \
+in the `same_day_order`.",
         example: "param limit: Int = 2 cite \"9.10.2\"\nparam limit: Int = 3 cite \"9.10.2\"",
+        fix: "param limit: Int = 2 cite \"9.10.2\"\nset limit = 3   // a trust changes an inherited value with `set`",
     },
     CodeInfo {
         code: Code::E0111,
@@ -434,6 +459,7 @@ rule, `disable` it and declare a new one, or add an `exception`.",
         explanation: "Files import or extend one another in a cycle. A policy's files must form a \
 tree: the national rules at the root, local variations on top.",
         example: "// a.pal\nimport \"b.pal\"\n// b.pal\nimport \"a.pal\"",
+        fix: "// a.pal\nimport \"b.pal\"\n// b.pal: imports only what it builds on, never a.pal",
     },
     CodeInfo {
         code: Code::E0201,
@@ -441,6 +467,7 @@ tree: the national rules at the root, local variations on top.",
         explanation: "An operand has a different type from the one required here, such as \
 comparing a Date with a Duration or adding two dates.",
         example: "rule r on dna when event.date > 3 weeks cite \"9.12.1\" { outcome review }",
+        fix: "rule r on dna when event.date > now - 3 weeks cite \"9.12.1\" { outcome review }",
     },
     CodeInfo {
         code: Code::E0202,
@@ -448,6 +475,7 @@ comparing a Date with a Duration or adding two dates.",
         explanation: "`when` conditions, `expect` expressions and the operands of `and`/`or`/`not` \
 must be true-or-false.",
         example: "rule r on dna when event.date cite \"9.12.1\" { outcome review }",
+        fix: "rule r on dna when event.date < now cite \"9.12.1\" { outcome review }",
     },
     CodeInfo {
         code: Code::E0203,
@@ -455,6 +483,7 @@ must be true-or-false.",
         explanation: "The field is optional (declared `T?`), so it may be absent. Check it first \
 with `X is set and …`, or give a fallback with `X ?? default`.",
         example: "rule r on referral_received when age(pathway.birth_date, now) < 18 cite \"9.12.3\" { outcome review }",
+        fix: "rule r on referral_received when pathway.birth_date is set and age(pathway.birth_date, now) < 18 cite \"9.12.3\" { outcome review }",
     },
     CodeInfo {
         code: Code::E0204,
@@ -463,18 +492,22 @@ with `X is set and …`, or give a fallback with `X ?? default`.",
 cannot be compared with or added to day/week durations. Compare dates instead: \
 `event.date + 3 months < now`.",
         example: "rule r on dna when now - event.date > 3 months cite \"x\" { outcome review }",
+        fix: "rule r on dna when now - event.date > 90 days cite \"x\" { outcome review }",
     },
     CodeInfo {
         code: Code::E0205,
         title: "parameter set to a value of the wrong type",
         explanation: "`set` must give a parameter a value of its declared type.",
         example: "param limit: Int = 2 cite \"9.10.2\"\nset limit = 3 weeks",
+        fix: "param limit: Int = 2 cite \"9.10.2\"\nset limit = 3",
     },
     CodeInfo {
         code: Code::E0206,
         title: "wrong arguments to a function",
-        explanation: "The built-in function was called with the wrong number or kind of arguments.",
+        explanation: "The built-in function was called with the wrong number or kind of arguments, \
+or history queries are nested more than 4 deep.",
         example: "rule r on dna when working_days(now) > 5 cite \"9.7.1\" { outcome review }",
+        fix: "rule r on dna when working_days(event.date, now) > 5 cite \"9.7.1\" { outcome review }",
     },
     CodeInfo {
         code: Code::E0207,
@@ -482,6 +515,7 @@ cannot be compared with or added to day/week durations. Compare dates instead: \
         explanation: "The bare name is a value of several enums and nothing around it says which. \
 Compare it with a field (`event.appointment == first`) or qualify it (`appointment.first`).",
         example: "def x = first",
+        fix: "def x = appointment_kind.first",
     },
     CodeInfo {
         code: Code::E0208,
@@ -489,16 +523,18 @@ Compare it with a field (`event.appointment == first`) or qualify it (`appointme
         explanation: "`event` refers to the event that triggered a rule (or armed a timer). \
 Definitions (`def`) and test expectations have no triggering event; use `now` for the date.",
         example: "def late = event.date > 2025-01-01",
+        fix: "rule late on dna when event.date > 2025-01-01 cite \"x\" { outcome review }",
     },
     CodeInfo {
         code: Code::E0209,
         title: "too costly to evaluate",
         explanation: "Evaluating the expression would recurse too deeply (a long chain of \
-definitions, each naming the one before) or nest history queries inside other queries' `where` \
-more than three deep (each level is evaluated once per candidate event, so the work grows as \
-the pathway's length to that power). Compute the value in fewer steps, or count the inner \
-events once in a `def` outside the query.",
-        example: "def n = count(dna where count(attended where count(dna where count(attended) > 0) > 0) > 0) > 0",
+definitions, each naming the one before), or it nests queries that read an enclosing query's \
+event inside one another. Such a query is evaluated once per candidate of the enclosing one, so \
+each level multiplies the work by the pathway's length; two levels are allowed. Compute the \
+value in fewer steps, or compare with the triggering `event` instead.",
+        example: "def n = count(dna where exists(attended where attended.date > dna.date and exists(dna where dna.date > attended.date and exists(attended where attended.date > dna.date))))",
+        fix: "def n = count(dna where exists(attended where attended.date > dna.date and exists(dna where dna.date > attended.date)))",
     },
     CodeInfo {
         code: Code::E0301,
@@ -506,6 +542,7 @@ events once in a `def` outside the query.",
         explanation: "An exception replaces the actions of the rule it names, for the same \
 triggering event. It may not name a different trigger (`on`/`after`) from its rule.",
         example: "rule r on dna cite \"9.12.1\" { outcome review }\nexception e to r on attended when true cite \"9.12.3\" { outcome rebook }",
+        fix: "rule r on dna cite \"9.12.1\" { outcome review }\nexception e to r when event.appointment == first cite \"9.12.3\" { outcome rebook }",
     },
     CodeInfo {
         code: Code::E0302,
@@ -513,6 +550,7 @@ triggering event. It may not name a different trigger (`on`/`after`) from its ru
         explanation: "An action is not valid here, e.g. a clock target that is not a number of days \
 or weeks, or `stop` without a reason.",
         example: "clock rtt { target 3 months }",
+        fix: "clock rtt { target 18 weeks }",
     },
     CodeInfo {
         code: Code::E0303,
@@ -520,13 +558,16 @@ or weeks, or `stop` without a reason.",
         explanation: "`require NAME within …` is met by a later event. NAME must be an event type, \
 or the obligation must say which events meet it with `by EVENT`.",
         example: "rule r on dna cite \"9.12.5\" { require review within 2 weeks }",
+        fix: "rule r on dna cite \"9.12.5\" { require appointment_booked within 2 weeks of event.date }",
     },
     CodeInfo {
         code: Code::E0304,
         title: "invalid test",
         explanation: "A `test` block has an event or expectation that does not fit the schema, \
-e.g. an event dated after `as at`, or an expectation about an unknown clock.",
+e.g. an event dated after `as at`, an expectation about an unknown clock, or about an outcome or \
+obligation no rule of the policy produces (`expect no outcome rebok` would pass whatever happens).",
         example: "test \"t\" { 2025-01-06 referral_received {} as at 2024-01-01 expect rtt running }",
+        fix: "test \"t\" { 2025-01-06 referral_received {} as at 2025-03-31 expect rtt running }",
     },
     CodeInfo {
         code: Code::W0001,
@@ -535,6 +576,7 @@ e.g. an event dated after `as at`, or an expectation about an unknown clock.",
 implements (`cite \"9.12.1\"`). The citation travels into every outcome and trace, so a PTL \
 validator can check the result against the policy text.",
         example: "rule r on dna { outcome review }",
+        fix: "rule r on dna cite \"9.12.1\" { outcome review }",
     },
     CodeInfo {
         code: Code::W0002,
@@ -542,6 +584,7 @@ validator can check the result against the policy text.",
         explanation: "The parameter is declared but no rule, definition, clock or other parameter \
 uses it. Remove it, or use it where the policy text intends.",
         example: "param unused_limit: Int = 2 cite \"9.10.2\"",
+        fix: "param limit: Int = 2 cite \"9.10.2\"\nrule r on patient_cancelled when count(patient_cancelled) >= limit cite \"9.10.2\" { outcome review }",
     },
     CodeInfo {
         code: Code::W0003,
@@ -549,6 +592,7 @@ uses it. Remove it, or use it where the policy text intends.",
         explanation: "The exception can never apply: its condition is always false, it contradicts \
 the condition of the rule it overrides, or that rule is disabled.",
         example: "rule r on dna when event.appointment == first cite \"9.12.1\" { outcome discharge }\nexception e to r when event.appointment == follow_up cite \"9.13.1\" { outcome rebook }",
+        fix: "rule r on dna when event.appointment == first cite \"9.12.1\" { outcome discharge }\nexception e to r when pathway.vulnerable cite \"9.12.3\" { outcome rebook }",
     },
     CodeInfo {
         code: Code::W0004,
@@ -558,6 +602,7 @@ to the other, and their conditions do not exclude each other. If both fire, the 
 conflict and applies neither clock action. Make one an `exception` to the other, or make their \
 conditions exclusive.",
         example: "rule a on dna cite \"9.12.1\" { nullify rtt reason dna }\nrule b on dna cite \"9.13.1\" { stop rtt reason discharged }",
+        fix: "rule a on dna cite \"9.12.1\" { nullify rtt reason dna }\nexception b to a when event.appointment == follow_up cite \"9.13.1\" { stop rtt reason discharged }",
     },
     CodeInfo {
         code: Code::W0005,
@@ -565,6 +610,7 @@ conditions exclusive.",
         explanation: "The timer's condition is always false, or the event that arms it also \
 cancels it.",
         example: "rule t after 14 days from patient_undecided unless patient_undecided cite \"10.1.6\" { outcome review }",
+        fix: "rule t after 14 days from patient_undecided unless decision_to_treat cite \"10.1.6\" { outcome review }",
     },
     CodeInfo {
         code: Code::W0006,
@@ -572,6 +618,7 @@ cancels it.",
         explanation: "Switching off an inherited rule is a policy decision that reviewers need to \
 understand: say why with `because \"…\"`.",
         example: "disable rebook_after_first_dna",
+        fix: "disable rebook_after_first_dna because \"9.12.1: only a new referral starts a new clock\"",
     },
     CodeInfo {
         code: Code::W0007,
@@ -579,6 +626,7 @@ understand: say why with `because \"…\"`.",
         explanation: "No `test` block in the checked files makes this rule, exception or timer fire. \
 Add a scenario that does, so a change to the rule is caught.",
         example: "rule r on dna cite \"9.12.1\" { outcome review }   // and no test with a dna",
+        fix: "test \"a dna is reviewed\" { 2025-01-06 referral_received {} 2025-02-03 dna { appointment: first } expect outcome review }",
     },
     CodeInfo {
         code: Code::W0008,
@@ -588,6 +636,16 @@ or above. This one names no lint (the names are listed by `pal explain-code` for
 or the lint it names reports nothing on that item, so the comment can go. Suppressions that \
 no longer do anything hide the next real finding on that item.",
         example: "// pal: allow(possible-conflict)\nparam notice: Duration = 3 weeks cite \"3.34\"",
+        fix: "param notice: Duration = 3 weeks cite \"3.34\"   // no suppression where nothing needs silencing",
+    },
+    CodeInfo {
+        code: Code::W0009,
+        title: "rule without an action",
+        explanation: "A rule or timer with an empty body does nothing when it fires: usually an \
+action was forgotten. (An exception may have an empty body: that is how a policy says the rule \
+it excepts does not apply.)",
+        example: "rule r on dna when event.appointment == first cite \"9.12.1\" { }",
+        fix: "rule r on dna when event.appointment == first cite \"9.12.1\" { nullify rtt reason dna_first_appointment }",
     },
 ];
 
@@ -604,6 +662,11 @@ mod tests {
             assert_eq!(text.len(), 5);
             assert!(text.starts_with('E') || text.starts_with('W'));
             assert_eq!(code_info(&text.to_lowercase()).map(|i| i.code), Some(code));
+            let info = code.info().map(|i| (i.example, i.fix));
+            assert!(
+                info.is_some_and(|(wrong, right)| wrong != right && !right.is_empty()),
+                "{code}: no fix"
+            );
         }
         assert_eq!(CODES.len(), Code::ALL.len());
     }

@@ -68,6 +68,11 @@ pub const LINTS: &[LintInfo] = &[
         name: "unused-suppression",
         level: Level::Warn,
     },
+    LintInfo {
+        code: Code::W0009,
+        name: "rule-without-action",
+        level: Level::Warn,
+    },
 ];
 
 /// The lint of this name.

@@ -24,6 +24,15 @@ pub fn did_you_mean<'a>(
     suggest(name, candidates).map(|s| format!("did you mean `{s}`?"))
 }
 
+/// "a" or "an" before `word` as it is read aloud by its first letter (`an appointment_kind`,
+/// `a referral_priority`).
+pub fn article(word: &str) -> &'static str {
+    match word.chars().next().map(|c| c.to_ascii_lowercase()) {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,6 +82,8 @@ pub enum ValueType {
     String,
     /// A value of a declared enum.
     Enum(EnumId),
+    /// A list of values of one type (parameters only: `[specialty]`).
+    List(Box<ValueType>),
 }
 
 /// A value of a field, parameter or expression. `Unset` is an absent optional.
@@ -101,6 +103,8 @@ pub enum Value {
     Str(Arc<str>),
     /// Enum `.0`, variant index `.1`.
     Enum(EnumId, u32),
+    /// A list (a list parameter's value).
+    List(Arc<[Value]>),
 }
 
 impl Value {

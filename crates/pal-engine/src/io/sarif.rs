@@ -42,8 +42,8 @@ fn rules() -> Vec<ReportingDescriptor> {
                 .short_description(text(info.title))
                 .full_description(text(info.explanation))
                 .help(text(format!(
-                    "{}\n\nExample:\n{}\n\nRun `pal explain-code {}` for more.",
-                    info.explanation, info.example, info.code
+                    "{}\n\nWrong:\n{}\n\nRight:\n{}\n\nRun `pal explain-code {}` for more.",
+                    info.explanation, info.example, info.fix, info.code
                 )))
                 .default_configuration(
                     ReportingConfiguration::builder()

@@ -243,6 +243,23 @@ fn last_day_of_month(year: i32, month: u32) -> Option<u32> {
     first_next.pred_opt().map(|d| d.day())
 }
 
+/// The first day of `d`'s calendar month.
+pub fn month_start(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).unwrap_or(d)
+}
+
+/// The last day of `d`'s calendar month (28, 29, 30 or 31).
+pub fn month_end(d: NaiveDate) -> NaiveDate {
+    last_day_of_month(d.year(), d.month())
+        .and_then(|last| d.with_day(last))
+        .unwrap_or(d)
+}
+
+/// True if `a` and `b` fall in the same calendar month of the same year.
+pub fn same_month(a: NaiveDate, b: NaiveDate) -> bool {
+    a.year() == b.year() && a.month() == b.month()
+}
+
 /// `b − a` in days (the start day is day 0).
 pub fn days_between(a: NaiveDate, b: NaiveDate) -> i64 {
     (b - a).num_days()
@@ -440,6 +457,33 @@ mod tests {
         assert!(Calendar::from_json("x", "[1]").is_err());
     }
 
+    #[test]
+    fn calendar_month_bounds_with_month_ends_and_leap_years() {
+        // (date, month_start, month_end)
+        for (day, start, end) in [
+            ("2024-02-10", "2024-02-01", "2024-02-29"), // leap year
+            ("2023-02-28", "2023-02-01", "2023-02-28"), // common year, on the last day
+            ("2000-02-01", "2000-02-01", "2000-02-29"), // divisible by 400: leap
+            ("2100-02-15", "2100-02-01", "2100-02-28"), // divisible by 100: not leap
+            ("2025-01-31", "2025-01-01", "2025-01-31"),
+            ("2025-04-30", "2025-04-01", "2025-04-30"),
+            ("2025-12-01", "2025-12-01", "2025-12-31"), // year end
+            ("2025-06-15", "2025-06-01", "2025-06-30"),
+        ] {
+            assert_eq!(month_start(d(day)), d(start), "month_start({day})");
+            assert_eq!(month_end(d(day)), d(end), "month_end({day})");
+        }
+        assert_eq!(month_end(NaiveDate::MAX), NaiveDate::MAX);
+        assert_eq!(month_start(NaiveDate::MIN), NaiveDate::MIN);
+        for (a, b, same) in [
+            ("2024-02-01", "2024-02-29", true),
+            ("2024-02-29", "2024-03-01", false),
+            ("2024-05-10", "2025-05-10", false),
+        ] {
+            assert_eq!(same_month(d(a), d(b)), same, "same_month({a}, {b})");
+        }
+    }
+
     fn date_in_range() -> impl Strategy<Value = NaiveDate> {
         (0i64..5800).prop_map(|o| d("2015-01-01") + chrono::Duration::days(o))
     }
@@ -480,6 +524,15 @@ mod tests {
             if start <= cur {
                 prop_assert_eq!(c.working_days_between(start, cur), count);
             }
+        }
+
+        #[test]
+        fn month_bounds_contain_the_date(day in date_in_range()) {
+            let (s, e) = (month_start(day), month_end(day));
+            prop_assert!(s <= day && day <= e);
+            prop_assert!(same_month(s, e));
+            prop_assert_eq!(s.day(), 1);
+            prop_assert!(!same_month(e, e + chrono::Duration::days(1)));
         }
 
         #[test]

@@ -43,6 +43,9 @@ pub struct Policy {
     pub meets: Vec<bool>,
     /// Scenario tests declared in the policy's files.
     pub tests: Vec<TestCase>,
+    /// The built-in enum of stop and nullify reasons (`rtt.reason`): every reason the policy's
+    /// actions name.
+    pub stop_reasons: crate::base::value::EnumId,
 }
 
 impl Policy {
@@ -200,15 +203,30 @@ impl RuleDef {
     }
 }
 
+/// A stop or nullify reason: its name, and its value of the policy's `stop_reason` enum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    /// As written (`dna_first_appointment`).
+    pub name: Arc<str>,
+    /// Its variant of [`Policy::stop_reasons`].
+    pub id: u32,
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
 /// An action, resolved.
 #[derive(Debug, Clone)]
 pub enum Action {
     /// Start a new period (default date: now).
     Start(ClockId, Option<Expr>),
     /// Stop the open period with a reason.
-    Stop(ClockId, Arc<str>, Option<Expr>),
+    Stop(ClockId, Reason, Option<Expr>),
     /// Nullify the open period with a reason.
-    Nullify(ClockId, Arc<str>, Option<Expr>),
+    Nullify(ClockId, Reason, Option<Expr>),
     /// Move the open period's start.
     Reset(ClockId, Expr),
     /// Open a pause.
@@ -274,6 +292,8 @@ pub enum ClockField {
     Breached,
     /// `Int` paused days of the latest period.
     PausedDays,
+    /// `stop_reason?` the stop or nullify reason of the latest period (unset while open).
+    Reason,
 }
 
 /// The history queries.
@@ -302,17 +322,25 @@ pub struct Query {
     pub where_: Option<Box<Expr>>,
     /// Only events on or after this date (an unset date means from the start).
     pub since: Option<Box<Expr>>,
+    /// The candidate slot `where` reads this query's candidate from: 0 for a query that is not
+    /// inside another query's `where`, one more per enclosing query (or obligation `where`).
+    pub level: u8,
     /// For `consecutive`: the event types considered (default: all).
     pub among: Vec<EventTypeId>,
 }
+
+/// How deeply queries may nest (candidate slots an expression can read).
+pub const MAX_QUERY_DEPTH: usize = 4;
 
 /// Which event an event field is read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventRef {
     /// The event that triggered the rule (or armed the timer).
     Trigger,
-    /// The candidate event inside a query's `where` or an obligation's `where`.
-    Candidate,
+    /// A candidate event inside a query's `where` or an obligation's `where`: the candidate of
+    /// the query at this nesting level (0 = the outermost), so an inner query's condition can
+    /// read the outer candidates.
+    Candidate(u8),
 }
 
 /// Built-in functions.
@@ -328,6 +356,12 @@ pub enum Builtin {
     Min,
     /// `max(a, b)`.
     Max,
+    /// `month_start(d)`: the first day of `d`'s calendar month.
+    MonthStart,
+    /// `month_end(d)`: the last day of `d`'s calendar month.
+    MonthEnd,
+    /// `same_month(a, b)`: same calendar month of the same year.
+    SameMonth,
 }
 
 /// A resolved expression.
@@ -369,6 +403,8 @@ pub enum Expr {
     IsSet(Box<Expr>, bool),
     /// `x in [..]` (`true`) / `not in`.
     In(Box<Expr>, Vec<Expr>, bool),
+    /// `x in list` (`true`) / `not in`, where `list` evaluates to a list value.
+    Member(Box<Expr>, Box<Expr>, bool),
 }
 
 /// A parameter override: the parameter, its value and its dated values (tests' and the
@@ -417,12 +453,15 @@ pub enum ExpectationKind {
         /// Citations the outcome must carry.
         cite: Vec<String>,
     },
-    /// An obligation has this status.
+    /// An obligation has this status; with `negated`, none of this name (with this status, if
+    /// given) was created.
     Obligation {
+        /// `expect no obligation`.
+        negated: bool,
         /// Its name.
         name: String,
-        /// The status expected.
-        status: ObligationStatus,
+        /// The status expected (`None`: any, only when negated).
+        status: Option<ObligationStatus>,
     },
     /// Any conflict (or none).
     Conflict {
@@ -517,6 +556,10 @@ impl Expr {
             Expr::In(x, list, _) => {
                 f(x, false);
                 list.iter().for_each(|e| f(e, false));
+            }
+            Expr::Member(x, list, _) => {
+                f(x, false);
+                f(list, false);
             }
         }
     }

@@ -58,6 +58,8 @@ pub struct Schema {
     pub events: Vec<EventTypeDef>,
     /// Event type ids by name.
     pub event_index: HashMap<String, EventTypeId>,
+    /// How events of one date are ordered (`same_day_order { … }`).
+    pub same_day: crate::model::event::SameDayOrder,
 }
 
 impl Schema {
@@ -85,6 +87,7 @@ impl Schema {
                 .get(*id as usize)
                 .map(|e| e.name.clone())
                 .unwrap_or_else(|| "enum".into()),
+            ValueType::List(t) => format!("[{}]", self.type_name(t)),
         }
     }
 
@@ -103,6 +106,14 @@ impl Schema {
                 .and_then(|e| e.variants.get(*i as usize))
                 .cloned()
                 .unwrap_or_default(),
+            Value::List(items) => format!(
+                "[{}]",
+                items
+                    .iter()
+                    .map(|v| self.display_value(v))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
 }

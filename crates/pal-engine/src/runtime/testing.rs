@@ -100,9 +100,27 @@ fn check(
             }
             None
         }
-        ExpectationKind::Obligation { name, status } => {
+        ExpectationKind::Obligation {
+            negated: true,
+            name,
+            status,
+        } => r
+            .obligations
+            .iter()
+            .find(|o| o.what == *name && status.is_none_or(|s| o.status == s))
+            .map(|o| {
+                format!(
+                    "obligation `{name}` was created on {} by rule `{}` ({}, due {})",
+                    o.created, o.rule, o.status, o.due
+                )
+            }),
+        ExpectationKind::Obligation {
+            negated: false,
+            name,
+            status,
+        } => {
             let found: Vec<_> = r.obligations.iter().filter(|o| o.what == *name).collect();
-            if found.iter().any(|o| o.status == *status) {
+            if found.iter().any(|o| Some(o.status) == *status) {
                 return None;
             }
             Some(if found.is_empty() {

@@ -4,4 +4,6 @@
 pub mod batch;
 pub mod project;
 pub mod repl;
+#[cfg(test)]
+mod scenarios;
 pub mod test_run;

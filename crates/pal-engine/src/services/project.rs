@@ -8,7 +8,7 @@ use crate::front::check::lints::suppress::Suppressions;
 use crate::front::check::{check, Checked};
 use crate::front::loader::{dependencies, load_with, read_source, PolicyAccess};
 use crate::model::ir::Policy;
-use crate::model::ir::RuleKind;
+use crate::model::ir::{RuleDef, RuleKind};
 use crate::runtime::testing::{run_test, Coverage};
 use crate::syntax::parse_file;
 use std::collections::HashSet;
@@ -58,9 +58,25 @@ struct Walk {
     seen: HashSet<PathBuf>,
 }
 
+/// The `.pal` files under `dir`, recursively, in path order; each directory is walked once, so a
+/// symbolic link back to an ancestor does not loop. An unreadable directory is an error (after
+/// the rest has been walked).
+pub fn pal_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut walk = Walk::default();
+    walk_pal_files(dir, &mut walk);
+    out.extend(walk.files);
+    match walk.unreadable.into_iter().next() {
+        Some((d, why)) => Err(std::io::Error::other(format!(
+            "cannot read directory `{}`: {why}",
+            d.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Collects `*.pal` files under `dir`, sorted, recursively. A directory that cannot be read is
 /// recorded under its own name and the walk goes on with the rest.
-fn pal_files(dir: &Path, walk: &mut Walk) {
+fn walk_pal_files(dir: &Path, walk: &mut Walk) {
     if !walk.seen.insert(canonical(dir)) {
         return;
     }
@@ -81,7 +97,7 @@ fn pal_files(dir: &Path, walk: &mut Walk) {
     paths.sort();
     for p in paths {
         if p.is_dir() {
-            pal_files(&p, walk);
+            walk_pal_files(&p, walk);
         } else if p.extension().is_some_and(|x| x == "pal") {
             walk.files.push(p);
         }
@@ -127,7 +143,7 @@ pub fn load_roots_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun {
         if p.is_dir() {
             let before = walk.files.len();
             let unreadable_before = walk.unreadable.len();
-            pal_files(p, &mut walk);
+            walk_pal_files(p, &mut walk);
             found.extend(walk.files[before..].iter().map(|f| (f.clone(), p.clone())));
             if walk.files.len() == before && walk.unreadable.len() == unreadable_before {
                 run.diagnostics.push(
@@ -237,60 +253,128 @@ fn rule_key(sources: &SourceMap, span: crate::base::source::Span) -> (String, u3
     (sources.get(span.file).name.clone(), span.start)
 }
 
-/// `untested-rule` (W0007): every enabled rule, exception and timer that no test in any root
-/// makes fire. What a test exercised is [`Coverage`], the computation `pal test --coverage`
-/// reports too.
-fn lint_untested(run: &mut CheckRun) {
-    let mut per_root = Vec::new();
-    for root in &run.roots {
-        let Some(policy) = &root.policy else { continue };
-        let root_name = root.path.display().to_string();
-        let mut coverage = Coverage::default();
-        for case in &policy.tests {
-            if run.sources.get(case.span.file).name == root_name {
-                coverage.add(policy, &run_test(policy, case), case);
-            }
-        }
-        per_root.push((root, policy, coverage));
+/// What the tests of one root file exercised.
+pub struct RootCoverage<'r> {
+    /// The root.
+    pub root: &'r LoadedRoot,
+    /// Its compiled policy.
+    pub policy: &'r Policy,
+    /// What its own tests exercised.
+    pub coverage: Coverage,
+}
+
+/// Rule declarations over all roots (a file shared by several roots counts once): how many
+/// there are, how many no test exercised, and per root its rules that no test anywhere made
+/// fire (a shared declaration is listed under every root that has it).
+pub struct Untested<'r> {
+    /// Enabled rules, exceptions and timers declared across the roots.
+    pub total: usize,
+    /// Declarations no test in any root made fire.
+    pub missing: usize,
+    /// Per root: its rules that no test anywhere exercised.
+    pub by_root: Vec<(&'r LoadedRoot, Vec<&'r RuleDef>)>,
+}
+
+impl Untested<'_> {
+    /// Declarations some test exercised.
+    pub fn exercised(&self) -> usize {
+        self.total - self.missing
     }
-    if per_root.iter().all(|(_, _, c)| c.tests == 0) {
-        return;
-    }
-    let untested: Vec<_> = per_root
+}
+
+/// Runs each root's own tests and gathers what they exercised.
+pub fn coverage_by_root(run: &CheckRun) -> Vec<RootCoverage<'_>> {
+    run.roots
         .iter()
-        .map(|(root, policy, coverage)| (root, coverage.untested(policy)))
-        .collect();
+        .filter_map(|root| {
+            let policy = root.policy.as_ref()?;
+            let root_name = root.path.display().to_string();
+            let mut coverage = Coverage::default();
+            for case in &policy.tests {
+                if run.sources.get(case.span.file).name == root_name {
+                    coverage.add(policy, &run_test(policy, case), case);
+                }
+            }
+            Some(RootCoverage {
+                root,
+                policy,
+                coverage,
+            })
+        })
+        .collect()
+}
+
+/// The one computation behind `untested-rule` and `pal test --coverage`: a rule declaration is
+/// exercised when a test of any root made it fire ([`Coverage::untested`] per root, joined by
+/// where each rule is declared).
+pub fn untested<'r>(sources: &SourceMap, per_root: &[RootCoverage<'r>]) -> Untested<'r> {
     let tested: HashSet<_> = per_root
         .iter()
-        .flat_map(|(_, policy, coverage)| {
-            policy
+        .flat_map(|c| {
+            c.policy
                 .rules
                 .iter()
-                .filter(|r| coverage.fired.contains(&r.name))
-                .map(|r| rule_key(&run.sources, r.span))
+                .filter(|r| c.coverage.fired.contains(&r.name))
+                .map(|r| rule_key(sources, r.span))
         })
         .collect();
-    for (root, rules) in untested {
-        let mut found: Vec<Diagnostic> = rules
+    let mut declared = HashSet::new();
+    let mut missing_keys = HashSet::new();
+    let mut by_root = Vec::new();
+    for c in per_root {
+        let enabled = c.policy.rules.iter().filter(|r| r.disabled.is_none());
+        declared.extend(enabled.map(|r| rule_key(sources, r.span)));
+        let missing: Vec<&RuleDef> = c
+            .coverage
+            .untested(c.policy)
             .into_iter()
-            .filter(|rule| !tested.contains(&rule_key(&run.sources, rule.span)))
-            .map(|rule| {
-                let what = match rule.kind {
-                    RuleKind::Exception { .. } => "exception",
-                    RuleKind::Timer { .. } => "timer",
-                    RuleKind::On(_) => "rule",
-                };
-                Diagnostic::new(
-                    Code::W0007,
-                    format!("{what} `{}` is not exercised by any test", rule.name),
-                )
-                .primary(rule.span, "no test makes this fire")
-                .help("add a `test` block whose events make it fire, so a change to it is caught")
-            })
+            .filter(|r| !tested.contains(&rule_key(sources, r.span)))
             .collect();
-        let mut suppressions = root.suppressions.clone();
-        suppressions.apply(&mut found);
-        run.diagnostics.extend(found);
+        missing_keys.extend(missing.iter().map(|r| rule_key(sources, r.span)));
+        by_root.push((c.root, missing));
+    }
+    Untested {
+        total: declared.len(),
+        missing: missing_keys.len(),
+        by_root,
+    }
+}
+
+/// `untested-rule` (W0007): every enabled rule, exception and timer that no test in any root
+/// makes fire (see [`untested`]).
+fn lint_untested(run: &mut CheckRun) {
+    let per_root = coverage_by_root(run);
+    if per_root.iter().all(|c| c.coverage.tests == 0) {
+        return;
+    }
+    let found: Vec<(Suppressions, Vec<Diagnostic>)> = untested(&run.sources, &per_root)
+        .by_root
+        .into_iter()
+        .map(|(root, rules)| {
+            let diags = rules
+                .into_iter()
+                .map(|rule| {
+                    let what = match rule.kind {
+                        RuleKind::Exception { .. } => "exception",
+                        RuleKind::Timer { .. } => "timer",
+                        RuleKind::On(_) => "rule",
+                    };
+                    Diagnostic::new(
+                        Code::W0007,
+                        format!("{what} `{}` is not exercised by any test", rule.name),
+                    )
+                    .primary(rule.span, "no test makes this fire")
+                    .help(
+                        "add a `test` block whose events make it fire, so a change to it is caught",
+                    )
+                })
+                .collect();
+            (root.suppressions.clone(), diags)
+        })
+        .collect();
+    for (mut suppressions, mut diags) in found {
+        suppressions.apply(&mut diags);
+        run.diagnostics.extend(diags);
         run.diagnostics
             .extend(suppressions.unused(|lint| lint == Code::W0007));
     }

@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default)]
 struct Pathway {
     events: Vec<Event>,
+    /// Per event: which fields its line wrote (the others yield to `pathway { … }`).
+    written: Vec<Vec<bool>>,
     attributes: Vec<(u16, Value)>,
     sets: Vec<crate::model::ir::ParamOverride>,
     as_at: Option<NaiveDate>,
@@ -382,12 +384,23 @@ impl Session {
                     Ok(item) => {
                         self.undo.push(self.pathway.clone());
                         match item {
-                            ReplItem::Event(e) => self.pathway.events.push(e),
+                            ReplItem::Event(e, written) => {
+                                self.pathway.events.push(e);
+                                self.pathway.written.push(written);
+                            }
                             ReplItem::Attributes(a) => self.pathway.attributes.extend(a),
                             ReplItem::Set(p, v, d) => self.pathway.sets.push((p, v, d)),
                             ReplItem::AsAt(d) => self.pathway.as_at = Some(d),
                             ReplItem::Expect(_) => {}
                         }
+                        // As in a test: `pathway { … }` holds over a later event's defaults.
+                        let p = &mut self.pathway;
+                        crate::model::event::hold_attributes(
+                            &policy.schema,
+                            &p.attributes,
+                            &mut p.events,
+                            &p.written,
+                        );
                         self.pathway
                             .typed
                             .push(text.split_whitespace().collect::<Vec<_>>().join(" "));

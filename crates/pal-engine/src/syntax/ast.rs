@@ -80,6 +80,8 @@ pub enum Item {
     Disable(DisableDecl),
     /// `test "…" { … }`.
     Test(TestDecl),
+    /// `same_day_order { dna, discharged }`: the order of these event types on one date.
+    SameDayOrder(Vec<Ident>, Span),
 }
 
 /// `enum appointment_kind { first, follow_up }`.
@@ -137,6 +139,8 @@ pub struct TypeRef {
     pub name: Ident,
     /// Trailing `?`.
     pub optional: bool,
+    /// Written `[name]`: a list of `name`.
+    pub list: bool,
     /// Whole reference.
     pub span: Span,
 }
@@ -449,12 +453,14 @@ pub enum ExpectKind {
         /// Expected citation(s).
         cite: Vec<StrLit>,
     },
-    /// `expect obligation name met|missed|open`.
+    /// `expect obligation name met|missed|open`, `expect no obligation name [status]`.
     Obligation {
+        /// `no`: no obligation of this name (with this status) exists.
+        negated: bool,
         /// Obligation name (`what`).
         name: Ident,
-        /// Expected status.
-        status: Ident,
+        /// Expected status (required unless `negated`).
+        status: Option<Ident>,
     },
     /// `expect [no] conflict`.
     Conflict {
@@ -609,6 +615,10 @@ pub enum ExprKind {
     IsSet(Box<Expr>, bool),
     /// `x in [a, b]` / `x not in [a, b]`.
     In(Box<Expr>, Vec<Expr>, bool),
+    /// `x in list` / `x not in list`: membership of a list-typed name.
+    Member(Box<Expr>, Box<Expr>, bool),
+    /// `[a, b]`: a list literal (a list parameter's value).
+    List(Vec<Expr>),
 }
 
 /// A function call with optional query clauses.
@@ -645,6 +655,8 @@ impl Expr {
                 ..
             } => value.depth().max(gap.depth()).max(reference.depth()),
             ExprKind::In(e, list, _) => list.iter().map(Expr::depth).fold(e.depth(), usize::max),
+            ExprKind::Member(e, list, _) => e.depth().max(list.depth()),
+            ExprKind::List(items) => items.iter().map(Expr::depth).max().unwrap_or(0),
             ExprKind::Call(c) => c
                 .args
                 .iter()

@@ -28,9 +28,9 @@ fn friendly(rule: Rule) -> Option<&'static str> {
         duration_unit => "a unit such as `days`, `weeks`, `months` or `working days`",
         bool_lit => "`true` or `false`",
         literal | qualified_ident => "a value",
-        type_ref => "a type such as `Date`, `Bool` or `Int`",
+        type_ref | list_type => "a type such as `Date`, `Bool`, `Int` or `[specialty]`",
         optional_mark => "`?`",
-        expr | paren | call | primary => "an expression",
+        expr | paren | call | primary | list_lit => "an expression",
         not_op | neg_op => "an expression",
         or_op | and_op | coalesce_op | eq_op | ne_op | le_op | ge_op | lt_op | gt_op
         | within_op | at_least_op | add_op | sub_op | mul_op | div_op | is_set_op
@@ -45,7 +45,7 @@ fn friendly(rule: Rule) -> Option<&'static str> {
         extends_clause => "`extends`",
         import_decl | enum_decl | pathway_decl | event_decl | clock_decl | calendar_decl
         | param_decl | set_decl | def_decl | rule_decl | exception_decl | disable_decl
-        | test_decl => "a declaration (`rule`, `exception`, `param`, `event`, `test`, …)",
+        | test_decl | same_day_decl => "a declaration (`rule`, `exception`, `param`, `event`, `test`, …)",
         field_decl => "a field such as `appointment: appointment_kind`",
         spread => "`..pathway`",
         calendar_setting => "`holidays` or `month_end`",

@@ -1,8 +1,10 @@
 //! Syntax: the pest grammar (`grammar/pal.pest`), the parser from pest pairs to the spanned
-//! [`ast`], and the rewriting of pest's errors into friendly [`Diagnostic`]s.
+//! [`ast`], the rewriting of pest's errors into friendly [`Diagnostic`]s, and the canonical
+//! layout of a file ([`format`], `pal fmt`).
 
 pub mod ast;
 mod errors;
+pub mod format;
 mod parser;
 
 pub use parser::{parse_file, parse_repl_line, ReplLine};

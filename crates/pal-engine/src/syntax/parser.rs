@@ -313,6 +313,7 @@ impl Builder {
                     span,
                 })
             }
+            Rule::same_day_decl => Item::SameDayOrder(self.idents(pair), span),
             Rule::pathway_decl => Item::Pathway(PathwayDecl {
                 fields: pair
                     .into_inner()
@@ -418,6 +419,7 @@ impl Builder {
                     ty: ty.unwrap_or_else(|| TypeRef {
                         name: self.missing(span),
                         optional: false,
+                        list: false,
                         span,
                     }),
                     value: value.unwrap_or_else(|| self.missing_value(span)),
@@ -560,6 +562,7 @@ impl Builder {
             ty: ty.unwrap_or_else(|| TypeRef {
                 name: self.missing(span),
                 optional: false,
+                list: false,
                 span,
             }),
             default,
@@ -571,9 +574,16 @@ impl Builder {
         let span = self.span(&pair);
         let mut name = self.missing(span);
         let mut optional = false;
+        let mut list = false;
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::ident => name = self.ident(p),
+                Rule::list_type => {
+                    list = true;
+                    if let Some(id) = p.into_inner().find(|q| q.as_rule() == Rule::ident) {
+                        name = self.ident(id);
+                    }
+                }
                 Rule::optional_mark => optional = true,
                 _ => {}
             }
@@ -581,6 +591,7 @@ impl Builder {
         TypeRef {
             name,
             optional,
+            list,
             span,
         }
     }
@@ -937,8 +948,9 @@ impl Builder {
             Rule::expect_obligation => {
                 let mut ids = self.idents(inner).into_iter();
                 ExpectKind::Obligation {
+                    negated,
                     name: ids.next().unwrap_or_else(|| self.missing(span)),
-                    status: ids.next().unwrap_or_else(|| self.missing(span)),
+                    status: ids.next(),
                 }
             }
             Rule::expect_conflict => ExpectKind::Conflict { negated },
@@ -1041,6 +1053,24 @@ impl Builder {
                 let (kind, extra) = match rule {
                     Rule::is_set_op => (ExprKind::IsSet(Box::new(lhs), true), 0),
                     Rule::is_not_set_op => (ExprKind::IsSet(Box::new(lhs), false), 0),
+                    Rule::in_op | Rule::not_in_op
+                        if op.clone().into_inner().any(|p| p.as_rule() == Rule::ident) =>
+                    {
+                        // `x in list_param`: membership of a list-typed name.
+                        let id = op
+                            .into_inner()
+                            .find(|p| p.as_rule() == Rule::ident)
+                            .map(|p| self.ident(p))
+                            .unwrap_or_else(|| self.missing(opspan));
+                        let list = Expr {
+                            kind: ExprKind::Name(id.name),
+                            span: id.span,
+                        };
+                        (
+                            ExprKind::Member(Box::new(lhs), Box::new(list), rule == Rule::in_op),
+                            0,
+                        )
+                    }
                     Rule::in_op | Rule::not_in_op => {
                         let mut list = Vec::new();
                         let mut deepest = 0;
@@ -1156,6 +1186,12 @@ impl Builder {
                     None => ExprKind::Lit(LiteralKind::Bool(false)),
                 }
             }
+            Rule::list_lit => ExprKind::List(
+                pair.into_inner()
+                    .filter(|p| p.as_rule() == Rule::expr)
+                    .map(|p| self.expr(p))
+                    .collect::<PResult<_>>()?,
+            ),
             Rule::date => ExprKind::Lit(LiteralKind::Date(self.date(&pair)?)),
             Rule::duration => ExprKind::Lit(LiteralKind::Duration(self.duration(pair)?)),
             Rule::int => ExprKind::Lit(LiteralKind::Int(self.int(&pair)?)),
@@ -1281,6 +1317,18 @@ mod tests {
                 if *yes { "" } else { "not " },
                 l.iter().map(show).collect::<Vec<_>>().join(", ")
             ),
+            ExprKind::Member(x, l, yes) => format!(
+                "({} {}in {})",
+                show(x),
+                if *yes { "" } else { "not " },
+                show(l)
+            ),
+            ExprKind::List(items) => {
+                format!(
+                    "[{}]",
+                    items.iter().map(show).collect::<Vec<_>>().join(", ")
+                )
+            }
         }
     }
 
@@ -1296,6 +1344,12 @@ mod tests {
                 "event.appointment in [first, follow_up]",
                 "(event.appointment in [first, follow_up])",
             ),
+            (
+                "event.specialty in cas and x not in [] or y not in l",
+                "(((event.specialty in cas) and (x not in [])) or (y not in l))",
+            ),
+            ("[a, b]", "[a, b]"),
+            ("[]", "[]"),
             ("-a.b", "(-a.b)"),
             (
                 "event.offered_date at least 3 weeks after event.date",

@@ -6,7 +6,9 @@ use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::Span;
 use crate::base::suggest::did_you_mean;
 use crate::base::value::{DurationKind, Value};
-use crate::model::ir::{Builtin, ClockField, EventRef, Expr as Ir, Query, QueryKind};
+use crate::model::ir::{
+    Builtin, ClockField, EventRef, Expr as Ir, Query, QueryKind, MAX_QUERY_DEPTH,
+};
 use crate::model::schema::EventTypeId;
 use crate::syntax::ast::{BinOp, Call, Expr, ExprKind, LiteralKind};
 
@@ -15,8 +17,11 @@ use crate::syntax::ast::{BinOp, Call, Expr, ExprKind, LiteralKind};
 pub struct Scope {
     /// The event types `event` may be (absent: `event` is an error here).
     pub trigger: Option<Vec<EventTypeId>>,
-    /// Names bound to a candidate event (inside a query's or obligation's `where`).
-    pub bound: Vec<(String, EventTypeId)>,
+    /// Names bound to a candidate event (inside a query's or obligation's `where`), with the
+    /// nesting level of the query that binds them.
+    pub bound: Vec<(String, EventTypeId, u8)>,
+    /// How many queries (or obligation `where`s) enclose this expression.
+    pub depth: u8,
     /// Optional expressions known to be set here (their whitespace-free text).
     pub narrowed: Vec<String>,
 }
@@ -49,6 +54,7 @@ const CLOCK_FIELDS: &[&str] = &[
     "periods",
     "breached",
     "paused_days",
+    "reason",
 ];
 
 const FUNCTIONS: &[&str] = &[
@@ -63,6 +69,9 @@ const FUNCTIONS: &[&str] = &[
     "days_between",
     "min",
     "max",
+    "month_start",
+    "month_end",
+    "same_month",
 ];
 
 impl Checker<'_> {
@@ -298,14 +307,97 @@ impl Checker<'_> {
                 }
                 typed(Ty::Bool, Ir::In(Box::new(t.ir), items, *yes))
             }
+            ExprKind::Member(x, list, yes) => self.member(x, list, *yes, sc),
+            ExprKind::List(items) => self.list_literal(e, items, sc),
         }
     }
 
+    /// `x in list` / `x not in list`: `list` must be a list, `x` a value of its element type.
+    fn member(&mut self, x: &Expr, list: &Expr, yes: bool, sc: &Scope) -> Typed {
+        let l = self.expr(list, sc);
+        let l = self.value(list, l, sc);
+        let elem = match &l.ty {
+            Ty::List(elem) => (**elem).clone(),
+            Ty::Error => Ty::Error,
+            other => {
+                let other = other.clone();
+                self.mismatch(list, "a list (a parameter of type `[T]`)", &other);
+                return typed(Ty::Bool, Ir::Const(Value::Unset));
+            }
+        };
+        let t = self.operand_against(x, &elem, sc);
+        let t = if matches!(t.ty, Ty::Variant(_)) {
+            self.settle(t, x.span, &elem)
+        } else {
+            t
+        };
+        if !t.ty.is_error() && !elem.is_error() && !t.ty.same(&elem) {
+            self.incomparable(BinOp::Eq, x, &t.ty, &Ty::List(Box::new(elem)));
+        }
+        typed(Ty::Bool, Ir::Member(Box::new(t.ir), Box::new(l.ir), yes))
+    }
+
+    /// `[a, b]` in an expression: constant values of one type.
+    fn list_literal(&mut self, e: &Expr, items: &[Expr], sc: &Scope) -> Typed {
+        let Some(first) = items.first() else {
+            self.diags.push(
+                Diagnostic::new(Code::E0201, "an empty list has no type here")
+                    .primary(e.span, "`[]`")
+                    .help("an empty list is the value of a list parameter: `param p: [specialty] = []`"),
+            );
+            return poison();
+        };
+        let f = self.expr(first, sc);
+        let mut elem = self.value(first, f, sc);
+        let mut values = Vec::new();
+        let mut irs = vec![elem.ir.clone()];
+        for item in &items[1..] {
+            let it = self.operand_against(item, &elem.ty, sc);
+            let (l, r) = self.unify(first, t_clone(&elem), item, it);
+            if !l.ty.is_error() && !r.ty.is_error() && !l.ty.same(&r.ty) {
+                self.incomparable(BinOp::Eq, item, &r.ty, &l.ty);
+                return poison();
+            }
+            if !l.ty.is_error() {
+                elem = l;
+            }
+            irs.push(r.ir);
+        }
+        if matches!(elem.ty, Ty::List(_)) {
+            self.diags.push(
+                Diagnostic::new(Code::E0201, "a list cannot hold lists")
+                    .primary(e.span, "a list of lists"),
+            );
+            return poison();
+        }
+        for (ir, item) in irs.into_iter().zip(items) {
+            match ir {
+                Ir::Const(v) if v.is_set() => values.push(v),
+                _ => {
+                    if !elem.ty.is_error() {
+                        self.diags.push(
+                            Diagnostic::new(Code::E0201, "a list holds constant values")
+                                .primary(item.span, "not a constant")
+                                .help("write values such as `[dermatology, urology]` or `[2, 3]`"),
+                        );
+                    }
+                    return poison();
+                }
+            }
+        }
+        typed(
+            Ty::List(Box::new(elem.ty)),
+            Ir::Const(Value::List(values.into())),
+        )
+    }
+
     fn name(&mut self, n: &str, span: Span, sc: &Scope) -> Typed {
-        if let Some((_, ty)) = sc.bound.iter().rev().find(|(b, _)| b == n) {
+        // The innermost binding of a name wins (an inner query of the same event type hides
+        // the outer candidate).
+        if let Some((_, ty, level)) = sc.bound.iter().rev().find(|(b, _, _)| b == n) {
             return typed(
-                Ty::Event(EventRef::Candidate, vec![*ty]),
-                Ir::EventDate(EventRef::Candidate),
+                Ty::Event(EventRef::Candidate(*level), vec![*ty]),
+                Ir::EventDate(EventRef::Candidate(*level)),
             );
         }
         match n {
@@ -523,6 +615,7 @@ impl Checker<'_> {
                     "periods" => ClockField::Periods,
                     "breached" => ClockField::Breached,
                     "paused_days" => ClockField::PausedDays,
+                    "reason" => ClockField::Reason,
                     _ => {
                         let mut d =
                             Diagnostic::new(Code::E0102, format!("unknown clock field `{field}`"))
@@ -540,6 +633,7 @@ impl Checker<'_> {
                         Ty::Opt(Box::new(Ty::Date))
                     }
                     ClockField::Status => Ty::Enum(self.clock_status_enum),
+                    ClockField::Reason => Ty::Opt(Box::new(Ty::Enum(self.stop_reason_enum))),
                     ClockField::Running | ClockField::Open | ClockField::Breached => Ty::Bool,
                     _ => Ty::Int,
                 };
@@ -620,7 +714,14 @@ impl Checker<'_> {
             Code::E0103,
             format!("`{name}` is not a value of `{}`", en.name),
         )
-        .primary(span, format!("not a `{}`", en.name));
+        .primary(
+            span,
+            format!(
+                "not {} `{}`",
+                crate::base::suggest::article(&en.name),
+                en.name
+            ),
+        );
         d = match did_you_mean(name, en.variants.iter().map(String::as_str)) {
             Some(h) => d.help(h),
             None => d.help(format!(
@@ -662,7 +763,7 @@ impl Checker<'_> {
     /// True if a bare name means something here (so it is not a misspelled enum value).
     fn is_known_name(&self, n: &str, sc: &Scope) -> bool {
         matches!(n, "event" | "pathway" | "now")
-            || sc.bound.iter().any(|(b, _)| b == n)
+            || sc.bound.iter().any(|(b, _, _)| b == n)
             || self.param_index(n).is_some()
             || self.def_index(n).is_some()
             || self.clock_index(n).is_some()
@@ -739,6 +840,18 @@ impl Checker<'_> {
                 },
                 Ir::Const(Value::Unset),
             );
+        }
+        if matches!(l.ty, Ty::List(_)) || matches!(r.ty, Ty::List(_)) {
+            let (ln, rn) = (l.ty.name(&self.schema), r.ty.name(&self.schema));
+            self.diags.push(
+                Diagnostic::new(
+                    Code::E0201,
+                    format!("`{}` cannot combine {ln} and {rn}", op.symbol()),
+                )
+                .primary(whole.span, "a list here")
+                .help("a list is used only with membership: `x in list` or `x not in list`"),
+            );
+            return poison();
         }
         let out = |ty: Ty, l: Typed, r: Typed| {
             typed(ty, Ir::Binary(lower(op), Box::new(l.ir), Box::new(r.ir)))
@@ -915,6 +1028,9 @@ impl Checker<'_> {
             "days_between" => Builtin::DaysBetween,
             "min" => Builtin::Min,
             "max" => Builtin::Max,
+            "month_start" => Builtin::MonthStart,
+            "month_end" => Builtin::MonthEnd,
+            "same_month" => Builtin::SameMonth,
             _ => {
                 let mut d = Diagnostic::new(Code::E0109, format!("unknown function `{f}`"))
                     .primary(c.func.span, "not a built-in function");
@@ -926,6 +1042,21 @@ impl Checker<'_> {
                 return poison();
             }
         };
+        if matches!(builtin, Builtin::MonthStart | Builtin::MonthEnd) {
+            if c.args.len() != 1 {
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::E0206,
+                        format!("`{f}` takes 1 argument, {} given", c.args.len()),
+                    )
+                    .primary(span, "wrong number of arguments")
+                    .help(format!("use `{f}(date)`, e.g. `{f}(event.date)`")),
+                );
+                return poison();
+            }
+            let d = self.date_expr(&c.args[0], sc);
+            return typed(Ty::Date, Ir::Call(builtin, vec![d]));
+        }
         if c.args.len() != 2 {
             let usage = match f {
                 "age" => "age(birth_date, on_date)",
@@ -933,6 +1064,7 @@ impl Checker<'_> {
                 "working_days" => "working_days(from_date, to_date)",
                 "days_between" => "days_between(from_date, to_date)",
                 "min" => "min(a, b)",
+                "same_month" => "same_month(date_a, date_b)",
                 _ => "max(a, b)",
             };
             self.diags.push(
@@ -990,6 +1122,7 @@ impl Checker<'_> {
             return typed(
                 match builtin {
                     Builtin::Min | Builtin::Max => Ty::Error,
+                    Builtin::SameMonth => Ty::Bool,
                     _ => Ty::Int,
                 },
                 Ir::Const(Value::Unset),
@@ -1002,6 +1135,13 @@ impl Checker<'_> {
                 }
                 typed(Ty::Int, Ir::Call(builtin, vec![a.ir, b.ir]))
             }
+            Builtin::SameMonth => {
+                for (e, t) in [(&c.args[0], &a), (&c.args[1], &b)] {
+                    self.expect_ty(e, t, &Ty::Date);
+                }
+                typed(Ty::Bool, Ir::Call(builtin, vec![a.ir, b.ir]))
+            }
+            Builtin::MonthStart | Builtin::MonthEnd => poison(),
             Builtin::Min | Builtin::Max => {
                 let ok = a.ty.same(&b.ty) && matches!(a.ty, Ty::Int | Ty::Date | Ty::Dur(_));
                 if !ok {
@@ -1045,9 +1185,22 @@ impl Checker<'_> {
         let Some(ev) = self.event_type(ev_name, first.span) else {
             return poison();
         };
+        let level = sc.depth;
+        if usize::from(level) >= MAX_QUERY_DEPTH {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::E0206,
+                    format!("history queries nest at most {MAX_QUERY_DEPTH} deep"),
+                )
+                .primary(span, "too deeply nested")
+                .help("name part of the condition with a `def`, or simplify it"),
+            );
+            return poison();
+        }
         let where_ = c.where_.as_ref().map(|w| {
             let mut inner = sc.clone();
-            inner.bound.push((ev_name.clone(), ev));
+            inner.bound.push((ev_name.clone(), ev, level));
+            inner.depth = level + 1;
             Box::new(self.condition(w, &inner))
         });
         let since = c.since.as_ref().map(|s| {
@@ -1079,6 +1232,7 @@ impl Checker<'_> {
             events: vec![ev],
             where_,
             since,
+            level,
             among,
         };
         let cost = self.cost(&Ir::Query(Box::new(q.clone())));

@@ -1,6 +1,9 @@
 //! Limits on what one expression may cost to evaluate, checked before anything runs: how deep
-//! evaluation recurses through chains of definitions, and how deeply history queries nest
-//! inside other queries' `where` (each level multiplies the work by the pathway's length).
+//! evaluation recurses through chains of definitions, and how many *correlated* history
+//! queries nest — a query in another's `where` that reads the enclosing query's candidate is
+//! evaluated once per candidate, multiplying the work by the pathway's length. (Queries that
+//! do not read an enclosing candidate are evaluated once per step, whatever their nesting:
+//! see `runtime/eval/index.rs`; syntactic nesting is bounded by `E0206`.)
 
 use super::Checker;
 use crate::base::diagnostic::{Code, Diagnostic};
@@ -12,15 +15,25 @@ use crate::model::ir::Expr as Ir;
 /// overflow the evaluator's stack.
 pub(crate) const MAX_EVAL_DEPTH: u32 = 512;
 
-/// How many history queries may nest inside one another's `where`.
-pub(crate) const MAX_QUERY_NESTING: u32 = 3;
+/// How many correlated queries (reading an enclosing query's candidate) may nest: one costs
+/// the square of the pathway's length per step, two its cube (unless they join on equal
+/// fields, which the evaluator answers from an index by value); three are refused.
+pub(crate) const MAX_QUERY_NESTING: u32 = 2;
 
 /// What evaluating an expression can cost: its depth in expression levels (definitions
-/// included) and the deepest nesting of queries within queries.
+/// included), the deepest nesting of correlated queries, and the candidate levels it reads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Cost {
     pub depth: u32,
     pub queries: u32,
+    pub candidates: u8,
+}
+
+/// The candidate bits of the queries enclosing a query at `level`.
+fn outer(level: u8) -> u8 {
+    1u8.checked_shl(u32::from(level))
+        .map(|b| b - 1)
+        .unwrap_or(u8::MAX)
 }
 
 impl Checker<'_> {
@@ -28,17 +41,37 @@ impl Checker<'_> {
     /// expression itself is at most [`crate::syntax::MAX_NESTING`] levels deep, so this
     /// recursion is bounded.
     pub(crate) fn cost(&self, e: &Ir) -> Cost {
+        use crate::model::ir::EventRef;
         let mut c = match e {
             Ir::Def(d) => self.def_costs.get(*d as usize).copied().unwrap_or_default(),
+            Ir::EventDate(EventRef::Candidate(l)) | Ir::EventField(EventRef::Candidate(l), _) => {
+                Cost {
+                    candidates: 1u8.checked_shl(u32::from(*l)).unwrap_or(0),
+                    ..Cost::default()
+                }
+            }
             _ => Cost::default(),
         };
-        let own_query = u32::from(matches!(e, Ir::Query(_) | Ir::QueryField(..)));
-        c.queries = c.queries.max(own_query);
+        let level = match e {
+            Ir::Query(q) | Ir::QueryField(q, _) => Some(q.level),
+            _ => None,
+        };
         e.for_each_child(|child, in_where| {
             let k = self.cost(child);
             c.depth = c.depth.max(k.depth);
-            let q = if in_where { k.queries + 1 } else { k.queries };
-            c.queries = c.queries.max(q);
+            match (level, in_where) {
+                (Some(l), true) => {
+                    // Its own candidate stays inside; enclosing ones are read from outside, and
+                    // reading one makes this query correlated.
+                    let correlated = u32::from(k.candidates & outer(l) != 0);
+                    c.queries = c.queries.max(k.queries + correlated);
+                    c.candidates |= k.candidates & outer(l);
+                }
+                _ => {
+                    c.queries = c.queries.max(k.queries);
+                    c.candidates |= k.candidates;
+                }
+            }
         });
         c.depth = c.depth.saturating_add(1);
         c
@@ -65,12 +98,12 @@ impl Checker<'_> {
                 Diagnostic::new(
                     Code::E0209,
                     format!(
-                        "{what} nests history queries {} deep (the limit is {MAX_QUERY_NESTING})",
+                        "{what} nests {} queries that read an enclosing query's event (the limit is {MAX_QUERY_NESTING})",
                         cost.queries
                     ),
                 )
-                .primary(span, "a query inside a query's `where`, too many times")
-                .help("each query in another's `where` is evaluated once per candidate event, so the cost is the pathway's length to that power: count the inner events once, in a `def` outside the query"),
+                .primary(span, "correlated queries inside correlated queries")
+                .help("a query that reads an enclosing query's event is evaluated once per candidate, so each such level multiplies the cost by the pathway's length: compare with `event` or a `def` instead"),
             );
             return false;
         }

@@ -21,8 +21,8 @@ use crate::base::value::{DurationKind, Value, ValueType};
 use crate::front::loader::{LoadedPolicy, Module};
 use crate::model::calendar::{Calendar, MonthEnd};
 use crate::model::ir::{
-    Action as IrAction, ClockDef, DefDef, ParamDef, Policy, RuleDef, RuleId, RuleKind, Standard,
-    Target,
+    Action as IrAction, ClockDef, DefDef, ParamDef, Policy, Reason, RuleDef, RuleId, RuleKind,
+    Standard, Target,
 };
 use crate::model::schema::{EnumDef, EventTypeDef, EventTypeId, FieldDef, Schema};
 use crate::syntax::ast::{self, ActionKind, Item, Literal, LiteralKind, Trigger};
@@ -35,6 +35,9 @@ use types::Ty;
 pub const CLOCK_STATUS_ENUM: &str = "clock_status";
 /// Its variants, in order.
 pub const CLOCK_STATUSES: &[&str] = &["not_started", "running", "paused", "stopped", "nullified"];
+/// The name of the built-in enum of stop and nullify reasons (`rtt.reason == discharged`); its
+/// values are the reasons the policy's actions name.
+pub const STOP_REASON_ENUM: &str = "stop_reason";
 
 /// What checking produced: the compiled policy if there were no errors, and every finding.
 #[derive(Debug)]
@@ -79,6 +82,8 @@ pub(crate) struct RuleInfo<'a> {
     pub trigger_span: Span,
     /// The event types `event` may be in this rule (for exceptions: the root rule's).
     pub context: Vec<EventTypeId>,
+    /// The body as written has no action (`{ }`).
+    pub empty_body: bool,
 }
 
 pub(crate) struct Checker<'a> {
@@ -89,6 +94,7 @@ pub(crate) struct Checker<'a> {
     enum_spans: Vec<Span>,
     attr_spans: Vec<Span>,
     pub(crate) clock_status_enum: u32,
+    pub(crate) stop_reason_enum: u32,
     pub(crate) clocks: Vec<ClockDef>,
     clock_spans: Vec<Span>,
     pub(crate) params: Vec<ParamDef>,
@@ -99,6 +105,8 @@ pub(crate) struct Checker<'a> {
     def_spans: Vec<Span>,
     /// What evaluating each definition costs (see `limits`).
     def_costs: Vec<limits::Cost>,
+    /// Each definition's body as written (for lints that see through definitions).
+    pub(crate) def_asts: Vec<Option<&'a ast::Expr>>,
     pub(crate) rules: Vec<RuleDef>,
     pub(crate) rule_info: Vec<RuleInfo<'a>>,
     calendar: Calendar,
@@ -147,14 +155,19 @@ impl<'a> Checker<'a> {
             name: CLOCK_STATUS_ENUM.into(),
             variants: CLOCK_STATUSES.iter().map(|s| s.to_string()).collect(),
         });
+        schema.enums.push(EnumDef {
+            name: STOP_REASON_ENUM.into(),
+            variants: Vec::new(),
+        });
         Checker {
             sources,
             diags: Vec::new(),
             schema,
             event_spans: Vec::new(),
-            enum_spans: vec![Span::default()],
+            enum_spans: vec![Span::default(), Span::default()],
             attr_spans: Vec::new(),
             clock_status_enum: 0,
+            stop_reason_enum: 1,
             clocks: Vec::new(),
             clock_spans: Vec::new(),
             params: Vec::new(),
@@ -164,6 +177,7 @@ impl<'a> Checker<'a> {
             def_types: Vec::new(),
             def_spans: Vec::new(),
             def_costs: Vec::new(),
+            def_asts: Vec::new(),
             rules: Vec::new(),
             rule_info: Vec::new(),
             calendar: Calendar::england_and_wales(),
@@ -225,6 +239,24 @@ impl<'a> Checker<'a> {
     }
 
     fn run(&mut self, loaded: &'a LoadedPolicy) {
+        // 0. The reasons every stop and nullify names: the values of `stop_reason`.
+        for (_, item) in Self::items(loaded) {
+            let actions = match item {
+                Item::Rule(r) => &r.actions,
+                Item::Exception(e) => &e.actions,
+                _ => continue,
+            };
+            for a in actions {
+                if let ActionKind::Stop { reason, .. } | ActionKind::Nullify { reason, .. } =
+                    &a.kind
+                {
+                    let variants = &mut self.schema.enums[self.stop_reason_enum as usize].variants;
+                    if !variants.contains(&reason.name) {
+                        variants.push(reason.name.clone());
+                    }
+                }
+            }
+        }
         // 1. Enums.
         for (_, item) in Self::items(loaded) {
             if let Item::Enum(e) = item {
@@ -257,6 +289,7 @@ impl<'a> Checker<'a> {
                 self.declare_event(e);
             }
         }
+        self.declare_same_day_order(loaded);
         // 3. Calendar, clocks' names, parameters and their overrides.
         for (m, item) in Self::items(loaded) {
             if let Item::Calendar(c) = item {
@@ -348,8 +381,17 @@ impl<'a> Checker<'a> {
         self.enum_spans.push(e.name.span);
     }
 
-    /// Resolves a written type.
+    /// Resolves a written type (`[T]`: a list of `T`).
     fn value_type(&mut self, t: &ast::TypeRef) -> Option<ValueType> {
+        let elem = self.scalar_type(t)?;
+        Some(if t.list {
+            ValueType::List(Box::new(elem))
+        } else {
+            elem
+        })
+    }
+
+    fn scalar_type(&mut self, t: &ast::TypeRef) -> Option<ValueType> {
         Some(match t.name.name.as_str() {
             "Bool" => ValueType::Bool,
             "Int" => ValueType::Int,
@@ -410,7 +452,14 @@ impl<'a> Checker<'a> {
                             Code::E0103,
                             format!("`{n}` is not a value of `{}`", en.name),
                         )
-                        .primary(lit.span, format!("not a `{}`", en.name));
+                        .primary(
+                            lit.span,
+                            format!(
+                                "not {} `{}`",
+                                crate::base::suggest::article(&en.name),
+                                en.name
+                            ),
+                        );
                         d = match did_you_mean(n, en.variants.iter().map(String::as_str)) {
                             Some(h) => d.help(h),
                             None => d.help(format!(
@@ -445,6 +494,17 @@ impl<'a> Checker<'a> {
     }
 
     fn field_def(&mut self, f: &ast::FieldDecl) -> Option<FieldDef> {
+        if f.ty.list {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::E0108,
+                    format!("`{}` cannot be a list", f.name.name),
+                )
+                .primary(f.ty.span, "a list type")
+                .help("event fields and pathway attributes hold one value; lists are for parameters (`param p: [T] = [...]`)"),
+            );
+            return None;
+        }
         let ty = self.value_type(&f.ty)?;
         let default = match &f.default {
             Some(lit) => {
@@ -514,6 +574,40 @@ impl<'a> Checker<'a> {
         self.event_spans.push(e.name.span);
     }
 
+    /// `same_day_order { … }` declarations, concatenated in policy order, rank the listed
+    /// event types 1, 2, … on one date (unlisted types: 0).
+    fn declare_same_day_order(&mut self, loaded: &'a LoadedPolicy) {
+        let mut rank = vec![0u32; self.schema.events.len()];
+        let mut spans: Vec<Option<Span>> = vec![None; self.schema.events.len()];
+        let mut next = 1;
+        for (_, item) in Self::items(loaded) {
+            let Item::SameDayOrder(types, _) = item else {
+                continue;
+            };
+            for t in types {
+                let Some(id) = self.event_type(&t.name, t.span) else {
+                    continue;
+                };
+                if let Some(first) = spans[id as usize] {
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::E0110,
+                            format!("`{}` is listed twice in the same-day order", t.name),
+                        )
+                        .primary(t.span, "listed again here")
+                        .secondary(first, "first listed here")
+                        .help("an event type has one place in the same-day order"),
+                    );
+                    continue;
+                }
+                spans[id as usize] = Some(t.span);
+                rank[id as usize] = next;
+                next += 1;
+            }
+        }
+        self.schema.same_day = crate::model::event::SameDayOrder::new(rank);
+    }
+
     fn declare_calendar(&mut self, m: &Module, c: &ast::CalendarDecl) {
         if let Some(h) = &c.holidays {
             match m
@@ -563,8 +657,44 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Evaluates a parameter value: a literal (or a negative number, or an enum value).
+    /// Evaluates a parameter value: a literal (or a negative number, or an enum value), or
+    /// for a list type a list literal of those.
     fn const_value(&mut self, e: &ast::Expr, ty: &ValueType, what: &str) -> Option<Value> {
+        match (&e.kind, ty) {
+            (ast::ExprKind::List(items), ValueType::List(elem)) => {
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    if matches!(item.kind, ast::ExprKind::List(_)) {
+                        self.diags.push(
+                            Diagnostic::new(Code::E0201, "a list cannot hold lists")
+                                .primary(item.span, "a list inside a list"),
+                        );
+                        return None;
+                    }
+                    values.push(self.const_value(item, elem, what)?);
+                }
+                return Some(Value::List(values.into()));
+            }
+            (_, ValueType::List(elem)) => {
+                let want = self.schema.type_name(elem);
+                self.diags.push(
+                    Diagnostic::new(Code::E0201, format!("{what} must be a list of {want}"))
+                        .primary(e.span, "not a list")
+                        .help("write the values in brackets, e.g. `[a, b]` (or `[]` for none)"),
+                );
+                return None;
+            }
+            (ast::ExprKind::List(_), _) => {
+                let want = self.schema.type_name(ty);
+                self.diags.push(
+                    Diagnostic::new(Code::E0201, format!("{what} must be {want}, not a list"))
+                        .primary(e.span, "a list")
+                        .help("declare the parameter as a list to hold several values: `param p: [T] = [...]`"),
+                );
+                return None;
+            }
+            _ => {}
+        }
         let lit = match &e.kind {
             ast::ExprKind::Lit(k) => Literal {
                 kind: k.clone(),
@@ -846,10 +976,36 @@ impl<'a> Checker<'a> {
         None
     }
 
-    fn declare_def(&mut self, d: &ast::DefDecl) {
+    fn declare_def(&mut self, d: &'a ast::DefDecl) {
         if let Some(first) = self.name_taken(&d.name.name) {
             self.duplicate("name", &d.name, first);
             return;
+        }
+        // A bare name must mean one thing: a definition named like an enum value (or an enum)
+        // would silently change what that value means in every comparison.
+        let n = d.name.name.as_str();
+        if let Some((i, en)) = self
+            .schema
+            .enums
+            .iter()
+            .enumerate()
+            .find(|(_, e)| e.name == n || e.variants.iter().any(|v| v == n))
+        {
+            let what = if en.name == n {
+                "an enum".to_string()
+            } else {
+                format!("a value of the enum `{}`", en.name)
+            };
+            let mut diag = Diagnostic::new(
+                Code::E0110,
+                format!("definition `{n}` has the name of {what}"),
+            )
+            .primary(d.name.span, "declared again here, as a definition")
+            .help(format!("give the definition another name, e.g. `is_{n}`"));
+            if let Some(span) = self.enum_spans.get(i).filter(|s| **s != Span::default()) {
+                diag = diag.secondary(*span, format!("`{}` is declared here", en.name));
+            }
+            self.diags.push(diag);
         }
         let mut t = self.expr(&d.body, &Scope::default());
         let mut cost = self.cost(&t.ir);
@@ -866,6 +1022,7 @@ impl<'a> Checker<'a> {
         });
         self.def_types.push(t.ty);
         self.def_spans.push(d.name.span);
+        self.def_asts.push(Some(&d.body));
     }
 
     fn declare_rule(&mut self, r: &'a ast::RuleDecl) {
@@ -941,6 +1098,7 @@ impl<'a> Checker<'a> {
             name_span: r.name.span,
             trigger_span: r.trigger_span,
             context,
+            empty_body: r.actions.is_empty(),
         });
     }
 
@@ -963,6 +1121,7 @@ impl<'a> Checker<'a> {
             name_span: r.name.span,
             trigger_span: r.trigger_span,
             context: Vec::new(),
+            empty_body: r.actions.is_empty(),
         });
     }
 
@@ -1027,8 +1186,24 @@ impl<'a> Checker<'a> {
             let cost = c.cost(&d.body);
             c.def_costs.push(cost);
         }
+        c.def_asts = vec![None; policy.defs.len()];
         c.calendar = policy.calendar.clone();
+        // For the names of outcomes and obligations an `expect` may mention.
+        c.rules = policy.rules.clone();
         c
+    }
+
+    /// A stop or nullify reason and its value of `stop_reason` (collected before any rule).
+    fn reason(&self, r: &ast::Ident) -> Reason {
+        let id = self.schema.enums[self.stop_reason_enum as usize]
+            .variants
+            .iter()
+            .position(|v| *v == r.name)
+            .unwrap_or(0);
+        Reason {
+            name: r.name.as_str().into(),
+            id: id as u32,
+        }
     }
 
     fn clock_ref(&mut self, id: &ast::Ident) -> Option<u16> {
@@ -1039,11 +1214,14 @@ impl<'a> Checker<'a> {
             .primary(id.span, "no clock of this name");
         d = match did_you_mean(&id.name, self.clocks.iter().map(|c| c.name.as_str())) {
             Some(h) => d.help(h),
+            None if self.clocks.is_empty() => d.help(
+                "this policy declares no clock: declare one (`clock rtt { target 18 weeks }`) or build on the national rules with `extends national`",
+            ),
             None => d.help(format!(
                 "declared clocks: {}",
                 self.clocks
                     .iter()
-                    .map(|c| c.name.as_str())
+                    .map(|c| format!("`{}`", c.name))
                     .collect::<Vec<_>>()
                     .join(", ")
             )),
@@ -1063,13 +1241,14 @@ impl<'a> Checker<'a> {
                 }
                 ActionKind::Stop { clock, reason, on } => {
                     let on = date(self, on);
-                    self.clock_ref(clock)
-                        .map(|c| IrAction::Stop(c, reason.name.as_str().into(), on))
+                    let reason = self.reason(reason);
+                    self.clock_ref(clock).map(|c| IrAction::Stop(c, reason, on))
                 }
                 ActionKind::Nullify { clock, reason, on } => {
                     let on = date(self, on);
+                    let reason = self.reason(reason);
                     self.clock_ref(clock)
-                        .map(|c| IrAction::Nullify(c, reason.name.as_str().into(), on))
+                        .map(|c| IrAction::Nullify(c, reason, on))
                 }
                 ActionKind::Reset { clock, to } => {
                     let to = self.date_expr(to, sc);
@@ -1103,7 +1282,7 @@ impl<'a> Checker<'a> {
                         match self.schema.event_index.get(&what.name) {
                             Some(id) => {
                                 by_ids.push(*id);
-                                bound.push((what.name.clone(), *id));
+                                bound.push((what.name.clone(), *id, sc.depth));
                             }
                             None => {
                                 let mut d = Diagnostic::new(
@@ -1122,13 +1301,14 @@ impl<'a> Checker<'a> {
                         for b in by {
                             if let Some(id) = self.event_type(&b.name, b.span) {
                                 by_ids.push(id);
-                                bound.push((b.name.clone(), id));
+                                bound.push((b.name.clone(), id, sc.depth));
                             }
                         }
                     }
                     let by_where = by_where.as_ref().map(|w| {
                         let mut inner = sc.clone();
                         inner.bound.extend(bound);
+                        inner.depth = sc.depth + 1;
                         self.condition(w, &inner)
                     });
                     Some(IrAction::Require {
@@ -1181,6 +1361,7 @@ impl<'a> Checker<'a> {
                 name_span: e.name.span,
                 trigger_span: e.target.span,
                 context: Vec::new(),
+                empty_body: e.actions.is_empty(),
             });
             ids.push(id);
         }
@@ -1374,6 +1555,7 @@ impl<'a> Checker<'a> {
             cancels,
             meets,
             tests: self.tests,
+            stop_reasons: self.stop_reason_enum,
         }
     }
 }
@@ -1381,7 +1563,7 @@ impl<'a> Checker<'a> {
 fn is_builtin_type(name: &str) -> bool {
     matches!(
         name,
-        "Bool" | "Int" | "Date" | "Duration" | "String" | CLOCK_STATUS_ENUM
+        "Bool" | "Int" | "Date" | "Duration" | "String" | CLOCK_STATUS_ENUM | STOP_REASON_ENUM
     )
 }
 

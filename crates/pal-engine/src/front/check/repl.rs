@@ -14,8 +14,8 @@ use chrono::NaiveDate;
 /// A checked REPL step.
 #[derive(Debug, Clone)]
 pub enum ReplItem {
-    /// An event to add to the pathway.
-    Event(Event),
+    /// An event to add to the pathway, and which of its fields the line wrote.
+    Event(Event, Vec<bool>),
     /// Pathway attributes to set.
     Attributes(Vec<(u16, Value)>),
     /// A parameter override (what-if).
@@ -43,7 +43,9 @@ pub fn check_step(
 ) -> Result<ReplItem, Vec<Diagnostic>> {
     let mut c = Checker::from_policy(sources, policy);
     let item = match step {
-        TestStep::Event(e) => c.test_event(e, seq).map(ReplItem::Event),
+        TestStep::Event(e) => c
+            .test_event(e, seq)
+            .map(|(ev, written)| ReplItem::Event(ev, written)),
         TestStep::Pathway(fields, _) => Some(ReplItem::Attributes(c.test_attributes(fields))),
         TestStep::Set(name, value, _) => c
             .test_set(name, value)

@@ -5,13 +5,18 @@ use super::{did_you_mean, Checker};
 use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::value::Value;
 use crate::model::event::Event;
-use crate::model::ir::{Expectation, ExpectationKind, TestCase};
+use crate::model::ir::{Action as IrAction, Expectation, ExpectationKind, TestCase};
 use crate::model::status::{ObligationStatus, PeriodStatus};
 use crate::syntax::ast::{self, ExpectKind, TestStep};
 
 impl Checker<'_> {
-    /// Builds an event from a test line, with defaults applied. `None` if it does not fit the schema.
-    pub(crate) fn test_event(&mut self, e: &ast::TestEvent, seq: u32) -> Option<Event> {
+    /// Builds an event from a test line, with defaults applied, and for each field whether the
+    /// line wrote it (rather than it taking its default). `None` if it does not fit the schema.
+    pub(crate) fn test_event(
+        &mut self,
+        e: &ast::TestEvent,
+        seq: u32,
+    ) -> Option<(Event, Vec<bool>)> {
         let kind = self.event_type(&e.kind.name, e.kind.span)?;
         let def = self.schema.events[kind as usize].clone();
         let mut fields: Vec<Option<Value>> = vec![None; def.fields.len()];
@@ -51,7 +56,11 @@ impl Checker<'_> {
             }
         }
         let mut values = Vec::with_capacity(def.fields.len());
-        for ((slot, fd), given) in fields.into_iter().zip(&def.fields).zip(given) {
+        for ((slot, fd), given) in fields
+            .into_iter()
+            .zip(&def.fields)
+            .zip(given.iter().copied())
+        {
             match slot.or_else(|| fd.default.clone()) {
                 Some(v) => values.push(v),
                 None if fd.optional => values.push(Value::Unset),
@@ -73,12 +82,15 @@ impl Checker<'_> {
             .sources
             .get(e.span.file)
             .line_col(e.span.start as usize);
-        ok.then(|| Event {
-            date: e.date,
-            kind,
-            fields: values.into_boxed_slice(),
-            line: line as u32,
-            seq,
+        ok.then(|| {
+            let ev = Event {
+                date: e.date,
+                kind,
+                fields: values.into_boxed_slice(),
+                line: line as u32,
+                seq,
+            };
+            (ev, given)
         })
     }
 
@@ -139,6 +151,38 @@ impl Checker<'_> {
         Some((i as u32, initial, dated))
     }
 
+    /// True if some rule or exception of the policy records the outcome (`what` = "outcome")
+    /// or creates the obligation (`"obligation"`) `name`; otherwise reports `E0304`, since an
+    /// expectation about a name nothing produces (`expect no outcome rebok`) proves nothing.
+    fn known_result_name(&mut self, name: &ast::Ident, what: &str) -> bool {
+        let names: Vec<&str> = self
+            .rules
+            .iter()
+            .flat_map(|r| &r.actions)
+            .filter_map(|a| match (a, what) {
+                (IrAction::Outcome(n, _), "outcome") => Some(&**n),
+                (IrAction::Require { what: n, .. }, "obligation") => Some(&**n),
+                _ => None,
+            })
+            .collect();
+        if names.contains(&name.name.as_str()) {
+            return true;
+        }
+        let mut d = Diagnostic::new(
+            Code::E0304,
+            format!("no rule of this policy records the {what} `{}`", name.name),
+        )
+        .primary(name.span, format!("not an {what} of this policy"));
+        d = match did_you_mean(&name.name, names.iter().copied()) {
+            Some(h) => d.help(h),
+            None => d.help(format!(
+                "an expectation about an {what} nothing can produce would always hold (or always fail)"
+            )),
+        };
+        self.diags.push(d);
+        false
+    }
+
     /// An expectation, checked.
     pub(crate) fn expectation(&mut self, x: &ast::Expectation) -> Option<Expectation> {
         let kind = match &x.kind {
@@ -146,25 +190,56 @@ impl Checker<'_> {
                 negated,
                 name,
                 cite,
-            } => ExpectationKind::Outcome {
-                negated: *negated,
-                name: name.name.clone(),
-                cite: cite.iter().map(|c| c.value.clone()).collect(),
-            },
-            ExpectKind::Obligation { name, status } => {
-                let Some(expected) = ObligationStatus::from_name(&status.name) else {
-                    let mut d = Diagnostic::new(
-                        Code::E0304,
-                        format!("`{}` is not an obligation status", status.name),
-                    )
-                    .primary(status.span, "expected `met`, `missed` or `open`");
-                    if let Some(h) = did_you_mean(&status.name, ["met", "missed", "open"]) {
-                        d = d.help(h);
+            } => {
+                if !self.known_result_name(name, "outcome") {
+                    return None;
+                }
+                ExpectationKind::Outcome {
+                    negated: *negated,
+                    name: name.name.clone(),
+                    cite: cite.iter().map(|c| c.value.clone()).collect(),
+                }
+            }
+            ExpectKind::Obligation {
+                negated,
+                name,
+                status,
+            } => {
+                let expected = status
+                    .as_ref()
+                    .and_then(|s| ObligationStatus::from_name(&s.name));
+                if let Some(status) = status {
+                    if expected.is_none() {
+                        let mut d = Diagnostic::new(
+                            Code::E0304,
+                            format!("`{}` is not an obligation status", status.name),
+                        )
+                        .primary(status.span, "expected `met`, `missed` or `open`");
+                        if let Some(h) = did_you_mean(&status.name, ["met", "missed", "open"]) {
+                            d = d.help(h);
+                        }
+                        self.diags.push(d);
+                        return None;
                     }
-                    self.diags.push(d);
+                } else if !negated {
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::E0304,
+                            format!("`expect obligation {}` needs a status", name.name),
+                        )
+                        .primary(x.span, "no status")
+                        .help(format!(
+                            "write `expect obligation {0} met`, `missed` or `open`, or `expect no obligation {0}`",
+                            name.name
+                        )),
+                    );
+                    return None;
+                }
+                if !self.known_result_name(name, "obligation") {
                     return None;
                 };
                 ExpectationKind::Obligation {
+                    negated: *negated,
                     name: name.name.clone(),
                     status: expected,
                 }
@@ -255,6 +330,8 @@ impl Checker<'_> {
             expectations: Vec::new(),
         };
         let mut as_at_span = None;
+        // Per event: which fields its line wrote.
+        let mut written: Vec<Vec<bool>> = Vec::new();
         for step in &t.steps {
             match step {
                 TestStep::Pathway(fields, _) => {
@@ -263,8 +340,9 @@ impl Checker<'_> {
                 }
                 TestStep::Event(e) => {
                     let seq = case.events.len() as u32;
-                    if let Some(ev) = self.test_event(e, seq) {
+                    if let Some((ev, given)) = self.test_event(e, seq) {
                         case.events.push(ev);
+                        written.push(given);
                     }
                 }
                 TestStep::Set(name, value, _) => {
@@ -295,7 +373,14 @@ impl Checker<'_> {
                 );
             }
         }
-        if case.expectations.is_empty() {
+        crate::model::event::hold_attributes(
+            &self.schema,
+            &case.attributes,
+            &mut case.events,
+            &written,
+        );
+        // (An expectation rejected above was reported already: not also "expects nothing".)
+        if !t.steps.iter().any(|s| matches!(s, TestStep::Expect(_))) {
             self.diags.push(
                 Diagnostic::new(
                     Code::E0304,

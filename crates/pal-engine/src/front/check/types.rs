@@ -34,6 +34,8 @@ pub enum Ty {
     EnumType(EnumId),
     /// An optional value.
     Opt(Box<Ty>),
+    /// A list of values (a list parameter, a list literal).
+    List(Box<Ty>),
     /// Already reported: suppresses follow-on errors.
     Error,
 }
@@ -48,6 +50,7 @@ impl Ty {
             ValueType::Duration(k) => Ty::Dur(*k),
             ValueType::String => Ty::Str,
             ValueType::Enum(e) => Ty::Enum(*e),
+            ValueType::List(t) => Ty::List(Box::new(Ty::of(t))),
         }
     }
 
@@ -61,6 +64,7 @@ impl Ty {
             Ty::Str => (ValueType::String, false),
             Ty::Enum(e) => (ValueType::Enum(*e), false),
             Ty::Opt(inner) => (inner.value_type()?.0, true),
+            Ty::List(inner) => (ValueType::List(Box::new(inner.value_type()?.0)), false),
             _ => return None,
         })
     }
@@ -88,7 +92,7 @@ impl Ty {
             | (Ty::Str, Ty::Str) => true,
             (Ty::Dur(a), Ty::Dur(b)) => a == b,
             (Ty::Enum(a), Ty::Enum(b)) => a == b,
-            (Ty::Opt(a), Ty::Opt(b)) => a.same(b),
+            (Ty::Opt(a), Ty::Opt(b)) | (Ty::List(a), Ty::List(b)) => a.same(b),
             _ => false,
         }
     }
@@ -125,6 +129,7 @@ impl Ty {
             Ty::Clock(_) => "clock".into(),
             Ty::EnumType(e) => format!("enum `{}`", schema.type_name(&ValueType::Enum(*e))),
             Ty::Opt(t) => format!("{}?", t.name(schema)),
+            Ty::List(t) => format!("[{}]", t.name(schema)),
             Ty::Error => "?".into(),
         }
     }

@@ -85,10 +85,32 @@ fn checker_reports_what_each_fragment_deserves() {
                rule b on dna when event.communicated cite "y" { nullify rtt reason dna }"#,
             &[W0004, W0008],
         ),
+        (
+            "a suppression between two items is for the one below",
+            "param a: Int = 1 cite \"x\"\n// pal: allow(unused-parameter)\nparam b: Int = 2 cite \"y\"",
+            &[W0002],
+        ),
+        (
+            "empty rule body",
+            r#"rule r on dna cite "x" { }"#,
+            &[W0009],
+        ),
+        (
+            "empty exception body is the idiom for 'does not apply'",
+            r#"rule r on dna cite "x" { outcome review }
+               exception e to r when event.communicated cite "y" { }"#,
+            &[],
+        ),
         ("suppression of no lint", "// pal: allow(missing-cite)\nparam n: Int = 1 cite \"x\"\ndef d = n > 0\nrule r on dna when d cite \"x\" { outcome review }", &[W0008]),
     ];
     for (name, fragment, want) in cases {
         let (got, messages) = codes(fragment);
         assert_eq!(&got, want, "{name}:\n{messages}");
     }
+}
+
+#[test]
+fn a_suppression_below_an_item_does_not_silence_it() {
+    let (_, messages) = codes("param a: Int = 1 cite \"x\"\n\n// pal: allow(unused-parameter)\nparam b: Int = 2 cite \"y\"");
+    assert_eq!(messages, "W0002: parameter `a` is never used");
 }

@@ -181,6 +181,8 @@ fn parse_value(text: &str, field: &FieldDef, schema: &Schema) -> Result<Value, S
                 }
             }
         }
+        // The checker allows lists only as parameters, never as event fields.
+        ValueType::List(_) => Err(format!("field `{name}`: a list cannot be read from input")),
     }
 }
 

@@ -78,7 +78,10 @@ pub fn draw(r: &PathwayResult, events: &[Event], schema: Option<&Schema>, width:
         row.iter().collect::<String>().trim_end()
     );
     let mut sorted: Vec<&Event> = events.iter().collect();
-    sorted.sort_by_key(|e| (e.date, e.seq));
+    match schema {
+        Some(s) => s.same_day.sort(&mut sorted),
+        None => crate::model::event::SameDayOrder::default().sort(&mut sorted),
+    }
     for e in sorted {
         let name = schema
             .and_then(|s| s.events.get(e.kind as usize))

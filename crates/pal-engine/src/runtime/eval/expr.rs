@@ -3,10 +3,10 @@
 use super::index::{Answer, HistoryIndex};
 use super::{Evaluator, PathwayState, PeriodState};
 use crate::base::value::{Duration, Value};
-use crate::model::calendar::{age_in_years, days_between};
+use crate::model::calendar::{age_in_years, days_between, month_end, month_start, same_month};
 use crate::model::event::Event;
 use crate::model::ir::BinOp;
-use crate::model::ir::{Builtin, ClockField, EventRef, Expr, Query, QueryKind};
+use crate::model::ir::{Builtin, ClockField, EventRef, Expr, Query, QueryKind, MAX_QUERY_DEPTH};
 use crate::model::schema::EventTypeId;
 use chrono::NaiveDate;
 use std::cell::{Cell, RefCell};
@@ -24,8 +24,8 @@ pub(crate) struct Ctx<'s, 'p> {
     pub history: &'s [&'s Event],
     /// The triggering event.
     pub trigger: Option<&'s Event>,
-    /// The candidate event of a query's `where`.
-    pub candidate: Option<&'s Event>,
+    /// The candidate events of the enclosing queries' `where`s, by nesting level.
+    pub candidates: [Option<&'s Event>; MAX_QUERY_DEPTH],
     /// The date being evaluated.
     pub now: NaiveDate,
     /// Values of definitions (and step-memoisable queries) already evaluated in this step.
@@ -123,13 +123,17 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
 }
 
 impl<'s, 'p> Ctx<'s, 'p> {
-    fn with_candidate(&self, c: &'s Event) -> Ctx<'s, 'p> {
+    fn with_candidate(&self, level: u8, c: &'s Event) -> Ctx<'s, 'p> {
+        let mut candidates = self.candidates;
+        if let Some(slot) = candidates.get_mut(level as usize) {
+            *slot = Some(c);
+        }
         Ctx {
             ev: self.ev,
             state: self.state,
             history: self.history,
             trigger: self.trigger,
-            candidate: Some(c),
+            candidates,
             now: self.now,
             memo: self.memo,
             index: self.index,
@@ -234,7 +238,8 @@ impl<'s, 'p> Ctx<'s, 'p> {
             Expr::In(x, list, yes) => {
                 let v = self.eval(x);
                 if !v.is_set() {
-                    return Value::Bool(false);
+                    // An unset value is in no list; `not in` is exactly `not (… in …)`.
+                    return Value::Bool(!*yes);
                 }
                 // Constants (nearly always the case) are compared in place, not cloned.
                 let found = list.iter().any(|i| match i {
@@ -243,13 +248,22 @@ impl<'s, 'p> Ctx<'s, 'p> {
                 });
                 Value::Bool(found == *yes)
             }
+            Expr::Member(x, list, yes) => {
+                let v = self.eval(x);
+                let found = v.is_set()
+                    && match self.eval(list) {
+                        Value::List(items) => items.contains(&v),
+                        _ => false,
+                    };
+                Value::Bool(found == *yes)
+            }
         }
     }
 
     fn event(&self, r: EventRef) -> Option<&'s Event> {
         match r {
             EventRef::Trigger => self.trigger,
-            EventRef::Candidate => self.candidate,
+            EventRef::Candidate(level) => self.candidates.get(level as usize).copied().flatten(),
         }
     }
 
@@ -264,11 +278,14 @@ impl<'s, 'p> Ctx<'s, 'p> {
             _ => {}
         }
         let (l, r) = (self.eval(a), self.eval(b));
+        // One rule for unset values (docs/language.md, "Comparisons with an unset value"):
+        // equality compares values (unset equals only unset), so `!=` is exactly `not ==`;
+        // an ordering with an unset side is false; arithmetic with one is unset.
         if !l.is_set() || !r.is_set() {
             return match op {
-                BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
-                    Value::Bool(false)
-                }
+                BinOp::Eq => Value::Bool(l == r),
+                BinOp::Ne => Value::Bool(l != r),
+                BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => Value::Bool(false),
                 _ => Value::Unset,
             };
         }
@@ -377,6 +394,11 @@ impl<'s, 'p> Ctx<'s, 'p> {
             (Builtin::DaysBetween, [Value::Date(a), Value::Date(b)]) => {
                 Value::Int(days_between(*a, *b))
             }
+            (Builtin::MonthStart, [Value::Date(d)]) => Value::Date(month_start(*d)),
+            (Builtin::MonthEnd, [Value::Date(d)]) => Value::Date(month_end(*d)),
+            (Builtin::SameMonth, [Value::Date(a), Value::Date(b)]) => {
+                Value::Bool(same_month(*a, *b))
+            }
             (Builtin::Min, [a, b]) => match compare(a, b) {
                 Some(Ordering::Greater) => b.clone(),
                 Some(_) => a.clone(),
@@ -431,6 +453,10 @@ impl<'s, 'p> Ctx<'s, 'p> {
                 Value::Int(last.map(|p| p.days_waited(now).div_euclid(7)).unwrap_or(0))
             }
             ClockField::PausedDays => Value::Int(last.map(|p| p.paused_days(now)).unwrap_or(0)),
+            ClockField::Reason => last
+                .and_then(|p| p.reason_id)
+                .map(|r| Value::Enum(self.ev.policy.stop_reasons, r))
+                .unwrap_or(Value::Unset),
             ClockField::Breached => Value::Bool(last.is_some_and(|p| {
                 p.state != PeriodState::Nullified && p.days_waited(now) > p.target_days
             })),
@@ -449,7 +475,7 @@ impl<'s, 'p> Ctx<'s, 'p> {
             && since.is_none_or(|s| e.date >= s)
             && q.where_
                 .as_deref()
-                .is_none_or(|w| truthy(&self.with_candidate(e).eval(w)))
+                .is_none_or(|w| truthy(&self.with_candidate(q.level, e).eval(w)))
     }
 
     /// The answer from the history index, or `None` with whether the query may be memoised
@@ -466,7 +492,7 @@ impl<'s, 'p> Ctx<'s, 'p> {
         let test = |e: &'s Event| {
             q.where_
                 .as_deref()
-                .is_none_or(|w| truthy(&self.with_candidate(e).eval(w)))
+                .is_none_or(|w| truthy(&self.with_candidate(q.level, e).eval(w)))
         };
         match index.answer(self.ev, q, self.history, since, test, |k| self.eval(k)) {
             Answer::NotIndexed { per_step } => Err(per_step),

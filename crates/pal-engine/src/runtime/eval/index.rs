@@ -17,8 +17,8 @@ use std::collections::HashMap;
 /// What an expression reads besides constants.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Reads {
-    /// The candidate event (of the innermost query around it).
-    pub candidate: bool,
+    /// The candidate events it reads, by query level (bit `k`: `EventRef::Candidate(k)`).
+    pub candidates: u8,
     /// The step: the trigger, `now`, a parameter with dated values.
     pub step: bool,
     /// The pathway's state: attributes, clocks.
@@ -30,7 +30,7 @@ pub(crate) struct Reads {
 impl Reads {
     fn or(self, o: Reads) -> Reads {
         Reads {
-            candidate: self.candidate || o.candidate,
+            candidates: self.candidates | o.candidates,
             step: self.step || o.step,
             state: self.state || o.state,
             query: self.query || o.query,
@@ -70,8 +70,8 @@ pub(crate) fn reads(ev: &Evaluator, e: &Expr, defs: &mut Vec<Option<Reads>>) -> 
             return r;
         }
         Expr::EventDate(r) | Expr::EventField(r, _) => match r {
-            EventRef::Candidate => Reads {
-                candidate: true,
+            EventRef::Candidate(level) => Reads {
+                candidates: 1u8.checked_shl(u32::from(*level)).unwrap_or(0),
                 ..Reads::default()
             },
             EventRef::Trigger => Reads {
@@ -84,8 +84,9 @@ pub(crate) fn reads(ev: &Evaluator, e: &Expr, defs: &mut Vec<Option<Reads>>) -> 
             ..Reads::default()
         },
         Expr::Query(q) | Expr::QueryField(q, _) => {
-            // The query's own `where` reads its own candidate, not an enclosing one; its
-            // `since` is evaluated outside it.
+            // The query's `where` reads its own candidate (its level) and perhaps enclosing
+            // ones (lower levels); only the latter are read from outside. Its `since` is
+            // evaluated outside it.
             let w = q
                 .where_
                 .as_deref()
@@ -97,7 +98,7 @@ pub(crate) fn reads(ev: &Evaluator, e: &Expr, defs: &mut Vec<Option<Reads>>) -> 
                 .map(|s| reads(ev, s, defs))
                 .unwrap_or_default();
             return Reads {
-                candidate: s.candidate,
+                candidates: (w.candidates & outer(q)) | s.candidates,
                 step: w.step || s.step,
                 state: w.state || s.state,
                 query: true,
@@ -107,6 +108,13 @@ pub(crate) fn reads(ev: &Evaluator, e: &Expr, defs: &mut Vec<Option<Reads>>) -> 
     };
     e.for_each_child(|c, _| r = r.or(reads(ev, c, defs)));
     r
+}
+
+/// The candidate bits of the queries enclosing `q` (levels below its own).
+fn outer(q: &Query) -> u8 {
+    1u8.checked_shl(u32::from(q.level))
+        .map(|b| b - 1)
+        .unwrap_or(u8::MAX)
 }
 
 /// How one query is evaluated.
@@ -180,13 +188,13 @@ fn conjuncts<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
 }
 
 /// The field slots of a candidate field read, and the other side of an equality conjunct.
-fn equality(e: &Expr, field_left: bool) -> Option<(&[(EventTypeId, u16)], &Expr)> {
+fn equality(e: &Expr, level: u8, field_left: bool) -> Option<(&[(EventTypeId, u16)], &Expr)> {
     let Expr::Binary(BinOp::Eq, a, b) = e else {
         return None;
     };
     let (f, other) = if field_left { (a, b) } else { (b, a) };
     match f.as_ref() {
-        Expr::EventField(EventRef::Candidate, slots) => Some((slots, other)),
+        Expr::EventField(EventRef::Candidate(l), slots) if *l == level => Some((slots, other)),
         _ => None,
     }
 }
@@ -248,7 +256,9 @@ fn plan_for(ev: &Evaluator, q: &Query, defs: &mut Vec<Option<Reads>>) -> Plan {
         .as_deref()
         .map(|s| reads(ev, s, defs))
         .unwrap_or_default();
-    if !w.step && !w.state && !w.query {
+    let own = 1u8.checked_shl(u32::from(q.level)).unwrap_or(0);
+    // Reads nothing but its own candidate: an index of matches over the history.
+    if !w.step && !w.state && !w.query && w.candidates & outer(q) == 0 {
         return Plan::Indexed(Box::default());
     }
     if let (Some(wh), false) = (q.where_.as_deref(), q.kind == QueryKind::Consecutive) {
@@ -256,8 +266,8 @@ fn plan_for(ev: &Evaluator, q: &Query, defs: &mut Vec<Option<Reads>>) -> Plan {
         conjuncts(wh, &mut parts);
         for (i, c) in parts.iter().enumerate() {
             for field_left in [true, false] {
-                if let Some((_, other)) = equality(c, field_left) {
-                    if !reads(ev, other, defs).candidate {
+                if let Some((_, other)) = equality(c, q.level, field_left) {
+                    if reads(ev, other, defs).candidates & own == 0 {
                         return Plan::Keyed(Box::new(KeyedIndex {
                             conjunct: i,
                             field_left,
@@ -268,7 +278,8 @@ fn plan_for(ev: &Evaluator, q: &Query, defs: &mut Vec<Option<Reads>>) -> Plan {
             }
         }
     }
-    if !s.candidate && !w.state && !s.state {
+    // Reads no enclosing candidate and no state: the same all through the step.
+    if (w.candidates & outer(q)) == 0 && s.candidates == 0 && !w.state && !s.state {
         Plan::PerStep
     } else {
         Plan::Scan
@@ -290,7 +301,7 @@ impl KeyedIndex {
         }
         let Some((slots, other)) = parts
             .get(self.conjunct)
-            .and_then(|c| equality(c, self.field_left))
+            .and_then(|c| equality(c, q.level, self.field_left))
         else {
             return Answer::NotIndexed { per_step: false };
         };

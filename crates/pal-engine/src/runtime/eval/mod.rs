@@ -40,6 +40,8 @@ pub struct Period {
     pub state: PeriodState,
     /// Stop reason.
     pub reason: Option<Arc<str>>,
+    /// The stop reason as a value of the policy's `stop_reason` enum.
+    pub reason_id: Option<u32>,
     /// Pauses `[from, to)`; `to` is `None` while open.
     pub pauses: Vec<(NaiveDate, Option<NaiveDate>)>,
     /// The standard in days, fixed when the period starts.
@@ -191,12 +193,7 @@ impl<'p> Evaluator<'p> {
         probe: Option<RuleId>,
     ) -> (Run<'_, 'p>, Vec<&'e Event>) {
         let mut sorted: Vec<&Event> = events.iter().filter(|e| e.date <= as_at).collect();
-        if !sorted
-            .windows(2)
-            .all(|w| (w[0].date, w[0].seq) <= (w[1].date, w[1].seq))
-        {
-            sorted.sort_by_key(|e| (e.date, e.seq));
-        }
+        self.policy.schema.same_day.sort(&mut sorted);
         let mut run = Run::new(self, attributes, as_at, trace);
         run.probe = probe.map(|r| (r, Vec::new()));
         for i in 0..sorted.len() {
@@ -228,7 +225,7 @@ impl<'p> Evaluator<'p> {
             state,
             history,
             trigger: None,
-            candidate: None,
+            candidates: [None; crate::model::ir::MAX_QUERY_DEPTH],
             now,
             memo: &memo,
             index: sorted.then_some(&index),
@@ -442,7 +439,7 @@ impl<'a, 'p> Run<'a, 'p> {
             state: &self.state,
             history,
             trigger: step.trigger,
-            candidate: None,
+            candidates: [None; crate::model::ir::MAX_QUERY_DEPTH],
             now: step.now,
             memo: &self.memo,
             index: Some(&self.index),
@@ -585,12 +582,15 @@ impl<'a, 'p> Run<'a, 'p> {
                 continue;
             };
             if let Some(w) = by_where {
+                // The meeting event is the candidate of the outermost level.
+                let mut candidates = [None; crate::model::ir::MAX_QUERY_DEPTH];
+                candidates[0] = Some(e);
                 let ctx = expr::Ctx {
                     ev: self.ev,
                     state: &self.state,
                     history,
                     trigger: None,
-                    candidate: Some(e),
+                    candidates,
                     now: e.date,
                     memo: &memo,
                     index: Some(&self.index),
@@ -848,6 +848,7 @@ impl<'a, 'p> Run<'a, 'p> {
                     stop: None,
                     state: PeriodState::Open,
                     reason: None,
+                    reason_id: None,
                     pauses: Vec::new(),
                     target_days,
                     started_by: Some(rid),
@@ -886,7 +887,8 @@ impl<'a, 'p> Run<'a, 'p> {
                 } else {
                     PeriodState::Stopped
                 };
-                p.reason = Some(reason.clone());
+                p.reason = Some(reason.name.clone());
+                p.reason_id = Some(reason.id);
                 p.stopped_by = Some(rid);
             }
             Action::Reset(c, to) => {

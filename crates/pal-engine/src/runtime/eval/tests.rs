@@ -66,7 +66,7 @@ fn pathway(
             Err(d) => panic!("`{text}` does not parse: {}", d.message),
         };
         match check_step(policy, &sources, &step, i as u32) {
-            Ok(ReplItem::Event(mut e)) => {
+            Ok(ReplItem::Event(mut e, _)) => {
                 e.line = i as u32 + 1;
                 events.push(e);
             }

@@ -16,6 +16,23 @@ pub(crate) enum Constraint {
     IsSet(bool),
 }
 
+/// The constraint that holds when `c` does not.
+fn negate(c: Constraint) -> Constraint {
+    use Constraint::*;
+    match c {
+        Eq(x) if x == "true" => Eq("false".into()),
+        Eq(x) if x == "false" => Eq("true".into()),
+        Eq(x) => Ne(x),
+        Ne(x) => Eq(x),
+        In(s) => NotIn(s),
+        NotIn(s) => In(s),
+        IsSet(b) => IsSet(!b),
+    }
+}
+
+/// How deeply the lints follow definitions that use definitions.
+const DEF_DEPTH: usize = 8;
+
 fn contradicts(a: &Constraint, b: &Constraint) -> bool {
     use Constraint::*;
     match (a, b) {
@@ -48,13 +65,67 @@ impl Checker<'_> {
             || self.clock_index(n).is_some()
     }
 
-    /// The constraints of a condition's top-level conjuncts.
+    /// The constraints of a condition's top-level conjuncts. A definition's name stands for
+    /// itself (`d` is `d == true`, `not d` is `d == false`) and for the constraints of its body,
+    /// so two rules whose conditions differ only through definitions are still seen to be
+    /// exclusive.
     fn atoms(&self, e: &Expr, out: &mut Vec<(String, Constraint)>) {
+        self.atoms_at(e, out, 0);
+    }
+
+    fn def_body(&self, n: &str) -> Option<&Expr> {
+        let i = self.defs.iter().position(|d| d.name == n)?;
+        self.def_asts.get(i).copied().flatten()
+    }
+
+    fn atoms_at(&self, e: &Expr, out: &mut Vec<(String, Constraint)>, depth: usize) {
         match &e.kind {
             ExprKind::Binary(BinOp::And, a, b) => {
-                self.atoms(a, out);
-                self.atoms(b, out);
+                self.atoms_at(a, out, depth);
+                self.atoms_at(b, out, depth);
             }
+            ExprKind::Name(n) if self.def_body(n).is_some() => {
+                out.push((n.clone(), Constraint::Eq("true".into())));
+                if let Some(body) = self.def_body(n).filter(|_| depth < DEF_DEPTH) {
+                    self.atoms_at(body, out, depth + 1);
+                }
+            }
+            ExprKind::Not(x) => {
+                if let ExprKind::Name(n) = &x.kind {
+                    if self.def_body(n).is_some() {
+                        out.push((n.clone(), Constraint::Eq("false".into())));
+                    }
+                }
+                // `not C` for a single comparison C (seen through definitions): its negation.
+                let mut inner = Vec::new();
+                let mut cur = x.as_ref();
+                let mut d = depth;
+                while let ExprKind::Name(n) = &cur.kind {
+                    match self.def_body(n).filter(|_| d < DEF_DEPTH) {
+                        Some(body) => {
+                            cur = body;
+                            d += 1;
+                        }
+                        None => break,
+                    }
+                }
+                if !matches!(
+                    cur.kind,
+                    ExprKind::Binary(BinOp::And, ..) | ExprKind::Name(_)
+                ) {
+                    self.atoms_at(cur, &mut inner, d);
+                    if let [(k, c)] = inner.as_slice() {
+                        out.push((k.clone(), negate(c.clone())));
+                    }
+                }
+            }
+            _ => self.atom(e, out),
+        }
+    }
+
+    /// One comparison's constraint.
+    fn atom(&self, e: &Expr, out: &mut Vec<(String, Constraint)>) {
+        match &e.kind {
             ExprKind::Binary(op @ (BinOp::Eq | BinOp::Ne), a, b) => {
                 let (subject, value) = match (self.constant_text(a), self.constant_text(b)) {
                     (None, Some(v)) => (a, v),
@@ -82,9 +153,6 @@ impl Checker<'_> {
             }
             ExprKind::IsSet(x, yes) => out.push((self.key(x), Constraint::IsSet(*yes))),
             ExprKind::Field(..) => out.push((self.key(e), Constraint::Eq("true".into()))),
-            ExprKind::Not(x) if matches!(x.kind, ExprKind::Field(..)) => {
-                out.push((self.key(x), Constraint::Eq("false".into())))
-            }
             ExprKind::Lit(LiteralKind::Bool(false)) => {
                 out.push(("false".into(), Constraint::Eq("true".into())));
                 out.push(("false".into(), Constraint::Eq("false".into())));

@@ -7,6 +7,7 @@ mod constraints;
 mod disable_without_reason;
 mod missing_citation;
 mod possible_conflict;
+mod rule_without_action;
 mod timer_never_fires;
 mod unreachable_exception;
 mod unused_parameter;
@@ -29,6 +30,7 @@ const CHECKER_LINTS: &[Lint] = &[
     possible_conflict::check,
     timer_never_fires::check,
     disable_without_reason::check,
+    rule_without_action::check,
 ];
 
 /// Runs every lint whose level is not `allow`.

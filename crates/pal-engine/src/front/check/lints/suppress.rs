@@ -48,6 +48,30 @@ fn item_span(item: &Item) -> Span {
         Item::Exception(d) => d.span,
         Item::Disable(d) => d.span,
         Item::Test(d) => d.span,
+        Item::SameDayOrder(_, span) => *span,
+    }
+}
+
+/// `span` without the blank and comment-only lines the parser lets an item's span run over, so
+/// that a suppression comment below an item belongs to the next item, not to this one.
+fn without_trailing_trivia(text: &str, span: Span) -> Span {
+    let (start, mut end) = (span.start as usize, (span.end as usize).min(text.len()));
+    while end > start {
+        let line_start = text[start..end]
+            .trim_end_matches([' ', '\t', '\r', '\n'])
+            .rfind('\n')
+            .map_or(start, |i| start + i + 1);
+        let line = text[line_start..end].trim();
+        if line.is_empty() || line.starts_with("//") {
+            end = line_start.saturating_sub(1).max(start);
+        } else {
+            end = line_start + text[line_start..end].trim_end().len();
+            break;
+        }
+    }
+    Span {
+        end: end as u32,
+        ..span
     }
 }
 
@@ -89,7 +113,12 @@ pub fn collect(
     let mut entries = Vec::new();
     for m in &loaded.modules {
         let text = &sources.get(m.file).text;
-        let mut items: Vec<Span> = m.ast.items.iter().map(item_span).collect();
+        let mut items: Vec<Span> = m
+            .ast
+            .items
+            .iter()
+            .map(|i| without_trailing_trivia(text, item_span(i)))
+            .collect();
         items.sort_by_key(|s| s.start);
         for (at, name) in comments(text) {
             let span = Span::new(m.file, at..at + name.len());
