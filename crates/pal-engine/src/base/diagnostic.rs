@@ -141,6 +141,8 @@ pub enum Code {
     E0110,
     /// `E0111`: see [`CODES`].
     E0111,
+    /// `E0112`: see [`CODES`].
+    E0112,
     /// `E0201`: see [`CODES`].
     E0201,
     /// `E0202`: see [`CODES`].
@@ -206,6 +208,7 @@ impl Code {
         Code::E0109,
         Code::E0110,
         Code::E0111,
+        Code::E0112,
         Code::E0201,
         Code::E0202,
         Code::E0203,
@@ -249,6 +252,7 @@ impl Code {
             Code::E0109 => "E0109",
             Code::E0110 => "E0110",
             Code::E0111 => "E0111",
+            Code::E0112 => "E0112",
             Code::E0201 => "E0201",
             Code::E0202 => "E0202",
             Code::E0203 => "E0203",
@@ -460,6 +464,15 @@ in the `same_day_order`.",
 tree: the national rules at the root, local variations on top.",
         example: "// a.pal\nimport \"b.pal\"\n// b.pal\nimport \"a.pal\"",
         fix: "// a.pal\nimport \"b.pal\"\n// b.pal: imports only what it builds on, never a.pal",
+    },
+    CodeInfo {
+        code: Code::E0112,
+        title: "definitions that read each other",
+        explanation: "A definition's value is computed from the definitions it reads, so a chain of \
+definitions that comes back to where it started has no value. Definitions may be declared in \
+any order; they may not depend on themselves.",
+        example: "def protected = vulnerable_or_child\ndef vulnerable_or_child = pathway.vulnerable or protected",
+        fix: "def child = pathway.birth_date is set and age(pathway.birth_date, now) < 18\ndef protected = pathway.vulnerable or child",
     },
     CodeInfo {
         code: Code::E0201,

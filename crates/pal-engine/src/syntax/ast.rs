@@ -637,6 +637,48 @@ pub struct Call {
 }
 
 impl Expr {
+    /// Calls `f` with every bare name the expression reads (`protected`, `child_age`, a
+    /// variant written alone), outermost first. Names of fields and functions are not included.
+    pub fn for_each_name(&self, f: &mut dyn FnMut(&str, Span)) {
+        match &self.kind {
+            ExprKind::Name(n) | ExprKind::Lit(LiteralKind::Name(None, n)) => f(n, self.span),
+            ExprKind::Lit(_) => {}
+            ExprKind::Field(e, _) | ExprKind::Not(e) | ExprKind::Neg(e) | ExprKind::IsSet(e, _) => {
+                e.for_each_name(f)
+            }
+            ExprKind::Binary(_, a, b) | ExprKind::Member(a, b, _) => {
+                a.for_each_name(f);
+                b.for_each_name(f);
+            }
+            ExprKind::Within { value, window, of } => {
+                for e in [value, window, of] {
+                    e.for_each_name(f);
+                }
+            }
+            ExprKind::AtLeast {
+                value,
+                gap,
+                reference,
+                ..
+            } => {
+                for e in [value, gap, reference] {
+                    e.for_each_name(f);
+                }
+            }
+            ExprKind::In(e, list, _) => {
+                e.for_each_name(f);
+                list.iter().for_each(|x| x.for_each_name(f));
+            }
+            ExprKind::List(items) => items.iter().for_each(|x| x.for_each_name(f)),
+            ExprKind::Call(c) => {
+                c.args.iter().for_each(|x| x.for_each_name(f));
+                for e in c.where_.iter().chain(c.since.iter()) {
+                    e.for_each_name(f);
+                }
+            }
+        }
+    }
+
     /// Depth of the expression tree (a leaf is 1).
     pub fn depth(&self) -> usize {
         1 + match &self.kind {

@@ -311,10 +311,24 @@ impl<'a> Checker<'a> {
                 self.declare_clock(c);
             }
         }
-        // 4. Definitions, in order (a definition may use earlier ones).
-        for (_, item) in Self::items(loaded) {
-            if let Item::Def(d) = item {
-                self.declare_def(d);
+        // 4. Definitions, each after the definitions it reads (declarations may come in any
+        // order); definitions that read each other are one E0112 and are not checked further.
+        let defs: Vec<&ast::DefDecl> = Self::items(loaded)
+            .filter_map(|(_, i)| match i {
+                Item::Def(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        let (order, cycles) = definition_order(&defs);
+        let in_cycle: std::collections::HashSet<usize> = cycles.iter().flatten().copied().collect();
+        for cycle in &cycles {
+            self.cyclic_definitions(cycle.iter().map(|&i| defs[i]).collect());
+        }
+        for i in order {
+            if in_cycle.contains(&i) {
+                self.declare_poisoned_def(defs[i]);
+            } else {
+                self.declare_def(defs[i]);
             }
         }
         // 5. Rules and timers; then exceptions (which may name rules declared later).
@@ -976,6 +990,53 @@ impl<'a> Checker<'a> {
         None
     }
 
+    /// E0112: definitions that read each other have no value.
+    fn cyclic_definitions(&mut self, cycle: Vec<&ast::DefDecl>) {
+        let Some(first) = cycle.first() else { return };
+        let chain: Vec<String> = cycle
+            .iter()
+            .map(|d| format!("`{}`", d.name.name))
+            .chain(std::iter::once(format!("`{}`", first.name.name)))
+            .collect();
+        let mut d = Diagnostic::new(
+            Code::E0112,
+            if cycle.len() == 1 {
+                format!("definition `{}` reads itself", first.name.name)
+            } else {
+                format!(
+                    "definitions {} read each other",
+                    chain[..cycle.len()].join(", ")
+                )
+            },
+        )
+        .primary(first.name.span, "has no value: it depends on itself");
+        for other in &cycle[1..] {
+            d = d.secondary(other.name.span, "part of the cycle");
+        }
+        self.diags.push(
+            d.note(format!("cycle: {}", chain.join(" → ")))
+                .help("a definition may read other definitions in any order, but not itself: break the cycle by writing one of them out in full"),
+        );
+    }
+
+    /// A definition in a cycle: declared (so names that read it do not cascade as unknown)
+    /// but with no type and no value.
+    fn declare_poisoned_def(&mut self, d: &'a ast::DefDecl) {
+        if let Some(first) = self.name_taken(&d.name.name) {
+            self.duplicate("name", &d.name, first);
+            return;
+        }
+        self.def_costs.push(limits::Cost::default());
+        self.defs.push(DefDef {
+            name: d.name.name.clone(),
+            body: crate::model::ir::Expr::Const(Value::Unset),
+            ty: None,
+        });
+        self.def_types.push(Ty::Error);
+        self.def_spans.push(d.name.span);
+        self.def_asts.push(Some(&d.body));
+    }
+
     fn declare_def(&mut self, d: &'a ast::DefDecl) {
         if let Some(first) = self.name_taken(&d.name.name) {
             self.duplicate("name", &d.name, first);
@@ -1565,6 +1626,77 @@ fn is_builtin_type(name: &str) -> bool {
         name,
         "Bool" | "Int" | "Date" | "Duration" | "String" | CLOCK_STATUS_ENUM | STOP_REASON_ENUM
     )
+}
+
+/// The order to check definitions in: each after the definitions its body reads, otherwise in
+/// declaration order; and the cycles (indices into `defs`, in declaration order of their first
+/// member). Iterative, so a long chain cannot exhaust the stack.
+fn definition_order(defs: &[&ast::DefDecl]) -> (Vec<usize>, Vec<Vec<usize>>) {
+    let mut by_name: HashMap<&str, usize> = HashMap::new();
+    for (i, d) in defs.iter().enumerate() {
+        by_name.entry(d.name.name.as_str()).or_insert(i);
+    }
+    let reads: Vec<Vec<usize>> = defs
+        .iter()
+        .map(|d| {
+            let mut out = Vec::new();
+            d.body.for_each_name(&mut |n, _| {
+                if let Some(&j) = by_name.get(n) {
+                    if !out.contains(&j) {
+                        out.push(j);
+                    }
+                }
+            });
+            out
+        })
+        .collect();
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Open,
+        Done,
+    }
+    let mut mark = vec![Mark::New; defs.len()];
+    let mut order = Vec::with_capacity(defs.len());
+    let mut cycles: Vec<Vec<usize>> = Vec::new();
+    for root in 0..defs.len() {
+        if mark[root] != Mark::New {
+            continue;
+        }
+        // (definition, next dependency to visit)
+        let mut stack = vec![(root, 0usize)];
+        mark[root] = Mark::Open;
+        while let Some(&mut (at, ref mut next)) = stack.last_mut() {
+            if let Some(&dep) = reads[at].get(*next) {
+                *next += 1;
+                match mark[dep] {
+                    Mark::New => {
+                        mark[dep] = Mark::Open;
+                        stack.push((dep, 0));
+                    }
+                    Mark::Open => {
+                        let from = stack.iter().position(|(d, _)| *d == dep).unwrap_or(0);
+                        let mut cycle: Vec<usize> = stack[from..].iter().map(|(d, _)| *d).collect();
+                        let start = cycle
+                            .iter()
+                            .enumerate()
+                            .min_by_key(|(_, d)| **d)
+                            .map_or(0, |(k, _)| k);
+                        cycle.rotate_left(start);
+                        if !cycles.iter().any(|c| c.contains(&cycle[0])) {
+                            cycles.push(cycle);
+                        }
+                    }
+                    Mark::Done => {}
+                }
+            } else {
+                mark[at] = Mark::Done;
+                order.push(at);
+                stack.pop();
+            }
+        }
+    }
+    (order, cycles)
 }
 
 #[cfg(test)]

@@ -101,6 +101,16 @@ fn checker_reports_what_each_fragment_deserves() {
                exception e to r when event.communicated cite "y" { }"#,
             &[],
         ),
+        (
+            "a definition may read one declared below it",
+            "def a = b and true\ndef b = true\nrule r on dna when a cite \"x\" { outcome review }",
+            &[],
+        ),
+        (
+            "definitions that read each other",
+            "def a = b\ndef b = not a\nrule r on dna when a cite \"x\" { outcome review }",
+            &[E0112],
+        ),
         ("suppression of no lint", "// pal: allow(missing-cite)\nparam n: Int = 1 cite \"x\"\ndef d = n > 0\nrule r on dna when d cite \"x\" { outcome review }", &[W0008]),
     ];
     for (name, fragment, want) in cases {
