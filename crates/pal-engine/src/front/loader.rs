@@ -517,7 +517,12 @@ impl Loader<'_> {
                             path.display()
                         ))
                     }
-                    _ => d,
+                    _ => {
+                        let text = &self.sources.get(id).text;
+                        let all = crate::syntax::syntax_errors(id, text, d);
+                        self.diags.extend(all);
+                        return;
+                    }
                 };
                 self.diags.push(d);
                 return;
