@@ -77,6 +77,10 @@ pub enum Command {
     Repl {
         /// The policy to load.
         policy: Option<PathBuf>,
+        /// Also let policies import, extend and read holiday files under DIR (repeatable; the
+        /// loaded policy's own folder is always allowed).
+        #[arg(long = "policy-path", value_name = "DIR")]
+        policy_path: Vec<PathBuf>,
     },
     /// Explain a diagnostic code such as E0102.
     ExplainCode {
@@ -109,7 +113,10 @@ pub fn main() -> ExitCode {
         Command::ExplainCode { code } => explain_code(code, &mut out),
         Command::Synth(a) => synth::run(a, &mut out),
         Command::Bench(a) => bench::run(a, &mut out),
-        Command::Repl { policy } => crate::repl::run(policy.as_deref()),
+        Command::Repl {
+            policy,
+            policy_path,
+        } => crate::repl::run(policy.as_deref(), policy_path),
     };
     ExitCode::from(code)
 }

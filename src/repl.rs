@@ -9,7 +9,7 @@ use rustyline::hint::{Hinter, HistoryHinter};
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Editor, Helper};
 use std::borrow::Cow;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 const COMMANDS: &[&str] = &[
@@ -228,48 +228,140 @@ fn history_path() -> Option<PathBuf> {
 }
 
 /// Runs the REPL over `policy`; returns the exit code.
-pub fn run(policy: Option<&Path>) -> u8 {
+pub fn run(policy: Option<&Path>, policy_path: &[PathBuf]) -> u8 {
     let interactive = std::io::stdin().is_terminal();
     let color = interactive && std::env::var_os("NO_COLOR").is_none();
-    let (mut session, banner) = Session::new(policy, color);
-    if interactive {
-        println!("{banner}");
-        println!("PAL REPL — `:help` for commands, `:quit` to leave");
-        return run_terminal(&mut session);
-    }
-    // Piped input: no prompt; a block still open keeps reading lines.
-    println!("{banner}");
-    let stdin = std::io::stdin();
-    let mut buffer = String::new();
+    let (mut session, banner) = Session::with_policy_path(policy, color, policy_path);
     let mut out = std::io::stdout().lock();
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else { break };
+    if interactive {
+        if say(&mut out, &banner)
+            .and_then(|_| {
+                say(
+                    &mut out,
+                    "PAL REPL — `:help` for commands, `:quit` to leave",
+                )
+            })
+            .is_err()
+        {
+            return EXIT_OUTPUT;
+        }
+        return run_terminal(&mut session, &mut out);
+    }
+    if say(&mut out, &banner).is_err() {
+        return EXIT_OUTPUT;
+    }
+    run_piped(&mut session, &mut std::io::stdin().lock(), &mut out)
+}
+
+/// Exit code when standard output cannot be written (closed, or a full disk): the session's
+/// answers would be lost, so it stops.
+const EXIT_OUTPUT: u8 = 1;
+
+/// Exit code after piped input with lines that are not UTF-8 (each reported and skipped).
+const EXIT_BAD_INPUT: u8 = 3;
+
+/// The longest block of input (one line, or the lines of a block still open) the REPL reads.
+/// Each line of an open block re-parses the block, so lines are bounded too.
+const MAX_BLOCK_BYTES: usize = 1024 * 1024;
+const MAX_BLOCK_LINES: usize = 1000;
+
+/// Writes one answer; on failure reports it on stderr (if it can) and returns the error.
+fn say(out: &mut dyn Write, text: &str) -> std::io::Result<()> {
+    writeln!(out, "{}", text.trim_end())
+        .and_then(|_| out.flush())
+        .inspect_err(|e| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot write to standard output: {e}"
+            );
+        })
+}
+
+/// Piped input: no prompt; a block still open keeps reading lines. A line that is not UTF-8
+/// is reported with its number and skipped (exit 3 at the end); a block longer than
+/// [`MAX_BLOCK_BYTES`] or [`MAX_BLOCK_LINES`] stops the session (exit 3).
+fn run_piped(session: &mut Session, input: &mut dyn BufRead, out: &mut dyn Write) -> u8 {
+    let mut buffer = String::new();
+    let mut line_no = 0usize;
+    let mut bad_lines = 0usize;
+    let mut block_lines = 0usize;
+    loop {
+        let mut raw = Vec::new();
+        let limit = (MAX_BLOCK_BYTES + 1).saturating_sub(buffer.len()) as u64;
+        match Read::take(&mut *input, limit).read_until(b'\n', &mut raw) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                let _ = writeln!(std::io::stderr(), "error: cannot read standard input: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        }
+        line_no += 1;
+        if buffer.len() + raw.len() > MAX_BLOCK_BYTES {
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: line {line_no}: the input is longer than {MAX_BLOCK_BYTES} bytes without a complete entry; stopping"
+            );
+            return EXIT_BAD_INPUT;
+        }
+        if raw.last() == Some(&b'\n') {
+            raw.pop();
+            if raw.last() == Some(&b'\r') {
+                raw.pop();
+            }
+        }
+        let Ok(line) = String::from_utf8(raw) else {
+            bad_lines += 1;
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: line {line_no}: not UTF-8 text; the line is skipped"
+            );
+            continue;
+        };
         buffer.push_str(&line);
         buffer.push('\n');
+        block_lines += 1;
         if Session::is_incomplete(&buffer) {
+            if block_lines >= MAX_BLOCK_LINES {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "error: line {line_no}: an entry still open after {MAX_BLOCK_LINES} lines; stopping"
+                );
+                return EXIT_BAD_INPUT;
+            }
             continue;
         }
+        block_lines = 0;
         let (text, flow) = session.handle(&buffer);
         buffer.clear();
-        if !text.is_empty() {
-            let _ = writeln!(out, "{}", text.trim_end());
+        if !text.is_empty() && say(out, &text).is_err() {
+            return EXIT_OUTPUT;
         }
         if flow == Flow::Quit {
-            return 0;
+            break;
         }
     }
     if !buffer.trim().is_empty() {
         let (text, _) = session.handle(&buffer);
-        let _ = writeln!(out, "{}", text.trim_end());
+        if say(out, &text).is_err() {
+            return EXIT_OUTPUT;
+        }
     }
-    0
+    if bad_lines > 0 {
+        EXIT_BAD_INPUT
+    } else {
+        0
+    }
 }
 
-fn run_terminal(session: &mut Session) -> u8 {
+fn run_terminal(session: &mut Session, out: &mut dyn Write) -> u8 {
     let mut editor: Editor<PalHelper, rustyline::history::DefaultHistory> = match Editor::new() {
         Ok(e) => e,
         Err(e) => {
-            eprintln!("error: cannot start the line editor: {e}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: cannot start the line editor: {e}"
+            );
             return 3;
         }
     };
@@ -283,8 +375,8 @@ fn run_terminal(session: &mut Session) -> u8 {
             Ok(line) => {
                 let _ = editor.add_history_entry(line.as_str());
                 let (text, flow) = session.handle(&line);
-                if !text.is_empty() {
-                    println!("{}", text.trim_end());
+                if !text.is_empty() && say(out, &text).is_err() {
+                    return EXIT_OUTPUT;
                 }
                 if flow == Flow::Quit {
                     break;

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 #[test]
 fn every_language_scenario_passes() {
-    let run = pal_engine::services::test_run::run_tests(&[PathBuf::from("tests/language")], None);
+    let run =
+        pal_engine::services::test_run::run_tests(&[PathBuf::from("tests/language")], &[], None);
     let errors: Vec<String> = run
         .checked
         .diagnostics

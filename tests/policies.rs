@@ -3,7 +3,11 @@
 #[test]
 fn every_policy_test_passes() {
     let pal_engine::services::test_run::TestRun { ran, checked, .. } =
-        pal_engine::services::test_run::run_tests(&[std::path::PathBuf::from("policies")], None);
+        pal_engine::services::test_run::run_tests(
+            &[std::path::PathBuf::from("policies")],
+            &[],
+            None,
+        );
     let errors: Vec<String> = checked
         .diagnostics
         .iter()

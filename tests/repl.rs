@@ -86,8 +86,13 @@ fn a_saved_session_is_a_passing_test() {
         saved.contains("expect rtt period 1 running on 2025-01-13"),
         "{saved}"
     );
+    // The saved test lives outside the policy's folder: it may extend it once that folder is
+    // on the policy path.
+    let policies = std::fs::canonicalize("policies").unwrap_or_default();
     let test = Command::new(env!("CARGO_BIN_EXE_pal"))
         .args(["test", &file.display().to_string()])
+        .arg("--policy-path")
+        .arg(&policies)
         .output();
     let test = match test {
         Ok(t) => t,

@@ -3,7 +3,7 @@
 use super::{color_stdout, default_paths, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use pal_engine::io::render::{render, Format};
 use pal_engine::services::output::{check_outputs, write_file};
-use pal_engine::services::project::check_paths;
+use pal_engine::services::project::check_paths_with;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -12,6 +12,10 @@ use std::path::PathBuf;
 pub struct CheckArgs {
     /// Policy files or directories (searched for *.pal). Default: `policies/`.
     pub paths: Vec<PathBuf>,
+    /// Also let policies import, extend and read holiday files under DIR (repeatable; the
+    /// policy's own folder is always allowed).
+    #[arg(long = "policy-path", value_name = "DIR")]
+    pub policy_path: Vec<PathBuf>,
     /// Output format: human, short (file:line:col), json (versioned, see docs), github or sarif
     /// (SARIF 2.1.0).
     #[arg(long, default_value = "human", value_parser = parse_format)]
@@ -32,7 +36,7 @@ fn parse_format(s: &str) -> Result<Format, String> {
 /// Runs `pal check`.
 pub fn run(args: &CheckArgs, out: &mut dyn Write) -> u8 {
     let paths = default_paths(&args.paths);
-    let checked = check_paths(&paths);
+    let checked = check_paths_with(&paths, &args.policy_path);
     let text = render(
         &checked.diagnostics,
         &checked.sources,

@@ -5,7 +5,7 @@ use super::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use chrono::NaiveDate;
 use pal_engine::io::render::{render, Format};
 use pal_engine::runtime::eval::Evaluator;
-use pal_engine::services::project::load_policy;
+use pal_engine::services::project::load_policy_with;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -14,6 +14,10 @@ use std::path::PathBuf;
 pub struct ExplainArgs {
     /// The policy file.
     pub policy: PathBuf,
+    /// Also let policies import, extend and read holiday files under DIR (repeatable; the
+    /// policy's own folder is always allowed).
+    #[arg(long = "policy-path", value_name = "DIR")]
+    pub policy_path: Vec<PathBuf>,
     /// The events file.
     #[arg(long)]
     pub events: PathBuf,
@@ -33,7 +37,7 @@ pub struct ExplainArgs {
 
 /// Runs `pal explain`.
 pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> u8 {
-    let (_sources, policy, _) = match load_policy(&args.policy) {
+    let (_sources, policy, _) = match load_policy_with(&args.policy, &args.policy_path) {
         Ok(x) => x,
         Err((sources, diags)) => {
             say_text!(

@@ -9,7 +9,7 @@ use pal_engine::io::report::{self, ResultFormat};
 use pal_engine::model::ir::Policy;
 use pal_engine::services::batch::{self, Input, ResultSink, Sinks};
 use pal_engine::services::output::{check_outputs, OutputFile};
-use pal_engine::services::project::load_policy;
+use pal_engine::services::project::load_policy_with;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -40,6 +40,10 @@ impl From<FormatArg> for ResultFormat {
 pub struct RunArgs {
     /// The policy file (e.g. `policies/rde.pal`).
     pub policy: PathBuf,
+    /// Also let policies import, extend and read holiday files under DIR (repeatable; the
+    /// policy's own folder is always allowed).
+    #[arg(long = "policy-path", value_name = "DIR")]
+    pub policy_path: Vec<PathBuf>,
     /// The events: CSV or JSON Lines (by extension, or `--input-format`); `-` reads stdin.
     #[arg(long)]
     pub events: PathBuf,
@@ -157,8 +161,8 @@ fn print_rejection(r: &Rejection) {
 
 /// Loads the policy and names the files it was read from (the root and what it imports or
 /// extends), or prints why not and gives the exit code.
-fn load_with_files(path: &Path) -> Result<(Policy, Vec<PathBuf>), u8> {
-    match load_policy(path) {
+fn load_with_files(path: &Path, policy_path: &[PathBuf]) -> Result<(Policy, Vec<PathBuf>), u8> {
+    match load_policy_with(path, policy_path) {
         Ok((sources, policy, _)) => Ok((
             policy,
             sources
@@ -202,7 +206,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         say!("error: {msg}");
         return EXIT_USAGE;
     }
-    let (policy, policy_files) = match load_with_files(&args.policy) {
+    let (policy, policy_files) = match load_with_files(&args.policy, &args.policy_path) {
         Ok(p) => p,
         Err(code) => return code,
     };

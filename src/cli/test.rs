@@ -16,6 +16,10 @@ use std::path::PathBuf;
 pub struct TestArgs {
     /// Policy files or directories. Default: `policies/`.
     pub paths: Vec<PathBuf>,
+    /// Also let policies import, extend and read holiday files under DIR (repeatable; the
+    /// policy's own folder is always allowed).
+    #[arg(long = "policy-path", value_name = "DIR")]
+    pub policy_path: Vec<PathBuf>,
     /// Output: human, json or junit.
     #[arg(long, default_value = "human", value_parser = ["human", "json", "junit"])]
     pub format: String,
@@ -34,7 +38,7 @@ pub struct TestArgs {
 /// Runs `pal test`.
 pub fn run(args: &TestArgs, out: &mut dyn Write) -> u8 {
     let paths = default_paths(&args.paths);
-    let run = run_tests(&paths, args.filter.as_deref());
+    let run = run_tests(&paths, &args.policy_path, args.filter.as_deref());
     let (errors, _) = run.checked.counts();
     if errors > 0 {
         let only_errors: Vec<_> = run

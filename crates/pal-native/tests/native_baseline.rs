@@ -21,7 +21,10 @@ fn root() -> PathBuf {
 }
 
 fn load(path: &str) -> Policy {
-    match pal_engine::services::project::load_policy(&root().join(path)) {
+    // The scenario tests under `policies/rde/` extend `../rde.pal`: the policies folder is on
+    // the policy path, as `pal test policies/` has it.
+    let policies = [root().join("policies")];
+    match pal_engine::services::project::load_policy_with(&root().join(path), &policies) {
         Ok((_, p, _)) => p,
         Err((_, diags)) => panic!("{path} does not load: {diags:?}"),
     }

@@ -117,6 +117,8 @@ pub enum Code {
     E0003,
     /// `E0004`: see [`CODES`].
     E0004,
+    /// `E0005`: see [`CODES`].
+    E0005,
     /// `E0101`: see [`CODES`].
     E0101,
     /// `E0102`: see [`CODES`].
@@ -155,6 +157,8 @@ pub enum Code {
     E0207,
     /// `E0208`: see [`CODES`].
     E0208,
+    /// `E0209`: see [`CODES`].
+    E0209,
     /// `E0301`: see [`CODES`].
     E0301,
     /// `E0302`: see [`CODES`].
@@ -190,6 +194,7 @@ impl Code {
         Code::E0002,
         Code::E0003,
         Code::E0004,
+        Code::E0005,
         Code::E0101,
         Code::E0102,
         Code::E0103,
@@ -209,6 +214,7 @@ impl Code {
         Code::E0206,
         Code::E0207,
         Code::E0208,
+        Code::E0209,
         Code::E0301,
         Code::E0302,
         Code::E0303,
@@ -231,6 +237,7 @@ impl Code {
             Code::E0002 => "E0002",
             Code::E0003 => "E0003",
             Code::E0004 => "E0004",
+            Code::E0005 => "E0005",
             Code::E0101 => "E0101",
             Code::E0102 => "E0102",
             Code::E0103 => "E0103",
@@ -250,6 +257,7 @@ impl Code {
             Code::E0206 => "E0206",
             Code::E0207 => "E0207",
             Code::E0208 => "E0208",
+            Code::E0209 => "E0209",
             Code::E0301 => "E0301",
             Code::E0302 => "E0302",
             Code::E0303 => "E0303",
@@ -349,6 +357,18 @@ cannot be read. Paths in `import` and `extends` are relative to the file that na
 runaway input). Split the condition with `def` definitions.",
         example: "when ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((true))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))",
         fix: "def eligible = age(pathway.birth_date, now) < child_age\nrule r on referral_received when eligible cite \"9.12.3\" { outcome review }",
+    },
+    CodeInfo {
+        code: Code::E0005,
+        title: "file outside the policy path",
+        explanation: "A policy may `import`, `extend` and name bank-holiday files only under the \
+root policy's folder (the folder of the file named on the command line, or the directory being \
+checked) and the folders named with `--policy-path DIR`. Anything else, including a symbolic \
+link leading outside them, is refused before it is opened, so a policy cannot read or show \
+other files. A file reached through `import`/`extends` that is not valid policy text is reported \
+without its content.",
+        example: "import \"/etc/passwd\"",
+        fix: "import \"national/schema.pal\"   // under the policy's folder, or run with --policy-path",
     },
     CodeInfo {
         code: Code::E0101,
@@ -504,6 +524,17 @@ Compare it with a field (`event.appointment == first`) or qualify it (`appointme
 Definitions (`def`) and test expectations have no triggering event; use `now` for the date.",
         example: "def late = event.date > 2025-01-01",
         fix: "rule late on dna when event.date > 2025-01-01 cite \"x\" { outcome review }",
+    },
+    CodeInfo {
+        code: Code::E0209,
+        title: "too costly to evaluate",
+        explanation: "Evaluating the expression would recurse too deeply (a long chain of \
+definitions, each naming the one before), or it nests queries that read an enclosing query's \
+event inside one another. Such a query is evaluated once per candidate of the enclosing one, so \
+each level multiplies the work by the pathway's length; two levels are allowed. Compute the \
+value in fewer steps, or compare with the triggering `event` instead.",
+        example: "def n = count(dna where exists(attended where attended.date > dna.date and exists(dna where dna.date > attended.date and exists(attended where attended.date > dna.date))))",
+        fix: "def n = count(dna where exists(attended where attended.date > dna.date and exists(dna where dna.date > attended.date)))",
     },
     CodeInfo {
         code: Code::E0301,

@@ -6,6 +6,7 @@ use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::{FileId, SourceMap, Span};
 use crate::syntax::ast::{File, Item, PolicyRef};
 use crate::syntax::parse_file;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// One parsed file of a policy.
@@ -30,6 +31,86 @@ pub struct LoadedPolicy {
     /// The policy's name: the root's `policy NAME`, else its file stem.
     pub name: String,
 }
+
+/// Where a policy's files may come from: the root policy's folder and the folders named with
+/// `--policy-path`. `import`, `extends` and `calendar { holidays … }` naming anything else are
+/// refused (`E0005`) before the file is opened, so a policy cannot read, or show a line of,
+/// `/etc/shadow` or a patient extract.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyAccess {
+    /// Folders (absolute, and resolved through symbolic links) under which files may be read.
+    folders: Vec<(PathBuf, PathBuf)>,
+    /// The same folders as the user gave them, for messages.
+    given: Vec<String>,
+}
+
+impl PolicyAccess {
+    /// Access to `root_folder` (the folder of the policy named on the command line, or the
+    /// directory being checked) and to each of `policy_path`.
+    pub fn new(root_folder: &Path, policy_path: &[PathBuf]) -> PolicyAccess {
+        let mut a = PolicyAccess::default();
+        for f in std::iter::once(root_folder).chain(policy_path.iter().map(PathBuf::as_path)) {
+            let lexical = absolute(f);
+            let resolved = std::fs::canonicalize(f).unwrap_or_else(|_| lexical.clone());
+            a.folders.push((lexical, resolved));
+            let shown = f.display().to_string();
+            a.given
+                .push(if shown.is_empty() { ".".into() } else { shown });
+        }
+        a
+    }
+
+    /// Access for a policy whose root file is `root`: its folder and `policy_path`.
+    pub fn for_root(root: &Path, policy_path: &[PathBuf]) -> PolicyAccess {
+        PolicyAccess::new(root.parent().unwrap_or(Path::new("")), policy_path)
+    }
+
+    /// Why `path` may not be read, if it may not: it is outside every allowed folder as
+    /// written, or it resolves (through a symbolic link) to somewhere outside them.
+    pub fn refuse(&self, path: &Path) -> Option<String> {
+        if self.folders.is_empty() {
+            return None;
+        }
+        let lexical = absolute(path);
+        if !self.folders.iter().any(|(f, _)| lexical.starts_with(f)) {
+            return Some(
+                "it is outside the policy's folder and the `--policy-path` folders".into(),
+            );
+        }
+        if let Ok(real) = std::fs::canonicalize(path) {
+            if !self.folders.iter().any(|(_, f)| real.starts_with(f)) {
+                return Some(
+                    "it is a symbolic link to a file outside the policy's folder and the `--policy-path` folders"
+                        .into(),
+                );
+            }
+        }
+        None
+    }
+
+    /// The allowed folders, for messages.
+    fn shown(&self) -> String {
+        self.given
+            .iter()
+            .map(|f| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// `path` made absolute (against the current directory) with `.` and `..` resolved lexically.
+fn absolute(path: &Path) -> PathBuf {
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    join_normalized(&abs, "")
+}
+
+/// The longest chain of files importing or extending one another.
+pub const MAX_IMPORT_DEPTH: usize = 128;
 
 /// Largest policy file accepted (policies are short; this guards against feeding PAL a dump).
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
@@ -56,18 +137,7 @@ pub fn read_source(
             }
         }
     };
-    let meta = std::fs::metadata(path).map_err(|e| unreadable(io_reason(&e)))?;
-    if meta.is_dir() {
-        return Err(unreadable("it is a directory".into()));
-    }
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(unreadable(format!(
-            "it is {} bytes, larger than the {} bytes a policy file may be",
-            meta.len(),
-            MAX_FILE_BYTES
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| unreadable(io_reason(&e)))?;
+    let bytes = read_limited(path, MAX_FILE_BYTES, "a policy file").map_err(unreadable)?;
     source_from_bytes(&shown, bytes, sources)
 }
 
@@ -110,17 +180,57 @@ pub const MAX_HOLIDAYS_BYTES: u64 = 1024 * 1024;
 
 /// Reads a bank-holiday file named by a `calendar` declaration, within its size limit.
 fn read_holidays(path: &Path) -> Result<String, String> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read `{}`: {}", path.display(), io_reason(&e)))?;
-    if meta.len() > MAX_HOLIDAYS_BYTES {
+    let bytes = read_limited(path, MAX_HOLIDAYS_BYTES, "a bank-holiday file")
+        .map_err(|why| format!("cannot read `{}`: {why}", path.display()))?;
+    String::from_utf8(bytes).map_err(|_| format!("`{}` is not UTF-8 text", path.display()))
+}
+
+/// Reads at most `limit` bytes of a regular file. Devices, FIFOs and sockets are refused before
+/// they are opened (opening a FIFO blocks until a writer comes; `/dev/zero` never ends), and the
+/// limit is enforced on the bytes actually read, not on the length the metadata claims.
+pub fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| io_reason(&e))?;
+    if meta.is_dir() {
+        return Err("it is a directory".into());
+    }
+    if !meta.is_file() {
         return Err(format!(
-            "`{}` is {} bytes, larger than the {MAX_HOLIDAYS_BYTES} bytes a bank-holiday file may be",
-            path.display(),
-            meta.len()
+            "it is not a regular file (a device, FIFO or socket), and {what} must be one"
         ));
     }
-    std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read `{}`: {}", path.display(), io_reason(&e)))
+    let mut open = std::fs::OpenOptions::new();
+    open.read(true);
+    // Should the file be swapped for a FIFO after the check above, opening it must not block.
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        const O_NONBLOCK: i32 = 0o4000;
+        open.custom_flags(O_NONBLOCK);
+    }
+    let file = open.open(path).map_err(|e| io_reason(&e))?;
+    if !file.metadata().map_err(|e| io_reason(&e))?.is_file() {
+        return Err(format!("it is not a regular file, and {what} must be one"));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_reason(&e))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("it is larger than the {limit} bytes {what} may be"));
+    }
+    Ok(bytes)
+}
+
+/// The diagnostic about a file reached through `import`/`extends` that could not be used, with
+/// every label in that file replaced by one on the `import`/`extends` (`via`): nothing of a file
+/// that is not policy text is shown.
+fn hide_content(mut d: Diagnostic, via: Span) -> Diagnostic {
+    d.labels.retain(|l| l.span.file == via.file);
+    if d.labels.is_empty() {
+        d = d.primary(via, "named here");
+    }
+    d
 }
 
 /// "did you mean `national`?" for a policy named in `extends`/`import` that does not exist,
@@ -149,14 +259,26 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Loads the policy whose root file is `root`, pushing every problem to `diags`.
+/// Loads the policy whose root file is `root`, pushing every problem to `diags`. Its files may
+/// come from `root`'s folder only (see [`load_with`]).
 pub fn load(root: &Path, sources: &mut SourceMap, diags: &mut Vec<Diagnostic>) -> LoadedPolicy {
+    load_with(root, &PolicyAccess::for_root(root, &[]), sources, diags)
+}
+
+/// Loads the policy whose root file is `root`, reading only what `access` allows.
+pub fn load_with(
+    root: &Path,
+    access: &PolicyAccess,
+    sources: &mut SourceMap,
+    diags: &mut Vec<Diagnostic>,
+) -> LoadedPolicy {
     let mut loader = Loader {
         sources,
         diags,
         stack: Vec::new(),
-        done: Vec::new(),
+        done: HashSet::new(),
         modules: Vec::new(),
+        access,
     };
     loader.visit(root, None);
     let name = loader
@@ -176,11 +298,30 @@ pub fn load(root: &Path, sources: &mut SourceMap, diags: &mut Vec<Diagnostic>) -
 }
 
 /// Loads a policy from text that is not on disk (the REPL, tests). Its `import`/`extends` paths
-/// are relative to `dir`.
+/// are relative to `dir`; files may come from `dir` only (see [`load_text_with`]).
 pub fn load_text(
     name: &str,
     text: &str,
     dir: &Path,
+    sources: &mut SourceMap,
+    diags: &mut Vec<Diagnostic>,
+) -> LoadedPolicy {
+    load_text_with(
+        name,
+        text,
+        dir,
+        &PolicyAccess::new(dir, &[]),
+        sources,
+        diags,
+    )
+}
+
+/// [`load_text`], reading only what `access` allows.
+pub fn load_text_with(
+    name: &str,
+    text: &str,
+    dir: &Path,
+    access: &PolicyAccess,
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
 ) -> LoadedPolicy {
@@ -189,11 +330,12 @@ pub fn load_text(
         sources,
         diags,
         stack: Vec::new(),
-        done: Vec::new(),
+        done: HashSet::new(),
         modules: Vec::new(),
+        access,
     };
     let path = dir.join(name);
-    loader.visit_parsed(id, &path);
+    loader.visit_parsed(id, &path, None);
     let name = loader
         .modules
         .last()
@@ -249,8 +391,9 @@ struct Loader<'a> {
     /// Files being loaded (for cycle detection): canonical path, the path as named, and the
     /// span that named it.
     stack: Vec<(PathBuf, PathBuf, Option<Span>)>,
-    done: Vec<PathBuf>,
+    done: HashSet<PathBuf>,
     modules: Vec<Module>,
+    access: &'a PolicyAccess,
 }
 
 fn canonical(path: &Path) -> PathBuf {
@@ -289,26 +432,93 @@ impl Loader<'_> {
             );
             return;
         }
-        if self.done.contains(&key) {
+        if !self.done.insert(key.clone()) {
             return;
         }
-        self.done.push(key.clone());
+        // Loading recurses once per file in a chain of imports: bound it before it recurses.
+        if self.stack.len() >= MAX_IMPORT_DEPTH {
+            let mut d = Diagnostic::new(
+                Code::E0004,
+                format!("imports and extends nest more than {MAX_IMPORT_DEPTH} files deep"),
+            )
+            .help("a policy's files form a shallow tree: import the shared files from the root");
+            if let Some(span) = via {
+                d = d.primary(span, "one file too many");
+            }
+            self.diags.push(d);
+            return;
+        }
+        if let (Some(span), Some(why)) = (via, self.access.refuse(path)) {
+            self.diags
+                .push(self.refusal(path, span, &why, "import or extend"));
+            return;
+        }
         let id = match read_source(path, via, self.sources) {
             Ok(id) => id,
             Err(d) => {
+                let d = match via {
+                    Some(span) => hide_content(d, span),
+                    _ => d,
+                };
                 self.diags.push(d);
                 return;
             }
         };
         self.stack.push((key, path.to_path_buf(), via));
-        self.visit_parsed(id, path);
+        self.visit_parsed(id, path, via);
         self.stack.pop();
     }
 
-    fn visit_parsed(&mut self, id: FileId, path: &Path) {
+    /// `E0005`: a file the policy may not read.
+    fn refusal(&self, path: &Path, span: Span, why: &str, verb: &str) -> Diagnostic {
+        Diagnostic::new(
+            Code::E0005,
+            format!("a policy may not {verb} `{}`: {why}", path.display()),
+        )
+        .primary(span, "outside the policy path")
+        .note(format!("files may be read from {}", self.access.shown()))
+        .help(match path.parent().map(|p| p.display().to_string()) {
+            Some(dir) if !dir.is_empty() => format!(
+                "keep the policy's files under its folder, or, if `{dir}` is trusted, allow it with `--policy-path {dir}`"
+            ),
+            _ => "keep the policy's files under its folder, or allow another folder with `--policy-path DIR`".into(),
+        })
+    }
+
+    /// Follows a parsed file's dependencies. A file reached through `import`/`extends` (`via`)
+    /// that is not valid policy text is reported without any of its content, unless it is a
+    /// `.pal` file (whose syntax error is shown where it is).
+    fn visit_parsed(&mut self, id: FileId, path: &Path, via: Option<Span>) {
         let ast = match parse_file(id, &self.sources.get(id).text) {
             Ok(ast) => ast,
             Err(d) => {
+                // A `.pal` file is policy text the author keeps beside the policy: its own
+                // syntax error, with its line, is what they need. Anything else that an import
+                // names is reported without its content.
+                let is_policy_file = path.extension().is_some_and(|x| x == "pal");
+                let d = match via {
+                    Some(span) if !is_policy_file => {
+                        let at = d
+                            .primary_span()
+                            .map(|s| self.sources.get(s.file).line_col(s.start as usize));
+                        let mut h = hide_content(d, span);
+                        if h.code == Code::E0001 {
+                            h.message = format!(
+                                "`{}` is not valid policy text{}",
+                                path.display(),
+                                at.map(|(l, c)| format!(
+                                    " (a syntax error at line {l}, column {c})"
+                                ))
+                                .unwrap_or_default()
+                            );
+                        }
+                        h.help(format!(
+                            "run `pal check {}` to see the error in place",
+                            path.display()
+                        ))
+                    }
+                    _ => d,
+                };
                 self.diags.push(d);
                 return;
             }
@@ -332,7 +542,17 @@ impl Loader<'_> {
                 Item::Calendar(c) => c.holidays.as_ref(),
                 _ => None,
             })
-            .map(|h| (h.span, read_holidays(&dir.join(&h.value))))
+            .map(|h| {
+                let file = join_normalized(&dir, &h.value);
+                let read = match self.access.refuse(&file) {
+                    Some(why) => Err(format!(
+                        "a policy may not read `{}`: {why} (allow another folder with `--policy-path DIR`)",
+                        file.display()
+                    )),
+                    None => read_holidays(&file),
+                };
+                (h.span, read)
+            })
             .collect();
         self.modules.push(Module {
             file: id,

@@ -36,6 +36,8 @@ pub struct Calendar {
     pub name: String,
     /// Sorted, without duplicates: a binary search is quicker than hashing for ~200 dates.
     holidays: Vec<NaiveDate>,
+    /// The holidays that fall Monday to Friday (the ones that remove a working day), sorted.
+    weekday_holidays: Vec<NaiveDate>,
     first_year: i32,
     last_year: i32,
     /// The month-end rule.
@@ -52,6 +54,7 @@ impl Calendar {
             Calendar::from_json("england-and-wales", EMBEDDED).unwrap_or_else(|_| Calendar {
                 name: "england-and-wales".into(),
                 holidays: Vec::new(),
+                weekday_holidays: Vec::new(),
                 first_year: 0,
                 last_year: 0,
                 month_end: MonthEnd::Clamp,
@@ -93,9 +96,15 @@ impl Calendar {
         holidays.dedup();
         let first_year = holidays.iter().map(|d| d.year()).min().unwrap_or(0);
         let last_year = holidays.iter().map(|d| d.year()).max().unwrap_or(0);
+        let weekday_holidays = holidays
+            .iter()
+            .copied()
+            .filter(|d| !matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+            .collect();
         Ok(Calendar {
             name: name.to_string(),
             holidays,
+            weekday_holidays,
             first_year,
             last_year,
             month_end: MonthEnd::Clamp,
@@ -123,21 +132,59 @@ impl Calendar {
         !matches!(date.weekday(), Weekday::Sat | Weekday::Sun) && !self.is_holiday(date)
     }
 
-    /// The `n`-th working day after `d` (before, if `n` is negative); `n = 0` gives `d`.
-    /// `None` past the representable dates.
-    pub fn checked_add_working_days(&self, d: NaiveDate, n: i64) -> Option<NaiveDate> {
-        let step = if n >= 0 { 1 } else { -1 };
-        let mut left = n.unsigned_abs();
-        let mut cur = d;
-        // Whole weeks first (five working days each, minus holidays found on the way) would
-        // be faster; waits are short, so a day-by-day walk is clear and quick enough.
-        while left > 0 {
-            cur = cur.checked_add_signed(chrono::Duration::days(step))?;
-            if self.is_working_day(cur) {
-                left -= 1;
+    /// The number of working days from a fixed Monday up to and including `d` (negative
+    /// before it): weekdays by whole weeks, minus the holidays on weekdays. Constant time
+    /// plus a binary search, whatever the distance.
+    fn working_days_to(&self, d: NaiveDate) -> i64 {
+        // 1970-01-05 was a Monday.
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 5).unwrap_or(NaiveDate::MIN);
+        let z = (d - epoch).num_days();
+        let weekdays = 5 * z.div_euclid(7) + (z.rem_euclid(7) + 1).min(5);
+        let holidays = self.weekday_holidays.partition_point(|h| *h <= d) as i64;
+        weekdays - holidays
+    }
+
+    /// The first date `x` with `working_days_to(x) == target`, searching from `from`: jumps by
+    /// whole weeks while far away (each jump lands within the holidays it crossed), then by
+    /// days. That date is a working day.
+    fn first_with_count(&self, target: i64, from: NaiveDate) -> Option<NaiveDate> {
+        let mut g = from;
+        loop {
+            let diff = target - self.working_days_to(g);
+            if diff == 0 {
+                break;
             }
+            let days = if diff.abs() >= 5 {
+                diff / 5 * 7
+            } else {
+                diff.signum()
+            };
+            g = g.checked_add_signed(chrono::Duration::try_days(days)?)?;
         }
-        Some(cur)
+        while !self.is_working_day(g) {
+            g = g.pred_opt()?;
+        }
+        Some(g)
+    }
+
+    /// The `n`-th working day after `d` (before, if `n` is negative); `n = 0` gives `d`.
+    /// `None` past the representable dates. Computed by weeks and holiday counts, not a
+    /// day-by-day walk, so `+ 100000000 working days` costs what `+ 5 working days` does.
+    pub fn checked_add_working_days(&self, d: NaiveDate, n: i64) -> Option<NaiveDate> {
+        if n == 0 {
+            return Some(d);
+        }
+        // Beyond about 700,000 years either way there is no representable date.
+        if n.unsigned_abs() > 200_000_000 {
+            return None;
+        }
+        let here = self.working_days_to(d);
+        let target = if n > 0 {
+            here + n
+        } else {
+            here - i64::from(self.is_working_day(d)) + n + 1
+        };
+        self.first_with_count(target, d)
     }
 
     /// The number of working days `w` with `a < w <= b`; if `b < a`, minus the number with
@@ -148,18 +195,7 @@ impl Calendar {
             return -(forward - i64::from(self.is_working_day(a))
                 + i64::from(self.is_working_day(b)));
         }
-        let mut n = 0;
-        let mut cur = a;
-        while cur < b {
-            match cur.succ_opt() {
-                Some(next) => cur = next,
-                None => break,
-            }
-            if self.is_working_day(cur) {
-                n += 1;
-            }
-        }
-        n
+        self.working_days_to(b) - self.working_days_to(a)
     }
 
     /// `d` plus `months` calendar months under the month-end rule.
@@ -396,6 +432,24 @@ mod tests {
             amount: i64::MIN,
         };
         assert_eq!(c.add(d("2025-01-01"), m), NaiveDate::MIN);
+        // Working days by weeks, not a walk: instant, and past the last date it saturates.
+        let far = Duration {
+            kind: DurationKind::WorkingDays,
+            amount: 100_000_000,
+        };
+        let t = std::time::Instant::now();
+        assert_eq!(c.add(d("2025-01-01"), far), NaiveDate::MAX);
+        let back = Duration {
+            amount: -100_000_000,
+            ..far
+        };
+        assert_eq!(c.add(d("2025-01-01"), back), NaiveDate::MIN);
+        let near = Duration {
+            amount: 1_000_000,
+            ..far
+        };
+        assert!(c.checked_add(d("2025-01-01"), near).is_some());
+        assert!(t.elapsed() < std::time::Duration::from_secs(1));
         assert!(
             Calendar::from_json("x", "{\"a\": {\"events\": [{\"date\": \"2025-13-01\"}]}}")
                 .is_err()
@@ -444,6 +498,31 @@ mod tests {
             prop_assert_eq!(c.working_days_between(start, end), n);
             if n != 0 {
                 prop_assert!(c.is_working_day(end));
+            }
+        }
+
+        #[test]
+        fn working_days_match_a_day_by_day_walk(start in date_in_range(), n in -400i64..400) {
+            let c = cal();
+            let step = if n >= 0 { 1 } else { -1 };
+            let mut left = n.unsigned_abs();
+            let mut cur = start;
+            while left > 0 {
+                cur += chrono::Duration::days(step);
+                if c.is_working_day(cur) {
+                    left -= 1;
+                }
+            }
+            prop_assert_eq!(c.checked_add_working_days(start, n), Some(cur));
+            let mut count = 0;
+            let (lo, hi) = if start <= cur { (start, cur) } else { (cur, start) };
+            let mut x = lo;
+            while x < hi {
+                x += chrono::Duration::days(1);
+                count += i64::from(c.is_working_day(x));
+            }
+            if start <= cur {
+                prop_assert_eq!(c.working_days_between(start, cur), count);
             }
         }
 

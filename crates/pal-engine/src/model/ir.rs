@@ -519,3 +519,48 @@ pub enum BinOp {
     /// Division.
     Div,
 }
+
+impl Expr {
+    /// Calls `f` on each direct sub-expression, with `true` for a query's `where` (evaluated
+    /// once per candidate event) and `false` otherwise.
+    pub fn for_each_child(&self, mut f: impl FnMut(&Expr, bool)) {
+        let query = |q: &Query, f: &mut dyn FnMut(&Expr, bool)| {
+            if let Some(w) = q.where_.as_deref() {
+                f(w, true);
+            }
+            if let Some(s) = q.since.as_deref() {
+                f(s, false);
+            }
+        };
+        match self {
+            Expr::Const(_)
+            | Expr::Param(_)
+            | Expr::Def(_)
+            | Expr::Now
+            | Expr::EventDate(_)
+            | Expr::EventField(..)
+            | Expr::Attr(_)
+            | Expr::Clock(..) => {}
+            Expr::Query(q) | Expr::QueryField(q, _) => query(q, &mut f),
+            Expr::Call(_, args) => args.iter().for_each(|a| f(a, false)),
+            Expr::Not(x) | Expr::Neg(x) | Expr::IsSet(x, _) => f(x, false),
+            Expr::Binary(_, a, b) => {
+                f(a, false);
+                f(b, false);
+            }
+            Expr::Within(a, b, c) | Expr::AtLeast(a, b, _, c) => {
+                f(a, false);
+                f(b, false);
+                f(c, false);
+            }
+            Expr::In(x, list, _) => {
+                f(x, false);
+                list.iter().for_each(|e| f(e, false));
+            }
+            Expr::Member(x, list, _) => {
+                f(x, false);
+                f(list, false);
+            }
+        }
+    }
+}

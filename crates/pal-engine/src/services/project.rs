@@ -6,7 +6,7 @@ use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::SourceMap;
 use crate::front::check::lints::suppress::Suppressions;
 use crate::front::check::{check, Checked};
-use crate::front::loader::{dependencies, load, read_source, LoadedPolicy};
+use crate::front::loader::{dependencies, load_with, read_source, LoadedPolicy, PolicyAccess};
 use crate::model::ir::Policy;
 use crate::model::ir::{RuleDef, RuleKind};
 use crate::runtime::testing::{run_test, Coverage};
@@ -46,21 +46,62 @@ impl CheckRun {
     }
 }
 
-/// Collects `*.pal` files under `dir`, sorted, recursively.
-/// The `.pal` files under `dir`, recursively, in path order.
+/// What walking a directory found.
+#[derive(Default)]
+struct Walk {
+    /// `*.pal` files, sorted within each directory.
+    files: Vec<PathBuf>,
+    /// Directories that could not be read, and why.
+    unreadable: Vec<(PathBuf, String)>,
+    /// Directories already walked (resolved through symbolic links): a link back to an
+    /// ancestor is walked once, not forever.
+    seen: HashSet<PathBuf>,
+}
+
+/// The `.pal` files under `dir`, recursively, in path order; each directory is walked once, so a
+/// symbolic link back to an ancestor does not loop. An unreadable directory is an error (after
+/// the rest has been walked).
 pub fn pal_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            pal_files(&p, out)?;
-        } else if p.extension().is_some_and(|x| x == "pal") {
-            out.push(p);
+    let mut walk = Walk::default();
+    walk_pal_files(dir, &mut walk);
+    out.extend(walk.files);
+    match walk.unreadable.into_iter().next() {
+        Some((d, why)) => Err(std::io::Error::other(format!(
+            "cannot read directory `{}`: {why}",
+            d.display()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Collects `*.pal` files under `dir`, sorted, recursively. A directory that cannot be read is
+/// recorded under its own name and the walk goes on with the rest.
+fn walk_pal_files(dir: &Path, walk: &mut Walk) {
+    if !walk.seen.insert(canonical(dir)) {
+        return;
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            walk.unreadable.push((dir.to_path_buf(), e.to_string()));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(e) => paths.push(e.path()),
+            Err(e) => walk.unreadable.push((dir.to_path_buf(), e.to_string())),
         }
     }
-    Ok(())
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            walk_pal_files(&p, walk);
+        } else if p.extension().is_some_and(|x| x == "pal") {
+            walk.files.push(p);
+        }
+    }
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -70,19 +111,28 @@ fn canonical(p: &Path) -> PathBuf {
 /// Checks every policy named by `paths` (files or directories), then runs their tests to find
 /// rules that no test exercises (`W0007`, only when there are tests).
 pub fn check_paths(paths: &[PathBuf]) -> CheckRun {
-    let mut run = load_roots(paths);
+    check_paths_with(paths, &[])
+}
+
+/// [`check_paths`], also letting policies read files under the `policy_path` folders.
+pub fn check_paths_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun {
+    let mut run = load_roots_with(paths, policy_path);
     lint_untested(&mut run);
     dedupe_and_sort(&mut run.diagnostics, &run.sources);
     run
 }
 
-/// Whether `diags` say that an input named on the command line could not be read (exit code
-/// 3): a file that is not text, or a path with no file. A missing file that a policy names in
-/// `extends` or `import` is the author's finding (exit code 1), like any other policy error.
+/// Whether `diags` say that input could not be read (exit code 3): a file that is not text, a
+/// path on the command line with no file, a device or FIFO, a file over its limit. A file that
+/// a policy names in `extends` or `import` and that does not exist is the author's finding
+/// (exit code 1, with a did-you-mean), like any other policy error.
 pub fn unreadable_input(diags: &[Diagnostic]) -> bool {
-    diags
-        .iter()
-        .any(|d| d.code == Code::E0002 || (d.code == Code::E0003 && d.labels.is_empty()))
+    diags.iter().any(|d| match d.code {
+        Code::E0002 => true,
+        // The loader's own wording for a missing file (`io_reason`).
+        Code::E0003 => d.labels.is_empty() || !d.message.ends_with(": no such file"),
+        _ => false,
+    })
 }
 
 /// Checks a loaded policy, unless loading it failed: a file that did not parse, or an
@@ -104,16 +154,36 @@ fn check_loaded(loaded: &LoadedPolicy, sources: &SourceMap, load_diags: &[Diagno
 /// or extends, and every file that declares `test` blocks (so its tests run against the policy
 /// *it* defines, not one that extends it).
 pub fn load_roots(paths: &[PathBuf]) -> CheckRun {
+    load_roots_with(paths, &[])
+}
+
+/// [`load_roots`] with the `--policy-path` folders. A policy's files may come from its root
+/// folder — the directory named on the command line that it was found in (so `pal check
+/// policies/` lets `policies/rde/tests_dna.pal` extend `../rde.pal`), or the folder of a file
+/// named directly — and from the `policy_path` folders.
+pub fn load_roots_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun {
     let mut run = CheckRun::default();
     let mut explicit = Vec::new();
-    let mut found = Vec::new();
+    // Each file found in a directory, with the directory named on the command line.
+    let mut found: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut walk = Walk::default();
     for p in paths {
         if p.is_dir() {
-            if let Err(e) = pal_files(p, &mut found) {
-                run.diagnostics.push(Diagnostic::new(
-                    Code::E0003,
-                    format!("cannot read directory `{}`: {e}", p.display()),
-                ));
+            let before = walk.files.len();
+            let unreadable_before = walk.unreadable.len();
+            walk_pal_files(p, &mut walk);
+            found.extend(walk.files[before..].iter().map(|f| (f.clone(), p.clone())));
+            if walk.files.len() == before && walk.unreadable.len() == unreadable_before {
+                run.diagnostics.push(
+                    Diagnostic::new(
+                        Code::E0003,
+                        format!(
+                            "`{}` is a directory with no `.pal` files in it",
+                            p.display()
+                        ),
+                    )
+                    .help("name a .pal file or a directory of them"),
+                );
                 run.unreadable.push(p.clone());
             }
         } else if p.exists() {
@@ -129,10 +199,20 @@ pub fn load_roots(paths: &[PathBuf]) -> CheckRun {
             run.unreadable.push(p.clone());
         }
     }
+    for (dir, why) in std::mem::take(&mut walk.unreadable) {
+        run.diagnostics.push(
+            Diagnostic::new(
+                Code::E0003,
+                format!("cannot read directory `{}`: {why}", dir.display()),
+            )
+            .help("the other files were checked; make the directory readable, or move it out of the way"),
+        );
+        run.unreadable.push(dir);
+    }
     // Files found in directories that another found file builds on are not roots.
     let mut referenced = HashSet::new();
     let mut has_tests = HashSet::new();
-    for f in &found {
+    for (f, _) in &found {
         let mut scratch = SourceMap::new();
         if let Ok(id) = read_source(f, None, &mut scratch) {
             if let Ok(ast) = parse_file(id, &scratch.get(id).text) {
@@ -150,18 +230,29 @@ pub fn load_roots(paths: &[PathBuf]) -> CheckRun {
             }
         }
     }
-    let mut roots: Vec<PathBuf> = explicit;
-    roots.extend(found.into_iter().filter(|f| {
-        let c = canonical(f);
-        !referenced.contains(&c) || has_tests.contains(&c)
-    }));
+    let mut roots: Vec<(PathBuf, PolicyAccess)> = explicit
+        .into_iter()
+        .map(|f| {
+            let access = PolicyAccess::for_root(&f, policy_path);
+            (f, access)
+        })
+        .collect();
+    roots.extend(
+        found
+            .into_iter()
+            .filter(|(f, _)| {
+                let c = canonical(f);
+                !referenced.contains(&c) || has_tests.contains(&c)
+            })
+            .map(|(f, dir)| (f, PolicyAccess::new(&dir, policy_path))),
+    );
     let mut seen = HashSet::new();
-    for root in roots {
+    for (root, access) in roots {
         if !seen.insert(canonical(&root)) {
             continue;
         }
         let mut diags = Vec::new();
-        let loaded = load(&root, &mut run.sources, &mut diags);
+        let loaded = load_with(&root, &access, &mut run.sources, &mut diags);
         let Checked {
             policy,
             diagnostics,
@@ -339,9 +430,15 @@ pub type PolicyLoad = Result<(SourceMap, Policy, Vec<Diagnostic>), (SourceMap, V
 
 /// Loads and checks one policy for running.
 pub fn load_policy(path: &Path) -> PolicyLoad {
+    load_policy_with(path, &[])
+}
+
+/// [`load_policy`], also letting the policy read files under the `policy_path` folders.
+pub fn load_policy_with(path: &Path, policy_path: &[PathBuf]) -> PolicyLoad {
     let mut sources = SourceMap::new();
     let mut diags = Vec::new();
-    let loaded = load(path, &mut sources, &mut diags);
+    let access = PolicyAccess::for_root(path, policy_path);
+    let loaded = load_with(path, &access, &mut sources, &mut diags);
     let checked = check_loaded(&loaded, &sources, &diags);
     diags.extend(checked.diagnostics);
     dedupe_and_sort(&mut diags, &sources);

@@ -6,7 +6,7 @@ use crate::base::diagnostic::Diagnostic;
 use crate::base::source::SourceMap;
 use crate::base::value::Value;
 use crate::front::check::repl::{check_expr, check_step, ReplItem};
-use crate::front::loader::load_text;
+use crate::front::loader::{load_text_with, PolicyAccess};
 use crate::io::render::{render, Format};
 use crate::model::event::Event;
 use crate::model::ir::{Policy, RuleKind};
@@ -35,6 +35,8 @@ struct Pathway {
 #[derive(Clone)]
 pub struct Session {
     policy_path: Option<PathBuf>,
+    /// Further folders policies may read (`--policy-path`).
+    search_path: Vec<PathBuf>,
     /// Declarations typed in the session (rules, params, …), added to the policy.
     extra: String,
     policy: Option<Policy>,
@@ -79,7 +81,17 @@ Commands:
 impl Session {
     /// A session over the policy at `path` (or none). Returns the diagnostics of loading it.
     pub fn new(path: Option<&Path>, color: bool) -> (Session, String) {
+        Session::with_policy_path(path, color, &[])
+    }
+
+    /// A session whose policies may also read files under the `policy_path` folders.
+    pub fn with_policy_path(
+        path: Option<&Path>,
+        color: bool,
+        policy_path: &[PathBuf],
+    ) -> (Session, String) {
         let mut s = Session {
+            search_path: policy_path.to_vec(),
             policy_path: path.map(Path::to_path_buf),
             extra: String::new(),
             policy: None,
@@ -117,7 +129,17 @@ impl Session {
         text.push_str(&self.extra);
         let mut sources = SourceMap::new();
         let mut diags = Vec::new();
-        let loaded = load_text("<session>", &text, Path::new(""), &mut sources, &mut diags);
+        // The policy's files may come from its folder and the `--policy-path` folders; so may
+        // an `import` typed in the session.
+        let access = PolicyAccess::for_root(path, &self.search_path);
+        let loaded = load_text_with(
+            "<session>",
+            &text,
+            Path::new(""),
+            &access,
+            &mut sources,
+            &mut diags,
+        );
         let checked = crate::front::check::check(&loaded, &sources);
         diags.extend(checked.diagnostics.into_iter().filter(|d| d.is_error()));
         self.sources = sources;

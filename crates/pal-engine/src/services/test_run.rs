@@ -4,7 +4,7 @@
 
 use crate::model::ir::{Expectation, ExpectationKind, Policy};
 use crate::runtime::testing::{run_test, Coverage, TestReport};
-use crate::services::project::{load_roots, untested, CheckRun, RootCoverage};
+use crate::services::project::{load_roots_with, untested, CheckRun, RootCoverage};
 use std::path::PathBuf;
 
 /// One failed expectation, where it is written and what was found instead.
@@ -68,9 +68,9 @@ pub struct TestRun {
     pub overall: OverallCoverage,
 }
 
-/// Runs every selected test in `paths`.
-pub fn run_tests(paths: &[PathBuf], filter: Option<&str>) -> TestRun {
-    let checked = load_roots(paths);
+/// Runs every selected test in `paths`; policies may also read files under `policy_path`.
+pub fn run_tests(paths: &[PathBuf], policy_path: &[PathBuf], filter: Option<&str>) -> TestRun {
+    let checked = load_roots_with(paths, policy_path);
     let mut ran = Vec::new();
     let mut per_root = Vec::new();
     for root in &checked.roots {

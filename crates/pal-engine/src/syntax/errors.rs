@@ -222,6 +222,10 @@ pub(crate) fn syntax_error(file: FileId, text: &str, err: Error<Rule>) -> Diagno
             positives,
             negatives,
         } => (positives.clone(), negatives.clone()),
+        // pest's stack guard stopped it: the input nests deeper than can be parsed.
+        ErrorVariant::CustomError { message } if message.contains("limit reached") => {
+            return nesting_error(span);
+        }
         ErrorVariant::CustomError { message } => {
             return Diagnostic::new(Code::E0001, message.clone()).primary(span, "here");
         }

@@ -45,7 +45,7 @@ type PResult<T> = Result<T, Diagnostic>;
 pub fn parse_file(file: FileId, text: &str) -> Result<File, Diagnostic> {
     check_nesting(file, text)?;
     let pairs = PalParser::parse(Rule::file, text).map_err(|e| syntax_error(file, text, e))?;
-    let b = Builder { file };
+    let b = Builder::new(file);
     let mut out = File::default();
     for pair in pairs.flatten().take(1) {
         for p in pair.into_inner() {
@@ -75,7 +75,7 @@ pub fn parse_repl_line(file: FileId, text: &str) -> Result<ReplLine, Diagnostic>
     check_nesting(file, text)?;
     let mut pairs =
         PalParser::parse(Rule::repl_line, text).map_err(|e| syntax_error(file, text, e))?;
-    let b = Builder { file };
+    let b = Builder::new(file);
     let line = pairs.next().map(|p| p.into_inner());
     let mut inner: Vec<Pair<Rule>> = line
         .into_iter()
@@ -100,6 +100,9 @@ pub fn parse_repl_line(file: FileId, text: &str) -> Result<ReplLine, Diagnostic>
 }
 
 /// Rejects bracket nesting deeper than [`MAX_NESTING`] before pest (which recurses) sees it.
+/// Comments are skipped as the grammar skips them (a `"` inside `/* … */` opens no string).
+/// Nesting without brackets (`a within b within … of c of d`) is bounded by pest's own stack
+/// guard (reported as `E0004` too) and by the builder's depth count.
 fn check_nesting(file: FileId, text: &str) -> PResult<()> {
     let mut depth = 0usize;
     let mut in_string = false;
@@ -124,6 +127,16 @@ fn check_nesting(file: FileId, text: &str) -> PResult<()> {
                     }
                 }
             }
+            '/' if chars.peek().map(|p| p.1) == Some('*') => {
+                chars.next();
+                let mut star = false;
+                for (_, c) in chars.by_ref() {
+                    if star && c == '/' {
+                        break;
+                    }
+                    star = c == '*';
+                }
+            }
             '(' | '[' | '{' => {
                 depth += 1;
                 if depth > MAX_NESTING {
@@ -139,6 +152,18 @@ fn check_nesting(file: FileId, text: &str) -> PResult<()> {
 
 struct Builder {
     file: FileId,
+    /// How many expressions enclose the one being built: checked *before* each recursive
+    /// step, so the builder's own recursion is bounded whatever pest accepted.
+    depth: std::cell::Cell<usize>,
+}
+
+impl Builder {
+    fn new(file: FileId) -> Builder {
+        Builder {
+            file,
+            depth: std::cell::Cell::new(0),
+        }
+    }
 }
 
 fn first_inner(pair: Pair<Rule>) -> Option<Pair<Rule>> {
@@ -969,7 +994,24 @@ impl Builder {
         Ok(e)
     }
 
+    /// Builds the expression in `pairs`, refusing to recurse past [`MAX_NESTING`] enclosing
+    /// expressions (pest's recursion is bounded by its stack guard; this bounds ours).
     fn pratt(&self, pairs: Pairs<Rule>) -> PResult<(Expr, usize)> {
+        let level = self.depth.get() + 1;
+        if level > MAX_NESTING {
+            let span = match (pairs.clone().next(), pairs.clone().last()) {
+                (Some(a), Some(b)) => Span::new(self.file, a.as_span().start()..b.as_span().end()),
+                _ => Span::new(self.file, 0..0),
+            };
+            return Err(nesting_error(span));
+        }
+        self.depth.set(level);
+        let out = self.pratt_inner(pairs);
+        self.depth.set(level - 1);
+        out
+    }
+
+    fn pratt_inner(&self, pairs: Pairs<Rule>) -> PResult<(Expr, usize)> {
         let file = self.file;
         // pest's Pratt parser recurses once per prefix operator: bound runs of them first.
         let mut run = 0usize;
@@ -1411,6 +1453,18 @@ mod tests {
         assert_eq!(err, Some(Code::E0004));
         let minus = format!("def x = {}1", "-".repeat(100_000));
         let err = parse_file(FileId(0), &minus).err().map(|d| d.code);
+        assert_eq!(err, Some(Code::E0004));
+        // Nesting without brackets: the builder counts before it recurses.
+        let within = format!(
+            "def x = now{}{}",
+            " within now".repeat(3000),
+            " of now".repeat(3000)
+        );
+        let err = parse_file(FileId(0), &within).err().map(|d| d.code);
+        assert_eq!(err, Some(Code::E0004));
+        // A `"` inside a block comment opens no string for the pre-check.
+        let comment = format!("def x = /* \" */ {}1{}", "(".repeat(5000), ")".repeat(5000));
+        let err = parse_file(FileId(0), &comment).err().map(|d| d.code);
         assert_eq!(err, Some(Code::E0004));
     }
 

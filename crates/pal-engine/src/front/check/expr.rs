@@ -426,10 +426,10 @@ impl Checker<'_> {
             let ty = Ty::of(&self.params[i].ty);
             return typed(ty, Ir::Param(i as u32));
         }
-        if let Some(i) = self.defs.iter().position(|d| d.name == n) {
+        if let Some(i) = self.def_index(n) {
             return typed(self.def_types[i].clone(), Ir::Def(i as u32));
         }
-        if let Some(c) = self.clocks.iter().position(|c| c.name == n) {
+        if let Some(c) = self.clock_index(n) {
             return typed(Ty::Clock(c as u16), Ir::Const(Value::Unset));
         }
         if let Some(e) = self.schema.enums.iter().position(|e| e.name == n) {
@@ -765,8 +765,8 @@ impl Checker<'_> {
         matches!(n, "event" | "pathway" | "now")
             || sc.bound.iter().any(|(b, _, _)| b == n)
             || self.param_index(n).is_some()
-            || self.defs.iter().any(|d| d.name == n)
-            || self.clocks.iter().any(|c| c.name == n)
+            || self.def_index(n).is_some()
+            || self.clock_index(n).is_some()
             || self
                 .schema
                 .enums
@@ -1244,6 +1244,10 @@ impl Checker<'_> {
             level,
             among,
         };
+        let cost = self.cost(&Ir::Query(Box::new(q.clone())));
+        if !self.check_cost(cost, span, &format!("`{f}`")) {
+            return poison();
+        }
         match kind {
             QueryKind::Count | QueryKind::Consecutive => typed(Ty::Int, Ir::Query(Box::new(q))),
             QueryKind::Exists => typed(Ty::Bool, Ir::Query(Box::new(q))),

@@ -6,6 +6,7 @@
 //! and timers, exceptions and `disable`s, and finally the `test` blocks. Lints run last.
 
 mod expr;
+mod limits;
 pub mod lints;
 pub mod repl;
 mod tests;
@@ -102,6 +103,8 @@ pub(crate) struct Checker<'a> {
     pub(crate) defs: Vec<DefDef>,
     pub(crate) def_types: Vec<Ty>,
     def_spans: Vec<Span>,
+    /// What evaluating each definition costs (see `limits`).
+    def_costs: Vec<limits::Cost>,
     /// Each definition's body as written (for lints that see through definitions).
     pub(crate) def_asts: Vec<Option<&'a ast::Expr>>,
     pub(crate) rules: Vec<RuleDef>,
@@ -110,6 +113,39 @@ pub(crate) struct Checker<'a> {
     pub(crate) tests: Vec<crate::model::ir::TestCase>,
     /// Names declared with `disable`, for lints.
     pub(crate) disabled_spans: HashMap<RuleId, Span>,
+    /// Name → index of params, defs, clocks and rules, so a look-up is not a scan (150,000
+    /// definitions would otherwise take quadratic time to check).
+    names: std::cell::RefCell<[NameIndex; 4]>,
+}
+
+/// Which list a [`NameIndex`] covers.
+#[derive(Clone, Copy)]
+enum Names {
+    Params = 0,
+    Defs = 1,
+    Clocks = 2,
+    Rules = 3,
+}
+
+/// The first index of each name in a list that only grows; entries appended since the last
+/// look-up are indexed on the next one.
+#[derive(Default)]
+struct NameIndex {
+    map: HashMap<String, usize>,
+    indexed: usize,
+}
+
+impl NameIndex {
+    fn find<T>(&mut self, items: &[T], name_of: impl Fn(&T) -> &str, name: &str) -> Option<usize> {
+        if items.len() < self.indexed {
+            *self = NameIndex::default();
+        }
+        for (i, item) in items.iter().enumerate().skip(self.indexed) {
+            self.map.entry(name_of(item).to_string()).or_insert(i);
+        }
+        self.indexed = items.len();
+        self.map.get(name).copied()
+    }
 }
 
 impl<'a> Checker<'a> {
@@ -140,17 +176,42 @@ impl<'a> Checker<'a> {
             defs: Vec::new(),
             def_types: Vec::new(),
             def_spans: Vec::new(),
+            def_costs: Vec::new(),
             def_asts: Vec::new(),
             rules: Vec::new(),
             rule_info: Vec::new(),
             calendar: Calendar::england_and_wales(),
             tests: Vec::new(),
             disabled_spans: HashMap::new(),
+            names: Default::default(),
         }
     }
 
+    fn index_of(&self, which: Names, name: &str) -> Option<usize> {
+        let mut names = self.names.borrow_mut();
+        let ix = &mut names[which as usize];
+        match which {
+            Names::Params => ix.find(&self.params, |p| &p.name, name),
+            Names::Defs => ix.find(&self.defs, |d| &d.name, name),
+            Names::Clocks => ix.find(&self.clocks, |c| &c.name, name),
+            Names::Rules => ix.find(&self.rules, |r| &r.name, name),
+        }
+    }
+
+    pub(crate) fn def_index(&self, name: &str) -> Option<usize> {
+        self.index_of(Names::Defs, name)
+    }
+
+    pub(crate) fn clock_index(&self, name: &str) -> Option<usize> {
+        self.index_of(Names::Clocks, name)
+    }
+
+    pub(crate) fn rule_index(&self, name: &str) -> Option<usize> {
+        self.index_of(Names::Rules, name)
+    }
+
     pub(crate) fn param_index(&self, name: &str) -> Option<usize> {
-        self.params.iter().position(|p| p.name == name)
+        self.index_of(Names::Params, name)
     }
 
     fn duplicate(&mut self, what: &str, name: &ast::Ident, first: Span) {
@@ -819,7 +880,7 @@ impl<'a> Checker<'a> {
     }
 
     fn declare_clock(&mut self, c: &ast::ClockDecl) {
-        if let Some(i) = self.clocks.iter().position(|x| x.name == c.name.name) {
+        if let Some(i) = self.clock_index(&c.name.name) {
             let first = self.clock_spans[i];
             self.duplicate("clock", &c.name, first);
             return;
@@ -906,10 +967,10 @@ impl<'a> Checker<'a> {
         if let Some(i) = self.param_index(name) {
             return Some(self.param_spans[i]);
         }
-        if let Some(i) = self.defs.iter().position(|d| d.name == name) {
+        if let Some(i) = self.def_index(name) {
             return Some(self.def_spans[i]);
         }
-        if let Some(i) = self.clocks.iter().position(|c| c.name == name) {
+        if let Some(i) = self.clock_index(name) {
             return Some(self.clock_spans[i]);
         }
         None
@@ -946,7 +1007,14 @@ impl<'a> Checker<'a> {
             }
             self.diags.push(diag);
         }
-        let t = self.expr(&d.body, &Scope::default());
+        let mut t = self.expr(&d.body, &Scope::default());
+        let mut cost = self.cost(&t.ir);
+        if !self.check_cost(cost, d.name.span, &format!("definition `{}`", d.name.name)) {
+            // Reported once: definitions naming this one are not reported for it again.
+            t.ir = crate::model::ir::Expr::Const(Value::Unset);
+            cost = limits::Cost::default();
+        }
+        self.def_costs.push(cost);
         self.defs.push(DefDef {
             name: d.name.name.clone(),
             body: t.ir,
@@ -958,7 +1026,7 @@ impl<'a> Checker<'a> {
     }
 
     fn declare_rule(&mut self, r: &'a ast::RuleDecl) {
-        if let Some(i) = self.rules.iter().position(|x| x.name == r.name.name) {
+        if let Some(i) = self.rule_index(&r.name.name) {
             let first = self.rule_info[i].name_span;
             self.duplicate("rule", &r.name, first);
             return;
@@ -1114,6 +1182,10 @@ impl<'a> Checker<'a> {
             })
             .collect();
         c.def_spans = vec![Span::default(); policy.defs.len()];
+        for d in &policy.defs {
+            let cost = c.cost(&d.body);
+            c.def_costs.push(cost);
+        }
         c.def_asts = vec![None; policy.defs.len()];
         c.calendar = policy.calendar.clone();
         // For the names of outcomes and obligations an `expect` may mention.
@@ -1135,7 +1207,7 @@ impl<'a> Checker<'a> {
     }
 
     fn clock_ref(&mut self, id: &ast::Ident) -> Option<u16> {
-        if let Some(i) = self.clocks.iter().position(|c| c.name == id.name) {
+        if let Some(i) = self.clock_index(&id.name) {
             return Some(i as u16);
         }
         let mut d = Diagnostic::new(Code::E0104, format!("unknown clock `{}`", id.name))
@@ -1258,7 +1330,7 @@ impl<'a> Checker<'a> {
         // Declare names first, so an exception may name an exception declared after it.
         let first_new = self.rules.len();
         for e in exceptions {
-            if let Some(i) = self.rules.iter().position(|x| x.name == e.name.name) {
+            if let Some(i) = self.rule_index(&e.name.name) {
                 let first = self.rule_info[i].name_span;
                 self.duplicate("exception", &e.name, first);
             }
@@ -1417,7 +1489,7 @@ impl<'a> Checker<'a> {
     }
 
     fn apply_disable(&mut self, d: &ast::DisableDecl) {
-        let Some(i) = self.rules.iter().position(|r| r.name == d.target.name) else {
+        let Some(i) = self.rule_index(&d.target.name) else {
             let mut diag =
                 Diagnostic::new(Code::E0106, format!("unknown rule `{}`", d.target.name))
                     .primary(d.target.span, "nothing of this name to disable");

@@ -252,7 +252,7 @@ impl Checker<'_> {
                 status,
                 on,
             } => {
-                let Some(c) = self.clocks.iter().position(|c| c.name == clock.name) else {
+                let Some(c) = self.clock_index(&clock.name) else {
                     let mut d =
                         Diagnostic::new(Code::E0104, format!("unknown clock `{}`", clock.name))
                             .primary(clock.span, "no clock of this name");

@@ -1,5 +1,6 @@
 //! Evaluates IR expressions against a pathway's state and history.
 
+use super::index::{Answer, HistoryIndex};
 use super::{Evaluator, PathwayState, PeriodState};
 use crate::base::value::{Duration, Value};
 use crate::model::calendar::{age_in_years, days_between, month_end, month_start, same_month};
@@ -10,6 +11,10 @@ use crate::model::schema::EventTypeId;
 use chrono::NaiveDate;
 use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
+use std::collections::HashMap;
+
+/// Histories shorter than this are scanned by queries, not indexed.
+const SHORT_HISTORY: usize = 16;
 
 /// Everything an expression can read.
 pub(crate) struct Ctx<'s, 'p> {
@@ -23,33 +28,44 @@ pub(crate) struct Ctx<'s, 'p> {
     pub candidates: [Option<&'s Event>; MAX_QUERY_DEPTH],
     /// The date being evaluated.
     pub now: NaiveDate,
-    /// Values of definitions already evaluated in this step (`None` where the state, the
-    /// trigger or the date may differ from the step's: obligations, the REPL).
-    pub memo: Option<&'s DefMemo>,
+    /// Values of definitions (and step-memoisable queries) already evaluated in this step.
+    pub memo: &'s DefMemo,
+    /// Indexes of history queries over this pathway's history (`None` if `history` is not
+    /// the date-ordered history of one evaluation).
+    pub index: Option<&'s HistoryIndex>,
+}
+
+/// A query's value memoised within a step.
+#[derive(Debug, Clone)]
+enum StepValue {
+    Value(Value),
+    Found(Option<usize>),
 }
 
 /// The value of each `def` within one evaluation step. A definition reads the pathway's state,
 /// the triggering event and the date, none of which change while a step's conditions are
 /// evaluated, so several rules asking for e.g. `cancer_suspected` share one evaluation. The
 /// evaluator clears it whenever the state changes.
+/// Every evaluation has one (obligations' conditions, test expectations and the REPL too), so
+/// a chain of definitions each naming the previous one twice costs its length, not 2^length.
 #[derive(Debug, Default)]
 pub(crate) struct DefMemo {
     values: RefCell<Vec<Option<Value>>>,
+    queries: RefCell<HashMap<usize, StepValue>>,
     used: Cell<bool>,
 }
 
 impl DefMemo {
-    pub(crate) fn new(defs: usize) -> DefMemo {
-        DefMemo {
-            values: RefCell::new(vec![None; defs]),
-            used: Cell::new(false),
-        }
+    /// An empty memo (allocates on first use).
+    pub(crate) fn new() -> DefMemo {
+        DefMemo::default()
     }
 
     /// Forgets every value (the state, trigger or date is about to change).
     pub(crate) fn clear(&self) {
         if self.used.replace(false) {
             self.values.borrow_mut().iter_mut().for_each(|v| *v = None);
+            self.queries.borrow_mut().clear();
         }
     }
 
@@ -58,10 +74,26 @@ impl DefMemo {
     }
 
     fn set(&self, d: usize, v: &Value) {
-        if let Some(slot) = self.values.borrow_mut().get_mut(d) {
-            *slot = Some(v.clone());
-            self.used.set(true);
+        let mut values = self.values.borrow_mut();
+        if values.len() <= d {
+            values.resize(d + 1, None);
         }
+        values[d] = Some(v.clone());
+        self.used.set(true);
+    }
+
+    fn query(&self, q: &Query) -> Option<StepValue> {
+        self.queries
+            .borrow()
+            .get(&(q as *const Query as usize))
+            .cloned()
+    }
+
+    fn set_query(&self, q: &Query, v: StepValue) {
+        self.queries
+            .borrow_mut()
+            .insert(q as *const Query as usize, v);
+        self.used.set(true);
     }
 }
 
@@ -104,6 +136,7 @@ impl<'s, 'p> Ctx<'s, 'p> {
             candidates,
             now: self.now,
             memo: self.memo,
+            index: self.index,
         }
     }
 
@@ -124,13 +157,14 @@ impl<'s, 'p> Ctx<'s, 'p> {
             Expr::Param(p) => self.ev.params()[*p as usize].value_on(self.now).clone(),
             Expr::Def(d) => {
                 let d = *d as usize;
-                if let Some(v) = self.memo.and_then(|m| m.get(d)) {
+                if let Some(v) = self.memo.get(d) {
                     return v;
                 }
-                let v = self.eval(&self.ev.policy.defs[d].body);
-                if let Some(m) = self.memo {
-                    m.set(d, &v);
-                }
+                let Some(def) = self.ev.policy.defs.get(d) else {
+                    return Value::Unset;
+                };
+                let v = self.eval(&def.body);
+                self.memo.set(d, &v);
                 v
             }
             Expr::Now => Value::Date(self.now),
@@ -444,21 +478,73 @@ impl<'s, 'p> Ctx<'s, 'p> {
                 .is_none_or(|w| truthy(&self.with_candidate(q.level, e).eval(w)))
     }
 
-    fn find(&self, q: &Query) -> Option<&'s Event> {
-        let since = self.since(q);
-        let history = self.history;
-        match q.kind {
-            QueryKind::First => history.iter().copied().find(|e| self.matches(q, e, since)),
-            _ => history
-                .iter()
-                .rev()
-                .copied()
-                .find(|e| self.matches(q, e, since)),
+    /// The answer from the history index, or `None` with whether the query may be memoised
+    /// within the step.
+    fn indexed(&self, q: &Query, since: Option<NaiveDate>) -> Result<Answer, bool> {
+        let Some(index) = self.index else {
+            return Err(false);
+        };
+        // A short history is scanned: cheaper than planning and indexing (most pathways have
+        // a handful of events). The index is built from the start when the history grows.
+        if self.history.len() < SHORT_HISTORY {
+            return Err(false);
+        }
+        let test = |e: &'s Event| {
+            q.where_
+                .as_deref()
+                .is_none_or(|w| truthy(&self.with_candidate(q.level, e).eval(w)))
+        };
+        match index.answer(self.ev, q, self.history, since, test, |k| self.eval(k)) {
+            Answer::NotIndexed { per_step } => Err(per_step),
+            a => Ok(a),
         }
     }
 
-    fn query(&self, q: &Query) -> Value {
+    fn find(&self, q: &Query) -> Option<&'s Event> {
+        if let Some(StepValue::Found(i)) = self.memo.query(q) {
+            return i.and_then(|i| self.history.get(i).copied());
+        }
         let since = self.since(q);
+        let per_step = match self.indexed(q, since) {
+            Ok(Answer::Found(i)) => return i.and_then(|i| self.history.get(i).copied()),
+            Ok(_) => return None,
+            Err(per_step) => per_step,
+        };
+        let history = self.history;
+        let found = match q.kind {
+            QueryKind::First => history.iter().position(|e| self.matches(q, e, since)),
+            _ => history.iter().rposition(|e| self.matches(q, e, since)),
+        };
+        if per_step {
+            self.memo.set_query(q, StepValue::Found(found));
+        }
+        found.and_then(|i| history.get(i).copied())
+    }
+
+    fn query(&self, q: &Query) -> Value {
+        if let Some(StepValue::Value(v)) = self.memo.query(q) {
+            return v;
+        }
+        let since = self.since(q);
+        let per_step = match self.indexed(q, since) {
+            Ok(Answer::Count(n)) => {
+                return match q.kind {
+                    QueryKind::Count | QueryKind::Consecutive => Value::Int(n),
+                    _ => Value::Bool(n > 0),
+                }
+            }
+            Ok(Answer::Found(i)) => return Value::Bool(i.is_some()),
+            Ok(Answer::NotIndexed { .. }) => false,
+            Err(per_step) => per_step,
+        };
+        let v = self.scan(q, since);
+        if per_step {
+            self.memo.set_query(q, StepValue::Value(v.clone()));
+        }
+        v
+    }
+
+    fn scan(&self, q: &Query, since: Option<NaiveDate>) -> Value {
         match q.kind {
             QueryKind::Count => Value::Int(
                 self.history

@@ -7,6 +7,7 @@
 //! their actions on that clock is applied.
 
 mod expr;
+mod index;
 pub mod result;
 
 use crate::base::value::{Duration, Value};
@@ -212,6 +213,13 @@ impl<'p> Evaluator<'p> {
         history: &[&Event],
         now: NaiveDate,
     ) -> Value {
+        // One memo per call: a chain of definitions costs its length. The index needs the
+        // history in date order (it is, from `run_with_state`).
+        let memo = expr::DefMemo::new();
+        let index = index::HistoryIndex::default();
+        let sorted = history
+            .windows(2)
+            .all(|w| (w[0].date, w[0].seq) <= (w[1].date, w[1].seq));
         let ctx = expr::Ctx {
             ev: self,
             state,
@@ -219,7 +227,8 @@ impl<'p> Evaluator<'p> {
             trigger: None,
             candidates: [None; crate::model::ir::MAX_QUERY_DEPTH],
             now,
-            memo: None,
+            memo: &memo,
+            index: sorted.then_some(&index),
         };
         ctx.eval(e)
     }
@@ -300,6 +309,11 @@ struct Run<'a, 'p> {
     probe: Option<(RuleId, Vec<Consideration>)>,
     /// Definitions' values within the current step.
     memo: expr::DefMemo,
+    /// Indexes of history queries over this pathway's (date-ordered) history.
+    index: index::HistoryIndex,
+    /// By event type: the obligations (indices into `obligations`) that an event of that type
+    /// may meet and that were open when last looked at.
+    waiting: Vec<Vec<usize>>,
 }
 
 /// A rule that fired: the rule (or exception) whose actions apply.
@@ -341,7 +355,9 @@ impl<'a, 'p> Run<'a, 'p> {
             warnings: Vec::new(),
             trace: trace.then(Vec::new),
             probe: None,
-            memo: expr::DefMemo::new(policy.defs.len()),
+            memo: expr::DefMemo::new(),
+            index: index::HistoryIndex::default(),
+            waiting: vec![Vec::new(); policy.schema.events.len()],
         }
     }
 
@@ -425,7 +441,8 @@ impl<'a, 'p> Run<'a, 'p> {
             trigger: step.trigger,
             candidates: [None; crate::model::ir::MAX_QUERY_DEPTH],
             now: step.now,
-            memo: Some(&self.memo),
+            memo: &self.memo,
+            index: Some(&self.index),
         }
     }
 
@@ -536,22 +553,34 @@ impl<'a, 'p> Run<'a, 'p> {
         self.push_trace(step, traces);
     }
 
+    /// Marks the open obligations `e` meets. Only obligations waiting for `e`'s event type are
+    /// looked at, and a met one leaves the list, so a long pathway is not quadratic in the
+    /// obligations it ever created.
     fn meet_obligations(&mut self, history: &[&Event], i: usize, e: &Event) {
         let policy = self.policy();
-        for k in 0..self.obligations.len() {
-            let ob = &self.obligations[k];
-            if ob.met_on.is_some() || i < ob.from_index {
+        let kind = e.kind as usize;
+        let Some(waiting) = self.waiting.get_mut(kind).map(std::mem::take) else {
+            return;
+        };
+        let memo = expr::DefMemo::new();
+        let mut still = Vec::with_capacity(waiting.len());
+        for k in waiting {
+            let Some(ob) = self.obligations.get(k) else {
+                continue;
+            };
+            if ob.met_on.is_some() {
+                continue;
+            }
+            if i < ob.from_index {
+                still.push(k);
                 continue;
             }
             let (rule, idx) = ob.action;
-            let Some(Action::Require { by, by_where, .. }) =
+            let Some(Action::Require { by_where, .. }) =
                 policy.rules[rule as usize].actions.get(idx)
             else {
                 continue;
             };
-            if !by.contains(&e.kind) {
-                continue;
-            }
             if let Some(w) = by_where {
                 // The meeting event is the candidate of the outermost level.
                 let mut candidates = [None; crate::model::ir::MAX_QUERY_DEPTH];
@@ -563,13 +592,20 @@ impl<'a, 'p> Run<'a, 'p> {
                     trigger: None,
                     candidates,
                     now: e.date,
-                    memo: None,
+                    memo: &memo,
+                    index: Some(&self.index),
                 };
                 if ctx.eval(w) != Value::Bool(true) {
+                    still.push(k);
                     continue;
                 }
             }
             self.obligations[k].met_on = Some(e.date);
+        }
+        if let Some(slot) = self.waiting.get_mut(kind) {
+            // Obligations added while this list was out (none today) are kept after it.
+            still.append(slot);
+            *slot = still;
         }
     }
 
@@ -936,7 +972,11 @@ impl<'a, 'p> Run<'a, 'p> {
                 });
             }
             Action::Require {
-                what, within, of, ..
+                what,
+                within,
+                of,
+                by,
+                ..
             } => {
                 let Some(from) = self.date_or_now(of, history, step) else {
                     return self.warn(step, rid, format!("`require {what}`: the date is not set"));
@@ -945,6 +985,11 @@ impl<'a, 'p> Run<'a, 'p> {
                     return;
                 };
                 let due = policy.calendar.add(from, d);
+                for &t in by {
+                    if let Some(list) = self.waiting.get_mut(t as usize) {
+                        list.push(self.obligations.len());
+                    }
+                }
                 self.obligations.push(Obligation {
                     what: what.clone(),
                     created: step.now,

@@ -61,8 +61,8 @@ impl Checker<'_> {
     fn is_variable_name(&self, n: &str) -> bool {
         matches!(n, "event" | "pathway" | "now")
             || self.param_index(n).is_some()
-            || self.defs.iter().any(|d| d.name == n)
-            || self.clocks.iter().any(|c| c.name == n)
+            || self.def_index(n).is_some()
+            || self.clock_index(n).is_some()
     }
 
     /// The constraints of a condition's top-level conjuncts. A definition's name stands for
