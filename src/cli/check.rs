@@ -1,7 +1,6 @@
 //! `pal check [PATH…]`: check policy files and report every problem.
 
 use super::{color_stdout, default_paths, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE};
-use pal_engine::base::diagnostic::Code;
 use pal_engine::io::render::{render, Format};
 use pal_engine::services::project::check_paths_with;
 use std::io::Write;
@@ -60,10 +59,7 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> u8 {
             if checked.roots.len() == 1 { "y" } else { "ies" }
         );
     }
-    let unreadable = checked
-        .diagnostics
-        .iter()
-        .any(|d| d.code == Code::E0002 || d.code == Code::E0003);
+    let unreadable = pal_engine::services::project::unreadable_input(&checked.diagnostics);
     if !checked.unreadable.is_empty() || unreadable {
         return EXIT_UNREADABLE;
     }

@@ -3,7 +3,6 @@
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use crate::measure::{peak_rss_bytes, Phases};
 use chrono::NaiveDate;
-use pal_engine::base::diagnostic::Code;
 use pal_engine::io::events::{EventSet, InputFormat, ReadError, Rejection};
 use pal_engine::io::render::{render, Format};
 use pal_engine::io::report::{self, ResultFormat};
@@ -159,9 +158,7 @@ pub(crate) fn load_or_report(path: &Path, policy_path: &[PathBuf]) -> Result<Pol
                     std::io::stderr().is_terminal()
                 )
             );
-            let unreadable = diags
-                .iter()
-                .any(|d| d.code == Code::E0002 || d.code == Code::E0003);
+            let unreadable = pal_engine::services::project::unreadable_input(&diags);
             Err(if unreadable {
                 EXIT_UNREADABLE
             } else {

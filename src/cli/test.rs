@@ -5,7 +5,6 @@
 //! `expect`'s own line), what happened and the rule that decided it; `--verbose` adds the trace.
 
 use super::{color_stdout, default_paths, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE};
-use pal_engine::base::diagnostic::Code;
 use pal_engine::io::render::{render, Format};
 use pal_engine::services::test_run::{run_tests, Ran, TestRun};
 use serde::Serialize;
@@ -58,9 +57,7 @@ pub fn run(args: &TestArgs, out: &mut dyn Write) -> u8 {
             )
             .as_bytes(),
         );
-        let unreadable = only_errors
-            .iter()
-            .any(|d| d.code == Code::E0002 || d.code == Code::E0003);
+        let unreadable = pal_engine::services::project::unreadable_input(&only_errors);
         return if unreadable {
             EXIT_UNREADABLE
         } else {

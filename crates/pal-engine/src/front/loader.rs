@@ -126,10 +126,16 @@ pub fn read_source(
     let unreadable = |why: String| {
         let d = Diagnostic::new(Code::E0003, format!("cannot read `{shown}`: {why}"));
         match via {
-            Some(span) => d.primary(span, "named here"),
-            None => d,
+            Some(span) => match similar_policy(path) {
+                Some(h) => d.primary(span, "no such policy").help(h),
+                None => d.primary(span, "named here").help(
+                    "paths in `import` and `extends` are relative to the file that names them",
+                ),
+            },
+            None => {
+                d.help("paths in `import` and `extends` are relative to the file that names them")
+            }
         }
-        .help("paths in `import` and `extends` are relative to the file that names them")
     };
     let bytes = read_limited(path, MAX_FILE_BYTES, "a policy file").map_err(unreadable)?;
     source_from_bytes(&shown, bytes, sources)
@@ -225,6 +231,24 @@ fn hide_content(mut d: Diagnostic, via: Span) -> Diagnostic {
         d = d.primary(via, "named here");
     }
     d
+}
+
+/// "did you mean `national`?" for a policy named in `extends`/`import` that does not exist,
+/// from the `.pal` files beside where it was looked for.
+fn similar_policy(path: &Path) -> Option<String> {
+    if path.exists() {
+        return None;
+    }
+    let wanted = path.file_stem()?.to_str()?;
+    let names: Vec<String> = std::fs::read_dir(path.parent()?)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pal"))
+        .filter_map(|p| Some(p.file_stem()?.to_str()?.to_string()))
+        .take(10_000)
+        .collect();
+    crate::base::suggest::did_you_mean(wanted, names.iter().map(String::as_str))
 }
 
 fn io_reason(e: &std::io::Error) -> String {

@@ -6,7 +6,7 @@ use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::SourceMap;
 use crate::front::check::lints::suppress::Suppressions;
 use crate::front::check::{check, Checked};
-use crate::front::loader::{dependencies, load_with, read_source, PolicyAccess};
+use crate::front::loader::{dependencies, load_with, read_source, LoadedPolicy, PolicyAccess};
 use crate::model::ir::Policy;
 use crate::model::ir::{RuleDef, RuleKind};
 use crate::runtime::testing::{run_test, Coverage};
@@ -122,6 +122,30 @@ pub fn check_paths_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun 
     run
 }
 
+/// Whether `diags` say that an input named on the command line could not be read (exit code
+/// 3): a file that is not text, or a path with no file. A missing file that a policy names in
+/// `extends` or `import` is the author's finding (exit code 1), like any other policy error.
+pub fn unreadable_input(diags: &[Diagnostic]) -> bool {
+    diags
+        .iter()
+        .any(|d| d.code == Code::E0002 || (d.code == Code::E0003 && d.labels.is_empty()))
+}
+
+/// Checks a loaded policy, unless loading it failed: a file that did not parse, or an
+/// `extends`/`import` that could not be followed, is the one root cause, and checking what did
+/// load would report every name the missing part declares (one unterminated string in
+/// `rde.pal` used to give hundreds of "unknown event type" errors over `policies/`).
+fn check_loaded(loaded: &LoadedPolicy, sources: &SourceMap, load_diags: &[Diagnostic]) -> Checked {
+    if load_diags.iter().any(Diagnostic::is_error) {
+        return Checked {
+            policy: None,
+            diagnostics: Vec::new(),
+            suppressions: Suppressions::default(),
+        };
+    }
+    check(loaded, sources)
+}
+
 /// Loads and checks the roots among `paths`: every file that no other file in the set imports
 /// or extends, and every file that declares `test` blocks (so its tests run against the policy
 /// *it* defines, not one that extends it).
@@ -229,12 +253,7 @@ pub fn load_roots_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun {
             policy,
             diagnostics,
             suppressions,
-        } = check(&loaded, &run.sources);
-        let policy = if diags.iter().any(Diagnostic::is_error) {
-            None
-        } else {
-            policy
-        };
+        } = check_loaded(&loaded, &run.sources, &diags);
         run.diagnostics.extend(diags);
         run.diagnostics.extend(diagnostics);
         run.roots.push(LoadedRoot {
@@ -416,7 +435,7 @@ pub fn load_policy_with(path: &Path, policy_path: &[PathBuf]) -> PolicyLoad {
     let mut diags = Vec::new();
     let access = PolicyAccess::for_root(path, policy_path);
     let loaded = load_with(path, &access, &mut sources, &mut diags);
-    let checked = check(&loaded, &sources);
+    let checked = check_loaded(&loaded, &sources, &diags);
     diags.extend(checked.diagnostics);
     dedupe_and_sort(&mut diags, &sources);
     match checked.policy {

@@ -230,6 +230,9 @@ pub(crate) fn syntax_error(file: FileId, text: &str, err: Error<Rule>) -> Diagno
             return Diagnostic::new(Code::E0001, message.clone()).primary(span, "here");
         }
     };
+    if let Some(d) = unclosed(file, text, start) {
+        return d;
+    }
     let expected = expected_list(&positives);
     let message = if expected.is_empty() {
         if negatives.is_empty() {
@@ -241,10 +244,42 @@ pub(crate) fn syntax_error(file: FileId, text: &str, err: Error<Rule>) -> Diagno
         format!("expected {}, found {found}", or_list(&expected))
     };
     let mut d = Diagnostic::new(Code::E0001, message).primary(span, label_for(&expected));
-    if let Some(help) = hint(&positives, text, start) {
+    if text[start..].starts_with('=') && !text[start..].starts_with("==") {
+        d = d.help("to compare two values write `==` (a single `=` only sets a parameter: `set name = value`)");
+    } else if let Some(help) = hint(&positives, text, start) {
         d = d.help(help);
     }
     d
+}
+
+/// A string or block comment opened at `start` and never closed where the author meant to close
+/// it: pest reports the error at the opening `"` or `/*` with a list of expected tokens, which
+/// says nothing of the real mistake.
+fn unclosed(file: FileId, text: &str, start: usize) -> Option<Diagnostic> {
+    let rest = &text[start..];
+    if rest.starts_with('"') {
+        let line_end = rest.find('\n').unwrap_or(rest.len());
+        let closed_on_line = rest[1..line_end].contains('"');
+        if closed_on_line {
+            return None;
+        }
+        return Some(
+            Diagnostic::new(Code::E0001, "unterminated string")
+                .primary(Span::new(file, start..start + 1), "this `\"` is not closed on its line")
+                .help("close the string with `\"` before the end of the line (strings cannot span lines)"),
+        );
+    }
+    if rest.starts_with("/*") && !rest[2..].contains("*/") {
+        return Some(
+            Diagnostic::new(Code::E0001, "unterminated block comment")
+                .primary(
+                    Span::new(file, start..start + 2),
+                    "this `/*` is never closed",
+                )
+                .help("close the comment with `*/`, or use `//` for a one-line comment"),
+        );
+    }
+    None
 }
 
 fn label_for(expected: &[&str]) -> String {

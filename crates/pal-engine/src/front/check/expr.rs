@@ -866,7 +866,7 @@ impl Checker<'_> {
                     self.kinds_error(whole, *x, *y);
                     return poison();
                 }
-                self.incomparable(op, a, &l.ty, &r.ty);
+                self.incomparable_sides(op, a, Some(b), &l.ty, &r.ty);
                 poison()
             }
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => match (&l.ty, &r.ty) {
@@ -877,7 +877,7 @@ impl Checker<'_> {
                     poison()
                 }
                 _ => {
-                    self.incomparable(op, a, &l.ty, &r.ty);
+                    self.incomparable_sides(op, a, Some(b), &l.ty, &r.ty);
                     poison()
                 }
             },
@@ -909,7 +909,7 @@ impl Checker<'_> {
                     poison()
                 }
                 _ => {
-                    self.incomparable(op, a, &l.ty, &r.ty);
+                    self.incomparable_sides(op, a, Some(b), &l.ty, &r.ty);
                     poison()
                 }
             },
@@ -926,7 +926,7 @@ impl Checker<'_> {
                     poison()
                 }
                 _ => {
-                    self.incomparable(op, a, &l.ty, &r.ty);
+                    self.incomparable_sides(op, a, Some(b), &l.ty, &r.ty);
                     poison()
                 }
             },
@@ -937,14 +937,14 @@ impl Checker<'_> {
                     out(Dur(k), l, r)
                 }
                 _ => {
-                    self.incomparable(op, a, &l.ty, &r.ty);
+                    self.incomparable_sides(op, a, Some(b), &l.ty, &r.ty);
                     poison()
                 }
             },
             BinOp::Div => match (&l.ty, &r.ty) {
                 (Int, Int) => out(Int, l, r),
                 _ => {
-                    self.incomparable(op, a, &l.ty, &r.ty);
+                    self.incomparable_sides(op, a, Some(b), &l.ty, &r.ty);
                     poison()
                 }
             },
@@ -964,12 +964,21 @@ impl Checker<'_> {
     }
 
     fn incomparable(&mut self, op: BinOp, a: &Expr, l: &Ty, r: &Ty) {
+        self.incomparable_sides(op, a, None, l, r);
+    }
+
+    /// E0201 for `a op b` with each side labelled with its type (`b` when the other side is
+    /// an expression of its own).
+    fn incomparable_sides(&mut self, op: BinOp, a: &Expr, b: Option<&Expr>, l: &Ty, r: &Ty) {
         let (ln, rn) = (l.name(&self.schema), r.name(&self.schema));
         let mut d = Diagnostic::new(
             Code::E0201,
             format!("`{}` cannot combine {ln} and {rn}", op.symbol()),
         )
         .primary(a.span, format!("this is {ln}"));
+        if let Some(b) = b {
+            d = d.secondary(b.span, format!("this is {rn}"));
+        }
         if matches!((l, r), (Ty::Date, Ty::Dur(_)) | (Ty::Dur(_), Ty::Date)) {
             d = d.help("compare a date with a date: e.g. `event.date + 3 weeks <= now`, or `now - event.date > 3 weeks`");
         }

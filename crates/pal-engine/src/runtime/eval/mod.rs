@@ -779,6 +779,8 @@ impl<'a, 'p> Run<'a, 'p> {
                     continue;
                 }
                 self.apply_action(plan.acting, idx, action, history, step);
+                // A definition read by a later action sees what this one changed.
+                self.memo.clear();
             }
         }
     }

@@ -746,9 +746,6 @@ fn a_wrong_expectation_fails_with_the_actual_result() {
 /// A definition has the value of its body wherever it is used: in an action after an earlier
 /// action changed the state, `clock_start` is the moved start, as `rtt.start` is.
 #[test]
-#[ignore = "bug: a `def` evaluated for the step's conditions is memoised (expr::DefMemo) and \
-            the memo is not cleared between actions, so an action after `reset` reads the old \
-            `rtt.start` through the def (2025-01-06) while the inline `rtt.start` is 2024-12-02"]
 fn a_definition_in_an_action_sees_the_earlier_actions() {
     check_case(&Case {
         name: "a definition read after a reset is the new start",

@@ -54,7 +54,7 @@ fn item_span(item: &Item) -> Span {
 
 /// `span` without the blank and comment-only lines the parser lets an item's span run over, so
 /// that a suppression comment below an item belongs to the next item, not to this one.
-fn without_trailing_trivia(text: &str, span: Span) -> Span {
+pub(crate) fn without_trailing_trivia(text: &str, span: Span) -> Span {
     let (start, mut end) = (span.start as usize, (span.end as usize).min(text.len()));
     while end > start {
         let line_start = text[start..end]
