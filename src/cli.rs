@@ -5,6 +5,25 @@
 //! Exit codes (all subcommands): 0 success; 1 findings (errors, or warnings with
 //! `--deny-warnings`; failed tests; rejected rows with `--strict`); 2 usage error;
 //! 3 unreadable input (a missing or unreadable file).
+//!
+//! Messages go to standard error through [`say!`], which never panics: with stderr closed or
+//! full (`pal run … 2>&-`) the message is lost, not the run.
+
+/// `eprintln!` that ignores a failed write instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that ignores a failed write instead of panicking.
+macro_rules! say_text {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 mod bench;
 mod check;
@@ -129,7 +148,7 @@ fn explain_code(code: &str, out: &mut dyn std::io::Write) -> u8 {
             EXIT_OK
         }
         None => {
-            eprintln!(
+            say!(
                 "error: unknown diagnostic code `{code}`; codes are {}",
                 pal_engine::base::diagnostic::CODES
                     .iter()

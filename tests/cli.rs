@@ -346,6 +346,75 @@ fn output_is_identical_across_runs_and_thread_counts() {
     assert_eq!(b.stdout, c.stdout);
 }
 
+/// Issue 19: the same input twice, and with 1, 2 and 8 threads, whole and streaming, CSV and
+/// JSON Lines, gives identical results, PTL, summary and stderr (rejections and account).
+#[test]
+fn everything_a_run_writes_is_identical_whatever_the_threads_and_reading() {
+    let dir = std::env::temp_dir().join(format!("pal-determinism-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    // Rejections of every kind, including several undeclared keys in one row (item 7).
+    let jsonl_extra = dir.join("extra.jsonl");
+    let mut text = std::fs::read_to_string("examples/events.jsonl").unwrap_or_default();
+    text.push_str("{\"pathway_id\":\"Z1\",\"date\":\"2025-01-06\",\"event\":\"referral_received\",\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4}\n");
+    let _ = std::fs::write(&jsonl_extra, text);
+    let jsonl_extra = jsonl_extra.display().to_string();
+    for events in ["examples/events.csv", jsonl_extra.as_str()] {
+        let mut first: Option<(String, String, String, String)> = None;
+        for (threads, streaming, round) in [
+            ("1", false, 0),
+            ("1", false, 1),
+            ("2", false, 0),
+            ("8", false, 0),
+            ("1", true, 0),
+            ("2", true, 0),
+            ("8", true, 0),
+            ("8", true, 1),
+        ] {
+            let out = dir.join("results.jsonl").display().to_string();
+            let ptl = dir.join("ptl.csv").display().to_string();
+            let mut args = vec![
+                "run",
+                "policies/rde.pal",
+                "--events",
+                events,
+                "--as-at",
+                "2025-03-31",
+                "-o",
+                &out,
+                "--ptl",
+                &ptl,
+                "--summary",
+                "--threads",
+                threads,
+            ];
+            if streaming {
+                args.push("--streaming");
+            }
+            let o = pal(&args);
+            assert_eq!(code(&o), 0, "{}", stderr(&o));
+            let got = (
+                std::fs::read_to_string(&out).unwrap_or_default(),
+                std::fs::read_to_string(&ptl).unwrap_or_default(),
+                stdout(&o),
+                stderr(&o),
+            );
+            assert!(got.3.contains("rejected: "), "{}", got.3);
+            match &first {
+                None => first = Some(got),
+                Some(f) => {
+                    let what =
+                        format!("{events}, {threads} threads, streaming {streaming}, run {round}");
+                    assert_eq!(f.0, got.0, "results differ: {what}");
+                    assert_eq!(f.1, got.1, "PTL differs: {what}");
+                    assert_eq!(f.2, got.2, "summary differs: {what}");
+                    assert_eq!(f.3, got.3, "stderr differs: {what}");
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn summary_and_ptl() {
     let dir = std::env::temp_dir().join(format!("pal-ptl-{}", std::process::id()));

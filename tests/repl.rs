@@ -63,6 +63,7 @@ fn a_saved_session_is_a_passing_test() {
     let dir = std::env::temp_dir().join(format!("pal-repl-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
     let file = dir.join("saved.pal");
+    let _ = std::fs::remove_file(&file);
     let script = format!(
         "2025-01-06 referral_received {{ priority: two_week_wait, cancer_route: suspected_cancer }}\n2025-01-13 dna {{ appointment: first }}\n2025-01-16 appointment_booked {{ appointment: first, appointment_date: 2025-01-20 }}\n:as-at 2025-02-28\n:save {}\n",
         file.display()
@@ -100,4 +101,54 @@ fn a_saved_session_is_a_passing_test() {
     let text = String::from_utf8_lossy(&test.stdout);
     assert!(test.status.success(), "{text}");
     assert!(text.contains("1 passed, 0 failed"), "{text}");
+}
+
+/// Copies `from` into `to`, folders and all.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    let _ = std::fs::create_dir_all(to);
+    for entry in std::fs::read_dir(from).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            copy_tree(&path, &to.join(entry.file_name()));
+        } else {
+            let _ = std::fs::copy(&path, to.join(entry.file_name()));
+        }
+    }
+}
+
+#[test]
+fn save_never_overwrites_the_policy_nor_a_file_without_the_bang() {
+    // Issue 19 item 6: `:save` overwrote any path, the loaded policy included.
+    let dir = std::env::temp_dir().join(format!("pal-repl-save-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_tree(std::path::Path::new("policies"), &dir);
+    let policy = dir.join("rde.pal");
+    let before = std::fs::read_to_string(&policy).unwrap_or_default();
+    assert!(before.contains("policy rde"));
+    let other = dir.join("mine.pal");
+    let _ = std::fs::write(&other, "// mine\n");
+    let script = format!(
+        "2025-01-06 referral_received {{ priority: routine }}\n:save {p}\n:save! {p}\n:save {o}\n:save! {o}\n",
+        p = policy.display(),
+        o = other.display()
+    );
+    let out = repl(&policy.display().to_string(), &script);
+    assert_eq!(
+        std::fs::read_to_string(&policy).unwrap_or_default(),
+        before,
+        "the policy was overwritten: {out}"
+    );
+    assert_eq!(out.matches("is the loaded policy").count(), 2, "{out}");
+    assert!(out.contains("already exists: `:save! "), "{out}");
+    assert!(out.contains("saved the session as a test"), "{out}");
+    let saved = std::fs::read_to_string(&other).unwrap_or_default();
+    assert!(saved.contains("extends \"rde.pal\""), "{saved}");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
 }

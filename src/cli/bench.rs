@@ -190,7 +190,7 @@ fn extract(args: &BenchArgs, tier: Tier) -> std::io::Result<(PathBuf, Option<f64
     if path.exists() {
         return Ok((path, None));
     }
-    eprintln!("bench: generating {} …", path.display());
+    say!("bench: generating {} …", path.display());
     let started = std::time::Instant::now();
     let partial = path.with_extension("csv.partial");
     let opts = SynthOptions {
@@ -395,7 +395,7 @@ fn tier_figures(
         peers: None,
     };
     if tier != Tier::Xl {
-        eprintln!("bench: {} — reading {path_s}", tier.name());
+        say!("bench: {} — reading {path_s}", tier.name());
         let (parse, set) = time_reps(if big { 1 } else { args.reps }, || {
             read_all(&path, policy, as_at)
         });
@@ -404,12 +404,12 @@ fn tier_figures(
         figures.pathways = set.pathways.len();
         figures.events = set.rows_evaluated;
         let ev = Evaluator::new(policy);
-        eprintln!(
+        say!(
             "bench: {} — comparing the interpreter with the native baseline",
             tier.name()
         );
         figures.agreement = Some(agreement(&ev, native, &set, as_at)?);
-        eprintln!("bench: {} — timing evaluation", tier.name());
+        say!("bench: {} — timing evaluation", tier.name());
         let reps = if big { args.reps.min(3) } else { args.reps };
         let one = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
@@ -448,7 +448,7 @@ fn tier_figures(
                 .push(eval_figures("native Rust", all, t, &set, events));
         }
     }
-    eprintln!("bench: {} — pal run end to end", tier.name());
+    say!("bench: {} — pal run end to end", tier.name());
     let out_dir = args.data_dir.join("out");
     std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
     let o = |name: &str| out_dir.join(name).display().to_string();
@@ -493,7 +493,7 @@ fn tier_figures(
             .unwrap_or(0);
     }
     if let Some(bin) = peers_binary(args).filter(|_| tier == Tier::S) {
-        eprintln!("bench: {} — peer engines ({})", tier.name(), bin.display());
+        say!("bench: {} — peer engines ({})", tier.name(), bin.display());
         figures.peers = Some(run_peers(&bin, &path, args)?);
     }
     Ok(figures)
@@ -718,13 +718,13 @@ fn write_table(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
 /// Runs `pal bench`.
 pub fn run(args: &BenchArgs, out: &mut dyn Write) -> u8 {
     if cfg!(debug_assertions) {
-        eprintln!("warning: this is a debug build; benchmark with `cargo run --release -- bench`");
+        say!("warning: this is a debug build; benchmark with `cargo run --release -- bench`");
     }
     let (load_time, loaded) = time_reps(args.reps, || load_policy(&args.policy));
     let policy = match loaded {
         Ok((_, p, _)) => p,
         Err(_) => {
-            eprintln!(
+            say!(
                 "error: `{}` does not load; run `pal check` on it",
                 args.policy.display()
             );
@@ -734,7 +734,7 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> u8 {
     let native = match NativeRde::new(&policy) {
         Ok(n) => n,
         Err(e) => {
-            eprintln!("error: the native baseline implements policies/rde.pal only: {e}");
+            say!("error: the native baseline implements policies/rde.pal only: {e}");
             return EXIT_USAGE;
         }
     };
@@ -744,7 +744,7 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> u8 {
         match tier_figures(args, tier, &policy, &native) {
             Ok(t) => tiers.push(t),
             Err(e) => {
-                eprintln!("error: tier {}: {e}", tier.name());
+                say!("error: tier {}: {e}", tier.name());
                 return EXIT_FINDINGS;
             }
         }
@@ -771,7 +771,7 @@ pub fn run(args: &BenchArgs, out: &mut dyn Write) -> u8 {
     match written {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            eprintln!("error: cannot write the report: {e}");
+            say!("error: cannot write the report: {e}");
             EXIT_UNREADABLE
         }
     }

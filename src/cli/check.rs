@@ -1,7 +1,8 @@
 //! `pal check [PATH…]`: check policy files and report every problem.
 
-use super::{color_stdout, default_paths, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE};
+use super::{color_stdout, default_paths, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use pal_engine::io::render::{render, Format};
+use pal_engine::services::output::{check_outputs, write_file};
 use pal_engine::services::project::check_paths_with;
 use std::io::Write;
 use std::path::PathBuf;
@@ -44,9 +45,22 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> u8 {
     );
     let _ = out.write_all(text.as_bytes());
     if let Some(path) = &args.sarif {
+        // Never over a policy that was just checked.
+        let names: Vec<PathBuf> = checked
+            .sources
+            .files()
+            .map(|(_, f)| PathBuf::from(&f.name))
+            .collect();
+        let inputs: Vec<(&str, &std::path::Path)> =
+            names.iter().map(|p| ("policy file", p.as_path())).collect();
+        if let Err(msg) = check_outputs(&inputs, &[("--sarif", path)]) {
+            say!("error: {msg}");
+            return EXIT_USAGE;
+        }
         let sarif = render(&checked.diagnostics, &checked.sources, Format::Sarif, false);
-        if let Err(e) = write_whole(path, sarif.as_bytes()) {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
+        // Complete or absent: written beside the target and renamed over it.
+        if let Err(e) = write_file(path, sarif.as_bytes()) {
+            say!("error: cannot write `{}`: {e}", path.display());
             return EXIT_UNREADABLE;
         }
     }
@@ -68,18 +82,4 @@ pub fn run(args: &CheckArgs, out: &mut dyn Write) -> u8 {
     } else {
         EXIT_OK
     }
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it over `path`: the file is
-/// complete or absent, never half-written.
-fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = path.with_file_name(format!(".{name}.pal-tmp"));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }

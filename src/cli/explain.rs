@@ -40,7 +40,7 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> u8 {
     let (_sources, policy, _) = match load_policy_with(&args.policy, &args.policy_path) {
         Ok(x) => x,
         Err((sources, diags)) => {
-            eprint!(
+            say_text!(
                 "{}",
                 render(
                     &diags,
@@ -58,7 +58,7 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> u8 {
     let set = match read_input(&args.events, args.input_format.as_deref(), &policy, as_at) {
         Ok(s) => s,
         Err((code, msg)) => {
-            eprintln!("error: {msg}");
+            say!("error: {msg}");
             return code;
         }
     };
@@ -67,7 +67,7 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> u8 {
             &args.pathway,
             set.pathways.iter().map(|p| p.id.as_str()),
         );
-        eprintln!(
+        say!(
             "error: no pathway `{}` in `{}`{}",
             args.pathway,
             args.events.display(),
@@ -80,7 +80,7 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> u8 {
         .iter()
         .filter(|r| r.pathway_id.as_deref() == Some(&args.pathway))
     {
-        eprintln!("{}:{}: rejected: {}", r.file, r.line, r.reason);
+        say!("{}:{}: rejected: {}", r.file, r.line, r.reason);
     }
     let result = Evaluator::new(&policy).run(&p.id, &p.events, &[], as_at, true);
     let res = if args.json {

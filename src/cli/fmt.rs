@@ -38,7 +38,7 @@ struct Tally {
 pub fn run(args: &FmtArgs, out: &mut dyn Write) -> u8 {
     let stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
     if stdin && args.paths.len() > 1 {
-        eprintln!("error: `-` (standard input) cannot be combined with other paths");
+        say!("error: `-` (standard input) cannot be combined with other paths");
         return EXIT_USAGE;
     }
     let mut tally = Tally::default();
@@ -50,7 +50,7 @@ pub fn run(args: &FmtArgs, out: &mut dyn Write) -> u8 {
         }
     }
     if !tally.diagnostics.is_empty() {
-        eprint!(
+        say_text!(
             "{}",
             render(&tally.diagnostics, &tally.sources, Format::Human, false)
         );

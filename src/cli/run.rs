@@ -8,6 +8,7 @@ use pal_engine::io::render::{render, Format};
 use pal_engine::io::report::{self, ResultFormat};
 use pal_engine::model::ir::Policy;
 use pal_engine::services::batch::{self, Input, ResultSink, Sinks};
+use pal_engine::services::output::{check_outputs, OutputFile};
 use pal_engine::services::project::load_policy_with;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -73,8 +74,8 @@ pub struct RunArgs {
     /// Include each pathway's rule trace in JSON output.
     #[arg(long)]
     pub trace: bool,
-    /// Worker threads (default: all cores). Output is identical whatever the number.
-    #[arg(long)]
+    /// Worker threads, 1 to 1024 (default: all cores). Output is identical whatever the number.
+    #[arg(long, value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Stream input whose rows are grouped by pathway (e.g. sorted by pathway_id): each pathway
     /// is evaluated as soon as its rows end, so memory is bounded by the largest pathway (plus
@@ -85,6 +86,20 @@ pub struct RunArgs {
     /// memory, on standard error.
     #[arg(long)]
     pub stats: bool,
+}
+
+/// The most worker threads `--threads` accepts: more than any machine PAL runs on has cores,
+/// few enough that asking for them cannot exhaust the process's threads or memory.
+pub const MAX_THREADS: usize = 1024;
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{}` is not a number of threads from 1 to {MAX_THREADS}",
+            pal_engine::base::text::excerpt(s)
+        )),
+    }
 }
 
 pub(crate) fn parse_date_arg(s: &str) -> Result<NaiveDate, String> {
@@ -141,15 +156,22 @@ pub(crate) fn read_input(
 }
 
 fn print_rejection(r: &Rejection) {
-    eprintln!("{}:{}: rejected: {}", r.file, r.line, r.reason);
+    say!("{}:{}: rejected: {}", r.file, r.line, r.reason);
 }
 
-/// Loads the policy, or prints why not and gives the exit code.
-pub(crate) fn load_or_report(path: &Path, policy_path: &[PathBuf]) -> Result<Policy, u8> {
+/// Loads the policy and names the files it was read from (the root and what it imports or
+/// extends), or prints why not and gives the exit code.
+fn load_with_files(path: &Path, policy_path: &[PathBuf]) -> Result<(Policy, Vec<PathBuf>), u8> {
     match load_policy_with(path, policy_path) {
-        Ok((_, policy, _)) => Ok(policy),
+        Ok((sources, policy, _)) => Ok((
+            policy,
+            sources
+                .files()
+                .map(|(_, f)| PathBuf::from(&f.name))
+                .collect(),
+        )),
         Err((sources, diags)) => {
-            eprint!(
+            say_text!(
                 "{}",
                 render(
                     &diags,
@@ -171,10 +193,31 @@ pub(crate) fn load_or_report(path: &Path, policy_path: &[PathBuf]) -> Result<Pol
 /// Runs `pal run`.
 pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     let started = Instant::now();
-    let policy = match load_or_report(&args.policy, &args.policy_path) {
+    // Outputs that would destroy an input or each other are refused before anything is read.
+    let outputs: Vec<(&str, &Path)> = [("-o", &args.output), ("--ptl", &args.ptl)]
+        .into_iter()
+        .filter_map(|(what, p)| p.as_deref().map(|p| (what, p)))
+        .collect();
+    let inputs = [
+        ("events file", args.events.as_path()),
+        ("policy", args.policy.as_path()),
+    ];
+    if let Err(msg) = check_outputs(&inputs, &outputs) {
+        say!("error: {msg}");
+        return EXIT_USAGE;
+    }
+    let (policy, policy_files) = match load_with_files(&args.policy, &args.policy_path) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    let imported: Vec<(&str, &Path)> = policy_files
+        .iter()
+        .map(|p| ("policy file", p.as_path()))
+        .collect();
+    if let Err(msg) = check_outputs(&imported, &outputs) {
+        say!("error: {msg}");
+        return EXIT_USAGE;
+    }
     let load = started.elapsed();
     let as_at = args
         .as_at
@@ -182,18 +225,29 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     let input = match open_input(&args.events, args.input_format.as_deref()) {
         Ok(i) => i,
         Err((code, msg)) => {
-            eprintln!("error: {msg}");
+            say!("error: {msg}");
             return code;
         }
     };
-    let results_to: Option<Box<dyn Write>> = match &args.output {
-        Some(path) => match std::fs::File::create(path) {
-            Ok(f) => Some(Box::new(std::io::BufWriter::with_capacity(1 << 20, f))),
-            Err(e) => {
-                eprintln!("error: cannot write `{}`: {e}", path.display());
-                return EXIT_UNREADABLE;
-            }
-        },
+    // Files are written beside their target and renamed over it once complete.
+    let mut results_file = match args.output.as_deref().map(OutputFile::create).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            let path = args.output.as_deref().unwrap_or(Path::new(""));
+            say!("error: cannot write `{}`: {e}", path.display());
+            return EXIT_UNREADABLE;
+        }
+    };
+    let mut ptl_file = match args.ptl.as_deref().map(OutputFile::create).transpose() {
+        Ok(f) => f,
+        Err(e) => {
+            let path = args.ptl.as_deref().unwrap_or(Path::new(""));
+            say!("error: cannot write `{}`: {e}", path.display());
+            return EXIT_UNREADABLE;
+        }
+    };
+    let results_to: Option<Box<dyn Write + '_>> = match &mut results_file {
+        Some(f) => Some(Box::new(f)),
         None if !args.summary => Some(Box::new(std::io::BufWriter::with_capacity(
             1 << 20,
             &mut *out,
@@ -206,7 +260,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         (Some(w), ResultFormat::Table) => ResultSink::Table(w),
         (Some(mut w), ResultFormat::Csv) => {
             if let Err(e) = report::write_csv_header(&mut w) {
-                eprintln!("error: cannot write results: {e}");
+                say!("error: cannot write results: {e}");
                 return EXIT_UNREADABLE;
             }
             ResultSink::Encoded(format, w)
@@ -215,15 +269,21 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     };
     if let Some(n) = args.threads {
         // Reading, evaluating and writing all use rayon's global pool; a command runs once
-        // per process, so `--threads` sizes that pool.
-        let n = n.max(1);
+        // per process, so `--threads` sizes that pool (1 to MAX_THREADS, checked by clap).
+        // The threads are tried in a pool of their own first: when the system cannot start
+        // that many (a thread or memory limit), a failed global pool would make rayon panic
+        // at its next use.
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build() {
+            say!("error: cannot start {n} worker threads ({e}): ask for fewer with --threads");
+            return EXIT_USAGE;
+        }
         if rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
             .is_err()
             && rayon::current_num_threads() != n
         {
-            eprintln!(
+            say!(
                 "warning: --threads {n} ignored: this process already runs {} threads",
                 rayon::current_num_threads()
             );
@@ -269,7 +329,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     let outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return match &e {
                 batch::Error::Read(r) => read_error(r),
                 batch::Error::Write(_) => EXIT_UNREADABLE,
@@ -277,15 +337,18 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         }
     };
     let finishing = Instant::now();
-    if let (Some(path), Some(rows)) = (&args.ptl, &outcome.ptl) {
-        let res = std::fs::File::create(path)
-            .map(std::io::BufWriter::new)
-            .and_then(|mut f| {
-                report::ptl::write_csv(rows, &mut f)?;
-                f.flush()
-            });
+    if let Some(f) = results_file {
+        let path = f.target().to_path_buf();
+        if let Err(e) = f.commit() {
+            say!("error: cannot write `{}`: {e}", path.display());
+            return EXIT_UNREADABLE;
+        }
+    }
+    if let (Some(mut f), Some(rows)) = (ptl_file.take(), &outcome.ptl) {
+        let path = f.target().to_path_buf();
+        let res = report::ptl::write_csv(rows, &mut f).and_then(|()| f.commit());
         if let Err(e) = res {
-            eprintln!("error: cannot write `{}`: {e}", path.display());
+            say!("error: cannot write `{}`: {e}", path.display());
             return EXIT_UNREADABLE;
         }
     }
@@ -297,12 +360,12 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
             _ => report::summary::write_text(s, out),
         };
         if let Err(e) = res {
-            eprintln!("error: cannot write the summary: {e}");
+            say!("error: cannot write the summary: {e}");
             return EXIT_UNREADABLE;
         }
     }
     let c = outcome.counts;
-    eprintln!(
+    say!(
         "as at {as_at}: {} rows read, {} evaluated, {} rejected, {} after the as-at date; {} pathways",
         c.rows_read, c.rows_evaluated, c.rows_rejected, c.rows_after_as_at, c.pathways,
     );
@@ -314,7 +377,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
             output: outcome.phases.output + finishing.elapsed(),
             total: started.elapsed(),
         };
-        eprintln!(
+        say!(
             "{}",
             phases.report(c.rows_evaluated, c.pathways, peak_rss_bytes())
         );

@@ -3,6 +3,7 @@
 use super::run::parse_date_arg;
 use super::{EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use chrono::NaiveDate;
+use pal_engine::services::output::OutputFile;
 use pal_synth::{generate, SynthFormat, SynthOptions};
 use std::io::Write;
 use std::path::PathBuf;
@@ -33,7 +34,7 @@ pub struct SynthArgs {
 /// Runs `pal synth`.
 pub fn run(args: &SynthArgs, out: &mut dyn Write) -> u8 {
     if args.end < args.start {
-        eprintln!("error: --end {} is before --start {}", args.end, args.start);
+        say!("error: --end {} is before --start {}", args.end, args.start);
         return EXIT_USAGE;
     }
     let opts = SynthOptions {
@@ -55,12 +56,16 @@ pub fn run(args: &SynthArgs, out: &mut dyn Write) -> u8 {
     let result = if args.out.as_os_str() == "-" {
         generate(&opts, format, std::io::BufWriter::new(&mut *out))
     } else {
-        std::fs::File::create(&args.out)
-            .and_then(|f| generate(&opts, format, std::io::BufWriter::with_capacity(1 << 20, f)))
+        // Written beside the target and renamed over it once complete.
+        OutputFile::create(&args.out).and_then(|mut f| {
+            let stats = generate(&opts, format, &mut f)?;
+            f.commit()?;
+            Ok(stats)
+        })
     };
     match result {
         Ok(stats) => {
-            eprintln!(
+            say!(
                 "wrote {} rows for {} pathways ({} malformed) to {}",
                 stats.rows,
                 stats.pathways,
@@ -70,7 +75,7 @@ pub fn run(args: &SynthArgs, out: &mut dyn Write) -> u8 {
             EXIT_OK
         }
         Err(e) => {
-            eprintln!("error: cannot write `{}`: {e}", args.out.display());
+            say!("error: cannot write `{}`: {e}", args.out.display());
             EXIT_UNREADABLE
         }
     }

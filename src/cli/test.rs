@@ -72,7 +72,7 @@ pub fn run(args: &TestArgs, out: &mut dyn Write) -> u8 {
                      files beside it that extend it (e.g. `policies/rde/` for `policies/rde.pal`)"
                 .to_string(),
         };
-        eprintln!("error: no tests found in {}: {why}", names.join(", "));
+        say!("error: no tests found in {}: {why}", names.join(", "));
         return EXIT_FINDINGS;
     }
     match args.format.as_str() {

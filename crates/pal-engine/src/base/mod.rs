@@ -1,9 +1,10 @@
 //! The base layer: what every other layer may use and which uses nothing of the engine —
 //! source files and spans, the diagnostic type with its code registry, did-you-mean
-//! suggestions, and runtime values and types.
+//! suggestions, excerpts of input text for messages, and runtime values and types.
 
 pub mod diagnostic;
 pub mod lint;
 pub mod source;
 pub mod suggest;
+pub mod text;
 pub mod value;

@@ -1,10 +1,17 @@
 //! "Did you mean" suggestions for misspelled names.
 
+/// Names longer than this get no suggestion: a typo of a name is about its length, and the
+/// comparisons cost the product of the two lengths (a 100 MB cell took minutes).
+pub const MAX_SUGGEST_BYTES: usize = 128;
+
 /// The closest candidate to `name`, if one is close enough to be a likely typo.
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    if name.len() > MAX_SUGGEST_BYTES {
+        return None;
+    }
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
-        if c == name || c.is_empty() {
+        if c == name || c.is_empty() || c.len() > 2 * MAX_SUGGEST_BYTES {
             continue;
         }
         let score = strsim::jaro_winkler(name, c);
@@ -49,5 +56,13 @@ mod tests {
             Some("appointment".into())
         );
         assert_eq!(suggest("zzz", ["first", "follow_up"]), None);
+    }
+
+    #[test]
+    fn huge_names_are_not_compared() {
+        let huge = format!("dna{}", "a".repeat(10_000_000));
+        let started = std::time::Instant::now();
+        assert_eq!(suggest(&huge, ["dna", "attended"]), None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 }

@@ -130,10 +130,25 @@ pub fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(digits(0..4)? as i32, digits(5..7)?, digits(8..10)?)
 }
 
-/// Writes `d` as `YYYY-MM-DD` into a stack buffer; `None` outside years 0 to 9999.
-fn iso_date(d: NaiveDate) -> Option<[u8; 10]> {
+/// The first date PAL writes: `0000-01-01`.
+pub const FIRST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(0, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
+/// The last date PAL writes: `9999-12-31`. Arithmetic may go further (a target date
+/// 18 weeks after 9999-12-01); such dates are written as this one, the same saturation as a
+/// duration too large for the calendar, so every date in every output is `YYYY-MM-DD`.
+pub const LAST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(d) => d,
+    None => NaiveDate::MAX,
+};
+
+/// Writes `d` as `YYYY-MM-DD` into a stack buffer, saturated to [`FIRST_DATE`]..=[`LAST_DATE`].
+fn iso_date(d: NaiveDate) -> [u8; 10] {
     use chrono::Datelike;
-    let year = u32::try_from(d.year()).ok().filter(|y| *y <= 9999)?;
+    let d = d.clamp(FIRST_DATE, LAST_DATE);
+    let year = u32::try_from(d.year()).unwrap_or(0);
     let mut b = *b"0000-00-00";
     let mut put = |at: usize, width: usize, mut n: u32| {
         for i in (at..at + width).rev() {
@@ -144,24 +159,19 @@ fn iso_date(d: NaiveDate) -> Option<[u8; 10]> {
     put(0, 4, year);
     put(5, 2, d.month());
     put(8, 2, d.day());
-    Some(b)
+    b
 }
 
-/// A date as `YYYY-MM-DD` text (what `Display` gives, quicker).
+/// A date as `YYYY-MM-DD` text (what `Display` gives for years 0 to 9999, quicker); dates
+/// outside those years are saturated ([`LAST_DATE`]), never written as `+10000-04-05`.
 pub fn date_text(d: NaiveDate) -> String {
-    match iso_date(d) {
-        Some(b) => String::from_utf8_lossy(&b).into_owned(),
-        None => d.to_string(),
-    }
+    String::from_utf8_lossy(&iso_date(d)).into_owned()
 }
 
 /// Serialises a date as `YYYY-MM-DD` (as chrono does, without its general formatter: results
-/// hold many dates and this is on `pal run`'s output path).
+/// hold many dates and this is on `pal run`'s output path), saturated as [`date_text`] is.
 pub fn serialize_date<S: serde::Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
-    match iso_date(*d) {
-        Some(b) => s.serialize_str(std::str::from_utf8(&b).unwrap_or_default()),
-        None => s.collect_str(d),
-    }
+    s.serialize_str(std::str::from_utf8(&iso_date(*d)).unwrap_or_default())
 }
 
 /// [`serialize_date`] for an optional date (`null` when absent).
@@ -221,13 +231,12 @@ mod tests {
     }
 
     #[test]
-    fn dates_serialise_as_chrono_does() {
+    fn dates_serialise_as_chrono_does_within_years_0_to_9999() {
         for d in [
             NaiveDate::from_ymd_opt(2025, 1, 6),
             NaiveDate::from_ymd_opt(1, 12, 31),
+            NaiveDate::from_ymd_opt(0, 1, 1),
             NaiveDate::from_ymd_opt(9999, 12, 31),
-            NaiveDate::from_ymd_opt(10000, 1, 1),
-            NaiveDate::from_ymd_opt(-1, 1, 1),
         ]
         .into_iter()
         .flatten()
@@ -236,6 +245,24 @@ mod tests {
             let mut ser = serde_json::Serializer::new(&mut out);
             assert!(serialize_date(&d, &mut ser).is_ok());
             assert_eq!(String::from_utf8_lossy(&out), format!("\"{d}\""));
+            assert_eq!(date_text(d), d.to_string());
+        }
+    }
+
+    #[test]
+    fn dates_past_9999_are_never_written_with_five_digits() {
+        for (d, text) in [
+            (NaiveDate::from_ymd_opt(10000, 4, 5), "9999-12-31"),
+            (Some(NaiveDate::MAX), "9999-12-31"),
+            (NaiveDate::from_ymd_opt(-1, 1, 1), "0000-01-01"),
+            (Some(NaiveDate::MIN), "0000-01-01"),
+        ] {
+            let Some(d) = d else { continue };
+            assert_eq!(date_text(d), text);
+            let mut out = Vec::new();
+            let mut ser = serde_json::Serializer::new(&mut out);
+            assert!(serialize_date(&d, &mut ser).is_ok());
+            assert_eq!(String::from_utf8_lossy(&out), format!("\"{text}\""));
         }
     }
 

@@ -39,7 +39,10 @@ pub struct Input {
 }
 
 impl Input {
-    /// Opens `path` (`-` is standard input), buffered.
+    /// Opens `path` (`-` is standard input), buffered. Regular files, FIFOs and standard input
+    /// are read (the latter two streamed as they come); a folder or a device is refused, since
+    /// `/dev/zero` or `/dev/urandom` would never end. Whatever the source, a row longer than
+    /// [`crate::io::events::MAX_ROW_BYTES`] ends the read with an error.
     pub fn open(path: &Path, format: InputFormat) -> io::Result<Input> {
         if path == Path::new("-") {
             return Ok(Input {
@@ -49,6 +52,23 @@ impl Input {
             });
         }
         let file = std::fs::File::open(path)?;
+        let kind = file.metadata()?.file_type();
+        if kind.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "it is a folder, not an events file",
+            ));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            if kind.is_char_device() || kind.is_block_device() || kind.is_socket() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "it is a device, not an events file (a pipe or `-` for standard input is read as a stream)",
+                ));
+            }
+        }
         Ok(Input {
             name: path.display().to_string(),
             format,

@@ -30,7 +30,9 @@ struct Pathway {
     typed: Vec<String>,
 }
 
-/// A REPL session.
+/// A REPL session. Cloning one is cheaper than loading its policy again (the fuzz target
+/// starts every input from a clone).
+#[derive(Clone)]
 pub struct Session {
     policy_path: Option<PathBuf>,
     /// Further folders policies may read (`--policy-path`).
@@ -72,7 +74,8 @@ Commands:
   :set PARAM = VALUE  what-if a parameter for this session
   :undo  :reset       take back the last step / start a fresh pathway
   :load FILE  :reload load a policy / reload it after editing
-  :save FILE          write the session as a `test` block (a regression test)
+  :save FILE          write the session as a `test` block (a regression test);
+                      `:save! FILE` replaces an existing file (never the policy)
   :help  :quit";
 
 impl Session {
@@ -235,7 +238,8 @@ impl Session {
                 }
             }
             "reload" => self.reload(),
-            "save" => self.save(arg),
+            "save" => self.save(arg, false),
+            "save!" => self.save(arg, true),
             other => format!("unknown command `:{other}`; `:help` lists them"),
         };
         (out, Flow::Continue)
@@ -672,13 +676,30 @@ impl Session {
         out
     }
 
-    fn save(&mut self, file: &str) -> String {
+    /// `:save FILE` (`:save! FILE` may replace an existing file, never the loaded policy).
+    fn save(&mut self, file: &str, replace: bool) -> String {
         if file.is_empty() {
             return "`:save` needs a file name, e.g. `:save tests/child_dna.pal`".into();
         }
         let Some(policy_path) = &self.policy_path else {
             return "no policy loaded".into();
         };
+        let target = Path::new(file);
+        // The saved test extends the loaded policy: writing it over that policy would destroy
+        // the policy and leave a file that extends itself.
+        if let Err(e) = crate::services::output::check_outputs(
+            &[("loaded policy", policy_path)],
+            &[("`:save`", target)],
+        ) {
+            return e;
+        }
+        if !replace && std::fs::symlink_metadata(target).is_ok() {
+            return format!(
+                "`{}` already exists: `:save! {}` replaces it",
+                target.display(),
+                target.display()
+            );
+        }
         let Some(r) = self.evaluate() else {
             return "no policy loaded".into();
         };
@@ -750,7 +771,8 @@ impl Session {
             if r.conflicts.is_empty() { "no " } else { "" }
         );
         text.push_str("}\n");
-        match std::fs::write(&target, text) {
+        // Complete or absent: written beside the target and renamed over it.
+        match crate::services::output::write_file(&target, text.as_bytes()) {
             Ok(()) => format!("saved the session as a test in {}", target.display()),
             Err(e) => format!("cannot write `{}`: {e}", target.display()),
         }

@@ -3,6 +3,7 @@
 //! its file, line and reason, or counted as after the as-at date; none is dropped silently.
 
 use crate::base::suggest::did_you_mean;
+use crate::base::text::{excerpt, name_list};
 use crate::base::value::{parse_bool, parse_date, Duration, DurationKind, Value, ValueType};
 use crate::model::event::Event;
 use crate::model::schema::{EventTypeId, FieldDef, Schema};
@@ -16,6 +17,10 @@ use std::ops::ControlFlow;
 use std::path::Path;
 
 mod split;
+
+#[doc(hidden)]
+pub use split::SplitLimits;
+pub use split::MAX_ROW_BYTES;
 
 /// An input file's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,21 +156,31 @@ enum Row<'a> {
 fn parse_value(text: &str, field: &FieldDef, schema: &Schema) -> Result<Value, String> {
     let t = text.trim();
     let name = &field.name;
+    let shown = || excerpt(t);
     match &field.ty {
         ValueType::Bool => parse_bool(t).map(Value::Bool).ok_or_else(|| {
-            format!("field `{name}`: `{t}` is not true/false (or Y/N, yes/no, 1/0)")
+            format!(
+                "field `{name}`: `{}` is not true/false (or Y/N, yes/no, 1/0)",
+                shown()
+            )
         }),
         ValueType::Int => t
             .parse::<i64>()
             .map(Value::Int)
-            .map_err(|_| format!("field `{name}`: `{t}` is not a whole number")),
-        ValueType::Date => parse_date(t)
-            .map(Value::Date)
-            .ok_or_else(|| format!("field `{name}`: `{t}` is not a date (expected YYYY-MM-DD)")),
+            .map_err(|_| format!("field `{name}`: `{}` is not a whole number", shown())),
+        ValueType::Date => parse_date(t).map(Value::Date).ok_or_else(|| {
+            format!(
+                "field `{name}`: `{}` is not a date (expected YYYY-MM-DD)",
+                shown()
+            )
+        }),
         ValueType::String => Ok(Value::Str(t.into())),
-        ValueType::Duration(_) => parse_duration(t)
-            .map(Value::Duration)
-            .ok_or_else(|| format!("field `{name}`: `{t}` is not a duration such as `3 weeks`")),
+        ValueType::Duration(_) => parse_duration(t).map(Value::Duration).ok_or_else(|| {
+            format!(
+                "field `{name}`: `{}` is not a duration such as `3 weeks`",
+                shown()
+            )
+        }),
         ValueType::Enum(e) => {
             let en = schema.enum_def(*e);
             match en.variants.iter().position(|v| v == t) {
@@ -175,7 +190,8 @@ fn parse_value(text: &str, field: &FieldDef, schema: &Schema) -> Result<Value, S
                         .map(|h| format!(" ({h})"))
                         .unwrap_or_default();
                     Err(format!(
-                        "field `{name}`: `{t}` is not one of {}{hint}",
+                        "field `{name}`: `{}` is not one of {}{hint}",
+                        shown(),
                         en.variants.join(", ")
                     ))
                 }
@@ -222,14 +238,17 @@ impl CsvLayout {
             .iter()
             .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
             .collect();
+        // Column → index, one pass (a million columns take a moment, not minutes).
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(names.len());
         for (i, n) in names.iter().enumerate() {
-            if names[..i].contains(n) {
+            if index.insert(n.as_str(), i).is_some() {
                 return Err(ReadError::Header(format!(
-                    "the header names column `{n}` twice"
+                    "the header names column `{}` twice",
+                    excerpt(n)
                 )));
             }
         }
-        let find = |c: &str| names.iter().position(|n| n == c);
+        let find = |c: &str| index.get(c).copied();
         let missing: Vec<&str> = ["pathway_id", "date", "event"]
             .into_iter()
             .filter(|c| find(c).is_none())
@@ -243,7 +262,7 @@ impl CsvLayout {
                     .collect::<Vec<_>>()
                     .join(", "),
                 if missing.len() == 1 { "" } else { "s" },
-                names.join(", ")
+                name_list(names.iter().map(String::as_str), 20)
             )));
         }
         let (pathway_id, date, event) = match (find("pathway_id"), find("date"), find("event")) {
@@ -253,11 +272,12 @@ impl CsvLayout {
         let mut field_columns = Vec::new();
         let mut undeclared = Vec::new();
         for def in &schema.events {
+            let fields: HashSet<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
             field_columns.push(def.fields.iter().map(|f| find(&f.name)).collect());
             undeclared.push(
                 (0..names.len())
                     .filter(|i| ![pathway_id, date, event].contains(i))
-                    .filter(|i| !def.fields.iter().any(|f| f.name == names[*i]))
+                    .filter(|i| !fields.contains(names[*i].as_str()))
                     .collect(),
             );
         }
@@ -283,10 +303,12 @@ fn build_row<'p, 'c>(
     date: Option<&str>,
     event: Option<&str>,
     field: impl Fn(EventTypeId, usize) -> Option<&'c str>,
-    undeclared: impl Fn(EventTypeId) -> Option<String>,
+    undeclared: impl Fn(EventTypeId) -> Vec<String>,
 ) -> Row<'p> {
     let schema = opts.schema;
-    let pid = pathway_id.map(str::trim).filter(|p| !p.is_empty());
+    // Pathway ids are kept exactly as given: ` P1` and `P1` would be two pathways, so an id
+    // with spaces around it is rejected rather than trimmed into another one (docs/data.md).
+    let pid = pathway_id.filter(|p| !p.trim().is_empty());
     let reject = |reason: String| {
         Row::Rejected(Rejection {
             file: file.to_string(),
@@ -298,12 +320,19 @@ fn build_row<'p, 'c>(
     let Some(pid) = pid else {
         return reject("missing `pathway_id`".into());
     };
+    if pid.trim() != pid {
+        return reject(format!(
+            "`pathway_id` `{}` has spaces before or after it; ids are compared exactly",
+            excerpt(pid)
+        ));
+    }
     let Some(date_text) = date.map(str::trim).filter(|d| !d.is_empty()) else {
         return reject("missing `date`".into());
     };
     let Some(date) = parse_date(date_text) else {
         return reject(format!(
-            "`date`: `{date_text}` is not a date (expected YYYY-MM-DD)"
+            "`date`: `{}` is not a date (expected YYYY-MM-DD)",
+            excerpt(date_text)
         ));
     };
     let Some(event_name) = event.map(str::trim).filter(|e| !e.is_empty()) else {
@@ -313,10 +342,24 @@ fn build_row<'p, 'c>(
         let hint = did_you_mean(event_name, schema.event_index.keys().map(String::as_str))
             .map(|h| format!(" ({h})"))
             .unwrap_or_default();
-        return reject(format!("unknown event type `{event_name}`{hint}"));
+        return reject(format!(
+            "unknown event type `{}`{hint}",
+            excerpt(event_name)
+        ));
     };
-    if let Some(col) = undeclared(kind) {
-        return reject(format!("column `{col}` is not a field of `{event_name}`"));
+    let extra = undeclared(kind);
+    if !extra.is_empty() {
+        return reject(if extra.len() == 1 {
+            format!(
+                "column {} is not a field of `{event_name}`",
+                name_list(extra.iter().map(String::as_str), 1)
+            )
+        } else {
+            format!(
+                "columns {} are not fields of `{event_name}`",
+                name_list(extra.iter().map(String::as_str), 5)
+            )
+        });
     }
     let mut values = Vec::with_capacity(def.fields.len());
     for (i, f) in def.fields.iter().enumerate() {
@@ -357,6 +400,12 @@ fn build_row<'p, 'c>(
 /// Bytes per chunk handed to a parsing thread: large enough that the hand-over costs nothing,
 /// small enough that a streaming run holds little.
 const CHUNK_BYTES: usize = 1 << 20;
+
+/// The limits `pal run` reads with.
+pub const LIMITS: SplitLimits = SplitLimits {
+    chunk_bytes: CHUNK_BYTES,
+    max_row_bytes: MAX_ROW_BYTES,
+};
 
 /// The CSV header, resolved against the schema.
 fn csv_layout(
@@ -414,14 +463,17 @@ fn csv_row<'r>(
         cell(layout.event),
         |kind, i| layout.field_columns[kind as usize][i].and_then(cell),
         |kind| {
+            // In header order; the columns past the row's last cell are empty.
             layout.undeclared[kind as usize]
                 .iter()
-                .find(|c| {
+                .take_while(|c| **c < record.len())
+                .filter(|c| {
                     // Most rows leave most columns empty: test the bytes first.
                     record.get(**c).is_some_and(|b| !b.trim_ascii().is_empty())
                         && cell(**c).is_some_and(|v| !v.trim().is_empty())
                 })
                 .map(|c| layout.names[*c].clone())
+                .collect()
         },
     )
 }
@@ -464,25 +516,173 @@ impl ChunkRows {
     }
 }
 
-/// The physical line a CSV record starts on, given the 1-based line of the first byte of
-/// `bytes`. The csv crate's position is where it started reading, before the blank lines it
-/// skips and the LF of the previous row's CRLF, so those newlines are counted here.
-fn csv_line(record: &csv::ByteRecord, bytes: &[u8], first_line: u32) -> u32 {
-    let Some(p) = record.position() else {
-        return first_line;
-    };
-    let start = usize::try_from(p.byte()).unwrap_or(usize::MAX);
-    let skipped = bytes
-        .get(start..)
-        .unwrap_or_default()
+/// Physical line numbers within a chunk, counted forward as records are met (a line ends at
+/// an LF, a CRLF or, in CSV, a bare CR).
+struct LineCursor<'b> {
+    bytes: &'b [u8],
+    format: InputFormat,
+    pos: usize,
+    line: u32,
+}
+
+impl<'b> LineCursor<'b> {
+    fn new(bytes: &'b [u8], first_line: u32, format: InputFormat) -> Self {
+        LineCursor {
+            bytes,
+            format,
+            pos: 0,
+            line: first_line,
+        }
+    }
+
+    /// The line of byte `at` (never before a byte already asked about).
+    fn line_at(&mut self, at: usize) -> u32 {
+        let at = at.min(self.bytes.len());
+        if at > self.pos {
+            let ends = split::line_ends(self.bytes, self.pos..at, self.format);
+            self.line = self
+                .line
+                .saturating_add(u32::try_from(ends).unwrap_or(u32::MAX));
+            self.pos = at;
+        }
+        self.line
+    }
+}
+
+/// Where a CSV record's text starts and ends in its chunk: after the blank lines the csv crate
+/// skips (and the LF of the previous row's CRLF), and before its own line end.
+fn csv_record_span(record: &csv::ByteRecord, end: u64, bytes: &[u8]) -> (usize, usize) {
+    let start = record
+        .position()
+        .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX))
+        .min(bytes.len());
+    let end = usize::try_from(end)
+        .unwrap_or(usize::MAX)
+        .clamp(start, bytes.len());
+    let text = &bytes[start..end];
+    let lead = text
         .iter()
         .take_while(|b| matches!(b, b'\r' | b'\n'))
-        .filter(|b| **b == b'\n')
         .count();
-    first_line
-        .saturating_add(u32::try_from(p.line()).unwrap_or(u32::MAX))
-        .saturating_add(u32::try_from(skipped).unwrap_or(u32::MAX))
-        .saturating_sub(1)
+    let trail = text[lead..]
+        .iter()
+        .rev()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .count();
+    (start + lead, end - trail)
+}
+
+/// A quoted cell with line ends longer than this many lines is taken for a quote left open.
+pub const MAX_QUOTED_LINES: usize = 256;
+/// A quoted cell with line ends longer than this many bytes is taken for a quote left open.
+pub const MAX_QUOTED_BYTES: usize = 64 << 10;
+
+/// What scanning a record's quotes found: whether it ends inside a quoted cell, and its
+/// longest quoted cell that spans lines (offset, line ends, bytes).
+struct Quotes {
+    unclosed: Option<usize>,
+    longest: Option<(usize, usize, usize)>,
+}
+
+/// Scans a record's text the way the csv crate reads it: a `"` opens a quoted cell only at a
+/// cell's start, `""` inside one is a quote, and text after the closing quote runs on as in an
+/// unquoted cell.
+fn scan_quotes(text: &[u8]) -> Quotes {
+    #[derive(PartialEq)]
+    enum State {
+        Start,
+        Unquoted,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut state = State::Start;
+    let mut open_at = 0;
+    let mut found = Quotes {
+        unclosed: None,
+        longest: None,
+    };
+    let close = |open_at: usize, end: usize, found: &mut Quotes| {
+        let cell = &text[open_at..end];
+        let ends = split::line_ends(cell, 0..cell.len(), InputFormat::Csv);
+        if ends > 0
+            && found
+                .longest
+                .is_none_or(|(_, l, b)| (ends, cell.len()) > (l, b))
+        {
+            found.longest = Some((open_at, ends, cell.len()));
+        }
+    };
+    for (i, b) in text.iter().enumerate() {
+        state = match (state, b) {
+            (State::Start, b'"') => {
+                open_at = i;
+                State::Quoted
+            }
+            (State::Start | State::Unquoted | State::QuoteInQuoted, b',') => State::Start,
+            (State::Start | State::Unquoted, _) => State::Unquoted,
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (State::QuoteInQuoted, b'"') => State::Quoted,
+            (State::QuoteInQuoted, _) => {
+                close(open_at, i, &mut found);
+                State::Unquoted
+            }
+        };
+        if state == State::QuoteInQuoted && text.get(i + 1).is_none_or(|n| *n == b',') {
+            close(open_at, i + 1, &mut found);
+        }
+    }
+    if state == State::Quoted {
+        close(open_at, text.len(), &mut found);
+        found.unclosed = Some(open_at);
+    }
+    found
+}
+
+/// Why a CSV record is taken for a quote left open, if it is: its quoted cell never closes
+/// before the end of the input, or spans more than [`MAX_QUOTED_LINES`] lines or
+/// [`MAX_QUOTED_BYTES`] bytes, or the record spans lines and its cells do not match the header.
+/// Only records that span lines or end the input without a line end are scanned.
+fn open_quote_problem(
+    text: &[u8],
+    line: u32,
+    cells: usize,
+    columns: usize,
+    ends_input: bool,
+) -> Option<String> {
+    let spans_lines = memchr::memchr2(b'\n', b'\r', text).is_some();
+    if !spans_lines && !ends_input {
+        return None;
+    }
+    let quotes = scan_quotes(text);
+    let line_of = |offset: usize| {
+        line.saturating_add(
+            u32::try_from(split::line_ends(text, 0..offset, InputFormat::Csv)).unwrap_or(u32::MAX),
+        )
+    };
+    let last = line_of(text.len());
+    if let Some(open) = quotes.unclosed {
+        return Some(format!(
+            "a quoted cell opened on line {} is never closed: lines {line} to {last} were read as one row (is a closing `\"` missing?)",
+            line_of(open)
+        ));
+    }
+    if let Some((open, lines, bytes)) = quotes.longest {
+        if lines >= MAX_QUOTED_LINES || bytes > MAX_QUOTED_BYTES {
+            return Some(format!(
+                "a quoted cell opened on line {} runs over {} lines ({bytes} bytes; at most {MAX_QUOTED_LINES} lines of {} KiB): lines {line} to {last} were read as one row (is a closing `\"` missing?)",
+                line_of(open),
+                lines + 1,
+                MAX_QUOTED_BYTES >> 10
+            ));
+        }
+    }
+    if spans_lines && cells != columns {
+        return Some(format!(
+            "the row runs from line {line} to {last} inside a quoted cell and has {cells} cells where the header has {columns} (is a closing `\"` missing?)"
+        ));
+    }
+    None
 }
 
 /// Parses one chunk's rows (on whichever thread rayon picks).
@@ -500,6 +700,7 @@ fn parse_chunk(
                 .has_headers(chunk.has_header)
                 .from_reader(chunk.bytes.as_slice());
             let mut record = csv::ByteRecord::new();
+            let mut lines = LineCursor::new(&chunk.bytes, chunk.first_line, InputFormat::Csv);
             loop {
                 match reader.read_byte_record(&mut record) {
                     Ok(false) => break,
@@ -507,18 +708,40 @@ fn parse_chunk(
                     Err(e) => {
                         // Reading memory cannot fail today; if csv ever says otherwise, the
                         // rest of the chunk is one visible rejection, not lost rows.
-                        let line = e.position().map_or(1, |p| p.line() as u32);
+                        let at = e.position().map_or(0, |p| p.byte());
+                        let line = lines.line_at(usize::try_from(at).unwrap_or(usize::MAX));
                         rows.push(Row::Rejected(Rejection {
                             file: file.to_string(),
-                            line: (chunk.first_line + line).saturating_sub(1),
+                            line,
                             pathway_id: None,
                             reason: format!("unreadable CSV: {e}"),
                         }));
                         break;
                     }
                 }
-                let line = csv_line(&record, &chunk.bytes, chunk.first_line);
-                rows.push(csv_row(&record, layout, opts, file, line));
+                let end = reader.position().byte();
+                let (start, stop) = csv_record_span(&record, end, &chunk.bytes);
+                let line = lines.line_at(start);
+                let ends_input = stop == chunk.bytes.len();
+                let problem = open_quote_problem(
+                    &chunk.bytes[start..stop],
+                    line,
+                    record.len(),
+                    layout.names.len(),
+                    ends_input,
+                );
+                match problem {
+                    Some(reason) => rows.push(Row::Rejected(Rejection {
+                        file: file.to_string(),
+                        line,
+                        pathway_id: record
+                            .get(layout.pathway_id)
+                            .and_then(|b| std::str::from_utf8(b).ok())
+                            .map(excerpt),
+                        reason,
+                    })),
+                    None => rows.push(csv_row(&record, layout, opts, file, line)),
+                }
             }
         }
         None => {
@@ -543,12 +766,14 @@ fn parse_chunk(
                 if text.is_empty() {
                     continue;
                 }
-                match serde_json::from_str::<serde_json::Value>(text) {
+                match serde_json::from_str::<JsonLine>(text) {
                     Err(e) => rows.push(reject(format!("not valid JSON: {e}"))),
-                    Ok(serde_json::Value::Object(map)) => {
-                        rows.push(json_row(&map, opts, file, line, line))
+                    Ok(JsonLine::Object(entries)) => {
+                        rows.push(json_row(&entries, opts, file, line, line))
                     }
-                    Ok(_) => rows.push(reject("the line is not a JSON object".into())),
+                    Ok(JsonLine::Other) => {
+                        rows.push(reject("the line is not a JSON object".into()))
+                    }
                 }
             }
         }
@@ -563,12 +788,12 @@ fn each_chunk<R: Read + Send>(
     file: &str,
     format: InputFormat,
     opts: &ReadOptions,
-    chunk_bytes: usize,
+    limits: SplitLimits,
     mut on_rows: impl FnMut(ChunkRows) -> Result<ControlFlow<()>, ReadError>,
 ) -> Result<(), ReadError> {
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(4);
-        scope.spawn(move || split::split(input, file, format, chunk_bytes, |c| tx.send(c).is_ok()));
+        scope.spawn(move || split::split(input, file, format, limits, |c| tx.send(c).is_ok()));
         // Dropping `chunks` (on any return) stops the reading thread.
         let mut chunks = rx.into_iter();
         let first = chunks.next().transpose()?;
@@ -614,18 +839,77 @@ fn json_cell(v: &serde_json::Value) -> Result<Option<String>, ()> {
     }
 }
 
+/// A JSON Lines row: its keys and values in row order (duplicates kept, to be rejected), or
+/// something other than an object.
+enum JsonLine {
+    Object(Vec<(String, serde_json::Value)>),
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for JsonLine {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = JsonLine;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<JsonLine, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
+                while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
+                    entries.push(entry);
+                }
+                Ok(JsonLine::Object(entries))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<JsonLine, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(JsonLine::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<JsonLine, E> {
+                Ok(JsonLine::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<JsonLine, E> {
+                Ok(JsonLine::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<JsonLine, E> {
+                Ok(JsonLine::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<JsonLine, E> {
+                Ok(JsonLine::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<JsonLine, E> {
+                Ok(JsonLine::Other)
+            }
+            fn visit_unit<E>(self) -> Result<JsonLine, E> {
+                Ok(JsonLine::Other)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
 fn json_row<'m>(
-    map: &'m serde_json::Map<String, serde_json::Value>,
+    entries: &'m [(String, serde_json::Value)],
     opts: &ReadOptions,
     file: &str,
     line: u32,
     seq: u32,
 ) -> Row<'m> {
+    let get = |k: &str| entries.iter().find(|(key, _)| key == k).map(|(_, v)| v);
     let core = |k: &str| -> Result<Option<&'m str>, String> {
-        match map.get(k) {
+        match entries.iter().find(|(key, _)| key == k).map(|(_, v)| v) {
             None | Some(serde_json::Value::Null) => Ok(None),
             Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
-            Some(other) => Err(format!("`{k}` must be a string, found `{other}`")),
+            Some(other) => Err(format!(
+                "`{k}` must be a string, found `{}`",
+                excerpt(&other.to_string())
+            )),
         }
     };
     let reject = |pid: Option<&str>, reason: String| {
@@ -636,6 +920,18 @@ fn json_row<'m>(
             reason,
         })
     };
+    // A key given twice would otherwise let the last one win silently.
+    let mut seen: HashSet<&str> = HashSet::with_capacity(entries.len());
+    if let Some((dup, _)) = entries.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+        let pid = match get("pathway_id") {
+            Some(serde_json::Value::String(p)) => Some(p.as_str()),
+            _ => None,
+        };
+        return reject(
+            pid,
+            format!("key `{}` appears more than once in the row", excerpt(dup)),
+        );
+    }
     let pid = match core("pathway_id") {
         Ok(p) => p,
         Err(e) => return reject(None, e),
@@ -644,21 +940,22 @@ fn json_row<'m>(
         (Ok(d), Ok(e)) => (d, e),
         (Err(e), _) | (_, Err(e)) => return reject(pid, e),
     };
-    // Field cells by key, with JSON type checks for strings.
-    let mut cells: HashMap<&str, String> = HashMap::new();
-    for (k, v) in map {
+    // Field cells in row order, with JSON type checks for strings.
+    let mut cells: Vec<(&str, String)> = Vec::with_capacity(entries.len());
+    for (k, v) in entries {
         if matches!(k.as_str(), "pathway_id" | "date" | "event") {
             continue;
         }
         match json_cell(v) {
-            Ok(Some(c)) => {
-                cells.insert(k.as_str(), c);
-            }
+            Ok(Some(c)) => cells.push((k.as_str(), c)),
             Ok(None) => {}
             Err(()) => {
                 return reject(
                     pid,
-                    format!("`{k}` must be a single value, not an object or list"),
+                    format!(
+                        "`{}` must be a single value, not an object or list",
+                        excerpt(k)
+                    ),
                 )
             }
         }
@@ -667,7 +964,7 @@ fn json_row<'m>(
     // A JSON number given for a String field is a type error.
     if let Some((_, def)) = event.and_then(|e| schema.event(e)) {
         for f in &def.fields {
-            if f.ty == ValueType::String && map.get(&f.name).is_some_and(|v| v.is_number()) {
+            if f.ty == ValueType::String && get(&f.name).is_some_and(|v| v.is_number()) {
                 return reject(
                     pid,
                     format!("field `{}`: expected text, found a number", f.name),
@@ -685,14 +982,19 @@ fn json_row<'m>(
         event,
         |kind, i| {
             let name = &schema.events[kind as usize].fields[i].name;
-            cells.get(name.as_str()).map(String::as_str)
+            cells
+                .iter()
+                .find(|(k, _)| *k == name.as_str())
+                .map(|(_, c)| c.as_str())
         },
         |kind| {
+            // Every key the event does not declare, in row order.
             let def = &schema.events[kind as usize];
             cells
-                .keys()
-                .find(|k| !def.fields.iter().any(|f| f.name == **k))
-                .map(|k| k.to_string())
+                .iter()
+                .filter(|(k, _)| !def.fields.iter().any(|f| f.name == *k))
+                .map(|(k, _)| k.to_string())
+                .collect()
         },
     )
 }
@@ -705,19 +1007,21 @@ pub fn read_events<R: Read + Send>(
     format: InputFormat,
     opts: &ReadOptions,
 ) -> Result<EventSet, ReadError> {
-    read_events_in_chunks(input, file_name, format, opts, CHUNK_BYTES)
+    read_events_in_chunks(input, file_name, format, opts, LIMITS)
 }
 
-fn read_events_in_chunks<R: Read + Send>(
+/// [`read_events`] with other limits (tests and fuzz targets: every chunk size must agree).
+#[doc(hidden)]
+pub fn read_events_in_chunks<R: Read + Send>(
     input: R,
     file_name: &str,
     format: InputFormat,
     opts: &ReadOptions,
-    chunk_bytes: usize,
+    limits: SplitLimits,
 ) -> Result<EventSet, ReadError> {
     let mut set = EventSet::default();
     let mut index: HashMap<String, usize> = HashMap::new();
-    each_chunk(input, file_name, format, opts, chunk_bytes, |rows| {
+    each_chunk(input, file_name, format, opts, limits, |rows| {
         set.rows_read += rows.rows_read;
         set.rows_after_as_at += rows.rows_after_as_at;
         for item in rows.items {
@@ -772,18 +1076,20 @@ pub fn for_each_pathway<R: Read + Send>(
         file_name,
         format,
         opts,
-        CHUNK_BYTES,
+        LIMITS,
         on_pathway,
         on_rejected,
     )
 }
 
-fn for_each_pathway_in_chunks<R: Read + Send>(
+/// [`for_each_pathway`] with other limits (tests and fuzz targets).
+#[doc(hidden)]
+pub fn for_each_pathway_in_chunks<R: Read + Send>(
     input: R,
     file_name: &str,
     format: InputFormat,
     opts: &ReadOptions,
-    chunk_bytes: usize,
+    limits: SplitLimits,
     mut on_pathway: impl FnMut(PathwayEvents) -> ControlFlow<()>,
     mut on_rejected: impl FnMut(Rejection),
 ) -> Result<Tally, ReadError> {
@@ -812,7 +1118,7 @@ fn for_each_pathway_in_chunks<R: Read + Send>(
         on_rejected(r);
         Ok(())
     };
-    each_chunk(input, file_name, format, opts, chunk_bytes, |rows| {
+    each_chunk(input, file_name, format, opts, limits, |rows| {
         tally.rows_read += rows.rows_read;
         tally.rows_after_as_at += rows.rows_after_as_at;
         for item in rows.items {
@@ -837,7 +1143,7 @@ fn for_each_pathway_in_chunks<R: Read + Send>(
                         pathway_id: Some(run.id.clone()),
                         reason: format!(
                             "rows of pathway `{}` are not adjacent; sort the input by pathway_id or drop --streaming",
-                            run.id
+                            excerpt(&run.id)
                         ),
                     };
                     reject(r, &mut tally)?;
@@ -952,6 +1258,13 @@ mod tests {
         match read(text, format, Some("2025-03-31"), false) {
             Ok(s) => s,
             Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn chunks(chunk_bytes: usize) -> SplitLimits {
+        SplitLimits {
+            chunk_bytes,
+            max_row_bytes: MAX_ROW_BYTES,
         }
     }
 
@@ -1130,6 +1443,192 @@ mod tests {
         assert_eq!(s.pathways[0].events[0].line, 2);
     }
 
+    fn rejections(s: &EventSet) -> Vec<(u32, &str)> {
+        s.rejected
+            .iter()
+            .map(|r| (r.line, r.reason.as_str()))
+            .collect()
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_rejected_not_swallowed() {
+        // Issue 19 item 2: the rest of the file became one cell, "2 rows read, 0 rejected".
+        let mut text = String::from(
+            "pathway_id,date,event,appointment\nP1,2025-01-06,referral_received,\nP1,2025-01-07,attended,\"first\n",
+        );
+        for i in 0..1005 {
+            text.push_str(&format!("P{i},2025-01-08,attended,first\n"));
+        }
+        let s = ok(&text, InputFormat::Csv);
+        invariant(&s);
+        let got = rejections(&s);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].0, 3);
+        assert!(
+            got[0].1.contains("never closed: lines 3 to 1008"),
+            "{}",
+            got[0].1
+        );
+        // The quote closes far below, and the row's shape gives it away.
+        let text = format!("{}\",x\nP2,2025-01-09,attended,first\n", text.trim_end());
+        let s = ok(&text, InputFormat::Csv);
+        invariant(&s);
+        let got = rejections(&s);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].1.contains("runs over 1006 lines"), "{}", got[0].1);
+        assert_eq!(s.rows_evaluated, 2);
+        // A short quoted cell that closes, leaving the wrong number of cells.
+        let s = ok(
+            "pathway_id,date,event,appointment\nP1,2025-01-06,attended,\"first\nP1\",2025-01-07,attended,first\n",
+            InputFormat::Csv,
+        );
+        let got = rejections(&s);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(
+            got[0].1.contains("has 7 cells where the header has 4"),
+            "{got:?}"
+        );
+        // An unclosed quote on the last line, with no line end after it.
+        let s = ok(
+            "pathway_id,date,event,appointment\nP1,2025-01-06,attended,\"first",
+            InputFormat::Csv,
+        );
+        assert!(rejections(&s)[0].1.contains("never closed"), "{s:?}");
+        // With --strict, the run stops there.
+        assert!(matches!(
+            read(&text, InputFormat::Csv, None, true),
+            Err(ReadError::Strict(r)) if r.line == 3
+        ));
+        // A legitimate two-line note is still a row.
+        let s = ok(
+            "pathway_id,date,event,appointment\nP1,2025-01-06,attended,\"fi\nrst\"\n",
+            InputFormat::Csv,
+        );
+        assert_eq!(s.rejected.len(), 1);
+        assert!(s.rejected[0].reason.contains("is not one of"));
+    }
+
+    #[test]
+    fn bare_cr_files_report_physical_lines() {
+        // Issue 19 item 8: every rejection was reported on line 1.
+        let s = ok(
+            "pathway_id,date,event\rP1,2025-01-06,referral_received\rP1,2025-02-30,attended\r\rP1,2025-01-07,dnaa\r",
+            InputFormat::Csv,
+        );
+        let lines: Vec<u32> = s.rejected.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [3, 5]);
+        assert_eq!(s.pathways[0].events[0].line, 2);
+    }
+
+    #[test]
+    fn a_wide_header_after_a_blank_line_is_found() {
+        // Issue 19 item 8: a header over 1 MiB after a leading blank line was not found.
+        let mut text = String::from("\npathway_id,date,event");
+        for i in 0..150_000 {
+            text.push_str(&format!(",extra_{i}"));
+        }
+        text.push_str("\nP1,2025-01-06,referral_received\n");
+        assert!(text.len() > 1 << 20);
+        let s = ok(&text, InputFormat::Csv);
+        assert_eq!((s.rows_evaluated, s.rejected.len()), (1, 0));
+    }
+
+    #[test]
+    fn a_million_columns_are_checked_in_linear_time() {
+        // Issue 19 item 5: the duplicate check was quadratic.
+        let mut text = String::from("pathway_id,date,event");
+        for i in 0..1_000_000 {
+            text.push_str(&format!(",c{i}"));
+        }
+        text.push_str(",c17\n");
+        let started = std::time::Instant::now();
+        let e = read(&text, InputFormat::Csv, None, false).err();
+        assert!(
+            matches!(&e, Some(ReadError::Header(m)) if m == "the header names column `c17` twice"),
+            "{e:?}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        let e = read(&text[21..], InputFormat::Csv, None, false).err();
+        let shown = e.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            shown.len() < 1000,
+            "the message echoes the header: {} bytes",
+            shown.len()
+        );
+    }
+
+    #[test]
+    fn huge_cells_are_neither_searched_nor_echoed() {
+        // Issue 19 item 5: a 100 MB unknown event took minutes and was echoed whole.
+        let cell = "x".repeat(10 << 20);
+        let text = format!("pathway_id,date,event\nP1,2025-01-06,{cell}\nP1,{cell},dna\n");
+        let started = std::time::Instant::now();
+        let s = ok(&text, InputFormat::Csv);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        assert_eq!(s.rejected.len(), 2);
+        for r in &s.rejected {
+            assert!(r.reason.len() < 300, "{} bytes", r.reason.len());
+            assert!(r.reason.contains("(10485760 bytes)"), "{}", r.reason);
+        }
+    }
+
+    #[test]
+    fn messages_name_undeclared_keys_in_row_order() {
+        // Issue 19 item 7: the key named depended on hash-map order.
+        let text = "{\"pathway_id\":\"P1\",\"date\":\"2025-01-06\",\"event\":\"attended\",\"appointment\":\"first\",\"zeta\":1,\"alpha\":2,\"mid\":3}\n";
+        for _ in 0..20 {
+            let s = ok(text, InputFormat::JsonLines);
+            assert_eq!(
+                rejections(&s),
+                [(
+                    1,
+                    "columns `zeta`, `alpha`, `mid` are not fields of `attended`"
+                )]
+            );
+            let strict = read(text, InputFormat::JsonLines, None, true).err();
+            assert_eq!(
+                strict.map(|e| e.to_string()).unwrap_or_default(),
+                "in:1: columns `zeta`, `alpha`, `mid` are not fields of `attended` (--strict stops at the first rejected row)"
+            );
+        }
+        let s = ok(
+            "pathway_id,date,event,zeta,appointment,alpha\nP1,2025-01-06,attended,1,first,2\n",
+            InputFormat::Csv,
+        );
+        assert_eq!(
+            rejections(&s),
+            [(2, "columns `zeta`, `alpha` are not fields of `attended`")]
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_and_spaced_ids_are_rejected() {
+        // Issue 19 item 11: the last key won silently; ` P1` and `P1` merged.
+        let s = ok(
+            "{\"pathway_id\":\"P1\",\"date\":\"2025-01-06\",\"event\":\"attended\",\"appointment\":\"first\",\"appointment\":\"follow_up\"}\n\
+             {\"pathway_id\":\" P1\",\"date\":\"2025-01-06\",\"event\":\"referral_received\"}\n\
+             {\"pathway_id\":\"P1\",\"date\":\"2025-01-06\",\"event\":\"referral_received\"}\n",
+            InputFormat::JsonLines,
+        );
+        invariant(&s);
+        assert_eq!(
+            rejections(&s),
+            [
+                (1, "key `appointment` appears more than once in the row"),
+                (
+                    2,
+                    "`pathway_id` ` P1` has spaces before or after it; ids are compared exactly"
+                )
+            ]
+        );
+        let s = ok(
+            "pathway_id,date,event\nP1 ,2025-01-06,referral_received\nP1,2025-01-06,referral_received\n",
+            InputFormat::Csv,
+        );
+        assert_eq!(s.rejected.len(), 1);
+        assert_eq!(s.pathways.len(), 1);
+    }
+
     /// Inputs whose rows, rejections and pathways must not depend on where chunks end.
     const CHUNKING_INPUTS: [(&str, InputFormat); 3] = [
         (
@@ -1176,7 +1675,7 @@ mod tests {
                         "in",
                         format,
                         &opts,
-                        chunk_bytes,
+                        chunks(chunk_bytes),
                         |p| {
                             seen.borrow_mut().push(format!("{p:?}"));
                             ControlFlow::Continue(())
@@ -1187,8 +1686,13 @@ mod tests {
                 };
                 let streamed = stream(CHUNK_BYTES);
                 for chunk_bytes in 1..=text.len() + 1 {
-                    let chunked =
-                        read_events_in_chunks(text.as_bytes(), "in", format, &opts, chunk_bytes);
+                    let chunked = read_events_in_chunks(
+                        text.as_bytes(),
+                        "in",
+                        format,
+                        &opts,
+                        chunks(chunk_bytes),
+                    );
                     assert_eq!(format!("{chunked:?}"), whole, "{chunk_bytes}-byte chunks");
                     assert_eq!(stream(chunk_bytes), streamed, "{chunk_bytes}-byte chunks");
                 }
@@ -1212,7 +1716,7 @@ mod tests {
                 "s",
                 InputFormat::Csv,
                 &opts,
-                chunk_bytes,
+                chunks(chunk_bytes),
                 |p| {
                     seen.push(p.id);
                     ControlFlow::Break(())

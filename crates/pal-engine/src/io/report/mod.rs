@@ -6,8 +6,29 @@ pub mod ptl;
 pub mod summary;
 pub mod timeline;
 
+use crate::base::value::date_text;
 use crate::runtime::eval::{ObligationStatus, PathwayResult};
+use std::borrow::Cow;
 use std::io::{self, Write};
+
+/// A text cell of a CSV output (results, PTL) made safe to open in a spreadsheet: text from
+/// the input that starts with `=`, `+`, `-` or `@` (or a tab or carriage return) would be read
+/// as a formula, so it gets a leading `'`, as OWASP advises against CSV injection. Numbers and
+/// dates are PAL's own and never changed.
+pub fn spreadsheet_safe(text: &str) -> Cow<'_, str> {
+    match text.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => Cow::Owned(format!("'{text}")),
+        _ => Cow::Borrowed(text),
+    }
+}
+
+/// [`spreadsheet_safe`] as a serde `serialize_with`.
+pub fn serialize_spreadsheet_safe<S: serde::Serializer>(
+    text: &str,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&spreadsheet_safe(text))
+}
 
 /// How `pal run` writes results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +75,27 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(T::to_string).unwrap_or_default()
 }
 
-/// The cells of each period row of a pathway (a pathway with no clock gets one row).
+fn opt_date(v: &Option<chrono::NaiveDate>) -> String {
+    v.map(date_text).unwrap_or_default()
+}
+
+/// The cells of each period row of a pathway (a pathway with no clock gets one row), text
+/// cells made [`spreadsheet_safe`].
 pub fn period_rows(r: &PathwayResult) -> Vec<Vec<String>> {
+    let mut rows = plain_period_rows(r);
+    for row in &mut rows {
+        for i in [0, 7, 14, 15] {
+            if let Some(cell) = row.get_mut(i) {
+                if let Cow::Owned(safe) = spreadsheet_safe(cell) {
+                    *cell = safe;
+                }
+            }
+        }
+    }
+    rows
+}
+
+fn plain_period_rows(r: &PathwayResult) -> Vec<Vec<String>> {
     let outcomes = r
         .outcomes
         .iter()
@@ -66,7 +106,7 @@ pub fn period_rows(r: &PathwayResult) -> Vec<Vec<String>> {
         .obligations
         .iter()
         .filter(|o| o.status != ObligationStatus::Met)
-        .map(|o| format!("{} {} {}", o.what, o.status, o.due))
+        .map(|o| format!("{} {} {}", o.what, o.status, date_text(o.due)))
         .collect::<Vec<_>>()
         .join(";");
     let tail = [
@@ -76,7 +116,7 @@ pub fn period_rows(r: &PathwayResult) -> Vec<Vec<String>> {
         r.warnings.len().to_string(),
     ];
     if r.clocks.is_empty() {
-        let mut row = vec![r.pathway_id.clone(), r.as_at.to_string()];
+        let mut row = vec![r.pathway_id.clone(), date_text(r.as_at)];
         row.extend(std::iter::repeat_n(String::new(), 12));
         row.extend(tail);
         return vec![row];
@@ -86,18 +126,18 @@ pub fn period_rows(r: &PathwayResult) -> Vec<Vec<String>> {
         .map(|p| {
             let mut row = vec![
                 r.pathway_id.clone(),
-                r.as_at.to_string(),
+                date_text(r.as_at),
                 p.clock.clone(),
                 p.period.to_string(),
                 p.status.to_string(),
-                p.start.to_string(),
-                opt(&p.stop),
+                date_text(p.start),
+                opt_date(&p.stop),
                 opt(&p.reason),
                 opt(&p.days_waited),
                 opt(&p.weeks_waited),
                 p.paused_days.to_string(),
                 p.target_days.to_string(),
-                p.target_date.to_string(),
+                date_text(p.target_date),
                 p.breached.to_string(),
             ];
             row.extend(tail.iter().cloned());

@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 /// millions of them until it is sorted.
 #[derive(Debug, Clone, Serialize)]
 pub struct PtlRow {
-    /// Pathway id.
+    /// Pathway id (written [`spreadsheet_safe`](super::spreadsheet_safe), as the texts below).
+    #[serde(serialize_with = "super::serialize_spreadsheet_safe")]
     pub pathway_id: String,
     /// The clock tracked (`rtt`).
     pub clock: String,
@@ -32,13 +33,16 @@ pub struct PtlRow {
     /// Over the standard.
     pub breached: bool,
     /// The earliest open obligation: what and due date.
+    #[serde(serialize_with = "super::serialize_spreadsheet_safe")]
     pub next_obligation: String,
     /// Its due date.
     #[serde(serialize_with = "crate::base::value::serialize_opt_date")]
     pub next_due: Option<NaiveDate>,
     /// Referral priority, if known.
+    #[serde(serialize_with = "super::serialize_spreadsheet_safe")]
     pub priority: String,
     /// Specialty, if known.
+    #[serde(serialize_with = "super::serialize_spreadsheet_safe")]
     pub specialty: String,
 }
 
