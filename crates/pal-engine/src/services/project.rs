@@ -122,15 +122,15 @@ pub fn check_paths_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun 
     run
 }
 
-/// Whether `diags` say that input could not be read (exit code 3): a file that is not text, a
-/// path on the command line with no file, a device or FIFO, a file over its limit. A file that
-/// a policy names in `extends` or `import` and that does not exist is the author's finding
-/// (exit code 1, with a did-you-mean), like any other policy error.
+/// Whether `diags` say that input named on the command line could not be read (exit code 3):
+/// a path with no file, a device, a file over its limit, or a file that is not text. A file
+/// that a policy names in `extends`, `import` or `holidays` and that cannot be used — missing,
+/// a FIFO, outside the policy path — is the author's finding (exit code 1), like any other
+/// policy error: its diagnostic points at the line that names it.
 pub fn unreadable_input(diags: &[Diagnostic]) -> bool {
     diags.iter().any(|d| match d.code {
         Code::E0002 => true,
-        // The loader's own wording for a missing file (`io_reason`).
-        Code::E0003 => d.labels.is_empty() || !d.message.ends_with(": no such file"),
+        Code::E0003 => d.labels.is_empty(),
         _ => false,
     })
 }
