@@ -17,7 +17,7 @@ use std::time::Instant;
 /// `--format`: how per-pathway results are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
-    /// One JSON object per pathway (the EVENTS.md contract).
+    /// One JSON object per pathway (the `docs/events.md` contract).
     Jsonl,
     /// One CSV row per clock period.
     Csv,

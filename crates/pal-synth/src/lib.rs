@@ -1,4 +1,4 @@
-//! Synthetic pathway events: a seeded, streaming generator of realistic PAS exports (CSV or JSON Lines) in the `EVENTS.md` vocabulary.
+//! Synthetic pathway events: a seeded, streaming generator of realistic PAS exports (CSV or JSON Lines) in the `docs/events.md` vocabulary.
 //!
 //! Every pathway is a coherent story: a referral (paper, e-RS with a later UBRN conversion, or
 //! phone), first appointments with DNAs and patient or hospital cancellations, diagnostics,
@@ -146,7 +146,7 @@ pub fn generate_range<W: Write>(
 // ------------------------------------------------------------------------------------------
 // Vocabulary
 
-/// Event types, in the order of the EVENTS.md table.
+/// Event types, in the order of the `docs/events.md` table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ev {
     ReferralReceived,
@@ -220,7 +220,7 @@ impl Ev {
     }
 }
 
-/// Field columns, in CSV header order (the union of every field in EVENTS.md).
+/// Field columns, in CSV header order (the union of every field in `docs/events.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Col {
     Source,
@@ -1753,7 +1753,7 @@ mod tests {
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
-    /// A field's type in the EVENTS.md vocabulary.
+    /// A field's type in the `docs/events.md` vocabulary.
     #[derive(Clone, Copy)]
     enum Ty {
         Enum(&'static [&'static str]),
@@ -1768,7 +1768,7 @@ mod tests {
     /// A declared field: name, type, required (no default and not optional).
     type Field = (&'static str, Ty, bool);
 
-    /// The national vocabulary of `shared/spec/EVENTS.md`: event → declared fields.
+    /// The national vocabulary of `docs/events.md`: event → declared fields.
     const VOCAB: &[(&str, &[Field])] = &[
         (
             "referral_received",

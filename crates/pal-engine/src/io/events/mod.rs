@@ -1,5 +1,5 @@
 //! Event readers: CSV and JSON Lines rows → typed [`Event`]s grouped by pathway, validated
-//! against the policy's schema (`shared/spec/EVENTS.md`). Every row is evaluated, rejected with
+//! against the policy's schema (`docs/events.md`). Every row is evaluated, rejected with
 //! its file, line and reason, or counted as after the as-at date; none is dropped silently.
 
 use crate::base::suggest::did_you_mean;

@@ -33,7 +33,7 @@ pub fn serialize_spreadsheet_safe<S: serde::Serializer>(
 /// How `pal run` writes results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResultFormat {
-    /// One JSON object per pathway (the EVENTS.md contract).
+    /// One JSON object per pathway (the `docs/events.md` contract).
     Jsonl,
     /// One CSV row per clock period.
     Csv,

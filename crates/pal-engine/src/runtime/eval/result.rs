@@ -1,4 +1,4 @@
-//! What evaluating one pathway returns: the EVENTS.md result shape (clocks, outcomes,
+//! What evaluating one pathway returns: the result shape of `docs/events.md` (clocks, outcomes,
 //! obligations, conflicts, warnings) plus an optional trace for `pal explain` and failing tests.
 
 pub use crate::model::status::{ObligationStatus, PeriodStatus, RuleOutcome};
