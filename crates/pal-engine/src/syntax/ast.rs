@@ -84,6 +84,28 @@ pub enum Item {
     SameDayOrder(Vec<Ident>, Span),
 }
 
+impl Item {
+    /// The whole declaration.
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Import(s) => s.span,
+            Item::Enum(d) => d.span,
+            Item::Pathway(d) => d.span,
+            Item::Event(d) => d.span,
+            Item::Clock(d) => d.span,
+            Item::Calendar(d) => d.span,
+            Item::Param(d) => d.span,
+            Item::Set(d) => d.span,
+            Item::Def(d) => d.span,
+            Item::Rule(d) => d.span,
+            Item::Exception(d) => d.span,
+            Item::Disable(d) => d.span,
+            Item::Test(d) => d.span,
+            Item::SameDayOrder(_, span) => *span,
+        }
+    }
+}
+
 /// `enum appointment_kind { first, follow_up }`.
 #[derive(Debug, Clone)]
 pub struct EnumDecl {

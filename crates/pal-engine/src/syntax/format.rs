@@ -207,26 +207,6 @@ fn sep_after(breaks: bool, sep: Doc) -> Doc {
     }
 }
 
-/// The span of a top-level item.
-pub(crate) fn item_span(item: &Item) -> Span {
-    match item {
-        Item::Import(s) => s.span,
-        Item::Enum(d) => d.span,
-        Item::Pathway(d) => d.span,
-        Item::Event(d) => d.span,
-        Item::Clock(d) => d.span,
-        Item::Calendar(d) => d.span,
-        Item::Param(d) => d.span,
-        Item::Set(d) => d.span,
-        Item::Def(d) => d.span,
-        Item::Rule(d) => d.span,
-        Item::Exception(d) => d.span,
-        Item::Disable(d) => d.span,
-        Item::Test(d) => d.span,
-        Item::SameDayOrder(_, span) => *span,
-    }
-}
-
 fn cite_span(cite: &[StrLit]) -> Option<Span> {
     Some(cite.first()?.span.to(cite.last()?.span))
 }
@@ -582,7 +562,7 @@ impl Fmt<'_> {
 
     /// An item's span, from its keyword (an import's span is its string only).
     fn item_extent(&self, item: &Item) -> Span {
-        let span = item_span(item);
+        let span = item.span();
         if let Item::Import(_) = item {
             let before = self.src.get(..span.start as usize).unwrap_or("");
             let t = before.trim_end_matches(Self::is_space);
@@ -610,53 +590,11 @@ impl Fmt<'_> {
         match item {
             Item::Import(s) => text("import ").append(self.str_lit(s)),
             Item::Enum(d) => {
-                let close = self.close_of(d.span);
-                let n = d.variants.len();
-                let parts: Vec<Part> = d
-                    .variants
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        let limit = d.variants.get(i + 1).map_or(close, |w| w.span.start);
-                        let last = i + 1 == n;
-                        self.part(v.span.start, v.span.end, limit, |_| {
-                            let comma = if last {
-                                RcDoc::text(",").flat_alt(RcDoc::nil())
-                            } else {
-                                text(",")
-                            };
-                            text(v.name.clone()).append(comma)
-                        })
-                    })
-                    .collect();
-                self.braces(
-                    text(format!("enum {} {{", d.name.name)),
-                    parts,
-                    line(),
-                    close,
-                    false,
-                )
+                let head = text(format!("enum {} {{", d.name.name));
+                self.name_list(head, &d.variants, d.span)
             }
             Item::SameDayOrder(types, span) => {
-                let close = self.close_of(*span);
-                let n = types.len();
-                let parts: Vec<Part> = types
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| {
-                        let limit = types.get(i + 1).map_or(close, |w| w.span.start);
-                        let last = i + 1 == n;
-                        self.part(v.span.start, v.span.end, limit, |_| {
-                            let comma = if last {
-                                RcDoc::text(",").flat_alt(RcDoc::nil())
-                            } else {
-                                text(",")
-                            };
-                            text(v.name.clone()).append(comma)
-                        })
-                    })
-                    .collect();
-                self.braces(text("same_day_order {"), parts, line(), close, false)
+                self.name_list(text("same_day_order {"), types, *span)
             }
             Item::Pathway(d) => {
                 let close = self.close_of(d.span);
@@ -725,6 +663,30 @@ impl Fmt<'_> {
             }
             Item::Test(t) => self.test(t),
         }
+    }
+
+    /// `head a, b, c }`: a braced, comma-separated list of names (enum variants, the same-day
+    /// order), on one line if it fits, comments kept beside their names.
+    fn name_list(&mut self, head: Doc, names: &[Ident], span: Span) -> Doc {
+        let close = self.close_of(span);
+        let n = names.len();
+        let parts: Vec<Part> = names
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let limit = names.get(i + 1).map_or(close, |w| w.span.start);
+                let last = i + 1 == n;
+                self.part(v.span.start, v.span.end, limit, |_| {
+                    let comma = if last {
+                        RcDoc::text(",").flat_alt(RcDoc::nil())
+                    } else {
+                        text(",")
+                    };
+                    text(v.name.clone()).append(comma)
+                })
+            })
+            .collect();
+        self.braces(head, parts, line(), close, false)
     }
 
     fn type_ref(&self, t: &TypeRef) -> String {

@@ -8,7 +8,6 @@ use crate::base::lint::{by_code, by_name, LINTS};
 use crate::base::source::{SourceMap, Span};
 use crate::base::suggest::did_you_mean;
 use crate::front::loader::LoadedPolicy;
-use crate::syntax::ast::Item;
 
 const MARKER: &str = "// pal: allow(";
 
@@ -30,26 +29,6 @@ pub struct Suppression {
 pub struct Suppressions {
     /// Every suppression, in file order.
     pub entries: Vec<Suppression>,
-}
-
-/// The whole span of a top-level item.
-fn item_span(item: &Item) -> Span {
-    match item {
-        Item::Import(s) => s.span,
-        Item::Enum(d) => d.span,
-        Item::Pathway(d) => d.span,
-        Item::Event(d) => d.span,
-        Item::Clock(d) => d.span,
-        Item::Calendar(d) => d.span,
-        Item::Param(d) => d.span,
-        Item::Set(d) => d.span,
-        Item::Def(d) => d.span,
-        Item::Rule(d) => d.span,
-        Item::Exception(d) => d.span,
-        Item::Disable(d) => d.span,
-        Item::Test(d) => d.span,
-        Item::SameDayOrder(_, span) => *span,
-    }
 }
 
 /// `span` without the blank and comment-only lines the parser lets an item's span run over, so
@@ -117,7 +96,7 @@ pub fn collect(
             .ast
             .items
             .iter()
-            .map(|i| without_trailing_trivia(text, item_span(i)))
+            .map(|i| without_trailing_trivia(text, i.span()))
             .collect();
         items.sort_by_key(|s| s.start);
         for (at, name) in comments(text) {
