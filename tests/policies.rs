@@ -18,21 +18,8 @@ fn every_policy_test_passes() {
     assert!(!ran.is_empty(), "no tests found in policies/");
     let failed: Vec<String> = ran
         .iter()
-        .filter(|r| !r.report.passed())
-        .map(|r| {
-            format!(
-                "{} ({}:{}): {}",
-                r.report.name,
-                r.file,
-                r.line,
-                r.report
-                    .failures
-                    .iter()
-                    .map(|(x, why)| format!("{} but {why}", x.text))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            )
-        })
+        .filter(|r| !r.failures.is_empty())
+        .map(pal_engine::services::test_run::Ran::failure_summary)
         .collect();
     assert!(failed.is_empty(), "failed:\n{}", failed.join("\n"));
 }

@@ -32,6 +32,25 @@ pub struct Ran {
     pub failures: Vec<Failure>,
 }
 
+impl Ran {
+    /// One line for a failed test: its name, where it is, and each failed `expect` (with its
+    /// line) and what was found instead.
+    pub fn failure_summary(&self) -> String {
+        let failures: Vec<String> = self
+            .failures
+            .iter()
+            .map(|f| format!("line {}: `{}` but {}", f.line, f.expect, f.found))
+            .collect();
+        format!(
+            "{} ({}:{}): {}",
+            self.report.name,
+            self.file,
+            self.line,
+            failures.join("; ")
+        )
+    }
+}
+
 /// What one file's own tests exercised.
 #[derive(Debug, Clone)]
 pub struct FileCoverage {
