@@ -84,4 +84,11 @@ fn coverage_is_per_file_not_summed_over_the_folder() {
     let (_, out, _) = pal(&["test", FILE, "--coverage", "--filter", "treatment stops"]);
     assert!(out.contains("failing.pal: 2 of 3 rules"), "{out}");
     assert!(out.contains("not exercised: dna_review"), "{out}");
+    // The parameter only `dna_review` reads is exercised only when that rule fires.
+    assert!(
+        out.contains("(read by a rule that fired, or set): review_within"),
+        "{out}"
+    );
+    let (_, out, _) = pal(&["test", FILE, "--coverage"]);
+    assert!(!out.contains("review_within"), "{out}");
 }

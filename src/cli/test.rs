@@ -309,7 +309,7 @@ fn write_coverage(run: &TestRun, out: &mut dyn Write) {
         if !f.params_not_varied.is_empty() {
             let _ = writeln!(
                 out,
-                "    parameters no test sets: {}",
+                "    parameters no test exercises (read by a rule that fired, or set): {}",
                 f.params_not_varied.join(", ")
             );
         }

@@ -564,3 +564,100 @@ impl Expr {
         }
     }
 }
+
+impl Expr {
+    /// Calls `f` with this expression and every expression inside it (query conditions
+    /// included), outermost first.
+    pub fn walk(&self, f: &mut dyn FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Const(_)
+            | Expr::Param(_)
+            | Expr::Def(_)
+            | Expr::Now
+            | Expr::EventDate(_)
+            | Expr::EventField(..)
+            | Expr::Attr(_)
+            | Expr::Clock(..) => {}
+            Expr::Query(q) | Expr::QueryField(q, _) => {
+                for e in q.where_.iter().chain(q.since.iter()) {
+                    e.walk(f);
+                }
+            }
+            Expr::Call(_, args) => args.iter().for_each(|a| a.walk(f)),
+            Expr::Not(e) | Expr::Neg(e) | Expr::IsSet(e, _) => e.walk(f),
+            Expr::Binary(_, a, b) | Expr::Member(a, b, _) => {
+                a.walk(f);
+                b.walk(f);
+            }
+            Expr::Within(a, b, c) | Expr::AtLeast(a, b, _, c) => {
+                for e in [a, b, c] {
+                    e.walk(f);
+                }
+            }
+            Expr::In(e, list, _) => {
+                e.walk(f);
+                list.iter().for_each(|x| x.walk(f));
+            }
+        }
+    }
+}
+
+impl Action {
+    /// The expressions the action evaluates.
+    pub fn exprs(&self) -> Vec<&Expr> {
+        match self {
+            Action::Start(_, e)
+            | Action::Stop(_, _, e)
+            | Action::Nullify(_, _, e)
+            | Action::Pause(_, e)
+            | Action::Resume(_, e)
+            | Action::Outcome(_, e) => e.iter().collect(),
+            Action::Reset(_, e) => vec![e],
+            Action::Require {
+                within,
+                of,
+                by_where,
+                ..
+            } => std::iter::once(within)
+                .chain(of.iter())
+                .chain(by_where.iter())
+                .collect(),
+            Action::Warn(_) => Vec::new(),
+        }
+    }
+}
+
+impl Policy {
+    /// The parameters rule `r` reads: in its condition, its actions, its timer delay, and
+    /// (transitively) the definitions those read.
+    pub fn params_read(&self, r: RuleId) -> Vec<ParamId> {
+        let Some(rule) = self.rules.get(r as usize) else {
+            return Vec::new();
+        };
+        let mut roots: Vec<&Expr> = rule.when.iter().collect();
+        rule.actions.iter().for_each(|a| roots.extend(a.exprs()));
+        if let RuleKind::Timer { delay, .. } = &rule.kind {
+            roots.push(delay);
+        }
+        let mut params = Vec::new();
+        let mut seen_defs = vec![false; self.defs.len()];
+        while let Some(e) = roots.pop() {
+            e.walk(&mut |x| match x {
+                Expr::Param(p) if !params.contains(p) => params.push(*p),
+                Expr::Def(d) => {
+                    if let Some(seen) = seen_defs.get_mut(*d as usize) {
+                        if !*seen {
+                            *seen = true;
+                            if let Some(def) = self.defs.get(*d as usize) {
+                                roots.push(&def.body);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            });
+        }
+        params
+    }
+}

@@ -224,7 +224,8 @@ fn check(
 pub struct Coverage {
     /// Names of rules, exceptions and timers that fired in at least one test.
     pub fired: BTreeSet<String>,
-    /// Names of parameters read by a rule that fired, or set by a test.
+    /// Names of parameters read by a rule that fired (or the target of a clock that ran), or
+    /// set by a test.
     pub params: BTreeSet<String>,
     /// Tests counted.
     pub tests: usize,
@@ -236,8 +237,30 @@ impl Coverage {
         self.tests += 1;
         for step in report.result.trace.iter().flatten() {
             for r in &step.rules {
-                if r.result == RuleOutcome::Fired {
-                    self.fired.insert(r.rule.clone());
+                if r.result == RuleOutcome::Fired && self.fired.insert(r.rule.clone()) {
+                    // A parameter a fired rule reads is exercised by the test.
+                    if let Some(id) = policy.rules.iter().position(|d| d.name == r.rule) {
+                        for p in policy.params_read(id as u32) {
+                            if let Some(def) = policy.params.get(p as usize) {
+                                self.params.insert(def.name.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // A clock's target parameter is exercised by a test in which the clock ran.
+        for c in &policy.clocks {
+            if let crate::model::ir::Target::Param(p) = c.target {
+                if report
+                    .result
+                    .clocks
+                    .iter()
+                    .any(|period| period.clock == c.name)
+                {
+                    if let Some(def) = policy.params.get(p as usize) {
+                        self.params.insert(def.name.clone());
+                    }
                 }
             }
         }

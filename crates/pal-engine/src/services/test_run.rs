@@ -62,7 +62,8 @@ pub struct FileCoverage {
     pub total: usize,
     /// Those its tests did not make fire, in policy order.
     pub missing: Vec<String>,
-    /// Parameters of the policy that no test in the file `set`.
+    /// Parameters of the policy that no test in the file exercised: none of its fired rules
+    /// read them and no test `set` them.
     pub params_not_varied: Vec<String>,
 }
 
