@@ -115,7 +115,7 @@ fn format_file(path: &Path, check: bool, out: &mut dyn Write, tally: &mut Tally)
     }
     tally.differ += 1;
     if !check {
-        if let Err(e) = replace(path, &formatted) {
+        if let Err(e) = pal_engine::services::output::write_file(path, formatted.as_bytes()) {
             tally.diagnostics.push(Diagnostic::new(
                 Code::E0003,
                 format!("cannot write `{}`: {e}", path.display()),
@@ -127,25 +127,6 @@ fn format_file(path: &Path, check: bool, out: &mut dyn Write, tally: &mut Tally)
     let _ = writeln!(out, "{}", path.display());
 }
 
-/// Writes `text` to a temporary file beside `path` and renames it over `path`, so a failure
-/// never leaves a half-written policy.
-fn replace(path: &Path, text: &str) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.pal-fmt.tmp"));
-    let written = std::fs::write(&tmp, text).and_then(|()| {
-        if let Ok(meta) = std::fs::metadata(path) {
-            std::fs::set_permissions(&tmp, meta.permissions())?;
-        }
-        std::fs::rename(&tmp, path)
-    });
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
-}
 
 fn format_stdin(check: bool, out: &mut dyn Write, tally: &mut Tally) {
     let mut bytes = Vec::new();
