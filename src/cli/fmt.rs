@@ -127,7 +127,6 @@ fn format_file(path: &Path, check: bool, out: &mut dyn Write, tally: &mut Tally)
     let _ = writeln!(out, "{}", path.display());
 }
 
-
 fn format_stdin(check: bool, out: &mut dyn Write, tally: &mut Tally) {
     let mut bytes = Vec::new();
     if let Err(e) = std::io::stdin().lock().read_to_end(&mut bytes) {
