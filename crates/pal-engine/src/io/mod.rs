@@ -2,6 +2,8 @@
 //! PTL, summary, explain timelines) and the diagnostic renderers.
 
 pub mod events;
+pub mod pg;
 pub mod render;
 pub mod report;
 pub mod sarif;
+pub mod sinks;

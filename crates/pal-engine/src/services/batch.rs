@@ -8,9 +8,11 @@
 //! PTL rows and summary counts are gathered as the run goes.
 
 use crate::io::events::{
-    for_each_pathway, read_events, EventSet, InputFormat, PathwayEvents, ReadError, ReadOptions,
-    Rejection,
+    for_each_pathway, for_each_table_pathway, read_events, read_table_events, EventSet,
+    InputFormat, ParquetSource, PathwayEvents, PgQuery, PgSource, ReadError, ReadOptions,
+    Rejection, TableSource,
 };
+use crate::io::pg::PgConnection;
 use crate::io::report::ptl::{self, PtlRow};
 use crate::io::report::summary::{Summary, SummaryBuilder};
 use crate::io::report::{self, ResultFormat};
@@ -28,28 +30,75 @@ use std::time::{Duration, Instant};
 /// run holds little.
 pub const BATCH: usize = 2048;
 
-/// An extract to read: its display name (for provenance), format and bytes.
+/// An extract to read: its display name (for provenance) and where its rows come from.
 pub struct Input {
-    /// The name rejections are reported under (`<stdin>` for standard input).
+    /// The name rejections are reported under (`<stdin>` for standard input; a database
+    /// connection without its password).
     pub name: String,
-    /// CSV or JSON Lines.
-    pub format: InputFormat,
-    /// The bytes.
-    pub reader: Box<dyn Read + Send>,
+    /// The rows.
+    pub source: Source,
+}
+
+/// Where an extract's rows come from.
+pub enum Source {
+    /// Text: CSV or JSON Lines bytes.
+    Text {
+        /// CSV or JSON Lines.
+        format: InputFormat,
+        /// The bytes.
+        reader: Box<dyn Read + Send>,
+    },
+    /// Named columns: a Parquet file, a PostgreSQL query, or any other [`TableSource`].
+    Table(Box<dyn TableSource>),
 }
 
 impl Input {
+    /// Text bytes in `format`, reported under `name`.
+    pub fn text(name: &str, format: InputFormat, reader: Box<dyn Read + Send>) -> Input {
+        Input {
+            name: name.to_string(),
+            source: Source::Text { format, reader },
+        }
+    }
+
+    /// Any table source (its name is its own).
+    pub fn table(source: Box<dyn TableSource>) -> Input {
+        Input {
+            name: source.name().to_string(),
+            source: Source::Table(source),
+        }
+    }
+
+    /// A Parquet file.
+    pub fn parquet(path: &Path) -> Result<Input, ReadError> {
+        Ok(Input::table(Box::new(ParquetSource::open(path)?)))
+    }
+
+    /// The rows of a PostgreSQL table or query, streamed with `COPY`; rejected rows are named
+    /// by `key_columns` (empty: the pathway id, date and event).
+    pub fn postgres(
+        conn: &PgConnection,
+        query: &PgQuery,
+        key_columns: Vec<String>,
+    ) -> Result<Input, ReadError> {
+        Ok(Input::table(Box::new(PgSource::open(
+            conn,
+            query,
+            key_columns,
+        )?)))
+    }
+
     /// Opens `path` (`-` is standard input), buffered. Regular files, FIFOs and standard input
     /// are read (the latter two streamed as they come); a folder or a device is refused, since
     /// `/dev/zero` or `/dev/urandom` would never end. Whatever the source, a row longer than
     /// [`crate::io::events::MAX_ROW_BYTES`] ends the read with an error.
     pub fn open(path: &Path, format: InputFormat) -> io::Result<Input> {
         if path == Path::new("-") {
-            return Ok(Input {
-                name: "<stdin>".to_string(),
+            return Ok(Input::text(
+                "<stdin>",
                 format,
-                reader: Box::new(io::BufReader::with_capacity(1 << 20, io::stdin())),
-            });
+                Box::new(io::BufReader::with_capacity(1 << 20, io::stdin())),
+            ));
         }
         let file = std::fs::File::open(path)?;
         let kind = file.metadata()?.file_type();
@@ -69,11 +118,11 @@ impl Input {
                 ));
             }
         }
-        Ok(Input {
-            name: path.display().to_string(),
+        Ok(Input::text(
+            &path.display().to_string(),
             format,
-            reader: Box::new(io::BufReader::with_capacity(1 << 20, file)),
-        })
+            Box::new(io::BufReader::with_capacity(1 << 20, file)),
+        ))
     }
 }
 
@@ -188,7 +237,10 @@ pub fn read(
         as_at: Some(as_at),
         strict,
     };
-    read_events(input.reader, &input.name, input.format, &opts)
+    match input.source {
+        Source::Text { format, reader } => read_events(reader, &input.name, format, &opts),
+        Source::Table(t) => read_table_events(t, &opts),
+    }
 }
 
 /// Runs `policy` over every pathway of `input`.
@@ -391,27 +443,27 @@ fn run_streaming(
     let busy_before = state.phases.evaluate + state.phases.output;
     let mut batch = Vec::with_capacity(BATCH);
     let mut written = Ok(());
-    let read = for_each_pathway(
-        input.reader,
-        &input.name,
-        input.format,
-        &opts,
-        |p| {
-            batch.push(p);
-            if batch.len() == BATCH {
-                written = state.process(ev, &batch, options);
-                batch.clear();
-                if let Some(p) = progress {
-                    p(state.pathways, None);
-                }
-                if written.is_err() {
-                    return ControlFlow::Break(());
-                }
+    let on_pathway = |p| {
+        batch.push(p);
+        if batch.len() == BATCH {
+            written = state.process(ev, &batch, options);
+            batch.clear();
+            if let Some(p) = progress {
+                p(state.pathways, None);
             }
-            ControlFlow::Continue(())
-        },
-        |r| on_rejection(&r),
-    );
+            if written.is_err() {
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    };
+    let on_rejected = |r: Rejection| on_rejection(&r);
+    let read = match input.source {
+        Source::Text { format, reader } => {
+            for_each_pathway(reader, &input.name, format, &opts, on_pathway, on_rejected)
+        }
+        Source::Table(t) => for_each_table_pathway(t, &opts, on_pathway, on_rejected),
+    };
     if written.is_ok() && !batch.is_empty() {
         written = state.process(ev, &batch, options);
     }

@@ -16,11 +16,19 @@ use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::Path;
 
+mod parquet;
+mod postgres;
 mod split;
+mod table;
 
+pub use parquet::ParquetSource;
+pub use postgres::{PgQuery, PgSource};
 #[doc(hidden)]
 pub use split::SplitLimits;
 pub use split::MAX_ROW_BYTES;
+pub use table::{
+    for_each_table_pathway, read_table_events, Cells, Provenance, RowBatch, TableSource,
+};
 
 /// An input file's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,11 +82,43 @@ pub struct Rejection {
     pub pathway_id: Option<String>,
     /// Why, in one lowercase sentence.
     pub reason: String,
+    /// For a source without lines (Parquet, a database): the row's number or its key columns,
+    /// which [`Rejection::place`] shows instead of `line`. `None` for CSV and JSON Lines.
+    pub row: Option<RowRef>,
+}
+
+/// Where a row of a source without lines is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowRef {
+    /// The 1-based row number (Parquet: across the file's row groups).
+    Number(u64),
+    /// The row's key columns and their values (a database query: pathway id, date and event
+    /// by default), since a query's row order is not a place anyone can go back to.
+    Key(Vec<(String, String)>),
+}
+
+impl Rejection {
+    /// Where the row is: `file:line` for text files, `source: row N` or
+    /// `source: row where pathway_id=…, date=…, event=…` otherwise.
+    pub fn place(&self) -> String {
+        match &self.row {
+            None => format!("{}:{}", self.file, self.line),
+            Some(RowRef::Number(n)) => format!("{}: row {n}", self.file),
+            Some(RowRef::Key(k)) => format!(
+                "{}: row where {}",
+                self.file,
+                k.iter()
+                    .map(|(c, v)| format!("{c}={}", excerpt(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
 }
 
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+        write!(f, "{}: {}", self.place(), self.reason)
     }
 }
 
@@ -315,6 +355,7 @@ fn build_row<'p, 'c>(
             line,
             pathway_id: pid.map(str::to_string),
             reason,
+            row: None,
         })
     };
     let Some(pid) = pid else {
@@ -441,6 +482,7 @@ fn csv_row<'r>(
             line,
             pathway_id: cell(layout.pathway_id).map(str::to_string),
             reason,
+            row: None,
         })
     };
     if bad_utf8 {
@@ -715,6 +757,7 @@ fn parse_chunk(
                             line,
                             pathway_id: None,
                             reason: format!("unreadable CSV: {e}"),
+                            row: None,
                         }));
                         break;
                     }
@@ -739,6 +782,7 @@ fn parse_chunk(
                             .and_then(|b| std::str::from_utf8(b).ok())
                             .map(excerpt),
                         reason,
+                        row: None,
                     })),
                     None => rows.push(csv_row(&record, layout, opts, file, line)),
                 }
@@ -755,6 +799,7 @@ fn parse_chunk(
                         line,
                         pathway_id: None,
                         reason,
+                        row: None,
                     })
                 };
                 // As for CSV rows: text that is not UTF-8 is rejected, never patched.
@@ -918,6 +963,7 @@ fn json_row<'m>(
             line,
             pathway_id: pid.map(str::to_string),
             reason,
+            row: None,
         })
     };
     // A key given twice would otherwise let the last one win silently.
@@ -1019,9 +1065,23 @@ pub fn read_events_in_chunks<R: Read + Send>(
     opts: &ReadOptions,
     limits: SplitLimits,
 ) -> Result<EventSet, ReadError> {
+    collect_events(opts, |on_rows| {
+        each_chunk(input, file_name, format, opts, limits, on_rows)
+    })
+}
+
+/// What hands parsed rows over, in input order: the text readers' [`each_chunk`], or a
+/// [`table`] source's batches.
+type OnRows<'f> = dyn FnMut(ChunkRows) -> Result<ControlFlow<()>, ReadError> + 'f;
+
+/// Gathers the rows a producer hands over into an [`EventSet`].
+fn collect_events(
+    opts: &ReadOptions,
+    produce: impl FnOnce(&mut OnRows<'_>) -> Result<(), ReadError>,
+) -> Result<EventSet, ReadError> {
     let mut set = EventSet::default();
     let mut index: HashMap<String, usize> = HashMap::new();
-    each_chunk(input, file_name, format, opts, limits, |rows| {
+    produce(&mut |rows: ChunkRows| {
         set.rows_read += rows.rows_read;
         set.rows_after_as_at += rows.rows_after_as_at;
         for item in rows.items {
@@ -1090,6 +1150,26 @@ pub fn for_each_pathway_in_chunks<R: Read + Send>(
     format: InputFormat,
     opts: &ReadOptions,
     limits: SplitLimits,
+    on_pathway: impl FnMut(PathwayEvents) -> ControlFlow<()>,
+    on_rejected: impl FnMut(Rejection),
+) -> Result<Tally, ReadError> {
+    stream_pathways(
+        file_name,
+        opts,
+        |on_rows| each_chunk(input, file_name, format, opts, limits, on_rows),
+        |_, _| None,
+        on_pathway,
+        on_rejected,
+    )
+}
+
+/// Streams the pathways of the rows a producer hands over ([`for_each_pathway`]); `row_of`
+/// gives the provenance of a row rejected for coming back to a finished pathway.
+fn stream_pathways(
+    file_name: &str,
+    opts: &ReadOptions,
+    produce: impl FnOnce(&mut OnRows<'_>) -> Result<(), ReadError>,
+    row_of: impl Fn(&str, &Event) -> Option<RowRef>,
     mut on_pathway: impl FnMut(PathwayEvents) -> ControlFlow<()>,
     mut on_rejected: impl FnMut(Rejection),
 ) -> Result<Tally, ReadError> {
@@ -1118,7 +1198,7 @@ pub fn for_each_pathway_in_chunks<R: Read + Send>(
         on_rejected(r);
         Ok(())
     };
-    each_chunk(input, file_name, format, opts, limits, |rows| {
+    produce(&mut |rows: ChunkRows| {
         tally.rows_read += rows.rows_read;
         tally.rows_after_as_at += rows.rows_after_as_at;
         for item in rows.items {
@@ -1145,6 +1225,7 @@ pub fn for_each_pathway_in_chunks<R: Read + Send>(
                             "rows of pathway `{}` are not adjacent; sort the input by pathway_id or drop --streaming",
                             excerpt(&run.id)
                         ),
+                        row: row_of(&run.id, &e),
                     };
                     reject(r, &mut tally)?;
                 }
