@@ -27,6 +27,7 @@ macro_rules! say_text {
 
 mod bench;
 mod check;
+mod convert;
 mod explain;
 mod fmt;
 mod run;
@@ -69,6 +70,8 @@ pub enum Command {
     Fmt(fmt::FmtArgs),
     /// Show one pathway's timeline: which rules fired, which did not and why, clock states.
     Explain(explain::ExplainArgs),
+    /// Convert a CSV events extract to Parquet, losslessly (typed columns where exact).
+    Convert(convert::ConvertArgs),
     /// Write a seeded synthetic PAS extract (CSV or JSON Lines).
     Synth(synth::SynthArgs),
     /// Measure PAL on synthetic extracts against the native baseline and peer engines.
@@ -111,6 +114,7 @@ pub fn main() -> ExitCode {
         Command::Fmt(a) => fmt::run(a, &mut out),
         Command::Explain(a) => explain::run(a, &mut out),
         Command::ExplainCode { code } => explain_code(code, &mut out),
+        Command::Convert(a) => convert::run(a, &mut out),
         Command::Synth(a) => synth::run(a, &mut out),
         Command::Bench(a) => bench::run(a, &mut out),
         Command::Repl {

@@ -3,7 +3,10 @@
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use crate::measure::{peak_rss_bytes, Phases};
 use chrono::NaiveDate;
-use pal_engine::io::events::{EventSet, InputFormat, ReadError, Rejection};
+use pal_engine::io::events::{EventSet, InputFormat, PgQuery, ReadError, Rejection};
+use pal_engine::io::pg::{redact_url, url_has_password, PgConnection};
+use pal_engine::io::sinks::parquet::ParquetSink;
+use pal_engine::io::sinks::ColumnType;
 use pal_engine::io::render::{render, Format};
 use pal_engine::io::report::{self, ResultFormat};
 use pal_engine::model::ir::Policy;
@@ -44,9 +47,30 @@ pub struct RunArgs {
     /// policy's own folder is always allowed).
     #[arg(long = "policy-path", value_name = "DIR")]
     pub policy_path: Vec<PathBuf>,
-    /// The events: CSV or JSON Lines (by extension, or `--input-format`); `-` reads stdin.
+    /// The events: CSV, JSON Lines or Parquet (by extension, or `--input-format`); `-` reads
+    /// stdin; a `postgres://user@host/db` URL reads PostgreSQL (with `--query` or `--table`).
+    #[arg(long, required_unless_present_any = ["query", "table"])]
+    pub events: Option<PathBuf>,
+    /// PostgreSQL: the rows of this query (`SELECT …`; add `ORDER BY` the pathway id for
+    /// `--streaming`), streamed with COPY.
+    #[arg(long, conflicts_with = "table")]
+    pub query: Option<String>,
+    /// PostgreSQL: every row of this table or view (`name` or `schema.name`).
     #[arg(long)]
-    pub events: PathBuf,
+    pub table: Option<String>,
+    /// PostgreSQL connection URL when `--events` does not give one (default: the PGHOST,
+    /// PGPORT, PGUSER, PGDATABASE variables). A password goes in PGPASSWORD or ~/.pgpass
+    /// (PGPASSFILE), never on the command line.
+    #[arg(long, value_name = "URL")]
+    pub pg_url: Option<String>,
+    /// PostgreSQL: the columns a rejected row is named by (comma-separated; default: the
+    /// pathway id, date and event columns).
+    #[arg(long, value_delimiter = ',', value_name = "COLUMNS")]
+    pub key_columns: Vec<String>,
+    /// Write the PTL to this PostgreSQL table (`name` or `schema.name`; created if missing;
+    /// its rows replaced in one transaction, so a failed run leaves it as it was).
+    #[arg(long, value_name = "TABLE")]
+    pub ptl_table: Option<String>,
     /// The report date (YYYY-MM-DD). Default: today, read once here and printed with the results.
     #[arg(long, value_parser = parse_date_arg)]
     pub as_at: Option<NaiveDate>,
@@ -56,10 +80,11 @@ pub struct RunArgs {
     /// Input format when the file extension does not say (csv, jsonl).
     #[arg(long)]
     pub input_format: Option<String>,
-    /// Write per-pathway results to this file instead of stdout.
+    /// Write per-pathway results to this file instead of stdout (`.parquet`: a Parquet file of
+    /// the CSV columns, one row per clock period, typed).
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
-    /// Write the patient tracking list (CSV) to this file.
+    /// Write the patient tracking list (CSV, or Parquet for `.parquet`) to this file.
     #[arg(long)]
     pub ptl: Option<PathBuf>,
     /// The clock the PTL tracks.
@@ -112,13 +137,18 @@ fn input_format_of(path: &Path, input_format: Option<&str>) -> Result<InputForma
     Ok(match input_format {
         Some(f) => f
             .parse::<InputFormat>()
-            .map_err(|_| (EXIT_USAGE, format!("unknown input format `{f}`: use csv or jsonl")))?,
+            .map_err(|_| {
+                (
+                    EXIT_USAGE,
+                    format!("unknown input format `{f}`: use csv, jsonl or parquet"),
+                )
+            })?,
         None if path == Path::new("-") => InputFormat::Csv,
         None => InputFormat::from_path(path).ok_or_else(|| {
             (
                 EXIT_USAGE,
                 format!(
-                    "cannot tell the format of `{}` from its extension: use .csv, .jsonl or .ndjson, or pass --input-format",
+                    "cannot tell the format of `{}` from its extension: use .csv, .jsonl, .ndjson or .parquet, or pass --input-format",
                     path.display()
                 ),
             )
@@ -126,8 +156,74 @@ fn input_format_of(path: &Path, input_format: Option<&str>) -> Result<InputForma
     })
 }
 
+/// Whether `text` is a PostgreSQL URL.
+fn is_pg_url(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
+/// The PostgreSQL connection: `url`, else the PG* environment. A URL with a password in it is
+/// refused: other users can read a process's arguments.
+fn pg_connection(url: Option<&str>) -> Result<PgConnection, (u8, String)> {
+    if let Some(u) = url.filter(|u| url_has_password(u)) {
+        return Err((
+            EXIT_USAGE,
+            format!(
+                "`{}` has a password in it, which other users of this machine can read on the command line: put it in PGPASSWORD or ~/.pgpass (PGPASSFILE) instead",
+                redact_url(u)
+            ),
+        ));
+    }
+    PgConnection::new(url, |k| std::env::var(k).ok()).map_err(|e| (EXIT_USAGE, e))
+}
+
+/// Opens the events named on the command line: a file, or a PostgreSQL query or table.
+fn open_events(args: &RunArgs) -> Result<Input, (u8, String)> {
+    let events_url = args
+        .events
+        .as_deref()
+        .and_then(Path::to_str)
+        .filter(|e| is_pg_url(e));
+    let query = match (&args.query, &args.table) {
+        (Some(q), _) => Some(PgQuery::Query(q.clone())),
+        (None, Some(t)) => Some(PgQuery::Table(t.clone())),
+        (None, None) => None,
+    };
+    match (&args.events, query) {
+        (Some(_), Some(q)) if events_url.is_some() || args.events.is_none() => {
+            open_pg(events_url.or(args.pg_url.as_deref()), &q, args)
+        }
+        (None, Some(q)) => open_pg(args.pg_url.as_deref(), &q, args),
+        (Some(_), Some(_)) => Err((
+            EXIT_USAGE,
+            "--query and --table read PostgreSQL: give a postgres:// URL (or none, for the PG* variables) rather than an events file".into(),
+        )),
+        (Some(_), None) if events_url.is_some() => Err((
+            EXIT_USAGE,
+            "a PostgreSQL URL needs --query or --table to say what to read".into(),
+        )),
+        (Some(path), None) => open_input(path, args.input_format.as_deref()),
+        (None, None) => Err((EXIT_USAGE, "give --events, --query or --table".into())),
+    }
+}
+
+fn open_pg(url: Option<&str>, query: &PgQuery, args: &RunArgs) -> Result<Input, (u8, String)> {
+    let conn = pg_connection(url)?;
+    Input::postgres(&conn, query, args.key_columns.clone())
+        .map_err(|e| (read_error(&e), e.to_string()))
+}
+
+/// Whether a path names a Parquet file.
+fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+}
+
 /// Opens the events file named on the command line.
 fn open_input(path: &Path, input_format: Option<&str>) -> Result<Input, (u8, String)> {
+    if input_format.map_or(is_parquet(path), |f| f.eq_ignore_ascii_case("parquet")) {
+        return Input::parquet(path).map_err(|e| (read_error(&e), e.to_string()));
+    }
     let format = input_format_of(path, input_format)?;
     Input::open(path, format).map_err(|e| {
         (
@@ -156,7 +252,7 @@ pub(crate) fn read_input(
 }
 
 fn print_rejection(r: &Rejection) {
-    say!("{}:{}: rejected: {}", r.file, r.line, r.reason);
+    say!("{}: rejected: {}", r.place(), r.reason);
 }
 
 /// Loads the policy and names the files it was read from (the root and what it imports or
@@ -190,6 +286,12 @@ fn load_with_files(path: &Path, policy_path: &[PathBuf]) -> Result<(Policy, Vec<
     }
 }
 
+/// Where `-o` writes.
+enum Results {
+    File(OutputFile),
+    Parquet(ParquetSink<OutputFile>),
+}
+
 /// Runs `pal run`.
 pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     let started = Instant::now();
@@ -198,10 +300,15 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         .into_iter()
         .filter_map(|(what, p)| p.as_deref().map(|p| (what, p)))
         .collect();
-    let inputs = [
-        ("events file", args.events.as_path()),
-        ("policy", args.policy.as_path()),
-    ];
+    let events_file = args
+        .events
+        .as_deref()
+        .filter(|e| !e.to_str().is_some_and(is_pg_url));
+    let inputs: Vec<(&str, &Path)> = events_file
+        .map(|e| ("events file", e))
+        .into_iter()
+        .chain([("policy", args.policy.as_path())])
+        .collect();
     if let Err(msg) = check_outputs(&inputs, &outputs) {
         say!("error: {msg}");
         return EXIT_USAGE;
@@ -222,7 +329,16 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     let as_at = args
         .as_at
         .unwrap_or_else(|| chrono::Local::now().date_naive());
-    let input = match open_input(&args.events, args.input_format.as_deref()) {
+    // The PTL table's connection is made sure of before the run, not after it.
+    let ptl_conn = match args.ptl_table.as_ref().map(|_| pg_connection(args.pg_url.as_deref())) {
+        Some(Err((code, msg))) => {
+            say!("error: {msg}");
+            return code;
+        }
+        Some(Ok(c)) => Some(c),
+        None => None,
+    };
+    let input = match open_events(args) {
         Ok(i) => i,
         Err((code, msg)) => {
             say!("error: {msg}");
@@ -230,8 +346,18 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         }
     };
     // Files are written beside their target and renamed over it once complete.
+    let results_parquet = args.output.as_deref().is_some_and(is_parquet);
     let mut results_file = match args.output.as_deref().map(OutputFile::create).transpose() {
-        Ok(f) => f,
+        Ok(f) => f.map(|f| {
+            if results_parquet {
+                Results::Parquet(ParquetSink::new(
+                    f,
+                    Box::new(ColumnType::of_output_column),
+                ))
+            } else {
+                Results::File(f)
+            }
+        }),
         Err(e) => {
             let path = args.output.as_deref().unwrap_or(Path::new(""));
             say!("error: cannot write `{}`: {e}", path.display());
@@ -247,14 +373,20 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         }
     };
     let results_to: Option<Box<dyn Write + '_>> = match &mut results_file {
-        Some(f) => Some(Box::new(f)),
+        Some(Results::File(f)) => Some(Box::new(f)),
+        Some(Results::Parquet(f)) => Some(Box::new(f)),
         None if !args.summary => Some(Box::new(std::io::BufWriter::with_capacity(
             1 << 20,
             &mut *out,
         ))),
         None => None,
     };
-    let format = ResultFormat::from(args.format);
+    // A Parquet file holds the CSV columns, whatever --format says.
+    let format = if results_parquet {
+        ResultFormat::Csv
+    } else {
+        ResultFormat::from(args.format)
+    };
     let results = match (results_to, format) {
         (None, _) => ResultSink::Discard,
         (Some(w), ResultFormat::Table) => ResultSink::Table(w),
@@ -317,7 +449,8 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     };
     let sinks = Sinks {
         results,
-        ptl_clock: args.ptl.as_ref().map(|_| args.ptl_clock.clone()),
+        ptl_clock: (args.ptl.is_some() || args.ptl_table.is_some())
+            .then(|| args.ptl_clock.clone()),
         summary: args.summary,
         on_rejection: &mut on_rejection,
         on_progress: Some(&mut show_progress),
@@ -338,17 +471,40 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     };
     let finishing = Instant::now();
     if let Some(f) = results_file {
-        let path = f.target().to_path_buf();
-        if let Err(e) = f.commit() {
+        let path = args.output.as_deref().unwrap_or(Path::new(""));
+        let done = match f {
+            Results::File(f) => f.commit(),
+            Results::Parquet(p) => p.finish().and_then(OutputFile::commit),
+        };
+        if let Err(e) = done {
             say!("error: cannot write `{}`: {e}", path.display());
             return EXIT_UNREADABLE;
         }
     }
     if let (Some(mut f), Some(rows)) = (ptl_file.take(), &outcome.ptl) {
         let path = f.target().to_path_buf();
-        let res = report::ptl::write_csv(rows, &mut f).and_then(|()| f.commit());
+        let res = if is_parquet(&path) {
+            let mut sink = ParquetSink::new(f, Box::new(ColumnType::of_output_column));
+            report::ptl::write_csv(rows, &mut sink)
+                .and_then(|()| sink.finish())
+                .and_then(OutputFile::commit)
+        } else {
+            report::ptl::write_csv(rows, &mut f).and_then(|()| f.commit())
+        };
         if let Err(e) = res {
             say!("error: cannot write `{}`: {e}", path.display());
+            return EXIT_UNREADABLE;
+        }
+    }
+    if let (Some(conn), Some(table), Some(rows)) = (&ptl_conn, &args.ptl_table, &outcome.ptl) {
+        let res = pal_engine::io::sinks::postgres::replace_table(
+            conn,
+            table,
+            &ColumnType::of_output_column,
+            |w| report::ptl::write_csv(rows, w),
+        );
+        if let Err(e) = res {
+            say!("error: {e}");
             return EXIT_UNREADABLE;
         }
     }

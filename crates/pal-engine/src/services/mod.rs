@@ -3,6 +3,7 @@
 //! session.
 
 pub mod batch;
+pub mod convert;
 pub mod output;
 pub mod project;
 pub mod repl;
