@@ -5,10 +5,10 @@ use crate::measure::{peak_rss_bytes, Phases};
 use chrono::NaiveDate;
 use pal_engine::io::events::{EventSet, InputFormat, PgQuery, ReadError, Rejection};
 use pal_engine::io::pg::{redact_url, url_has_password, PgConnection};
-use pal_engine::io::sinks::parquet::ParquetSink;
-use pal_engine::io::sinks::ColumnType;
 use pal_engine::io::render::{render, Format};
 use pal_engine::io::report::{self, ResultFormat};
+use pal_engine::io::sinks::parquet::ParquetSink;
+use pal_engine::io::sinks::ColumnType;
 use pal_engine::model::ir::Policy;
 use pal_engine::services::batch::{self, Input, ResultSink, Sinks};
 use pal_engine::services::output::{check_outputs, OutputFile};
@@ -330,7 +330,11 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         .as_at
         .unwrap_or_else(|| chrono::Local::now().date_naive());
     // The PTL table's connection is made sure of before the run, not after it.
-    let ptl_conn = match args.ptl_table.as_ref().map(|_| pg_connection(args.pg_url.as_deref())) {
+    let ptl_conn = match args
+        .ptl_table
+        .as_ref()
+        .map(|_| pg_connection(args.pg_url.as_deref()))
+    {
         Some(Err((code, msg))) => {
             say!("error: {msg}");
             return code;
@@ -350,10 +354,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     let mut results_file = match args.output.as_deref().map(OutputFile::create).transpose() {
         Ok(f) => f.map(|f| {
             if results_parquet {
-                Results::Parquet(ParquetSink::new(
-                    f,
-                    Box::new(ColumnType::of_output_column),
-                ))
+                Results::Parquet(ParquetSink::new(f, Box::new(ColumnType::of_output_column)))
             } else {
                 Results::File(f)
             }
@@ -449,8 +450,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     };
     let sinks = Sinks {
         results,
-        ptl_clock: (args.ptl.is_some() || args.ptl_table.is_some())
-            .then(|| args.ptl_clock.clone()),
+        ptl_clock: (args.ptl.is_some() || args.ptl_table.is_some()).then(|| args.ptl_clock.clone()),
         summary: args.summary,
         on_rejection: &mut on_rejection,
         on_progress: Some(&mut show_progress),

@@ -156,9 +156,13 @@ impl PgConnection {
 
     /// Connects (without TLS: for a server on the same host or a trusted network).
     pub fn connect(&self) -> Result<Client, String> {
-        self.config
-            .connect(NoTls)
-            .map_err(|e| format!("cannot connect to {}: {}", self.shown, self.scrub(&e)))
+        self.config.connect(NoTls).map_err(|e| {
+            format!(
+                "cannot connect to {}: {}",
+                self.shown,
+                self.scrub(&describe(&e))
+            )
+        })
     }
 
     /// An error's text, with the password (if it somehow appears) replaced by `***`.
@@ -245,6 +249,25 @@ fn pgpass_password(config: &Config, env: &impl Fn(&str) -> Option<String>) -> Op
         }
     }
     None
+}
+
+/// A client error's text: the server's own message (and detail) for a database error, which
+/// the client's `Display` reduces to "db error", else the error and its causes.
+pub fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut text = db.message().to_string();
+        if let Some(d) = db.detail() {
+            text.push_str(&format!(" ({d})"));
+        }
+        return text;
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
 }
 
 /// A table name, `name` or `schema.name`, quoted for SQL (each part double-quoted, quotes

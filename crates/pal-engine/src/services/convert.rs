@@ -44,14 +44,15 @@ impl Guess {
 }
 
 fn reader(path: &Path) -> Result<csv::Reader<std::fs::File>, String> {
-    let file = std::fs::File::open(path)
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    Ok(csv::ReaderBuilder::new().has_headers(true).from_reader(file))
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    Ok(csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(file))
 }
 
 fn header(r: &mut csv::Reader<std::fs::File>, path: &Path) -> Result<Vec<String>, String> {
-    Ok(r
-        .headers()
+    Ok(r.headers()
         .map_err(|e| format!("cannot read the CSV header of `{}`: {e}", path.display()))?
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
@@ -126,7 +127,9 @@ pub fn csv_to_parquet(
         })?;
         rows += 1;
     }
-    let sink = w.into_inner().map_err(|e| write_err(&e.error().to_string()))?;
+    let sink = w
+        .into_inner()
+        .map_err(|e| write_err(&e.error().to_string()))?;
     let file = sink.finish().map_err(|e| write_err(&e))?;
     file.commit().map_err(|e| write_err(&e))?;
     Ok((rows, types))

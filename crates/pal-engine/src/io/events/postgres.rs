@@ -8,7 +8,7 @@
 
 use super::table::{Cells, Provenance, RowBatch, TableSource};
 use super::ReadError;
-use crate::io::pg::{quote_table, PgConnection};
+use crate::io::pg::{describe, quote_table, PgConnection};
 use postgres::types::Type;
 use postgres::Client;
 
@@ -67,10 +67,10 @@ impl PgSource {
             .batch_execute(
                 "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET TimeZone = 'Europe/London'",
             )
-            .map_err(|e| ReadError::Io(format!("{name}: {}", conn.scrub(&e))))?;
+            .map_err(|e| ReadError::Io(format!("{name}: {}", conn.scrub(&describe(&e)))))?;
         let statement = client
             .prepare(&sql)
-            .map_err(|e| ReadError::Header(format!("{name}: {}", conn.scrub(&e))))?;
+            .map_err(|e| ReadError::Header(format!("{name}: {}", conn.scrub(&describe(&e)))))?;
         let columns = statement
             .columns()
             .iter()
@@ -125,7 +125,7 @@ impl TableSource for PgSource {
         let copy = format!("COPY ({sql}) TO STDOUT WITH (FORMAT csv)");
         let reader = client
             .copy_out(&copy)
-            .map_err(|e| ReadError::Io(format!("{name}: {}", conn.scrub(&e))))?;
+            .map_err(|e| ReadError::Io(format!("{name}: {}", conn.scrub(&describe(&e)))))?;
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)

@@ -30,6 +30,14 @@ impl Cells {
     pub fn push_missing(&mut self) {
         self.0.push_field(b"");
     }
+
+    /// The cells as text (for tests and tools).
+    pub fn texts(&self) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect()
+    }
 }
 
 /// A batch of rows read by a source, turned into cells on whichever thread parses it.

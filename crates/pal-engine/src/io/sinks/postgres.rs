@@ -4,7 +4,7 @@
 //! Any failure rolls the transaction back, so the table is exactly as it was before the run.
 
 use super::ColumnType;
-use crate::io::pg::{quote_table, PgConnection};
+use crate::io::pg::{describe, quote_table, PgConnection};
 use std::io::{self, Write};
 
 /// Replaces the rows of `table` (`name` or `schema.name`) with the CSV text `write_csv`
@@ -41,10 +41,11 @@ pub fn replace_table(
             conn.scrub(e)
         )
     };
+    let failpg = |what: &str, e: &postgres::Error| fail(what, &describe(e));
     let mut client = conn.connect()?;
     let mut tx = client
         .transaction()
-        .map_err(|e| fail("start a transaction for", &e))?;
+        .map_err(|e| failpg("start a transaction for", &e))?;
     let mut ddl = format!(
         "CREATE TABLE IF NOT EXISTS {quoted} ({});",
         columns
@@ -61,7 +62,7 @@ pub fn replace_table(
         ));
     }
     ddl.push_str(&format!(" DELETE FROM {quoted};"));
-    tx.batch_execute(&ddl).map_err(|e| fail("prepare", &e))?;
+    tx.batch_execute(&ddl).map_err(|e| failpg("prepare", &e))?;
     let copy = format!(
         "COPY {quoted} ({}) FROM STDIN WITH (FORMAT csv, HEADER true)",
         columns
@@ -70,9 +71,9 @@ pub fn replace_table(
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let mut writer = tx.copy_in(&copy).map_err(|e| fail("write", &e))?;
+    let mut writer = tx.copy_in(&copy).map_err(|e| failpg("write", &e))?;
     writer.write_all(&text).map_err(|e| fail("write", &e))?;
-    let rows = writer.finish().map_err(|e| fail("write", &e))?;
-    tx.commit().map_err(|e| fail("commit", &e))?;
+    let rows = writer.finish().map_err(|e| failpg("write", &e))?;
+    tx.commit().map_err(|e| failpg("commit", &e))?;
     Ok(rows)
 }

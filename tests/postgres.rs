@@ -1,0 +1,655 @@
+//! PostgreSQL as a source and a sink, against a real server: a throwaway cluster (initdb into a
+//! temporary folder, `pg_ctl start` on a free local port, its socket in that folder, trust
+//! authentication for the user `pal`), stopped and removed when the test ends. The server's
+//! binaries come from Debian's `postgresql` (scripts/components/postgresql.sh, run by
+//! scripts/test.sh); without them these tests fail, they never skip. As root (CI), initdb
+//! refuses to run, so the cluster is made and run as the `postgres` OS user (runuser).
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A running throwaway cluster.
+struct Server {
+    dir: PathBuf,
+    bin: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+fn server_bin() -> PathBuf {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|b| b.join("initdb").is_file())
+        .collect();
+    found.sort();
+    if let Some(b) = found.pop() {
+        return b;
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .find(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file());
+    on_path.unwrap_or_else(|| {
+        panic!("PostgreSQL's initdb and pg_ctl were not found (PATH, /usr/lib/postgresql/*/bin): run scripts/test.sh, whose scripts/components/postgresql.sh installs them")
+    })
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+impl Server {
+    fn start() -> Server {
+        static SEQ: AtomicU32 = AtomicU32::new(0);
+        let bin = server_bin();
+        let dir = std::env::temp_dir().join(format!(
+            "pal-pg-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a temporary folder");
+        let as_postgres = is_root();
+        if as_postgres {
+            let ok = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&dir)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "cannot hand {} to the postgres user", dir.display());
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let server = Server {
+            dir,
+            bin,
+            port,
+            as_postgres,
+        };
+        let data = server.dir.join("data");
+        let out = server.tool(
+            "initdb",
+            &[
+                "-D",
+                &data.display().to_string(),
+                "-U",
+                "pal",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "initdb failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off",
+            server.port,
+            server.dir.display()
+        );
+        let out = server.tool(
+            "pg_ctl",
+            &[
+                "-D",
+                &data.display().to_string(),
+                "-o",
+                &opts,
+                "-l",
+                &server.dir.join("log").display().to_string(),
+                "-w",
+                "start",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}{}",
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(server.dir.join("log")).unwrap_or_default()
+        );
+        server
+    }
+
+    fn tool(&self, name: &str, args: &[&str]) -> Output {
+        let exe = self.bin.join(name);
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        cmd.args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {name}: {e}"))
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://pal@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn client(&self) -> postgres::Client {
+        postgres::Client::connect(&format!("{}?sslmode=disable", self.url()), postgres::NoTls)
+            .expect("connect to the test server")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let data = self.dir.join("data").display().to_string();
+        let _ = self.tool("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn pal(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pal"));
+    c.args(args);
+    for k in [
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PGDATABASE",
+        "PGPASSWORD",
+        "PGPASSFILE",
+    ] {
+        c.env_remove(k);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run pal")
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Loads `examples/events.csv` into the table `events`, every column text, rows in file order
+/// (`ord` gives that order back to a sorted query).
+fn load_events(client: &mut postgres::Client) {
+    let csv = std::fs::read(root().join("examples/events.csv")).expect("examples/events.csv");
+    let header_end = csv.iter().position(|b| *b == b'\n').expect("a header");
+    let header = String::from_utf8_lossy(&csv[..header_end])
+        .trim()
+        .to_string();
+    let columns: Vec<&str> = header.split(',').collect();
+    let ddl = format!(
+        "CREATE TABLE events ({}, ord bigserial)",
+        columns
+            .iter()
+            .map(|c| format!("\"{c}\" text"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    client.batch_execute(&ddl).expect("create events");
+    let copy = format!(
+        "COPY events ({}) FROM STDIN WITH (FORMAT csv, HEADER true)",
+        columns
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut w = client.copy_in(&copy).expect("copy in");
+    std::io::Write::write_all(&mut w, &csv).expect("write rows");
+    w.finish().expect("finish copy");
+}
+
+const AS_AT: &str = "2024-06-01";
+
+fn csv_run(extra: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        "policies/rde.pal",
+        "--events",
+        "examples/events.csv",
+        "--as-at",
+        AS_AT,
+        "--format",
+        "csv",
+    ];
+    args.extend_from_slice(extra);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pal"));
+    c.current_dir(root()).args(&args).output().expect("run pal")
+}
+
+fn in_root(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pal"));
+    c.current_dir(root()).args(args);
+    for k in [
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PGDATABASE",
+        "PGPASSWORD",
+        "PGPASSFILE",
+    ] {
+        c.env_remove(k);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run pal")
+}
+
+#[test]
+fn a_table_of_events_gives_the_results_of_the_csv_file_and_names_rejected_rows_by_key() {
+    let server = Server::start();
+    let mut client = server.client();
+    load_events(&mut client);
+    let from_csv = csv_run(&[]);
+    assert!(from_csv.status.success());
+    let url = server.url();
+    let query = "SELECT pathway_id, date, event, source, channel, priority, cancer_route, birth_date, vulnerable, tumour_group, specialty, reason, appointment, appointment_date, communicated, offered_date, available_from, on_the_day, admitted, subsequent, definitive, list, initiated_by, expected_until, until, cancer, ecad, original_start, code FROM events ORDER BY ord";
+    let from_pg = in_root(
+        &[
+            "run",
+            "policies/rde.pal",
+            "--events",
+            &url,
+            "--query",
+            query,
+            "--as-at",
+            AS_AT,
+            "--format",
+            "csv",
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&from_pg.stderr);
+    assert!(from_pg.status.success(), "{err}");
+    assert_eq!(
+        String::from_utf8_lossy(&from_pg.stdout),
+        String::from_utf8_lossy(&from_csv.stdout),
+        "a query gives the CSV file's results byte for byte"
+    );
+    // The same row account, and rejected rows named by their key columns, not a line.
+    let account = |o: &Output| {
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .find(|l| l.starts_with("as at"))
+            .map(str::to_string)
+    };
+    assert_eq!(account(&from_pg), account(&from_csv));
+    assert!(
+        err.contains("(query): row where pathway_id=")
+            && err
+                .contains("event=dnaa: rejected: unknown event type `dnaa` (did you mean `dna`?)"),
+        "{err}"
+    );
+    // Configured key columns, and a misspelt one.
+    let keyed = in_root(
+        &[
+            "run",
+            "policies/rde.pal",
+            "--pg-url",
+            &url,
+            "--query",
+            query,
+            "--as-at",
+            AS_AT,
+            "--key-columns",
+            "pathway_id,event",
+            "-o",
+            "/dev/null",
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&keyed.stderr);
+    assert!(
+        err.contains("row where pathway_id=") && !err.contains(", date="),
+        "{err}"
+    );
+    let misspelt = in_root(
+        &[
+            "run",
+            "policies/rde.pal",
+            "--pg-url",
+            &url,
+            "--table",
+            "events",
+            "--as-at",
+            AS_AT,
+            "--key-columns",
+            "pathway",
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&misspelt.stderr);
+    assert_eq!(misspelt.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("key column `pathway` is not a column")
+            && err.contains("did you mean `pathway_id`"),
+        "{err}"
+    );
+    // A sorted query streams, pathway by pathway: the same results, in id order.
+    let sorted = format!(
+        "{} ",
+        query.replace("ORDER BY ord", "ORDER BY pathway_id, ord")
+    );
+    let streamed = in_root(
+        &[
+            "run",
+            "policies/rde.pal",
+            "--pg-url",
+            &url,
+            "--query",
+            &sorted,
+            "--as-at",
+            AS_AT,
+            "--format",
+            "csv",
+            "--streaming",
+        ],
+        &[("PGUSER", "nobody")],
+    );
+    assert!(
+        streamed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&streamed.stderr)
+    );
+    let lines = |o: &Output| {
+        let mut l: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        l.sort();
+        l
+    };
+    assert_eq!(lines(&streamed), lines(&from_csv));
+    assert_eq!(account(&streamed), account(&from_csv));
+    // The environment alone names the server: PGHOST, PGPORT, PGUSER, PGDATABASE.
+    let port = server.port.to_string();
+    let by_env = in_root(
+        &[
+            "run",
+            "policies/rde.pal",
+            "--query",
+            query,
+            "--as-at",
+            AS_AT,
+            "--format",
+            "csv",
+        ],
+        &[
+            ("PGHOST", "127.0.0.1"),
+            ("PGPORT", &port),
+            ("PGUSER", "pal"),
+            ("PGDATABASE", "postgres"),
+        ],
+    );
+    assert!(
+        by_env.status.success(),
+        "{}",
+        String::from_utf8_lossy(&by_env.stderr)
+    );
+    assert_eq!(by_env.stdout, from_csv.stdout);
+}
+
+#[test]
+fn typed_columns_read_like_their_text() {
+    let server = Server::start();
+    let mut client = server.client();
+    client
+        .batch_execute(
+            "CREATE TABLE ev (pathway_id text, date timestamp, event text, priority text, vulnerable boolean, birth_date date);
+             INSERT INTO ev VALUES
+               ('P1', '2024-01-02 09:30', 'referral_received', 'routine', true, '1950-03-04'),
+               ('P1', '2024-02-03 00:00', 'attended', NULL, NULL, NULL);",
+        )
+        .expect("typed table");
+    let text = "pathway_id,date,event,priority,vulnerable,birth_date\nP1,2024-01-02,referral_received,routine,true,1950-03-04\nP1,2024-02-03,attended,,,\n";
+    let dir = std::env::temp_dir().join(format!("pal-pg-typed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("ev.csv");
+    std::fs::write(&file, text).expect("write");
+    let from_csv = in_root(
+        &[
+            "run",
+            "policies/rde.pal",
+            "--events",
+            &file.display().to_string(),
+            "--as-at",
+            AS_AT,
+        ],
+        &[],
+    );
+    let from_pg = in_root(
+        &[
+            "run",
+            "policies/rde.pal",
+            "--pg-url",
+            &server.url(),
+            "--table",
+            "ev",
+            "--as-at",
+            AS_AT,
+        ],
+        &[],
+    );
+    assert!(
+        from_pg.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_pg.stderr)
+    );
+    assert_eq!(from_pg.stdout, from_csv.stdout);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn the_ptl_table_is_replaced_in_one_transaction_or_left_as_it_was() {
+    let server = Server::start();
+    let mut client = server.client();
+    client.batch_execute("CREATE SCHEMA rtt").expect("schema");
+    let url = server.url();
+    let dir = std::env::temp_dir().join(format!("pal-pg-ptl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let ptl_csv = dir.join("ptl.csv");
+    let run = in_root(
+        &[
+            "run",
+            "policies/rde.pal",
+            "--events",
+            "examples/events.csv",
+            "--as-at",
+            AS_AT,
+            "-o",
+            "/dev/null",
+            "--ptl",
+            &ptl_csv.display().to_string(),
+            "--pg-url",
+            &url,
+            "--ptl-table",
+            "rtt.ptl",
+        ],
+        &[],
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // The table holds the PTL file's rows, typed.
+    let file = std::fs::read_to_string(&ptl_csv).expect("the PTL file");
+    let mut reader = csv::Reader::from_reader(file.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let file_rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.expect("row").iter().map(str::to_string).collect())
+        .collect();
+    assert!(file_rows.len() > 10);
+    let table_text = |client: &mut postgres::Client| -> Vec<Vec<String>> {
+        let cols = header
+            .iter()
+            .map(|c| format!("coalesce(\"{c}\"::text, '')"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        client
+            .query(
+                &format!("SELECT {cols} FROM rtt.ptl ORDER BY days_waited DESC, pathway_id"),
+                &[],
+            )
+            .expect("read the table")
+            .iter()
+            .map(|row| (0..header.len()).map(|i| row.get::<_, String>(i)).collect())
+            .collect()
+    };
+    assert_eq!(table_text(&mut client), file_rows);
+    let types: Vec<(String, String)> = client
+        .query("SELECT column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = 'rtt' AND table_name = 'ptl' ORDER BY ordinal_position", &[])
+        .expect("columns")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert!(
+        types.contains(&("start".into(), "date".into())),
+        "{types:?}"
+    );
+    assert!(
+        types.contains(&("days_waited".into(), "bigint".into())),
+        "{types:?}"
+    );
+    assert!(
+        types.contains(&("breached".into(), "boolean".into())),
+        "{types:?}"
+    );
+    let before = table_text(&mut client);
+    // A run that fails (a rejected row under --strict) leaves the table exactly as it was.
+    let strict = in_root(
+        &[
+            "run",
+            "policies/rde.pal",
+            "--events",
+            "examples/events.csv",
+            "--as-at",
+            AS_AT,
+            "-o",
+            "/dev/null",
+            "--strict",
+            "--pg-url",
+            &url,
+            "--ptl-table",
+            "rtt.ptl",
+        ],
+        &[],
+    );
+    assert_eq!(strict.status.code(), Some(1));
+    assert_eq!(table_text(&mut client), before);
+    // A failure inside the write (a column the rows cannot fill) is rolled back: no rows lost,
+    // none half-written; a later as-at date would have changed every row.
+    client
+        .batch_execute("ALTER TABLE rtt.ptl ADD COLUMN reviewed_by text NOT NULL DEFAULT 'x'; ALTER TABLE rtt.ptl ALTER COLUMN reviewed_by DROP DEFAULT")
+        .expect("alter");
+    let failed = in_root(
+        &[
+            "run",
+            "policies/rde.pal",
+            "--events",
+            "examples/events.csv",
+            "--as-at",
+            "2024-09-01",
+            "-o",
+            "/dev/null",
+            "--pg-url",
+            &url,
+            "--ptl-table",
+            "rtt.ptl",
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("cannot write `rtt.ptl`") && err.contains("reviewed_by"),
+        "{err}"
+    );
+    assert_eq!(table_text(&mut client), before);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_password_never_appears_in_output() {
+    let server = Server::start();
+    let secret = "Sup3rS3cret";
+    // On the command line: refused, the URL shown without it.
+    let url = format!("postgres://pal:{secret}@127.0.0.1:{}/postgres", server.port);
+    let out = pal(
+        &[
+            "run",
+            "policies/rde.pal",
+            "--events",
+            &url,
+            "--table",
+            "events",
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("pal:***@127.0.0.1") && err.contains("PGPASSWORD"),
+        "{err}"
+    );
+    assert!(!err.contains(secret) && !String::from_utf8_lossy(&out.stdout).contains(secret));
+    let out = pal(
+        &[
+            "run",
+            "policies/rde.pal",
+            "--pg-url",
+            &format!("host=127.0.0.1 password={secret}"),
+            "--table",
+            "events",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(secret));
+    // From the environment: used, never shown, whatever goes wrong (no such table, no server).
+    let port = server.port.to_string();
+    for (p, what) in [(port.as_str(), "does not exist"), ("1", "cannot connect")] {
+        let out = in_root(
+            &[
+                "run",
+                "policies/rde.pal",
+                "--table",
+                "no_such_table",
+                "--as-at",
+                AS_AT,
+            ],
+            &[
+                ("PGHOST", "127.0.0.1"),
+                ("PGPORT", p),
+                ("PGUSER", "pal"),
+                ("PGDATABASE", "postgres"),
+                ("PGPASSWORD", secret),
+            ],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{err}");
+        assert!(
+            err.contains(what) && err.contains("postgres://pal@127.0.0.1"),
+            "{err}"
+        );
+        assert!(!err.contains(secret), "{err}");
+    }
+}
