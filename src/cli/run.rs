@@ -289,7 +289,7 @@ fn load_with_files(path: &Path, policy_path: &[PathBuf]) -> Result<(Policy, Vec<
 /// Where `-o` writes.
 enum Results {
     File(OutputFile),
-    Parquet(ParquetSink<OutputFile>),
+    Parquet(Box<ParquetSink<OutputFile>>),
 }
 
 /// Runs `pal run`.
@@ -354,7 +354,10 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     let mut results_file = match args.output.as_deref().map(OutputFile::create).transpose() {
         Ok(f) => f.map(|f| {
             if results_parquet {
-                Results::Parquet(ParquetSink::new(f, Box::new(ColumnType::of_output_column)))
+                Results::Parquet(Box::new(ParquetSink::new(
+                    f,
+                    Box::new(ColumnType::of_output_column),
+                )))
             } else {
                 Results::File(f)
             }
@@ -375,7 +378,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     };
     let results_to: Option<Box<dyn Write + '_>> = match &mut results_file {
         Some(Results::File(f)) => Some(Box::new(f)),
-        Some(Results::Parquet(f)) => Some(Box::new(f)),
+        Some(Results::Parquet(f)) => Some(Box::new(&mut **f)),
         None if !args.summary => Some(Box::new(std::io::BufWriter::with_capacity(
             1 << 20,
             &mut *out,

@@ -42,7 +42,7 @@ pub struct ParquetSink<W: Write + Send> {
 enum State<W: Write + Send> {
     /// Waiting for the header record.
     Header(W),
-    Writing(ArrowWriter<W>),
+    Writing(Box<ArrowWriter<W>>),
     /// A write failed.
     Failed,
 }
@@ -142,7 +142,7 @@ impl<W: Write + Send> ParquetSink<W> {
                 self.schema = Arc::new(schema);
                 let writer =
                     ArrowWriter::try_new(out, self.schema.clone(), Some(props)).map_err(other)?;
-                self.state = State::Writing(writer);
+                self.state = State::Writing(Box::new(writer));
                 Ok(())
             }
             State::Writing(w) => {
