@@ -389,8 +389,8 @@ pub fn untested<'r>(sources: &SourceMap, per_root: &[RootCoverage<'r>]) -> Untes
 /// The tests that count do not depend on which paths were checked: a rule's tests are those
 /// in the `.pal` files under the folder of the file that declares it (recursively), so
 /// `pal check policies/rde.pal` and `pal check policies/` agree about `rde.pal`'s rules. A rule
-/// with no test file at all under its folder is not reported: its author has not started on
-/// tests.
+/// is reported only when some test there runs against its file (a policy nobody has started
+/// testing is not nagged, nor is one that merely shares a folder with tested ones).
 fn lint_untested(run: &mut CheckRun, paths: &[PathBuf], policy_path: &[PathBuf]) {
     let per_root = coverage_by_root(run);
     // The folders whose tests count: each declaring file's, nested ones folded into their
@@ -421,7 +421,8 @@ fn lint_untested(run: &mut CheckRun, paths: &[PathBuf], policy_path: &[PathBuf])
         })
         .collect();
     let mut fired: HashSet<(PathBuf, u32)> = HashSet::new();
-    let mut test_files: HashSet<PathBuf> = HashSet::new();
+    // Files some test runs against: their rules are held to W0007.
+    let mut tested_files: HashSet<PathBuf> = HashSet::new();
     for r in std::iter::once(&*run).chain(&others) {
         for c in coverage_by_root(r) {
             fired.extend(
@@ -432,16 +433,18 @@ fn lint_untested(run: &mut CheckRun, paths: &[PathBuf], policy_path: &[PathBuf])
                     .map(|rule| (canonical_file(&r.sources, rule.span), rule.span.start)),
             );
             if c.coverage.tests > 0 {
-                test_files.insert(canonical(&c.root.path));
+                tested_files.extend(
+                    c.policy
+                        .rules
+                        .iter()
+                        .map(|rule| canonical_file(&r.sources, rule.span)),
+                );
             }
         }
     }
     let untested_here = |rule: &RuleDef| {
         let file = canonical_file(&run.sources, rule.span);
-        let has_tests = file
-            .parent()
-            .is_some_and(|dir| test_files.iter().any(|t| t.starts_with(dir)));
-        has_tests && !fired.contains(&(file, rule.span.start))
+        tested_files.contains(&file) && !fired.contains(&(file, rule.span.start))
     };
     let found: Vec<(Suppressions, Vec<Diagnostic>)> = per_root
         .iter()
