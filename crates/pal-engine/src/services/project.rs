@@ -148,19 +148,49 @@ pub fn unreadable_input(diags: &[Diagnostic]) -> bool {
     })
 }
 
-/// Checks a loaded policy, unless loading it failed: a file that did not parse, or an
-/// `extends`/`import` that could not be followed, is the one root cause, and checking what did
-/// load would report every name the missing part declares (one unterminated string in
-/// `rde.pal` used to give hundreds of "unknown event type" errors over `policies/`).
+/// Checks a loaded policy, unless loading it failed: an `extends`/`import` that could not be
+/// followed is the one root cause, and checking what did load would report every name the
+/// missing part declares (one unreadable `national.pal` used to give hundreds of "unknown
+/// event type" errors over `policies/`).
+///
+/// A file with syntax errors is different: its broken items are left out and the rest is
+/// checked, so a typo in one rule does not hide a type error in the next. Only errors are kept
+/// (lints of a half-parsed policy are noise), none that names what a broken item would have
+/// declared, and the policy does not run.
 fn check_loaded(loaded: &LoadedPolicy, sources: &SourceMap, load_diags: &[Diagnostic]) -> Checked {
-    if load_diags.iter().any(Diagnostic::is_error) {
-        return Checked {
-            policy: None,
-            diagnostics: Vec::new(),
-            suppressions: Suppressions::default(),
-        };
+    let nothing = || Checked {
+        policy: None,
+        diagnostics: Vec::new(),
+        suppressions: Suppressions::default(),
+    };
+    let mut errors = load_diags.iter().filter(|d| d.is_error()).peekable();
+    if errors.peek().is_none() {
+        return check(loaded, sources);
     }
-    check(loaded, sources)
+    let only_recovered_syntax = errors.all(|d| {
+        d.code == Code::E0001
+            && d.primary_span()
+                .is_some_and(|s| loaded.recovered.contains(&s.file))
+    });
+    if !only_recovered_syntax {
+        return nothing();
+    }
+    let mut checked = check(loaded, sources);
+    checked.policy = None;
+    checked.suppressions = Suppressions::default();
+    checked
+        .diagnostics
+        .retain(|d| d.is_error() && !names_any(&d.message, &loaded.lost));
+    checked
+}
+
+/// Whether `message` names (in backticks) any of `names`.
+fn names_any(message: &str, names: &[String]) -> bool {
+    message
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .any(|quoted| names.iter().any(|n| n == quoted))
 }
 
 /// Loads and checks the roots among `paths`: every file that no other file in the set imports
