@@ -1115,10 +1115,20 @@ impl<'a, 'p> Run<'a, 'p> {
             .filter(|(_, v)| v.is_set())
             .map(|(a, v)| (a.name.clone(), policy.schema.display_value(v)))
             .collect();
+        let mut literal_attributes: Vec<String> = policy
+            .schema
+            .attributes
+            .iter()
+            .zip(&self.state.attrs)
+            .filter(|(_, v)| matches!(v, Value::Bool(_) | Value::Int(_)))
+            .map(|(a, _)| a.name.clone())
+            .collect();
+        literal_attributes.sort();
         PathwayResult {
             pathway_id: pathway_id.to_string(),
             as_at,
             attributes,
+            literal_attributes,
             clocks: clocks.into_iter().map(|(_, _, r)| r).collect(),
             outcomes: self.outcomes,
             obligations,
