@@ -69,7 +69,12 @@ pub struct RunArgs {
     pub ptl_clock: String,
     /// The pathway attributes the PTL shows after the pathway id, comma-separated (default:
     /// priority,specialty; any attribute the policy declares).
-    #[arg(long, value_delimiter = ',', value_name = "ATTRIBUTES", requires = "ptl")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "ATTRIBUTES",
+        requires = "ptl"
+    )]
     pub ptl_columns: Option<Vec<String>>,
     /// Only pathways that breach within this horizon of the as-at date, or have breached
     /// already: `6w` (weeks) or `42d` (days).

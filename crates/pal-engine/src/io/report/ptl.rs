@@ -188,9 +188,9 @@ impl Vocabulary {
         let schema = &policy.schema;
         let slot = |e: EventTypeId, name: &str, date: bool| {
             schema.events.get(e as usize).and_then(|def| {
-                def.fields.iter().position(|f| {
-                    f.name == name && (!date || matches!(f.ty, ValueType::Date))
-                })
+                def.fields
+                    .iter()
+                    .position(|f| f.name == name && (!date || matches!(f.ty, ValueType::Date)))
             })
         };
         let id = |name: &str| schema.event(name).map(|(id, _)| id);
@@ -240,10 +240,7 @@ impl PtlSpec {
             let known: Vec<String> = policy.clocks.iter().map(|c| c.name.clone()).collect();
             return Err(SpecError::UnknownClock {
                 name: clock.to_string(),
-                suggestion: crate::base::suggest::suggest(
-                    clock,
-                    known.iter().map(String::as_str),
-                ),
+                suggestion: crate::base::suggest::suggest(clock, known.iter().map(String::as_str)),
                 known,
             });
         }
@@ -309,8 +306,7 @@ impl PtlSpec {
             .find(|p| p.clock == self.clock && p.status.is_open())?;
         let days = p.days_waited.unwrap_or(0);
         let next = next_action(&r.obligations, r.as_at);
-        let (dnas, patient_cancellations, hospital_cancellations) =
-            self.counts(events, p.start);
+        let (dnas, patient_cancellations, hospital_cancellations) = self.counts(events, p.start);
         let (next_appointment, next_appointment_kind) =
             self.next_appointment(events, p.start, r.as_at);
         let attr = |name: &str| r.attributes.get(name).cloned().unwrap_or_default();
@@ -377,7 +373,10 @@ impl PtlSpec {
         let field = |e: &Event, slot: Option<usize>| slot.and_then(|s| e.fields.get(s)).cloned();
         // The latest booking of each kind: a new booking of a kind replaces the last.
         let mut latest: Vec<(Option<Value>, NaiveDate, u32, NaiveDate)> = Vec::new();
-        for e in events.iter().filter(|e| e.kind == booked && e.date >= since) {
+        for e in events
+            .iter()
+            .filter(|e| e.kind == booked && e.date >= since)
+        {
             let Some(Value::Date(when)) = field(e, Some(date_slot)) else {
                 continue;
             };
@@ -397,9 +396,9 @@ impl PtlSpec {
             });
             let seen = events.iter().any(|e| {
                 e.date == when
-                    && v.seen
-                        .iter()
-                        .any(|(t, slot)| e.kind == *t && (slot.is_none() || field(e, *slot) == *kind))
+                    && v.seen.iter().any(|(t, slot)| {
+                        e.kind == *t && (slot.is_none() || field(e, *slot) == *kind)
+                    })
             });
             !cancelled && !seen
         };
@@ -452,7 +451,9 @@ impl PtlSpec {
             date(r.next_appointment),
             r.next_appointment_kind.clone(),
             safe(&r.next_obligation),
-            r.next_action_status.map(|s| s.to_string()).unwrap_or_default(),
+            r.next_action_status
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
             date(r.next_due),
             r.next_action_rule.clone(),
             safe(&r.next_action_description),

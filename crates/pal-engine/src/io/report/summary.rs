@@ -336,6 +336,10 @@ pub fn write_text(s: &Summary, out: &mut dyn Write) -> io::Result<()> {
             "completed periods"
         };
         writeln!(out, "{} — {measured}", c.clock)?;
+        if c.periods == 0 {
+            writeln!(out, "  none measured; {standard}")?;
+            continue;
+        }
         let within = match &target {
             Some(t) => format!("within {t}"),
             None => "within target".to_string(),
@@ -353,12 +357,23 @@ pub fn write_text(s: &Summary, out: &mut dyn Write) -> io::Result<()> {
             "periods completed:"
         };
         writeln!(out, "  {:<22}{}", capitalise(total), n(c.periods))?;
-        if let (Some(m), Some(p)) = (c.median_weeks(), c.p92_weeks()) {
-            writeln!(
+        let in_weeks = c.target_days.is_none_or(|d| d % 7 == 0);
+        match (c.median_days, c.p92_days) {
+            (Some(m), Some(p)) if in_weeks => writeln!(
                 out,
-                "  {:<22}{m:.1} weeks; 92nd percentile {p:.1} weeks",
-                "Median wait:"
-            )?;
+                "  {:<22}{:.1} weeks; 92nd percentile {:.1} weeks",
+                "Median wait:",
+                weeks_of(m),
+                weeks_of(p)
+            )?,
+            (Some(m), Some(p)) => writeln!(
+                out,
+                "  {:<22}{}; 92nd percentile {}",
+                "Median wait:",
+                count_of(m, "day", "days"),
+                count_of(p, "day", "days")
+            )?,
+            _ => {}
         }
         if !c.over_weeks.is_empty() {
             let over: Vec<String> = c
