@@ -603,7 +603,8 @@ uses it. Remove it, or use it where the policy text intends.",
         code: Code::W0003,
         title: "unreachable exception",
         explanation: "The exception can never apply: its condition is always false, it contradicts \
-the condition of the rule it overrides, or that rule is disabled.",
+the condition of the rule it overrides, or that rule is disabled in the same file. (Disabling an \
+inherited rule takes its inherited exceptions with it; those are not reported.)",
         example: "rule r on dna when event.appointment == first cite \"9.12.1\" { outcome discharge }\nexception e to r when event.appointment == follow_up cite \"9.13.1\" { outcome rebook }",
         fix: "rule r on dna when event.appointment == first cite \"9.12.1\" { outcome discharge }\nexception e to r when pathway.vulnerable cite \"9.12.3\" { outcome rebook }",
     },
