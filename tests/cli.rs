@@ -716,3 +716,65 @@ fn streaming_rejects_rows_of_a_pathway_that_come_back() {
     assert_eq!(code(&strict), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `pal explain` for people: descriptions beside rule ids, why a rule did not apply in
+/// positive words with values, timers in words, obligations met late with both dates, plurals.
+#[test]
+fn explain_speaks_to_people() {
+    let explain = |pathway: &str, extra: &[&str]| {
+        let mut args = vec![
+            "explain",
+            "policies/rde.pal",
+            "--events",
+            "tests/fixtures/ptl.csv",
+            "--as-at",
+            "2025-03-31",
+            "--pathway",
+            pathway,
+        ];
+        args.extend_from_slice(extra);
+        let o = pal(&args);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        stdout(&o)
+    };
+    let text = explain("E05", &[]);
+    for words in [
+        "paper_referral_grading — a non-e-RS referral is graded within 5 working days [9.7.3]",
+        "because `cas_referral` is false",
+        "because `exists(referral_received)` is true",
+        "timer set     cancer_first_seen_two_weeks",
+        "falls due on 2025-02-17 unless attended comes first",
+        "met late (due 2025-02-10, met 2025-02-20, 10 days late)",
+    ] {
+        assert!(text.contains(words), "missing {words:?} in\n{text}");
+    }
+    for jargon in ["armed", "`not ", "1 days"] {
+        assert!(!text.contains(jargon), "{jargon:?} in\n{text}");
+    }
+    insta::assert_snapshot!("explain_e05", text);
+    // A comparison that fails names the value it found.
+    let a01 = explain("A01", &[]);
+    assert!(
+        a01.contains("because `event.appointment` is first, not diagnostic"),
+        "{a01}"
+    );
+    assert!(
+        a01.contains(
+            "because `count(dna where dna.appointment == first)` is 1 and `repeat_dna_limit` is 2"
+        ),
+        "{a01}"
+    );
+    let d04 = explain("D04", &[]);
+    assert!(
+        d04.contains("rtt running since 2025-01-02 (1 day)"),
+        "{d04}"
+    );
+    let json = explain("E05", &["--format", "json"]);
+    let v: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
+    assert_eq!(v["pathway_id"], "E05", "{json}");
+    assert_eq!(v["attributes"]["vulnerable"], Value::Bool(false), "{json}");
+    assert!(
+        v["trace"].as_array().is_some_and(|t| !t.is_empty()),
+        "{json}"
+    );
+}

@@ -213,7 +213,10 @@ fn the_readme_transcript_is_a_real_session() {
     assert!(script.contains(":whynot"), "{block}");
     let (code, out, err) = repl_status("policies/rde.pal", &script);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out, expected, "README.md's transcript differs from a real session");
+    assert_eq!(
+        out, expected,
+        "README.md's transcript differs from a real session"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -225,10 +228,7 @@ fn commands_for_scenarios() {
     let (code, out, err) = repl_status("policies/national.pal", &script);
     // The misspelt `:load` and `:show` are lines in error.
     assert_eq!(code, 1, "{err}");
-    assert!(
-        err.contains("2 lines failed"),
-        "{err}"
-    );
+    assert!(err.contains("2 lines failed"), "{err}");
     insta::assert_snapshot!(out);
 }
 
@@ -243,10 +243,7 @@ fn a_piped_scenario_fails_when_an_expectation_does_not_hold() {
     assert_eq!(code, 1, "{out}{err}");
     insta::assert_snapshot!(format!("exit {code}\n--- stdout\n{out}--- stderr\n{err}"));
     // A line in error fails the session too.
-    let (code, _, err) = repl_status(
-        "policies/national.pal",
-        "2025-01-06 referal_received {}\n",
-    );
+    let (code, _, err) = repl_status("policies/national.pal", "2025-01-06 referal_received {}\n");
     assert_eq!(code, 1, "{err}");
     let (code, _, err) = repl_status("policies/national.pal", ":stat\n");
     assert_eq!(code, 1, "{err}");

@@ -289,12 +289,9 @@ impl Session {
             "save!" => self.save(arg, true),
             other => {
                 self.failures += 1;
-                let hint = crate::base::suggest::did_you_mean(
-                    other,
-                    COMMAND_NAMES.iter().copied(),
-                )
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default();
+                let hint = crate::base::suggest::did_you_mean(other, COMMAND_NAMES.iter().copied())
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
                 format!("unknown command `:{other}`{hint}; `:help` lists them")
             }
         };
@@ -849,7 +846,9 @@ impl Session {
         let mut out = format!("{} rules:", policy.rules.len());
         for r in &policy.rules {
             let trigger = match &r.kind {
-                RuleKind::On(es) => format!("on {}", es.iter().map(event).collect::<Vec<_>>().join(", ")),
+                RuleKind::On(es) => {
+                    format!("on {}", es.iter().map(event).collect::<Vec<_>>().join(", "))
+                }
                 RuleKind::Timer { from, .. } => format!("timer from {}", event(from)),
                 RuleKind::Exception { parent } => format!(
                     "exception to {}",
@@ -860,7 +859,11 @@ impl Session {
                         .unwrap_or("?")
                 ),
             };
-            let disabled = if r.disabled.is_some() { " (disabled)" } else { "" };
+            let disabled = if r.disabled.is_some() {
+                " (disabled)"
+            } else {
+                ""
+            };
             let _ = write!(out, "\n  {}{disabled} — {trigger}", r.name);
             if let Some(d) = &r.description {
                 let _ = write!(out, ": {d}");
@@ -907,12 +910,15 @@ impl Session {
                 policy.schema.type_name(&p.ty)
             );
             if !p.dated.is_empty() {
-                let _ = write!(out, " (changes on {})", p
-                    .dated
-                    .iter()
-                    .map(|(d, _)| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "));
+                let _ = write!(
+                    out,
+                    " (changes on {})",
+                    p.dated
+                        .iter()
+                        .map(|(d, _)| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
             }
             if !p.cite.is_empty() {
                 let _ = write!(out, " [{}]", p.cite.join(", "));
@@ -929,7 +935,8 @@ impl Session {
         };
         if name.is_empty() {
             self.failures += 1;
-            return "`:show` needs a name: a rule, parameter, clock, event type or definition".into();
+            return "`:show` needs a name: a rule, parameter, clock, event type or definition"
+                .into();
         }
         let source = |span: crate::base::source::Span| {
             let file = self.sources.get(span.file);
@@ -968,7 +975,11 @@ impl Session {
             let _ = write!(
                 out,
                 "\n  target {target}; measured on {} periods",
-                if c.measured_on_incomplete { "incomplete" } else { "completed" }
+                if c.measured_on_incomplete {
+                    "incomplete"
+                } else {
+                    "completed"
+                }
             );
             if !c.cite.is_empty() {
                 let _ = write!(out, " [{}]", c.cite.join(", "));
@@ -1124,7 +1135,10 @@ impl Session {
 /// it has no block before a blank line.
 fn declaration_text(text: &str, offset: usize) -> String {
     let offset = offset.min(text.len());
-    let start = text.get(..offset).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+    let start = text
+        .get(..offset)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |i| i + 1);
     let rest = text.get(start..).unwrap_or("");
     let mut depth = 0usize;
     let mut in_string = false;
@@ -1168,7 +1182,8 @@ const COMMAND_NAMES: &[&str] = &[
 
 /// True if an answer reports an error: a rendered diagnostic, or a command's refusal.
 fn is_error_answer(out: &str) -> bool {
-    out.lines().any(|l| l.starts_with("error[") || l.starts_with("error:"))
+    out.lines()
+        .any(|l| l.starts_with("error[") || l.starts_with("error:"))
         || out.starts_with("no policy loaded")
         || out.starts_with("cannot write")
         || out.contains("the policy has errors")
@@ -1230,11 +1245,11 @@ pub fn clocks_line(r: &PathwayResult) -> String {
         .iter()
         .map(|p| match p.status {
             PeriodStatus::Running | PeriodStatus::Paused => format!(
-                "{} {} since {} ({} days)",
+                "{} {} since {} ({})",
                 p.clock,
                 p.status,
                 p.start,
-                p.days_waited.unwrap_or(0)
+                crate::base::text::count_of(p.days_waited.unwrap_or(0), "day", "days")
             ),
             status => format!(
                 "{} {status} {}{}",
