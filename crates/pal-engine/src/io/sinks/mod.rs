@@ -26,11 +26,16 @@ impl ColumnType {
     /// one) is text until it is.
     pub fn of_output_column(name: &str) -> ColumnType {
         match name {
-            "as_at" | "start" | "stop" | "target_date" | "next_due" | "date" => ColumnType::Date,
+            // Results.
+            "as_at" | "start" | "stop" | "target_date" => ColumnType::Date,
             "period" | "days_waited" | "weeks_waited" | "paused_days" | "target_days" => {
                 ColumnType::Int
             }
             "breached" => ColumnType::Bool,
+            // The PTL (docs/ptl.md); its attribute columns are text.
+            "clock_start" | "breach_date" | "week_52_date" | "next_appointment"
+            | "next_action_due" => ColumnType::Date,
+            "dnas" | "patient_cancellations" | "hospital_cancellations" => ColumnType::Int,
             _ => ColumnType::Text,
         }
     }
