@@ -58,6 +58,8 @@ pub struct Cli {
 }
 
 /// The subcommands.
+// Parsed once per process: the size of `run`'s arguments costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check policy files (names, types, lints) and report every problem.

@@ -1253,7 +1253,7 @@ mod tests {
     use super::*;
     use crate::model::schema::{EnumDef, EventTypeDef};
 
-    fn schema() -> Schema {
+    pub(super) fn schema() -> Schema {
         let mut s = Schema::default();
         s.enums.push(EnumDef {
             name: "appointment_kind".into(),

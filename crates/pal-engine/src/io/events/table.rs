@@ -269,3 +269,167 @@ pub fn for_each_table_pathway(
         on_rejected,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::events::{read_events, InputFormat};
+
+    /// Rows in memory, handed over `per_batch` at a time.
+    struct Memory {
+        columns: Vec<String>,
+        rows: Vec<Vec<&'static str>>,
+        per_batch: usize,
+        provenance: Provenance,
+    }
+
+    struct Rows(Vec<Vec<&'static str>>);
+
+    impl RowBatch for Rows {
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn row(&self, i: usize, cells: &mut Cells) {
+            for c in &self.0[i] {
+                cells.push(c.as_bytes());
+            }
+        }
+    }
+
+    impl TableSource for Memory {
+        fn name(&self) -> &str {
+            "memory"
+        }
+        fn columns(&self) -> &[String] {
+            &self.columns
+        }
+        fn provenance(&self) -> Provenance {
+            self.provenance.clone()
+        }
+        fn read(
+            self: Box<Self>,
+            emit: &mut dyn FnMut(Box<dyn RowBatch>) -> bool,
+        ) -> Result<(), ReadError> {
+            for b in self.rows.chunks(self.per_batch) {
+                if !emit(Box::new(Rows(b.to_vec()))) {
+                    break;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    const CSV: &str = "pathway_id,date,event,appointment\n\
+        P1,2024-01-02,referral_received,\n\
+        P1,2024-01-09,dna,frist\n\
+        P2,2024-01-03,referral_received,\n\
+        P1,2024-01-20,attended,first\n\
+        P2,2024-13-01,dna,first\n";
+
+    fn memory(per_batch: usize, provenance: Provenance) -> Box<dyn TableSource> {
+        let mut lines = CSV.lines();
+        let columns = lines
+            .next()
+            .map(|h| h.split(',').map(str::to_string).collect())
+            .unwrap_or_default();
+        Box::new(Memory {
+            columns,
+            rows: lines.map(|l| l.split(',').collect()).collect(),
+            per_batch,
+            provenance,
+        })
+    }
+
+    #[test]
+    fn a_table_reads_like_the_same_csv_with_rows_or_keys_for_lines() {
+        let schema = crate::io::events::tests::schema();
+        let opts = ReadOptions {
+            schema: &schema,
+            as_at: None,
+            strict: false,
+        };
+        let csv = read_events(CSV.as_bytes(), "memory", InputFormat::Csv, &opts).expect("csv");
+        for per_batch in [1, 2, 5] {
+            let t =
+                read_table_events(memory(per_batch, Provenance::RowNumber), &opts).expect("table");
+            assert_eq!(t.rows_read, csv.rows_read);
+            assert_eq!(
+                t.pathways
+                    .iter()
+                    .map(|p| (&p.id, p.events.len()))
+                    .collect::<Vec<_>>(),
+                csv.pathways
+                    .iter()
+                    .map(|p| (&p.id, p.events.len()))
+                    .collect::<Vec<_>>()
+            );
+            let places: Vec<(String, String)> = t
+                .rejected
+                .iter()
+                .map(|r| (r.place(), r.reason.clone()))
+                .collect();
+            let want: Vec<(String, String)> = csv
+                .rejected
+                .iter()
+                .map(|r| (format!("memory: row {}", r.line - 1), r.reason.clone()))
+                .collect();
+            assert_eq!(places, want);
+        }
+        let keyed =
+            read_table_events(memory(2, Provenance::KeyColumns(vec![])), &opts).expect("keyed");
+        assert_eq!(
+            keyed.rejected[0].place(),
+            "memory: row where pathway_id=P1, date=2024-01-09, event=dna"
+        );
+        let chosen = read_table_events(
+            memory(
+                2,
+                Provenance::KeyColumns(vec!["event".into(), "pathway_id".into()]),
+            ),
+            &opts,
+        )
+        .expect("chosen keys");
+        assert_eq!(
+            chosen.rejected[1].place(),
+            "memory: row where event=dna, pathway_id=P2"
+        );
+        let Err(ReadError::Header(e)) = read_table_events(
+            memory(2, Provenance::KeyColumns(vec!["pathway".into()])),
+            &opts,
+        ) else {
+            panic!("a misspelt key column is an error");
+        };
+        assert!(e.contains("did you mean `pathway_id`"), "{e}");
+    }
+
+    #[test]
+    fn streaming_a_table_rejects_a_pathway_that_comes_back_by_its_key() {
+        let schema = crate::io::events::tests::schema();
+        let opts = ReadOptions {
+            schema: &schema,
+            as_at: None,
+            strict: false,
+        };
+        let mut pathways = Vec::new();
+        let mut rejected = Vec::new();
+        let tally = for_each_table_pathway(
+            memory(2, Provenance::KeyColumns(vec![])),
+            &opts,
+            |p| {
+                pathways.push(p.id);
+                ControlFlow::Continue(())
+            },
+            |r| rejected.push(r.to_string()),
+        )
+        .expect("stream");
+        assert_eq!(pathways, ["P1", "P2"]);
+        assert_eq!(tally.rows_read, 5);
+        assert_eq!(tally.rows_rejected, 3);
+        assert!(
+            rejected.iter().any(|r| r.starts_with(
+                "memory: row where pathway_id=P1, date=2024-01-20, event=attended: rows of pathway `P1` are not adjacent"
+            )),
+            "{rejected:?}"
+        );
+    }
+}
