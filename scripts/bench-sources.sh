@@ -23,7 +23,7 @@ csv="$data/synth-$n-seed2025.csv"
 pq="$data/synth-$n-seed2025.parquet"
 [ -f "$csv" ] || $pal synth --pathways "$n" --seed 2025 --out "$csv"
 echo "== load: $(uptime)"
-/usr/bin/time -f "convert: %e s wall, %M KiB peak RSS" $pal convert "$csv" "$pq"
+[ -f "$pq" ] || /usr/bin/time -f "convert: %e s wall, %M KiB peak RSS" $pal convert "$csv" "$pq"
 ls -l "$csv" "$pq"
 
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
@@ -48,8 +48,8 @@ run() {
     /usr/bin/time -f "$what: %e s wall, %M KiB peak RSS" \
         $pal run policies/rde.pal --as-at 2025-03-01 --streaming --ptl "$data/ptl-$what.csv" --summary --stats "$@" >/dev/null
 }
-run csv --events "$csv"
-run parquet --events "$pq"
+[ -n "${ONLY_POSTGRES:-}" ] || run csv --events "$csv"
+[ -n "${ONLY_POSTGRES:-}" ] || run parquet --events "$pq"
 run postgres --events "$url" --table events
 cmp "$data/ptl-csv.csv" "$data/ptl-parquet.csv" && cmp "$data/ptl-csv.csv" "$data/ptl-postgres.csv" && echo "the three PTLs are identical"
 echo "== load: $(uptime)"

@@ -5,6 +5,10 @@
 //! own for its type, made PAL's where the two differ: booleans (`t`/`f`) become `true`/`false`
 //! and timestamps their date (in the session's time zone, which is set to `Europe/London`).
 //! A rejected row names its key columns (pathway id, date and event unless others are given).
+//! Synchronized sequential scans are turned off for the session: otherwise a scan of a large
+//! table may start where another scan is (or last was), and a table loaded in pathway order
+//! would arrive rotated, splitting pathways (measured: 94,101 of 11.7 million rows at tier L).
+//! Only `ORDER BY` guarantees an order; `--table` reads the table's physical order.
 
 use super::table::{Cells, Provenance, RowBatch, TableSource};
 use super::ReadError;
@@ -65,7 +69,7 @@ impl PgSource {
         let mut client = conn.connect().map_err(ReadError::Io)?;
         client
             .batch_execute(
-                "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET TimeZone = 'Europe/London'",
+                "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET TimeZone = 'Europe/London'; SET synchronize_seqscans = off",
             )
             .map_err(|e| ReadError::Io(format!("{name}: {}", conn.scrub(&describe(&e)))))?;
         let statement = client
