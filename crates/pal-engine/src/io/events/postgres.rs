@@ -5,9 +5,10 @@
 //! own for its type, made PAL's where the two differ: booleans (`t`/`f`) become `true`/`false`
 //! and timestamps their date (in the session's time zone, which is set to `Europe/London`).
 //! A rejected row names its key columns (pathway id, date and event unless others are given).
-//! Synchronized sequential scans are turned off for the session: otherwise a scan of a large
-//! table may start where another scan is (or last was), and a table loaded in pathway order
-//! would arrive rotated, splitting pathways (measured: 94,101 of 11.7 million rows at tier L).
+//! Synchronized sequential scans are turned off for the session (a scan of a large table may
+//! otherwise start part-way through it). Even so, a table's physical order is not its load
+//! order: at tier L, 94,101 of 11.7 million rows COPY-loaded in pathway order came back split
+//! (`BENCHMARKS.md`).
 //! Only `ORDER BY` guarantees an order; `--table` reads the table's physical order.
 
 use super::table::{Cells, Provenance, RowBatch, TableSource};
