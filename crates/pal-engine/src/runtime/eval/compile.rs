@@ -22,10 +22,10 @@
 
 use super::expr::{compare, field_of, member, negate, truthy, Ctx};
 use super::index::{reads, Reads};
-use super::Evaluator;
+use super::{Evaluator, PeriodState};
 use crate::base::value::Value;
 use crate::model::event::Event;
-use crate::model::ir::{BinOp, EventRef, Expr, Query, QueryKind, MAX_QUERY_DEPTH};
+use crate::model::ir::{BinOp, ClockField, EventRef, Expr, Query, QueryKind, MAX_QUERY_DEPTH};
 use crate::model::schema::EventTypeId;
 use chrono::NaiveDate;
 use std::cmp::Ordering;
@@ -315,6 +315,19 @@ impl<'p> Compiler<'_, 'p> {
             Expr::Not(x) => {
                 let x = self.test(x);
                 test_fn(move |c| x(c).map(|b| !b))
+            }
+            // `rtt.open`, in most conditions: read in place (as `Ctx::clock` does).
+            Expr::Clock(k, ClockField::Open) => {
+                let k = *k as usize;
+                test_fn(move |c| {
+                    Some(
+                        c.state
+                            .clocks
+                            .get(k)
+                            .and_then(|periods| periods.last())
+                            .is_some_and(|p| p.state == PeriodState::Open),
+                    )
+                })
             }
             Expr::Binary(op @ (BinOp::Eq | BinOp::Ne), a, b) => {
                 let eq = *op == BinOp::Eq;
