@@ -27,6 +27,7 @@ macro_rules! say_text {
 
 mod bench;
 mod check;
+mod diff;
 mod explain;
 mod fmt;
 mod run;
@@ -63,6 +64,9 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Run a policy over pathway events: clocks, outcomes, obligations, PTL and RTT summary.
     Run(run::RunArgs),
+    /// What changing a policy does: both over an extract (`--events`), or the smallest pathway
+    /// on which they disagree. Exit 0: no difference; 1: differences found.
+    Diff(diff::DiffArgs),
     /// Run the `test` blocks of policy files.
     Test(test::TestArgs),
     /// Rewrite policy files in the canonical layout (`--check`: list those that differ).
@@ -108,6 +112,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check::run(a, &mut out),
         Command::Run(a) => run::run(a, &mut out),
         Command::Test(a) => test::run(a, &mut out),
+        Command::Diff(a) => diff::run(a, &mut out),
         Command::Fmt(a) => fmt::run(a, &mut out),
         Command::Explain(a) => explain::run(a, &mut out),
         Command::ExplainCode { code } => explain_code(code, &mut out),
