@@ -470,6 +470,7 @@ struct Space<'a> {
 }
 
 /// A built timeline.
+#[derive(Clone)]
 struct Built {
     events: Vec<Event>,
     written: Vec<Vec<bool>>,
@@ -571,7 +572,19 @@ pub fn search(
     starters(old).into_iter().for_each(|t| push(&mut types, t));
     let focused_count = types.len();
     (0..old.schema.events.len() as EventTypeId).for_each(|t| push(&mut types, t));
-    let offsets = boundaries(old, options.start, &focus.durations);
+    // An Int parameter that changed and is 7 or more is likely a number of days compared with
+    // a wait (`cancer_62.days_waited > short_cancer_route_days`): its boundaries are tried too.
+    let mut durations = focus.durations.clone();
+    for c in &changes.params {
+        for policy in [old, new] {
+            if let Some(Value::Int(n)) = policy.param_id(&c.name).map(|p| &policy.params[p as usize].initial) {
+                if *n >= 7 {
+                    push(&mut durations, Duration::days(*n));
+                }
+            }
+        }
+    }
+    let offsets = boundaries(old, options.start, &durations);
     let mut candidates = Vec::new();
     for (i, t) in types.iter().enumerate() {
         candidates.extend(candidates_of(old, *t, &focus, &offsets, i < focused_count));
@@ -585,8 +598,7 @@ pub fn search(
         .collect();
     moves.sort_by_key(|&(c, g)| (c.max(g), c, g));
     let moves: Vec<(usize, i64)> = moves.into_iter().map(|(c, g)| (c, gaps[g])).collect();
-    let longest = focus
-        .durations
+    let longest = durations
         .iter()
         .map(|d| days_of(old, options.start, *d))
         .max()
@@ -608,7 +620,7 @@ pub fn search(
         .map(|t| old.schema.events[*t as usize].name.clone())
         .collect();
     report.candidate_events = space.candidates.len();
-    report.boundaries = focus.durations.iter().map(|d| d.to_string()).collect();
+    report.boundaries = durations.iter().map(|d| d.to_string()).collect();
 
     const CHUNK: usize = 4096;
     let mut pending: Vec<Plan> = Vec::with_capacity(CHUNK);
@@ -693,7 +705,9 @@ pub fn search(
 }
 
 /// Builds the counterexample of a plan whose results differ, with its test block, if the
-/// block passes under the old policy and fails under the new.
+/// block passes under the old policy and fails under the new. A difference the expectations
+/// cannot see at the plan's as-at date (an obligation due a day later, both still open) is
+/// tried again as at the day after each differing due or target date.
 fn counterexample(
     space: &Space,
     plan: &Plan,
@@ -702,7 +716,45 @@ fn counterexample(
 ) -> Option<Counterexample> {
     let b = space.build(plan)?;
     let (a, n) = space.results(&b);
-    let diff = compare(&a, &n)?;
+    let first = compare(&a, &n)?;
+    let mut as_ats = vec![b.as_at];
+    for o in first.obligations_lost.iter().chain(&first.obligations_gained) {
+        push(&mut as_ats, o.due.succ_opt()?);
+    }
+    for c in &first.clocks {
+        for p in c.old.iter().chain(&c.new) {
+            push(&mut as_ats, p.target_date.succ_opt()?);
+        }
+    }
+    for as_at in as_ats {
+        if as_at < b.events.last()?.date {
+            continue;
+        }
+        let b = Built { as_at, ..b.clone() };
+        let (a, n) = space.results(&b);
+        let Some(diff) = compare(&a, &n) else {
+            continue;
+        };
+        let expectations = expectations(space.old.policy, &a, &n);
+        if expectations.is_empty() {
+            continue;
+        }
+        if let Some(c) = finish(space, &b, diff, &expectations, changes, verify) {
+            return Some(c);
+        }
+    }
+    None
+}
+
+/// The counterexample of a built timeline, if its test block checks out.
+fn finish(
+    space: &Space,
+    b: &Built,
+    diff: PathwayDiff,
+    expectations: &[String],
+    changes: &PolicyChanges,
+    verify: &(dyn Fn(&str) -> bool + Sync),
+) -> Option<Counterexample> {
     let schema = &space.old.policy.schema;
     let causes: Vec<String> = pathway_causes(
         space.old,
@@ -732,14 +784,13 @@ fn counterexample(
         .zip(&b.written)
         .map(|(e, w)| step_text(schema, e, w))
         .collect();
-    let expectations = expectations(space.old.policy, &a, &n);
     let test_block = test_block(
         space.old.policy,
         space.new.policy,
         &attributes,
         &events,
         b.as_at,
-        &expectations,
+        expectations,
         &causes,
     );
     if !verify(&test_block) {
