@@ -218,6 +218,34 @@ pub(crate) fn rule_exprs_deep<'p>(policy: &'p Policy, rule: &'p RuleDef) -> Vec<
 /// Why a rule of `policy` may behave differently: the changed parameters and definitions it
 /// reads, and whether it is itself changed. Empty if none.
 pub fn reasons(policy: &Policy, r: RuleId, changes: &PolicyChanges) -> Vec<String> {
+    let mut out = own_reasons(policy, r, changes);
+    // An exception is only considered when the rule it overrides holds: what changes that
+    // rule changes where the exception applies.
+    let mut at = r;
+    for _ in 0..policy.rules.len() {
+        let Some(RuleKind::Exception { parent }) = policy.rules.get(at as usize).map(|x| &x.kind)
+        else {
+            break;
+        };
+        let name = &policy.rules[*parent as usize].name;
+        for why in own_reasons(policy, *parent, changes) {
+            out.push(format!("overrides {name}, which {why}"));
+        }
+        at = *parent;
+    }
+    // A rule whose exception changed applies where it did not (or no longer applies).
+    if let Some(rule) = policy.rules.get(r as usize) {
+        for x in &rule.exceptions {
+            let name = &policy.rules[*x as usize].name;
+            for why in own_reasons(policy, *x, changes) {
+                out.push(format!("its exception {name} {why}"));
+            }
+        }
+    }
+    out
+}
+
+fn own_reasons(policy: &Policy, r: RuleId, changes: &PolicyChanges) -> Vec<String> {
     let Some(rule) = policy.rules.get(r as usize) else {
         return Vec::new();
     };
@@ -225,11 +253,11 @@ pub fn reasons(policy: &Policy, r: RuleId, changes: &PolicyChanges) -> Vec<Strin
     if let Some(c) = changes.rules.iter().find(|c| c.name == rule.name) {
         out.push(
             match c.change {
-                RuleChangeKind::Added => "added",
-                RuleChangeKind::Removed => "removed",
-                RuleChangeKind::Disabled => "disabled",
-                RuleChangeKind::Enabled => "enabled",
-                RuleChangeKind::Rewritten => "rewritten",
+                RuleChangeKind::Added => "is added",
+                RuleChangeKind::Removed => "is removed",
+                RuleChangeKind::Disabled => "is disabled",
+                RuleChangeKind::Enabled => "is enabled",
+                RuleChangeKind::Rewritten => "is rewritten",
             }
             .to_string(),
         );
