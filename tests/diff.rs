@@ -144,7 +144,11 @@ fn synthetic_extract(dir: &Path, pathways: u64) -> PathBuf {
 fn a_set_change_reports_exactly_the_pathways_that_change() {
     let dir = scratch("set");
     let events = synthetic_extract(&dir, 3000);
-    let new = variant(&dir, "three_cancellations", "set cancellation_limit = 3 cite \"9.10.2 as proposed\"");
+    let new = variant(
+        &dir,
+        "three_cancellations",
+        "set cancellation_limit = 3 cite \"9.10.2 as proposed\"",
+    );
     let rde = policies().join("rde.pal");
     let pp = policies();
     let o = pal(&[
@@ -195,13 +199,19 @@ fn a_set_change_reports_exactly_the_pathways_that_change() {
         .filter(|(id, (_, c))| b.get(*id).map(|x| &x.1) != Some(c))
         .map(|(id, _)| id.clone())
         .collect();
-    assert!(!outcome_changed.is_empty(), "the extract has no pathway the change moves");
+    assert!(
+        !outcome_changed.is_empty(),
+        "the extract has no pathway the change moves"
+    );
     assert_eq!(reported("outcomes"), outcome_changed);
     assert_eq!(reported("clocks"), clock_changed);
     // The cause is the rule that reads the parameter, with its citation.
     let causes = report["causes"].as_array().cloned().unwrap_or_default();
     let first = &causes[0];
-    assert_eq!(first["cause"], "patient_cancellation_discharge", "{causes:?}");
+    assert_eq!(
+        first["cause"], "patient_cancellation_discharge",
+        "{causes:?}"
+    );
     assert_eq!(first["cite"][0], "9.10.2");
     assert_eq!(first["because"][0], "reads cancellation_limit: 2 → 3");
     // Every changed pathway is explained by a rule that reads the limit, or by an exception
@@ -209,16 +219,21 @@ fn a_set_change_reports_exactly_the_pathways_that_change() {
     let explained: BTreeSet<&str> = causes
         .iter()
         .filter(|c| {
-            c["because"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|b| b.as_str().unwrap_or_default().contains("cancellation_limit: 2 → 3"))
+            c["because"].as_array().into_iter().flatten().any(|b| {
+                b.as_str()
+                    .unwrap_or_default()
+                    .contains("cancellation_limit: 2 → 3")
+            })
         })
         .filter_map(|c| c["cause"].as_str())
         .collect();
     for p in report["pathways"].as_array().into_iter().flatten() {
-        let causes: Vec<&str> = p["causes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let causes: Vec<&str> = p["causes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         assert!(causes.iter().any(|c| explained.contains(c)), "{p}");
     }
     assert_eq!(report["counts"]["pathways"], 3000);
@@ -239,7 +254,9 @@ fn identical_policies_report_no_difference() {
             pp.to_string_lossy().into(),
         ];
         if events {
-            a.extend(["--events", "examples/events.csv", "--as-at", "2025-03-31"].map(String::from));
+            a.extend(
+                ["--events", "examples/events.csv", "--as-at", "2025-03-31"].map(String::from),
+            );
         }
         a
     };
@@ -261,7 +278,11 @@ fn identical_policies_report_no_difference() {
 #[test]
 fn a_boundary_change_is_found_without_data_and_its_test_block_tells_them_apart() {
     let dir = scratch("boundary");
-    let new = variant(&dir, "notice_plus_a_day", "set reasonable_notice = 22 days cite \"3.34 as proposed\"");
+    let new = variant(
+        &dir,
+        "notice_plus_a_day",
+        "set reasonable_notice = 22 days cite \"3.34 as proposed\"",
+    );
     let rde = policies().join("rde.pal");
     let pp = policies();
     let o = pal(&[
@@ -281,7 +302,8 @@ fn a_boundary_change_is_found_without_data_and_its_test_block_tells_them_apart()
     let block = &out[start..];
     // The offer is dated exactly three weeks after the decline that records it.
     assert!(
-        block.contains("2025-01-06 offer_declined { appointment: first, offered_date: 2025-01-27 }"),
+        block
+            .contains("2025-01-06 offer_declined { appointment: first, offered_date: 2025-01-27 }"),
         "{block}"
     );
     for (policy, name, expected) in [(&rde, "under_rde", 0), (&new, "under_variant", 1)] {
@@ -337,7 +359,11 @@ fn a_search_that_finds_nothing_says_how_far_it_searched() {
 
 #[test]
 fn a_policy_with_errors_is_trouble_not_a_difference() {
-    let o = pal(&["diff", "policies/rde.pal", "tests/diagnostics/E0102_unknown_field.pal"]);
+    let o = pal(&[
+        "diff",
+        "policies/rde.pal",
+        "tests/diagnostics/E0102_unknown_field.pal",
+    ]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     let o = pal(&["diff", "policies/rde.pal", "no/such.pal"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o.stderr));

@@ -77,7 +77,10 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> u8 {
         Ok(p) => p,
         Err(c) => return c,
     };
-    let (old_name, new_name) = (args.old.display().to_string(), args.new.display().to_string());
+    let (old_name, new_name) = (
+        args.old.display().to_string(),
+        args.new.display().to_string(),
+    );
     let text = match &args.events {
         Some(events) => {
             let input = match open_input(events, args.input_format.as_deref()) {

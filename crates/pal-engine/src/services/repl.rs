@@ -864,7 +864,8 @@ impl Session {
     fn diff(&self, arg: &str) -> String {
         use crate::services::diff::{compare, render, structural, timeline};
         if arg.is_empty() {
-            return "`:diff` needs a policy file: `:diff policies/variants/strict_trust.pal`".into();
+            return "`:diff` needs a policy file: `:diff policies/variants/strict_trust.pal`"
+                .into();
         }
         let Some(policy) = self.policy.as_ref() else {
             return "no policy loaded".into();
@@ -914,11 +915,7 @@ impl Session {
                 );
             }
             Some(d) => {
-                let _ = writeln!(
-                    out,
-                    "under {} (new) instead of {this} (old):",
-                    other.name
-                );
+                let _ = writeln!(out, "under {} (new) instead of {this} (old):", other.name);
                 render::pathway_diff(&d, "  ", &mut out);
                 let t = timeline::side_by_side(&ev, &ev_other, "repl", events, attrs, as_at);
                 render::timeline(&t, &this, &other.name, "", &mut out);

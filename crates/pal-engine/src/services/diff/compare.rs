@@ -176,10 +176,18 @@ fn same_periods(a: &[PeriodResult], b: &[PeriodResult]) -> bool {
 /// no change to the patient).
 pub fn compare(old: &PathwayResult, new: &PathwayResult) -> Option<PathwayDiff> {
     if same_periods(&old.clocks, &new.clocks)
-        && same_in_order(&old.outcomes, &new.outcomes, |x, y| outcome_key(x) == outcome_key(y))
-        && same_in_order(&old.obligations, &new.obligations, |x, y| obligation_key(x) == obligation_key(y))
-        && same_in_order(&old.conflicts, &new.conflicts, |x, y| conflict_key(x) == conflict_key(y))
-        && same_in_order(&old.warnings, &new.warnings, |x, y| warning_key(x) == warning_key(y))
+        && same_in_order(&old.outcomes, &new.outcomes, |x, y| {
+            outcome_key(x) == outcome_key(y)
+        })
+        && same_in_order(&old.obligations, &new.obligations, |x, y| {
+            obligation_key(x) == obligation_key(y)
+        })
+        && same_in_order(&old.conflicts, &new.conflicts, |x, y| {
+            conflict_key(x) == conflict_key(y)
+        })
+        && same_in_order(&old.warnings, &new.warnings, |x, y| {
+            warning_key(x) == warning_key(y)
+        })
     {
         return None;
     }
@@ -215,11 +223,19 @@ pub fn compare(old: &PathwayResult, new: &PathwayResult) -> Option<PathwayDiff> 
             });
         }
     }
-    (d.outcomes_lost, d.outcomes_gained) = split(&old.outcomes, &new.outcomes, |x, y| outcome_key(x) == outcome_key(y));
+    (d.outcomes_lost, d.outcomes_gained) = split(&old.outcomes, &new.outcomes, |x, y| {
+        outcome_key(x) == outcome_key(y)
+    });
     (d.obligations_lost, d.obligations_gained) =
-        split(&old.obligations, &new.obligations, |x, y| obligation_key(x) == obligation_key(y));
-    (d.conflicts_lost, d.conflicts_gained) = split(&old.conflicts, &new.conflicts, |x, y| conflict_key(x) == conflict_key(y));
-    (d.warnings_lost, d.warnings_gained) = split(&old.warnings, &new.warnings, |x, y| warning_key(x) == warning_key(y));
+        split(&old.obligations, &new.obligations, |x, y| {
+            obligation_key(x) == obligation_key(y)
+        });
+    (d.conflicts_lost, d.conflicts_gained) = split(&old.conflicts, &new.conflicts, |x, y| {
+        conflict_key(x) == conflict_key(y)
+    });
+    (d.warnings_lost, d.warnings_gained) = split(&old.warnings, &new.warnings, |x, y| {
+        warning_key(x) == warning_key(y)
+    });
     let empty = d.clocks.is_empty()
         && d.outcomes_gained.is_empty()
         && d.outcomes_lost.is_empty()
@@ -359,26 +375,30 @@ mod tests {
         let cases: &[(Edit, &[PeriodField], usize, usize)] = &[
             (
                 |r| {
-                    r.clocks[0] = period(PeriodStatus::Stopped, "2025-01-06", Some("2025-02-01"), 26)
+                    r.clocks[0] =
+                        period(PeriodStatus::Stopped, "2025-01-06", Some("2025-02-01"), 26)
                 },
-                &[PeriodField::Status, PeriodField::Stop, PeriodField::DaysWaited],
+                &[
+                    PeriodField::Status,
+                    PeriodField::Stop,
+                    PeriodField::DaysWaited,
+                ],
                 0,
                 0,
             ),
             (
                 |r| r.clocks[0] = period(PeriodStatus::Running, "2025-01-07", None, 29),
-                &[PeriodField::Start, PeriodField::DaysWaited, PeriodField::BreachDate],
+                &[
+                    PeriodField::Start,
+                    PeriodField::DaysWaited,
+                    PeriodField::BreachDate,
+                ],
                 0,
                 0,
             ),
             (|r| r.clocks.clear(), &[PeriodField::Existence], 0, 0),
             (|r| r.outcomes.clear(), &[], 0, 1),
-            (
-                |r| r.outcomes[0].date = date("2025-01-11"),
-                &[],
-                1,
-                1,
-            ),
+            (|r| r.outcomes[0].date = date("2025-01-11"), &[], 1, 1),
         ];
         for (i, (edit, fields, gained, lost)) in cases.iter().enumerate() {
             let old = PathwayResult {
@@ -442,13 +462,20 @@ mod tests {
             clocks: Vec::new(),
         };
         let old = vec![
-            step("2025-01-01", &[("a", RuleOutcome::Fired), ("b", RuleOutcome::Fired)]),
+            step(
+                "2025-01-01",
+                &[("a", RuleOutcome::Fired), ("b", RuleOutcome::Fired)],
+            ),
             step("2025-01-02", &[("b", RuleOutcome::Fired)]),
         ];
         let new = vec![
             step(
                 "2025-01-01",
-                &[("a", RuleOutcome::Fired), ("b", RuleOutcome::Overridden), ("c", RuleOutcome::Fired)],
+                &[
+                    ("a", RuleOutcome::Fired),
+                    ("b", RuleOutcome::Overridden),
+                    ("c", RuleOutcome::Fired),
+                ],
             ),
             step("2025-01-02", &[("b", RuleOutcome::NotApplicable)]),
         ];
@@ -456,8 +483,20 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("b".to_string(), FiringCount { old_only: 2, new_only: 0 }),
-                ("c".to_string(), FiringCount { old_only: 0, new_only: 1 }),
+                (
+                    "b".to_string(),
+                    FiringCount {
+                        old_only: 2,
+                        new_only: 0
+                    }
+                ),
+                (
+                    "c".to_string(),
+                    FiringCount {
+                        old_only: 0,
+                        new_only: 1
+                    }
+                ),
             ]
         );
         assert!(firing_difference(&old, &old).is_empty());

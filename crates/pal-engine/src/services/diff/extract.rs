@@ -247,7 +247,14 @@ pub fn diff_extract(
                 examples.push(Example {
                     cause: c.cause.clone(),
                     diff,
-                    timeline: timeline::side_by_side(&ev_old, &ev_new, &p.id, &p.events, &[], as_at),
+                    timeline: timeline::side_by_side(
+                        &ev_old,
+                        &ev_new,
+                        &p.id,
+                        &p.events,
+                        &[],
+                        as_at,
+                    ),
                 });
             }
         }
@@ -341,7 +348,11 @@ pub(crate) fn pathway_causes(
     }
     if out.is_empty() {
         let _ = old;
-        out.push(("(no single rule: see the policy changes)".to_string(), false, false));
+        out.push((
+            "(no single rule: see the policy changes)".to_string(),
+            false,
+            false,
+        ));
     }
     out
 }
@@ -407,7 +418,7 @@ fn tally_causes(
         }
     }
     // Most pathways first; ties keep the order of first appearance (stable sort).
-    causes.sort_by(|a, b| b.pathways.cmp(&a.pathways));
+    causes.sort_by_key(|c| std::cmp::Reverse(c.pathways));
     causes
 }
 
@@ -426,7 +437,9 @@ fn tally(found: &[Found]) -> ChangeTally {
             let breached = |p: &Option<crate::runtime::eval::PeriodResult>| {
                 p.as_ref().is_some_and(|p| p.breached)
             };
-            if c.changed.contains(&PeriodField::Breached) || c.changed.contains(&PeriodField::Existence) {
+            if c.changed.contains(&PeriodField::Breached)
+                || c.changed.contains(&PeriodField::Existence)
+            {
                 match (breached(&c.old), breached(&c.new)) {
                     (false, true) => t.breaches_gained += 1,
                     (true, false) => t.breaches_lost += 1,
@@ -447,7 +460,10 @@ fn tally(found: &[Found]) -> ChangeTally {
             }
         };
         names(
-            d.outcomes_gained.iter().map(|o| o.outcome.clone()).collect(),
+            d.outcomes_gained
+                .iter()
+                .map(|o| o.outcome.clone())
+                .collect(),
             &mut t.outcomes_gained,
         );
         names(
@@ -485,7 +501,13 @@ fn target_text(days: i64) -> String {
     }
 }
 
-fn row(clock: Option<&str>, measure: String, unit: &'static str, old: Option<f64>, new: Option<f64>) -> PositionRow {
+fn row(
+    clock: Option<&str>,
+    measure: String,
+    unit: &'static str,
+    old: Option<f64>,
+    new: Option<f64>,
+) -> PositionRow {
     let change = match (old, new) {
         (Some(a), Some(b)) => Some(((b - a) * 10.0).round() / 10.0),
         _ => None,
@@ -502,7 +524,13 @@ fn row(clock: Option<&str>, measure: String, unit: &'static str, old: Option<f64
 
 /// The position under each policy: per clock with a standard, the share within target and
 /// the periods measured; for clocks measured on incomplete pathways the long waits; the PTL.
-fn position(old: &Summary, new: &Summary, ptl_clock: &str, ptl_old: u64, ptl_new: u64) -> Vec<PositionRow> {
+fn position(
+    old: &Summary,
+    new: &Summary,
+    ptl_clock: &str,
+    ptl_old: u64,
+    ptl_new: u64,
+) -> Vec<PositionRow> {
     let mut rows = Vec::new();
     let mut names: Vec<&str> = old.clocks.iter().map(|c| c.clock.as_str()).collect();
     for c in &new.clocks {
@@ -526,8 +554,15 @@ fn position(old: &Summary, new: &Summary, ptl_clock: &str, ptl_old: u64, ptl_new
             }
         });
         let pct = |c: Option<&ClockSummary>| c.and_then(|c| c.percent_within);
-        let count = |c: Option<&ClockSummary>, f: &dyn Fn(&ClockSummary) -> usize| c.map(|c| f(c) as f64);
-        rows.push(row(Some(name), format!("% within {target}"), "percent", pct(a), pct(b)));
+        let count =
+            |c: Option<&ClockSummary>, f: &dyn Fn(&ClockSummary) -> usize| c.map(|c| f(c) as f64);
+        rows.push(row(
+            Some(name),
+            format!("% within {target}"),
+            "percent",
+            pct(a),
+            pct(b),
+        ));
         rows.push(row(
             Some(name),
             format!("pathways {what}"),
@@ -536,7 +571,12 @@ fn position(old: &Summary, new: &Summary, ptl_clock: &str, ptl_old: u64, ptl_new
             count(b, &|c| c.periods),
         ));
         if any.is_some_and(|c| !c.over_weeks.is_empty()) {
-            for (k, (w, _)) in any.map(|c| c.over_weeks.clone()).unwrap_or_default().iter().enumerate() {
+            for (k, (w, _)) in any
+                .map(|c| c.over_weeks.clone())
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
                 rows.push(row(
                     Some(name),
                     format!("waiting over {w} weeks"),

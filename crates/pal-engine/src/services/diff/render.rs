@@ -21,7 +21,7 @@ fn number(v: Option<f64>, unit: &str) -> String {
 fn signed(v: Option<f64>, unit: &str) -> String {
     match v {
         None => "—".into(),
-        Some(x) if x == 0.0 => "0".into(),
+        Some(0.0) => "0".into(),
         Some(x) if unit == "percent" => format!("{x:+.1} pts"),
         Some(x) => format!("{x:+.0}"),
     }
@@ -70,8 +70,17 @@ fn position(rows: &[PositionRow], out: &mut String) {
         Some(c) => format!("{c}: {}", r.measure),
         None => r.measure.clone(),
     };
-    let w = rows.iter().map(|r| label(r).chars().count()).max().unwrap_or(0).max(7);
-    let _ = writeln!(out, "  {:<w$}  {:>9}  {:>9}  {:>10}", "measure", "old", "new", "change");
+    let w = rows
+        .iter()
+        .map(|r| label(r).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    let _ = writeln!(
+        out,
+        "  {:<w$}  {:>9}  {:>9}  {:>10}",
+        "measure", "old", "new", "change"
+    );
     for r in rows {
         let _ = writeln!(
             out,
@@ -110,8 +119,10 @@ pub fn pathway_diff(d: &PathwayDiff, indent: &str, out: &mut String) {
                         b.and_then(|p| p.reason.clone()).unwrap_or("—".into()),
                     ),
                     F::DaysWaited => (
-                        a.and_then(|p| p.days_waited).map_or("—".into(), |d| d.to_string()),
-                        b.and_then(|p| p.days_waited).map_or("—".into(), |d| d.to_string()),
+                        a.and_then(|p| p.days_waited)
+                            .map_or("—".into(), |d| d.to_string()),
+                        b.and_then(|p| p.days_waited)
+                            .map_or("—".into(), |d| d.to_string()),
                     ),
                     F::BreachDate => (
                         // The breach date is the day after the last day within target.
@@ -119,20 +130,38 @@ pub fn pathway_diff(d: &PathwayDiff, indent: &str, out: &mut String) {
                         date(b.map(|p| p.target_date.succ_opt().unwrap_or(p.target_date))),
                     ),
                     F::Breached => (
-                        a.map_or("—".into(), |p| if p.breached { "yes" } else { "no" }.into()),
-                        b.map_or("—".into(), |p| if p.breached { "yes" } else { "no" }.into()),
+                        a.map_or("—".into(), |p| {
+                            if p.breached { "yes" } else { "no" }.into()
+                        }),
+                        b.map_or("—".into(), |p| {
+                            if p.breached { "yes" } else { "no" }.into()
+                        }),
                     ),
                 };
                 format!("{} {x} → {y}", f.label())
             })
             .collect();
-        let _ = writeln!(out, "{indent}{} period {}: {}", c.clock, c.period, parts.join("; "));
+        let _ = writeln!(
+            out,
+            "{indent}{} period {}: {}",
+            c.clock,
+            c.period,
+            parts.join("; ")
+        );
     }
     for o in &d.outcomes_lost {
-        let _ = writeln!(out, "{indent}outcome {} on {}: old only  [{}]", o.outcome, o.date, o.cite);
+        let _ = writeln!(
+            out,
+            "{indent}outcome {} on {}: old only  [{}]",
+            o.outcome, o.date, o.cite
+        );
     }
     for o in &d.outcomes_gained {
-        let _ = writeln!(out, "{indent}outcome {} on {}: new only  [{}]", o.outcome, o.date, o.cite);
+        let _ = writeln!(
+            out,
+            "{indent}outcome {} on {}: new only  [{}]",
+            o.outcome, o.date, o.cite
+        );
     }
     for o in &d.obligations_lost {
         let _ = writeln!(
@@ -149,16 +178,34 @@ pub fn pathway_diff(d: &PathwayDiff, indent: &str, out: &mut String) {
         );
     }
     for c in &d.conflicts_lost {
-        let _ = writeln!(out, "{indent}conflict on {} ({}): old only", c.date, c.rules.join(", "));
+        let _ = writeln!(
+            out,
+            "{indent}conflict on {} ({}): old only",
+            c.date,
+            c.rules.join(", ")
+        );
     }
     for c in &d.conflicts_gained {
-        let _ = writeln!(out, "{indent}conflict on {} ({}): new only", c.date, c.rules.join(", "));
+        let _ = writeln!(
+            out,
+            "{indent}conflict on {} ({}): new only",
+            c.date,
+            c.rules.join(", ")
+        );
     }
     for w in &d.warnings_lost {
-        let _ = writeln!(out, "{indent}warning on {}: old only: {}", w.date, w.message);
+        let _ = writeln!(
+            out,
+            "{indent}warning on {}: old only: {}",
+            w.date, w.message
+        );
     }
     for w in &d.warnings_gained {
-        let _ = writeln!(out, "{indent}warning on {}: new only: {}", w.date, w.message);
+        let _ = writeln!(
+            out,
+            "{indent}warning on {}: new only: {}",
+            w.date, w.message
+        );
     }
 }
 
@@ -202,12 +249,8 @@ fn side_lines(s: &Option<Side>) -> Vec<String> {
 /// A timeline with the two policies side by side; rows that differ are marked `*` and shown
 /// in two columns, the others on one line.
 pub fn timeline(t: &Timeline, old_name: &str, new_name: &str, indent: &str, out: &mut String) {
-    let _ = writeln!(
-        out,
-        "{indent}    {:<SIDE$}│ {}",
-        format!("old: {old_name}"),
-        format!("new: {new_name}")
-    );
+    let head = format!("old: {old_name}");
+    let _ = writeln!(out, "{indent}    {head:<SIDE$}│ new: {new_name}");
     // Steps the same under both are shown next to a step that differs (and the first step);
     // longer runs of them are counted, not shown.
     let near = |i: usize| {
@@ -223,12 +266,20 @@ pub fn timeline(t: &Timeline, old_name: &str, new_name: &str, indent: &str, out:
             continue;
         }
         if skipped > 0 {
-            let _ = writeln!(out, "{indent}  … {skipped} step{} the same under both", if skipped == 1 { "" } else { "s" });
+            let _ = writeln!(
+                out,
+                "{indent}  … {skipped} step{} the same under both",
+                if skipped == 1 { "" } else { "s" }
+            );
             skipped = 0;
         }
         if !r.differs {
             // The same under both: one line, what fired.
-            let fired = r.old.as_ref().map(|s| s.fired.join(", ")).unwrap_or_default();
+            let fired = r
+                .old
+                .as_ref()
+                .map(|s| s.fired.join(", "))
+                .unwrap_or_default();
             let same = if fired.is_empty() {
                 String::new()
             } else {
@@ -249,7 +300,11 @@ pub fn timeline(t: &Timeline, old_name: &str, new_name: &str, indent: &str, out:
         }
     }
     if skipped > 0 {
-        let _ = writeln!(out, "{indent}  … {skipped} step{} the same under both", if skipped == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "{indent}  … {skipped} step{} the same under both",
+            if skipped == 1 { "" } else { "s" }
+        );
     }
 }
 
@@ -270,7 +325,10 @@ pub fn extract_report(d: &ExtractDiff, old_file: &str, new_file: &str, events: &
     let _ = writeln!(out, "\n2. Effect on the position");
     position(&d.position, &mut out);
     let pct = if c.pathways > 0 {
-        format!(" ({:.1}%)", 100.0 * d.changed_pathways as f64 / c.pathways as f64)
+        format!(
+            " ({:.1}%)",
+            100.0 * d.changed_pathways as f64 / c.pathways as f64
+        )
     } else {
         String::new()
     };

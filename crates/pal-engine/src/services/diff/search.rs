@@ -220,7 +220,11 @@ fn starters(policy: &Policy) -> Vec<EventTypeId> {
             .iter()
             .any(|a| matches!(a, crate::model::ir::Action::Start(..)));
         if let (true, RuleKind::On(types), None) = (starts, &rule.kind, &rule.disabled) {
-            let into = if rule.when.is_none() { &mut plain } else { &mut guarded };
+            let into = if rule.when.is_none() {
+                &mut plain
+            } else {
+                &mut guarded
+            };
             types.iter().for_each(|t| push(into, *t));
         }
     }
@@ -268,8 +272,8 @@ fn candidates_of(
     let def = &schema.events[kind as usize];
     let mut per_field: Vec<Vec<FieldChoice>> = Vec::new();
     for (i, f) in def.fields.iter().enumerate() {
-        let sets_focused_attr = def.sets_attribute[i]
-            .is_some_and(|a| focus.attrs.contains(&(a as u16)));
+        let sets_focused_attr =
+            def.sets_attribute[i].is_some_and(|a| focus.attrs.contains(&(a as u16)));
         let looked_at = focused && (focus.fields.contains(&(kind, i as u16)) || sets_focused_attr);
         let fallback = match (&f.default, f.optional, &f.ty) {
             (Some(v), _, _) => FieldChoice::Value(v.clone()),
@@ -279,7 +283,10 @@ fn candidates_of(
             (None, false, ValueType::Int) => FieldChoice::Value(Value::Int(0)),
             (None, false, ValueType::Date) => FieldChoice::DaysAfter(0),
             (None, false, ValueType::Duration(k)) => {
-                FieldChoice::Value(Value::Duration(Duration { kind: *k, amount: 0 }))
+                FieldChoice::Value(Value::Duration(Duration {
+                    kind: *k,
+                    amount: 0,
+                }))
             }
             (None, false, _) => FieldChoice::Value(Value::Str("".into())),
         };
@@ -387,7 +394,11 @@ fn attribute_options(policy: &Policy, focus: &Focus, start: NaiveDate) -> Vec<Ve
             ValueType::Date => {
                 // Birth dates: an adult, a child, and either side of each age the rules name.
                 let years_before = |y: i64| {
-                    NaiveDate::from_ymd_opt(start.year() - y as i32, start.month(), start.day().min(28))
+                    NaiveDate::from_ymd_opt(
+                        start.year() - y as i32,
+                        start.month(),
+                        start.day().min(28),
+                    )
                 };
                 let mut v: Vec<Value> = [40, 10]
                     .into_iter()
@@ -405,7 +416,11 @@ fn attribute_options(policy: &Policy, focus: &Focus, start: NaiveDate) -> Vec<Ve
                 v
             }
             ValueType::Int => focus.ints.iter().map(|i| Value::Int(*i)).collect(),
-            ValueType::String => focus.strings.iter().map(|s| Value::Str(s.clone())).collect(),
+            ValueType::String => focus
+                .strings
+                .iter()
+                .map(|s| Value::Str(s.clone()))
+                .collect(),
             _ => Vec::new(),
         };
         for v in values.into_iter().take(MAX_VALUES_PER_FIELD) {
@@ -484,7 +499,8 @@ impl Space<'_> {
         let mut events = Vec::new();
         let mut written = Vec::new();
         let mut date = self.start;
-        let steps = std::iter::once((plan.first, 0)).chain(plan.moves.iter().map(|m| self.moves[*m]));
+        let steps =
+            std::iter::once((plan.first, 0)).chain(plan.moves.iter().map(|m| self.moves[*m]));
         for (i, (c, gap)) in steps.enumerate() {
             date = date.checked_add_signed(chrono::Duration::days(gap))?;
             let cand = &self.candidates[c];
@@ -523,8 +539,10 @@ impl Space<'_> {
 
     fn results(&self, b: &Built) -> (PathwayResult, PathwayResult) {
         (
-            self.old.run("search", &b.events, &b.attributes, b.as_at, false),
-            self.new.run("search", &b.events, &b.attributes, b.as_at, false),
+            self.old
+                .run("search", &b.events, &b.attributes, b.as_at, false),
+            self.new
+                .run("search", &b.events, &b.attributes, b.as_at, false),
         )
     }
 
@@ -577,7 +595,10 @@ pub fn search(
     let mut durations = focus.durations.clone();
     for c in &changes.params {
         for policy in [old, new] {
-            if let Some(Value::Int(n)) = policy.param_id(&c.name).map(|p| &policy.params[p as usize].initial) {
+            if let Some(Value::Int(n)) = policy
+                .param_id(&c.name)
+                .map(|p| &policy.params[p as usize].initial)
+            {
                 if *n >= 7 {
                     push(&mut durations, Duration::days(*n));
                 }
@@ -653,7 +674,7 @@ pub fn search(
     for n in 1..=options.max_events.max(1) {
         let lens: Vec<usize> = [space.attrs.len(), space.candidates.len()]
             .into_iter()
-            .chain(std::iter::repeat(space.moves.len()).take(n - 1))
+            .chain(std::iter::repeat_n(space.moves.len(), n - 1))
             .collect();
         let top = lens.iter().copied().max().unwrap_or(0);
         let mut found = None;
@@ -718,7 +739,11 @@ fn counterexample(
     let (a, n) = space.results(&b);
     let first = compare(&a, &n)?;
     let mut as_ats = vec![b.as_at];
-    for o in first.obligations_lost.iter().chain(&first.obligations_gained) {
+    for o in first
+        .obligations_lost
+        .iter()
+        .chain(&first.obligations_gained)
+    {
         push(&mut as_ats, o.due.succ_opt()?);
     }
     for c in &first.clocks {
@@ -845,7 +870,11 @@ fn expectations(policy: &Policy, old: &PathwayResult, new: &PathwayResult) -> Ve
     }
     for c in &policy.clocks {
         let periods = |r: &PathwayResult| -> Vec<crate::runtime::eval::PeriodResult> {
-            r.clocks.iter().filter(|p| p.clock == c.name).cloned().collect()
+            r.clocks
+                .iter()
+                .filter(|p| p.clock == c.name)
+                .cloned()
+                .collect()
         };
         let (a, b) = (periods(old), periods(new));
         let text = |p: &crate::runtime::eval::PeriodResult| {
@@ -870,7 +899,10 @@ fn expectations(policy: &Policy, old: &PathwayResult, new: &PathwayResult) -> Ve
         if a.is_empty() && !b.is_empty() {
             push(&mut out, format!("expect {} not_started", c.name));
         } else if a.len() != b.len() {
-            push(&mut out, format!("expect {}.periods == {}", c.name, a.len()));
+            push(
+                &mut out,
+                format!("expect {}.periods == {}", c.name, a.len()),
+            );
         }
         if let (Some(p), Some(q)) = (a.last(), b.last()) {
             if p.days_waited != q.days_waited && p.period == q.period {
@@ -879,12 +911,19 @@ fn expectations(policy: &Policy, old: &PathwayResult, new: &PathwayResult) -> Ve
                 }
             }
             if p.target_date != q.target_date && p.period == q.period {
-                push(&mut out, format!("expect {}.target_date == {}", c.name, p.target_date));
+                push(
+                    &mut out,
+                    format!("expect {}.target_date == {}", c.name, p.target_date),
+                );
             }
         }
     }
     let statuses = |r: &PathwayResult, what: &str| -> Vec<ObligationStatus> {
-        r.obligations.iter().filter(|o| o.what == what).map(|o| o.status).collect()
+        r.obligations
+            .iter()
+            .filter(|o| o.what == what)
+            .map(|o| o.status)
+            .collect()
     };
     let mut whats: Vec<&str> = Vec::new();
     for o in old.obligations.iter().chain(&new.obligations) {
@@ -940,7 +979,10 @@ fn test_block(
     }
     let _ = writeln!(s, "test \"{} and {} disagree\" {{", old.name, new.name);
     if !attributes.is_empty() {
-        let a: Vec<String> = attributes.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let a: Vec<String> = attributes
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
         let _ = writeln!(s, "  pathway {{ {} }}", a.join(", "));
     }
     for e in events {
@@ -964,7 +1006,10 @@ pub fn block_passes(
 ) -> Result<bool, String> {
     use crate::base::source::SourceMap;
     use crate::front::loader::{load_text_with, PolicyAccess};
-    let file = path.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default();
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default();
     let text = format!(
         "policy pal_diff_check extends \"{}\"\n\n{block}",
         file.replace('\\', "\\\\").replace('"', "\\\"")
@@ -993,7 +1038,8 @@ pub fn block_passes(
 pub fn extent(r: &SearchReport) -> String {
     let types = r.event_types.len();
     if r.policy_changes.is_empty() {
-        return "the two policies are the same, item for item: no pathway can tell them apart".into();
+        return "the two policies are the same, item for item: no pathway can tell them apart"
+            .into();
     }
     if r.event_types.is_empty() {
         return "the two policies read events differently: no common pathway to try".into();
@@ -1060,7 +1106,10 @@ mod tests {
                     level.push(t.to_vec());
                     true
                 });
-                assert!(level.iter().all(|t| t.iter().max() == Some(&k)), "{lens:?} {k}");
+                assert!(
+                    level.iter().all(|t| t.iter().max() == Some(&k)),
+                    "{lens:?} {k}"
+                );
                 assert!(level.windows(2).all(|w| w[0] < w[1]));
                 all.extend(level);
             }

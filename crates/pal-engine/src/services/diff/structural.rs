@@ -313,7 +313,8 @@ pub fn affected_rules(policy: &Policy, changes: &PolicyChanges) -> Vec<RuleId> {
     // A changed exception changes what its parent does.
     let mut k = 0;
     while k < out.len() {
-        if let Some(RuleKind::Exception { parent }) = policy.rules.get(out[k] as usize).map(|r| &r.kind)
+        if let Some(RuleKind::Exception { parent }) =
+            policy.rules.get(out[k] as usize).map(|r| &r.kind)
         {
             if !out.contains(parent) {
                 out.push(*parent);
@@ -359,7 +360,10 @@ pub fn schema_difference(old: &Schema, new: &Schema) -> Option<String> {
     let fields = |a: &[crate::model::schema::FieldDef], b: &[crate::model::schema::FieldDef]| {
         a.len() == b.len()
             && a.iter().zip(b).all(|(x, y)| {
-                x.name == y.name && x.ty == y.ty && x.optional == y.optional && x.default == y.default
+                x.name == y.name
+                    && x.ty == y.ty
+                    && x.optional == y.optional
+                    && x.default == y.default
             })
     };
     if old.enums.len() != new.enums.len() {
