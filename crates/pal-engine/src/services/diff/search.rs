@@ -1094,6 +1094,140 @@ pub fn render(r: &SearchReport, old_file: &str, new_file: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::source::SourceMap;
+
+    const BASE: &str = r#"
+enum appointment_kind { first, follow_up }
+pathway { birth_date: Date?, vulnerable: Bool = false }
+event referral_received { ..pathway }
+event offer_declined { appointment: appointment_kind = first, offered_date: Date }
+event patient_cancelled
+event attended
+clock rtt "referral to treatment" { target 18 weeks cite "RTT" }
+rule start "a referral starts the clock" on referral_received cite "RTT" { start rtt }
+param notice: Duration = 3 weeks cite "3.34"
+param limit: Int = 2 cite "9.10.2"
+"#;
+
+    /// `BASE + src` compiled (panics if it does not check).
+    fn policy(src: &str) -> Policy {
+        let text = format!("policy case\n{BASE}\n{src}");
+        let mut sources = SourceMap::new();
+        let mut diags = Vec::new();
+        let loaded = crate::front::loader::load_text(
+            "case.pal",
+            &text,
+            std::path::Path::new("."),
+            &mut sources,
+            &mut diags,
+        );
+        let checked = crate::front::check::check(&loaded, &sources);
+        diags.extend(checked.diagnostics.into_iter().filter(|d| d.is_error()));
+        match checked.policy {
+            Some(p) if diags.is_empty() => p,
+            _ => panic!("does not check: {diags:?}\n{src}"),
+        }
+    }
+
+    /// Whether the test block passes under `BASE + src` (compiled with it, run).
+    fn passes(src: &str, block: &str) -> bool {
+        let p = policy(&format!("{src}\n{block}"));
+        p.tests
+            .iter()
+            .all(|t| crate::runtime::testing::run_test(&p, t).passed())
+    }
+
+    /// (old rules, new rules, events in the smallest disagreement or None, a line the block
+    /// must hold)
+    #[test]
+    fn the_search_finds_the_smallest_disagreement_at_the_boundary() {
+        let notice = |op: &str| {
+            format!(
+                "rule reasonable \"a declined offer with notice\" on offer_declined \
+                 when event.offered_date {op} event.date + notice cite \"3.34\" {{ outcome patient_choice }}"
+            )
+        };
+        let cancel = "rule discharge \"repeated cancellations discharge\" on patient_cancelled \
+                      when count(patient_cancelled) >= limit cite \"9.10.2\" { outcome discharge }";
+        let cases: Vec<(String, String, Option<usize>, &str)> = vec![
+            // `>=` against `>`: only an offer exactly three weeks ahead tells them apart.
+            (
+                notice(">="),
+                notice(">"),
+                Some(1),
+                "offered_date: 2025-01-27 }",
+            ),
+            // A one-day-longer notice parameter: the same boundary.
+            (
+                notice(">="),
+                format!("{}\nset notice = 22 days cite \"x\"", notice(">=")),
+                Some(1),
+                "offered_date: 2025-01-27 }",
+            ),
+            // A count limit raised: two cancellations are needed.
+            (
+                cancel.to_string(),
+                format!("{cancel}\nset limit = 3 cite \"x\""),
+                Some(2),
+                "expect outcome discharge",
+            ),
+            // A rule disabled.
+            (
+                cancel.to_string(),
+                format!("{cancel}\ndisable discharge because \"x\""),
+                Some(2),
+                "expect outcome discharge",
+            ),
+            // Identical: nothing to find, nothing tried.
+            (cancel.to_string(), cancel.to_string(), None, ""),
+        ];
+        for (old_src, new_src, events, line) in cases {
+            let (old, new) = (policy(&old_src), policy(&new_src));
+            let verify = |block: &str| passes(&old_src, block) && !passes(&new_src, block);
+            let r = search(&old, &new, &SearchOptions::default(), &verify);
+            match (events, &r.found) {
+                (None, None) => assert_eq!(r.tried, 0, "{new_src}"),
+                (Some(n), Some(c)) => {
+                    assert_eq!(c.events.len(), n, "{}", c.test_block);
+                    assert!(c.test_block.contains(line), "{}", c.test_block);
+                }
+                _ => panic!("{new_src}: {r:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_bounded_search_says_how_far_it_went() {
+        let cancel = "rule discharge \"repeated cancellations discharge\" on patient_cancelled \
+                      when count(patient_cancelled) >= limit cite \"9.10.2\" { outcome discharge }";
+        let old = policy(cancel);
+        let new = policy(&format!("{cancel}\nset limit = 3 cite \"x\""));
+        let options = SearchOptions {
+            max_events: 1,
+            ..SearchOptions::default()
+        };
+        let r = search(&old, &new, &options, &|_: &str| true);
+        assert!(r.found.is_none());
+        assert_eq!(r.exhausted_up_to, 1);
+        assert!(!r.budget_reached);
+        assert!(r.tried > 0);
+        let text = extent(&r);
+        assert!(
+            text.starts_with("no difference on pathways of up to 1 event over 4 event types"),
+            "{text}"
+        );
+        // A budget smaller than the space stops part-way and says so.
+        let options = SearchOptions {
+            max_events: 3,
+            max_timelines: 5,
+            ..SearchOptions::default()
+        };
+        let r = search(&old, &new, &options, &|_: &str| true);
+        assert!(r.budget_reached, "{r:?}");
+        assert_eq!(r.tried, 5);
+        assert_eq!(r.exhausted_up_to, 0);
+        assert!(extent(&r).contains("ran out"), "{}", extent(&r));
+    }
 
     #[test]
     fn tuples_at_each_level_cover_the_grid_once_in_order() {
