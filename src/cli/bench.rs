@@ -547,7 +547,7 @@ fn tier_figures(
 }
 
 /// The name of the `pal diff` end-to-end measurement.
-const DIFF: &str = "pal diff (both policies, JSON report)";
+const DIFF: &str = "pal diff → JSON report";
 
 fn ratio(a: f64, b: f64) -> String {
     if b > 0.0 {
@@ -732,7 +732,11 @@ fn write_table(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(
                 out,
                 "  {:<40} {:<28} peak RSS {}",
-                format!("pal run {}", e.what),
+                if e.what.starts_with("pal ") {
+                    e.what.to_string()
+                } else {
+                    format!("pal run {}", e.what)
+                },
                 e.time.display(),
                 e.peak_rss_mib
                     .map(|m| format!("{m:.0} MiB"))
