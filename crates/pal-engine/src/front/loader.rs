@@ -272,6 +272,27 @@ pub fn load_with(
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
 ) -> LoadedPolicy {
+    load_with_overlays(root, access, &Overlays::default(), sources, diags)
+}
+
+/// Texts that stand in for files on disk: an editor's unsaved buffers, keyed by the file's
+/// absolute path (with `.` and `..` resolved lexically; see [`overlay_key`]). The loader takes
+/// an overlay's text instead of reading the file; everything else about loading is unchanged.
+pub type Overlays = std::collections::HashMap<PathBuf, String>;
+
+/// The key under which [`Overlays`] holds the text for `path`.
+pub fn overlay_key(path: &Path) -> PathBuf {
+    absolute(path)
+}
+
+/// [`load_with`], taking the text of any file in `overlays` from there instead of from disk.
+pub fn load_with_overlays(
+    root: &Path,
+    access: &PolicyAccess,
+    overlays: &Overlays,
+    sources: &mut SourceMap,
+    diags: &mut Vec<Diagnostic>,
+) -> LoadedPolicy {
     let mut loader = Loader {
         sources,
         diags,
@@ -279,6 +300,7 @@ pub fn load_with(
         done: HashSet::new(),
         modules: Vec::new(),
         access,
+        overlays,
     };
     loader.visit(root, None);
     let name = loader
@@ -326,6 +348,7 @@ pub fn load_text_with(
     diags: &mut Vec<Diagnostic>,
 ) -> LoadedPolicy {
     let id = sources.add(name, text);
+    let no_overlays = Overlays::default();
     let mut loader = Loader {
         sources,
         diags,
@@ -333,6 +356,7 @@ pub fn load_text_with(
         done: HashSet::new(),
         modules: Vec::new(),
         access,
+        overlays: &no_overlays,
     };
     let path = dir.join(name);
     loader.visit_parsed(id, &path, None);
@@ -394,6 +418,8 @@ struct Loader<'a> {
     done: HashSet<PathBuf>,
     modules: Vec<Module>,
     access: &'a PolicyAccess,
+    /// Unsaved texts that stand in for files.
+    overlays: &'a Overlays,
 }
 
 fn canonical(path: &Path) -> PathBuf {
@@ -453,7 +479,16 @@ impl Loader<'_> {
                 .push(self.refusal(path, span, &why, "import or extend"));
             return;
         }
-        let id = match read_source(path, via, self.sources) {
+        let overlay = if self.overlays.is_empty() {
+            None
+        } else {
+            self.overlays.get(&overlay_key(path))
+        };
+        let read = match overlay {
+            Some(text) => Ok(self.sources.add(path.display().to_string(), text.as_str())),
+            None => read_source(path, via, self.sources),
+        };
+        let id = match read {
             Ok(id) => id,
             Err(d) => {
                 let d = match via {
