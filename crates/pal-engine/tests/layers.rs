@@ -19,7 +19,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     (
         "ide",
-        &["base", "model", "syntax", "front", "runtime", "io", "services"],
+        &[
+            "base", "model", "syntax", "front", "runtime", "io", "services",
+        ],
     ),
 ];
 

@@ -54,8 +54,21 @@ pub struct Completion {
 
 /// Words that begin a declaration.
 const ITEM_KEYWORDS: &[&str] = &[
-    "policy", "import", "enum", "pathway", "event", "clock", "calendar", "param", "set", "def",
-    "rule", "exception", "disable", "test", "same_day_order",
+    "policy",
+    "import",
+    "enum",
+    "pathway",
+    "event",
+    "clock",
+    "calendar",
+    "param",
+    "set",
+    "def",
+    "rule",
+    "exception",
+    "disable",
+    "test",
+    "same_day_order",
 ];
 
 /// The built-in types.
@@ -154,7 +167,9 @@ impl Analysis {
             _ if trimmed.is_empty() && depth(before) == 0 => {
                 push_all(&mut out, ITEM_KEYWORDS, CompletionKind::Keyword)
             }
-            _ if trimmed.is_empty() && item.starts_with("rule") || item.starts_with("exception") => {
+            _ if trimmed.is_empty() && item.starts_with("rule")
+                || item.starts_with("exception") =>
+            {
                 push_all(&mut out, ACTIONS, CompletionKind::Keyword);
                 self.expression_names(&mut out);
             }
@@ -233,7 +248,9 @@ impl Analysis {
         push_all(out, FUNCTIONS, CompletionKind::Function);
         push_all(
             out,
-            &["event", "pathway", "now", "and", "or", "not", "is", "in", "within", "at"],
+            &[
+                "event", "pathway", "now", "and", "or", "not", "is", "in", "within", "at",
+            ],
             CompletionKind::Keyword,
         );
         self.all_variants(out);

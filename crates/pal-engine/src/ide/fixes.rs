@@ -28,7 +28,8 @@ pub fn did_you_mean_fix(d: &Diagnostic, sources: &SourceMap) -> Option<Fix> {
     let suggestion = quoted(&help[at..]).first()?.to_string();
     let span = d.primary_span()?;
     let written = sources.snippet(span);
-    let is_name = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let is_name =
+        |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     let span = if is_name(written) {
         span
     } else {

@@ -71,7 +71,11 @@ impl Analysis {
                 ));
                 // Every later `set` in the policy's files, in load order: the last one wins.
                 let mut sets = Vec::new();
-                for r in self.index.references_to(key).filter(|r| r.role == Role::Set) {
+                for r in self
+                    .index
+                    .references_to(key)
+                    .filter(|r| r.role == Role::Set)
+                {
                     // A test's `set` changes the value for that test only.
                     if let Some(Item::Set(s)) = self.item(r.item) {
                         sets.push(format!(
@@ -88,7 +92,11 @@ impl Analysis {
                 if let Some(policy) = &self.policy {
                     if let Some(pd) = policy.params.iter().find(|d| d.name == p.name.name) {
                         let show = |v| policy.schema.display_value(v);
-                        let mut v = format!("\nIn effect for policy `{}`: {}", policy.name, show(&pd.initial));
+                        let mut v = format!(
+                            "\nIn effect for policy `{}`: {}",
+                            policy.name,
+                            show(&pd.initial)
+                        );
                         for (date, value) in &pd.dated {
                             v.push_str(&format!(", {} from {date}", show(value)));
                         }
@@ -138,7 +146,10 @@ impl Analysis {
                     }
                 }
             }
-            (SymbolKind::Field | SymbolKind::PathwayAttribute, Item::Event(_) | Item::Pathway(_)) => {
+            (
+                SymbolKind::Field | SymbolKind::PathwayAttribute,
+                Item::Event(_) | Item::Pathway(_),
+            ) => {
                 let owner = key.parent.as_deref().unwrap_or(PATHWAY);
                 let f = match item {
                     Item::Event(e) => e.fields.iter().find(|f| f.name.name == key.name),
@@ -189,7 +200,11 @@ impl Analysis {
                     .and_then(|x| {
                         let p = self.policy.as_ref()?;
                         let (t, optional) = x.ty.as_ref()?;
-                        Some(format!(": {}{}", p.schema.type_name(t), if *optional { "?" } else { "" }))
+                        Some(format!(
+                            ": {}{}",
+                            p.schema.type_name(t),
+                            if *optional { "?" } else { "" }
+                        ))
                     })
                     .unwrap_or_default();
                 out.push_str(&format!(
@@ -221,7 +236,14 @@ impl Analysis {
     }
 
     /// Citations, the exceptions that override a rule or exception, and whether it is disabled.
-    fn rule_tail(&self, out: &mut String, key: &SymbolKey, cite: &[StrLit], whence: &str, asked: FileId) {
+    fn rule_tail(
+        &self,
+        out: &mut String,
+        key: &SymbolKey,
+        cite: &[StrLit],
+        whence: &str,
+        asked: FileId,
+    ) {
         if !cite.is_empty() {
             let c: Vec<String> = cite.iter().map(|c| format!("\"{}\"", c.value)).collect();
             out.push_str(&format!("\nCites {}\n", c.join(", ")));

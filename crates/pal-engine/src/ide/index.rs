@@ -452,7 +452,14 @@ impl Resolver<'_> {
         self.refer_as(kind, parent, name, span, Role::Use);
     }
 
-    fn refer_as(&mut self, kind: SymbolKind, parent: Option<&str>, name: &str, span: Span, role: Role) {
+    fn refer_as(
+        &mut self,
+        kind: SymbolKind,
+        parent: Option<&str>,
+        name: &str,
+        span: Span,
+        role: Role,
+    ) {
         let key = SymbolKey::new(kind, parent, name);
         if self.ix.by_key.contains_key(&key) {
             self.ix.reference(key, span, role, self.at);
@@ -479,7 +486,13 @@ impl Resolver<'_> {
                 self.param_value(&p.value);
             }
             Item::Set(s) => {
-                self.refer_as(SymbolKind::Param, None, &s.name.name, s.name.span, Role::Set);
+                self.refer_as(
+                    SymbolKind::Param,
+                    None,
+                    &s.name.name,
+                    s.name.span,
+                    Role::Set,
+                );
                 self.param_value(&s.value);
             }
             Item::Def(d) => self.expr(&d.body),
@@ -502,7 +515,12 @@ impl Resolver<'_> {
                         }
                     }
                 }
-                self.context = self.ix.triggers.get(&r.name.name).cloned().unwrap_or_default();
+                self.context = self
+                    .ix
+                    .triggers
+                    .get(&r.name.name)
+                    .cloned()
+                    .unwrap_or_default();
                 if let Some(w) = &r.when {
                     self.expr(w);
                 }
@@ -519,15 +537,24 @@ impl Resolver<'_> {
                 for i in e.on.iter().flatten() {
                     self.event(&i.name, i.span);
                 }
-                self.context = self.ix.triggers.get(&e.name.name).cloned().unwrap_or_default();
+                self.context = self
+                    .ix
+                    .triggers
+                    .get(&e.name.name)
+                    .cloned()
+                    .unwrap_or_default();
                 if let Some(w) = &e.when {
                     self.expr(w);
                 }
                 self.actions(&e.actions);
             }
-            Item::Disable(d) => {
-                self.refer_as(SymbolKind::Rule, None, &d.target.name, d.target.span, Role::Disable)
-            }
+            Item::Disable(d) => self.refer_as(
+                SymbolKind::Rule,
+                None,
+                &d.target.name,
+                d.target.span,
+                Role::Disable,
+            ),
             Item::SameDayOrder(ids, _) => {
                 for i in ids {
                     self.event(&i.name, i.span);
@@ -567,7 +594,11 @@ impl Resolver<'_> {
             if let Some(en) = en {
                 // The variant is the last word of the literal.
                 let span = Span {
-                    start: l.span.end.saturating_sub(variant.len() as u32).max(l.span.start),
+                    start: l
+                        .span
+                        .end
+                        .saturating_sub(variant.len() as u32)
+                        .max(l.span.start),
                     ..l.span
                 };
                 self.refer(SymbolKind::Variant, Some(&en), variant, span);
@@ -593,7 +624,8 @@ impl Resolver<'_> {
                         self.expr(e);
                     }
                 }
-                ActionKind::Stop { clock, reason, on } | ActionKind::Nullify { clock, reason, on } => {
+                ActionKind::Stop { clock, reason, on }
+                | ActionKind::Nullify { clock, reason, on } => {
                     self.refer(SymbolKind::Clock, None, &clock.name, clock.span);
                     if let Some(en) = self.ix.variant_enum(&reason.name).map(str::to_string) {
                         self.refer(SymbolKind::Variant, Some(&en), &reason.name, reason.span);
@@ -641,7 +673,11 @@ impl Resolver<'_> {
     fn record(&mut self, fields: &[RecordField], owner: &str) {
         for f in fields {
             let key = if owner == PATHWAY {
-                Some(SymbolKey::new(SymbolKind::PathwayAttribute, None, &f.name.name))
+                Some(SymbolKey::new(
+                    SymbolKind::PathwayAttribute,
+                    None,
+                    &f.name.name,
+                ))
             } else {
                 self.ix.field_key(owner, &f.name.name)
             };
@@ -702,14 +738,24 @@ impl Resolver<'_> {
         match &e.kind {
             ExprKind::Name(n) | ExprKind::Lit(LiteralKind::Name(None, n)) => self.name(n, e.span),
             ExprKind::Lit(LiteralKind::Name(Some(en), v)) => {
-                self.refer(SymbolKind::Enum, None, en, Span {
-                    end: e.span.start + en.len() as u32,
-                    ..e.span
-                });
-                self.refer(SymbolKind::Variant, Some(en), v, Span {
-                    start: e.span.end.saturating_sub(v.len() as u32),
-                    ..e.span
-                });
+                self.refer(
+                    SymbolKind::Enum,
+                    None,
+                    en,
+                    Span {
+                        end: e.span.start + en.len() as u32,
+                        ..e.span
+                    },
+                );
+                self.refer(
+                    SymbolKind::Variant,
+                    Some(en),
+                    v,
+                    Span {
+                        start: e.span.end.saturating_sub(v.len() as u32),
+                        ..e.span
+                    },
+                );
             }
             ExprKind::Lit(_) => {}
             ExprKind::Field(base, field) => {

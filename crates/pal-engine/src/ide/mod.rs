@@ -25,7 +25,7 @@ use crate::front::loader::{
     dependencies, load_with_overlays, overlay_key, LoadedPolicy, Overlays, PolicyAccess,
 };
 use crate::model::ir::Policy;
-use crate::services::project::{check_loaded, dedupe_and_sort, pal_files};
+use crate::services::project::{check_loaded, dedupe_and_sort};
 use crate::syntax::ast::{File, PolicyRef};
 use crate::syntax::parse_file;
 use index::{Index, SymbolKey};
@@ -108,8 +108,7 @@ impl Workspace {
     /// Reads the links of every `.pal` file under the folder again (after files changed on disk).
     pub fn rescan(&mut self) {
         let mut files = Vec::new();
-        // An unreadable subfolder only hides its own files' links.
-        let _ = pal_files(&self.folder, &mut files);
+        policy_files(&self.folder, 0, &mut files);
         self.links.clear();
         for f in files {
             let key = overlay_key(&f);
@@ -256,6 +255,36 @@ impl Workspace {
     }
 }
 
+/// Folders a workspace scan does not enter: build output, node packages, hidden folders.
+fn skipped(name: &str) -> bool {
+    name.starts_with('.') || name == "target" || name == "node_modules"
+}
+
+/// The deepest folder a workspace scan enters.
+const MAX_SCAN_DEPTH: usize = 16;
+
+/// The `.pal` files under `dir`, in path order, outside [`skipped`] folders. An unreadable
+/// folder only hides its own files; symbolic links to folders are not followed.
+fn policy_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.path());
+    for e in entries {
+        let path = e.path();
+        let Ok(kind) = e.file_type() else { continue };
+        if kind.is_dir() {
+            let name = e.file_name();
+            if depth < MAX_SCAN_DEPTH && !skipped(&name.to_string_lossy()) {
+                policy_files(&path, depth + 1, out);
+            }
+        } else if path.extension().is_some_and(|x| x == "pal") {
+            out.push(path);
+        }
+    }
+}
+
 /// The files an AST names with `extends` and `import`, as overlay keys.
 fn links_of(ast: &File, key: &Path) -> Vec<(PathBuf, Link)> {
     let dir = key.parent().unwrap_or(Path::new("/"));
@@ -337,7 +366,12 @@ impl Analysis {
 
     /// Every place the name at `offset` is used, with its declaration first when
     /// `include_declaration`.
-    pub fn references(&self, file: FileId, offset: u32, include_declaration: bool) -> Vec<Location> {
+    pub fn references(
+        &self,
+        file: FileId,
+        offset: u32,
+        include_declaration: bool,
+    ) -> Vec<Location> {
         let Some((key, _)) = self.index.at(file, offset) else {
             return Vec::new();
         };
@@ -359,4 +393,3 @@ impl Analysis {
         out
     }
 }
-

@@ -86,7 +86,10 @@ pub fn outline(file: FileId, text: &str) -> Vec<OutlineItem> {
                     kind: SymbolKind::PathwayAttribute,
                     detail: None,
                     span,
-                    name_span: Span { end: span.start + 7, ..span },
+                    name_span: Span {
+                        end: span.start + 7,
+                        ..span
+                    },
                     children: fields(&p.fields, SymbolKind::PathwayAttribute),
                 });
                 continue;
@@ -97,7 +100,12 @@ pub fn outline(file: FileId, text: &str) -> Vec<OutlineItem> {
                 c.description.as_ref().map(|d| d.value.clone()),
                 Vec::new(),
             ),
-            Item::Param(p) => (&p.name, SymbolKind::Param, Some(type_text(&p.ty)), Vec::new()),
+            Item::Param(p) => (
+                &p.name,
+                SymbolKind::Param,
+                Some(type_text(&p.ty)),
+                Vec::new(),
+            ),
             Item::Set(s) => (&s.name, SymbolKind::Param, Some("set".into()), Vec::new()),
             Item::Def(d) => (
                 &d.name,
@@ -128,10 +136,9 @@ pub fn outline(file: FileId, text: &str) -> Vec<OutlineItem> {
                 });
                 continue;
             }
-            Item::Import(_)
-            | Item::Calendar(_)
-            | Item::Disable(_)
-            | Item::SameDayOrder(..) => continue,
+            Item::Import(_) | Item::Calendar(_) | Item::Disable(_) | Item::SameDayOrder(..) => {
+                continue
+            }
         };
         out.push(OutlineItem {
             name: name.name.clone(),

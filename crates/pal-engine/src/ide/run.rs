@@ -50,7 +50,11 @@ impl TestSummary {
             s.push_str(&format!("; `{}`: {}", f.name, f.failures.join("; ")));
         }
         if !self.broken.is_empty() {
-            let names: Vec<String> = self.broken.iter().map(|p| p.display().to_string()).collect();
+            let names: Vec<String> = self
+                .broken
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
             s.push_str(&format!(
                 "; not run (the policy has errors): {}",
                 names.join(", ")

@@ -102,7 +102,13 @@ fn go_to_definition_crosses_files() {
     let cases: &[(&str, usize, usize, &str, &str)] = &[
         ("child_age = 19", 0, 0, "national.pal", "child_age"),
         ("< child_age", 0, 3, "national.pal", "child_age"),
-        ("to nullify_first_dna", 0, 4, "national.pal", "nullify_first_dna"),
+        (
+            "to nullify_first_dna",
+            0,
+            4,
+            "national.pal",
+            "nullify_first_dna",
+        ),
         ("disable rtt_start", 0, 9, "national.pal", "rtt_start"),
         ("event.vulnerable", 0, 7, "national.pal", "vulnerable"),
         ("dna.appointment", 0, 5, "national.pal", "appointment"),
@@ -112,9 +118,21 @@ fn go_to_definition_crosses_files() {
         ("when child", 0, 6, "trust.pal", "child"),
         ("pathway.birth_date", 0, 9, "national.pal", "birth_date"),
         ("extends national", 0, 9, "national.pal", "national"),
-        ("dna { appointment: first", 0, 7, "national.pal", "appointment"),
+        (
+            "dna { appointment: first",
+            0,
+            7,
+            "national.pal",
+            "appointment",
+        ),
         ("appointment: first", 0, 14, "national.pal", "first"),
-        ("on referral_received\n", 0, 4, "national.pal", "referral_received"),
+        (
+            "on referral_received\n",
+            0,
+            4,
+            "national.pal",
+            "referral_received",
+        ),
     ];
     for (needle, n, at, file, name) in cases {
         let off = offset_of(TRUST, needle, *n, *at);
@@ -133,9 +151,9 @@ fn references_find_every_use_across_files() {
     let national = a.file_id(&path("national.pal")).expect("analysed");
     // (needle in national.pal at a declaration, uses expected, declaration included)
     let cases: &[(&str, usize)] = &[
-        ("param child_age", 2),      // `set`, `< child_age`
-        ("event dna ", 4),           // `on dna`, `exists(dna …`, `dna.appointment`, test event
-        ("clock rtt", 4),            // declaration, two `start rtt`, `nullify rtt`
+        ("param child_age", 2), // `set`, `< child_age`
+        ("event dna ", 4),      // `on dna`, `exists(dna …`, `dna.appointment`, test event
+        ("clock rtt", 4),       // declaration, two `start rtt`, `nullify rtt`
         ("rule nullify_first_dna", 1),
         ("{ appointment: appointment_kind, communicated", 3), // event.appointment, dna.appointment, test
     ];
@@ -197,15 +215,31 @@ fn hover_tells_values_rules_and_events() {
                 "| `communicated` | `Bool` | `true` |",
             ],
         ),
-        (trust, TRUST, "when child", 6, &["def child: Bool", "under the child age"]),
-        (national, NATIONAL, "start rtt", 7, &["Target: `rtt_target`"]),
+        (
+            trust,
+            TRUST,
+            "when child",
+            6,
+            &["def child: Bool", "under the child age"],
+        ),
+        (
+            national,
+            NATIONAL,
+            "start rtt",
+            7,
+            &["Target: `rtt_target`"],
+        ),
     ];
     for (file, text, needle, at, wants) in cases {
         let h = a
             .hover(*file, offset_of(text, needle, 0, *at))
             .unwrap_or_else(|| panic!("no hover at `{needle}`"));
         for want in *wants {
-            assert!(h.markdown.contains(want), "{needle}: wanted {want:?} in\n{}", h.markdown);
+            assert!(
+                h.markdown.contains(want),
+                "{needle}: wanted {want:?} in\n{}",
+                h.markdown
+            );
         }
     }
 }
@@ -216,19 +250,51 @@ fn completion_depends_on_context() {
     let a = w.analyze(&path("trust.pal"));
     // (text before the cursor appended to the trust file, labels wanted, labels not wanted)
     let cases: &[(&str, &[&str], &[&str])] = &[
-        ("rule r on ", &["dna", "attended", "referral_received"], &["rtt"]),
+        (
+            "rule r on ",
+            &["dna", "attended", "referral_received"],
+            &["rtt"],
+        ),
         ("rule r on dna or ", &["attended"], &[]),
-        ("rule r on dna when event.", &["appointment", "communicated"], &["vulnerable"]),
-        ("rule r on referral_received when event.", &["vulnerable", "birth_date"], &[]),
-        ("exception e to nullify_first_dna when event.", &["appointment"], &[]),
-        ("rule r on attended when pathway.", &["birth_date", "vulnerable"], &[]),
+        (
+            "rule r on dna when event.",
+            &["appointment", "communicated"],
+            &["vulnerable"],
+        ),
+        (
+            "rule r on referral_received when event.",
+            &["vulnerable", "birth_date"],
+            &[],
+        ),
+        (
+            "exception e to nullify_first_dna when event.",
+            &["appointment"],
+            &[],
+        ),
+        (
+            "rule r on attended when pathway.",
+            &["birth_date", "vulnerable"],
+            &[],
+        ),
         ("rule r on attended when rtt.", &["open", "start"], &[]),
-        ("rule r on attended when appointment_kind.", &["first", "follow_up"], &[]),
+        (
+            "rule r on attended when appointment_kind.",
+            &["first", "follow_up"],
+            &[],
+        ),
         ("exception e to ", &["nullify_first_dna", "rtt_start"], &[]),
         ("disable nul", &["nullify_first_dna"], &[]),
         ("rule r on dna cite \"", &["RTT Rule 5", "9.12.3"], &["dna"]),
-        ("rule r on dna { nullify rtt reason ", &["dna_first_appointment"], &[]),
-        ("rule r on dna when ch", &["child_age", "child", "exists"], &[]),
+        (
+            "rule r on dna { nullify rtt reason ",
+            &["dna_first_appointment"],
+            &[],
+        ),
+        (
+            "rule r on dna when ch",
+            &["child_age", "child", "exists"],
+            &[],
+        ),
         ("param p: ", &["Duration", "appointment_kind"], &[]),
         ("", &["rule", "exception", "param"], &[]),
     ];
@@ -240,18 +306,23 @@ fn completion_depends_on_context() {
             .map(|c| c.label)
             .collect();
         for want in *wanted {
-            assert!(labels.iter().any(|l| l == want), "{typed:?}: wanted {want} in {labels:?}");
+            assert!(
+                labels.iter().any(|l| l == want),
+                "{typed:?}: wanted {want} in {labels:?}"
+            );
         }
         for not in *unwanted {
-            assert!(!labels.iter().any(|l| l == not), "{typed:?}: did not want {not} in {labels:?}");
+            assert!(
+                !labels.iter().any(|l| l == not),
+                "{typed:?}: did not want {not} in {labels:?}"
+            );
         }
     }
     let text = format!("{TRUST}\nrule r on dna when event.");
     let c = a.completions(&text, text.len());
-    assert!(c
-        .iter()
-        .any(|c| c.label == "appointment" && c.kind == CompletionKind::Field
-            && c.detail.as_deref() == Some("appointment_kind")));
+    assert!(c.iter().any(|c| c.label == "appointment"
+        && c.kind == CompletionKind::Field
+        && c.detail.as_deref() == Some("appointment_kind")));
 }
 
 #[test]
@@ -260,10 +331,22 @@ fn a_misspelt_name_is_an_error_with_a_fix_and_completion_survives_it() {
     w.analyze(&path("trust.pal"));
     // (misspelling put in place of `attended` in the trigger, the fix's replacement)
     let cases: &[(&str, &str, &str)] = &[
-        ("clock\" on referral_received", "clock\" on referal_received", "referral_received"),
+        (
+            "clock\" on referral_received",
+            "clock\" on referal_received",
+            "referral_received",
+        ),
         ("when child\n", "when chidl\n", "child"),
-        ("dna.appointment == follow_up", "dna.apointment == follow_up", "appointment"),
-        ("to nullify_first_dna", "to nullify_frist_dna", "nullify_first_dna"),
+        (
+            "dna.appointment == follow_up",
+            "dna.apointment == follow_up",
+            "appointment",
+        ),
+        (
+            "to nullify_first_dna",
+            "to nullify_frist_dna",
+            "nullify_first_dna",
+        ),
     ];
     for (from, to, replacement) in cases {
         let text = TRUST.replacen(from, to, 1);
@@ -289,7 +372,9 @@ fn a_misspelt_name_is_an_error_with_a_fix_and_completion_survives_it() {
     w.set_text(&path("trust.pal"), broken.clone());
     let now = w.analyze(&path("trust.pal"));
     assert!(now.policy.is_none());
-    let good = w.last_good(&path("trust.pal")).expect("an earlier analysis parsed");
+    let good = w
+        .last_good(&path("trust.pal"))
+        .expect("an earlier analysis parsed");
     assert!(good
         .completions(&broken, broken.len())
         .iter()
@@ -336,8 +421,16 @@ fn tests_run_per_file_and_per_rule() {
         .iter()
         .map(|o| (o.name.as_str(), o.passed()))
         .collect();
-    assert_eq!(passed, vec![("a child's DNA", true), ("fails on purpose", false)]);
-    assert!(all.line().starts_with("1 passed, 1 failed; `fails on purpose`: `expect rtt stopped` but"), "{}", all.line());
+    assert_eq!(
+        passed,
+        vec![("a child's DNA", true), ("fails on purpose", false)]
+    );
+    assert!(
+        all.line()
+            .starts_with("1 passed, 1 failed; `fails on purpose`: `expect rtt stopped` but"),
+        "{}",
+        all.line()
+    );
     assert_eq!(a.run_tests(trust, Some("a child's DNA")).outcomes.len(), 1);
     // The exception fires in the first test only; the national rule it overrides fires in none.
     let r = w.run_rule_tests(&path("trust.pal"), "child_dna");

@@ -139,7 +139,11 @@ pub fn unreadable_input(diags: &[Diagnostic]) -> bool {
 /// `extends`/`import` that could not be followed, is the one root cause, and checking what did
 /// load would report every name the missing part declares (one unterminated string in
 /// `rde.pal` used to give hundreds of "unknown event type" errors over `policies/`).
-pub fn check_loaded(loaded: &LoadedPolicy, sources: &SourceMap, load_diags: &[Diagnostic]) -> Checked {
+pub fn check_loaded(
+    loaded: &LoadedPolicy,
+    sources: &SourceMap,
+    load_diags: &[Diagnostic],
+) -> Checked {
     if load_diags.iter().any(Diagnostic::is_error) {
         return Checked {
             policy: None,
