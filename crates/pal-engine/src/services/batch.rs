@@ -198,8 +198,25 @@ pub fn run(
     options: &Options,
     sinks: Sinks,
 ) -> Result<Outcome, Error> {
+    run_visiting(policy, input, options, sinks, &mut |_, _| {})
+}
+
+/// Told of each evaluated pathway with its events, in input order, after the sinks' own
+/// gathering (the monthly returns and the HTML report read both).
+pub type OnPathway<'v> = &'v mut dyn FnMut(&PathwayEvents, &PathwayResult);
+
+/// [`run`], also telling `on_pathway` of every pathway evaluated, with its events and result,
+/// in input order.
+pub fn run_visiting(
+    policy: &Policy,
+    input: Input,
+    options: &Options,
+    sinks: Sinks,
+    on_pathway: OnPathway,
+) -> Result<Outcome, Error> {
     let ev = Evaluator::new(policy);
     let mut state = Gathering {
+        on_pathway,
         results: sinks.results,
         table: Vec::new(),
         ptl: sinks.ptl_clock.map(|c| (c, Vec::new())),
@@ -235,7 +252,8 @@ pub fn run(
 }
 
 /// Everything a run writes or gathers, fed batch by batch in input order.
-struct Gathering<'w> {
+struct Gathering<'w, 'v> {
+    on_pathway: OnPathway<'v>,
     results: ResultSink<'w>,
     table: Vec<PathwayResult>,
     ptl: Option<(String, Vec<PtlRow>)>,
@@ -251,7 +269,7 @@ struct Evaluated {
     ptl: Option<PtlRow>,
 }
 
-impl Gathering<'_> {
+impl Gathering<'_, '_> {
     /// Evaluates a batch in parallel (encoding results and PTL rows as it goes), then hands it
     /// on in order.
     fn process(
@@ -287,8 +305,9 @@ impl Gathering<'_> {
             .collect::<Vec<_>>();
         self.phases.evaluate += started.elapsed();
         let started = Instant::now();
-        for e in &mut done {
+        for (p, e) in batch.iter().zip(&mut done) {
             self.pathways += 1;
+            (self.on_pathway)(p, &e.result);
             if let Some(s) = &mut self.summary {
                 s.add(&e.result);
             }
