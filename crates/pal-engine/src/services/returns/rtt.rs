@@ -312,7 +312,14 @@ pub fn submission_checks(r: &RttReturn) -> Vec<ReportWarning> {
         })
     };
     for (orgs, rows) in &r.blocks {
-        let block = format!("{} / {}", orgs.provider.code, orgs.commissioner.code);
+        let block = if orgs.provider.code.is_empty() && orgs.commissioner.code.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "provider {}, commissioner {}: ",
+                orgs.provider.code, orgs.commissioner.code
+            )
+        };
         let of = |part: RttPart, code: &str| {
             rows.iter()
                 .find(|row| row.part == part && row.function_code == code)
@@ -322,7 +329,7 @@ pub fn submission_checks(r: &RttReturn) -> Vec<ReportWarning> {
             let two = of(RttPart::Part2, &row.function_code);
             if row.total_all > two {
                 fail(format!(
-                    "{block} {}: Part_2A ({}) is more than Part_2 ({two})",
+                    "{block}{}: Part_2A ({}) is more than Part_2 ({two})",
                     row.function_code, row.total_all
                 ));
             }
@@ -339,14 +346,14 @@ pub fn submission_checks(r: &RttReturn) -> Vec<ReportWarning> {
                         .all(|i| functions.iter().map(|f| f.bands[i]).sum::<u64>() == total.bands[i]);
                     if sum_all != total.total_all || !bands_agree {
                         fail(format!(
-                            "{block} {}: the {} row is not the sum of the treatment functions",
+                            "{block}{}: the {} row is not the sum of the treatment functions",
                             part.code(),
                             ALL_FUNCTIONS.0
                         ));
                     }
                 }
                 _ => fail(format!(
-                    "{block} {}: {} rows for {}, not one",
+                    "{block}{}: {} rows for {}, not one",
                     part.code(),
                     totals.len(),
                     ALL_FUNCTIONS.0
@@ -362,7 +369,7 @@ pub fn submission_checks(r: &RttReturn) -> Vec<ReportWarning> {
                 };
                 if row.total_all != expected || (!part.banded() && row.total() != 0) {
                     fail(format!(
-                        "{block} {} {}: Total All ({}) does not add up from the bands ({}) and unknown starts ({})",
+                        "{block}{} {}: Total All ({}) does not add up from the bands ({}) and unknown starts ({})",
                         part.code(),
                         row.function_code,
                         row.total_all,
@@ -396,4 +403,85 @@ pub fn build(
     )?;
     let (ret, warnings) = builder.finish();
     Ok((ret, warnings, outcome.counts))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(part: RttPart, code: &str, band: usize, n: u64) -> RttReturnRow {
+        let mut r = RttReturnRow::new(part, code, code);
+        if part.banded() {
+            r.bands[band] = n;
+        }
+        r.total_all = n;
+        r
+    }
+
+    fn consistent() -> RttReturn {
+        let mut rows = Vec::new();
+        for part in RttPart::ALL {
+            rows.push(row(part, "C_100", 3, 2));
+            rows.push(row(part, ALL_FUNCTIONS.0, 3, 2));
+        }
+        RttReturn {
+            period: "RTT-March-2025".into(),
+            blocks: vec![(ReturnOrganisations::default(), rows)],
+        }
+    }
+
+    fn messages(r: &RttReturn) -> Vec<String> {
+        submission_checks(r).into_iter().map(|w| w.message).collect()
+    }
+
+    #[test]
+    fn a_consistent_return_passes_every_check() {
+        assert_eq!(messages(&consistent()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn each_check_fails_on_its_own_fault() {
+        type Tamper = fn(&mut Vec<RttReturnRow>);
+        let cases: &[(&str, Tamper, &str)] = &[
+            (
+                "2A above 2",
+                |rows| {
+                    for r in rows.iter_mut().filter(|r| r.part == RttPart::Part2A) {
+                        r.bands[3] = 5;
+                        r.total_all = 5;
+                    }
+                },
+                "C_100: Part_2A (5) is more than Part_2 (2)",
+            ),
+            (
+                "total row not the sum",
+                |rows| rows[1].bands[3] = 1,
+                "Part_1A: the C_999 row is not the sum of the treatment functions",
+            ),
+            (
+                "Total All not the bands",
+                |rows| rows[4].total_all = 9,
+                "Part_2 C_100: Total All (9) does not add up from the bands (2) and unknown starts (0)",
+            ),
+            (
+                "two total rows",
+                |rows| {
+                    let extra = rows[9].clone();
+                    rows.push(extra)
+                },
+                "Part_3: 2 rows for C_999, not one",
+            ),
+            (
+                "bands in Part 3",
+                |rows| rows[8].bands[0] = 2,
+                "Part_3 C_100: Total All (2) does not add up",
+            ),
+        ];
+        for (name, tamper, want) in cases {
+            let mut r = consistent();
+            tamper(&mut r.blocks[0].1);
+            let got = messages(&r);
+            assert!(got.iter().any(|m| m.contains(want)), "{name}: {got:?}");
+        }
+    }
 }
