@@ -290,3 +290,101 @@ fn bad_months_and_grouping_files_are_refused() {
     );
     assert!(o.stdout.is_empty());
 }
+
+/// `tests/returns/cancer_extract.csv` under `policies/national.pal`, March 2025. Worked by hand
+/// (days = end − start, the start day is day 0; within ⇔ days ≤ target):
+///
+/// | pathway | route | FDS (28) | 31-day | 62-day |
+/// |---|---|---|---|---|
+/// | K1 | urgent suspected cancer | 20 Feb → told 20 Mar: 28, within | starts 21 Mar, treated in April: not in March | treated in April: not in March |
+/// | K2 | urgent suspected cancer | 1 Feb → ruled out 2 Mar: 29, breach | — | ruled out: nullified, not measured |
+/// | K3 | screening | told in January: not in March | first: 5 Feb → 8 Mar: 31, within; subsequent: 10 → 25 Mar: 15, within | 20 Dec → 8 Mar: 78, breach |
+/// | K4 | breast symptomatic | told in January | 25 Jan → 4 Mar: 38, breach | 2 Jan → 4 Mar: 61, within |
+/// | K5 | routine, consultant upgrade 15 Jan | no FDS clock (not urgent) | 10 Feb → 18 Mar: 36, breach | 15 Jan → 18 Mar: 62, within |
+///
+/// Standards on 31 March 2025 (CWT 12.1): FDS 75%, 31-day 96%, 62-day 85%.
+#[test]
+fn the_cancer_return_of_a_hand_built_extract() {
+    let want = "\
+month,standard,route,target_days,within_target,total,percent_within,operational_standard_percent,standard_met
+2025-03,28-day Faster Diagnosis Standard,Urgent suspected cancer,28,1,2,50.0,75,false
+2025-03,28-day Faster Diagnosis Standard,All routes,28,1,2,50.0,75,false
+2025-03,31-day combined,First treatment,31,1,3,33.3,96,false
+2025-03,31-day combined,Subsequent treatment,31,1,1,100.0,96,true
+2025-03,31-day combined,All routes,31,2,4,50.0,96,false
+2025-03,62-day combined,Breast symptomatic,62,1,1,100.0,85,true
+2025-03,62-day combined,Screening,62,0,1,0.0,85,false
+2025-03,62-day combined,Consultant upgrade,62,1,1,100.0,85,true
+2025-03,62-day combined,All routes,62,2,3,66.7,85,false
+";
+    let o = pal(&[
+        "report",
+        "cancer-return",
+        "policies/national.pal",
+        "--events",
+        "tests/returns/cancer_extract.csv",
+        "--month",
+        "2025-03",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert_eq!(text(&o.stdout), want);
+    // The FDS standard rises to 80% from March 2026 (CWT 12.1); a month with no pathway still
+    // shows every standard's all-routes line.
+    let o = pal(&[
+        "report",
+        "cancer-return",
+        "policies/national.pal",
+        "--events",
+        "tests/returns/cancer_extract.csv",
+        "--month",
+        "2026-03",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        text(&o.stdout),
+        "\
+month,standard,route,target_days,within_target,total,percent_within,operational_standard_percent,standard_met
+2026-03,28-day Faster Diagnosis Standard,All routes,28,0,0,,80,
+2026-03,31-day combined,All routes,31,0,0,,96,
+2026-03,62-day combined,All routes,62,0,0,,85,
+"
+    );
+}
+
+#[test]
+fn the_cancer_return_for_people_and_programs() {
+    let run = |format: &str| {
+        let o = pal(&[
+            "report",
+            "cancer-return",
+            "policies/national.pal",
+            "--events",
+            "tests/returns/cancer_extract.csv",
+            "--month",
+            "2025-03",
+            "--format",
+            format,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+        text(&o.stdout)
+    };
+    let table = run("table");
+    assert!(table.starts_with("Cancer waiting-time standards, 2025-03\n"), "{table}");
+    assert!(
+        table.contains("62-day combined                   Consultant upgrade       1       1      100.0%  85%       met"),
+        "{table}"
+    );
+    let json: serde_json::Value = match serde_json::from_str(&run("json")) {
+        Ok(v) => v,
+        Err(e) => panic!("not JSON: {e}"),
+    };
+    assert_eq!(json["month"], "2025-03");
+    assert_eq!(json["rows"][2]["route"], "First treatment");
+    assert_eq!(json["rows"][2]["within"], 1);
+    assert_eq!(json["rows"][2]["total"], 3);
+    assert_eq!(json["rows"][2]["percent_within"], 33.3);
+    assert_eq!(json["rows"][2]["standard_met"], false);
+}
