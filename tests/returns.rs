@@ -45,7 +45,13 @@ const ORGS: [&str; 8] = [
 ];
 
 /// One expected row: part, function code and name, the waits counted (days), Total All.
-type Row = (&'static str, &'static str, &'static str, &'static [i64], u64);
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [i64],
+    u64,
+);
 
 fn expected_csv(rows: &[Row]) -> String {
     let mut header = vec![
@@ -146,7 +152,13 @@ fn band_edges_follow_the_national_convention() {
 #[test]
 fn the_rtt_return_of_a_hand_built_extract() {
     let rows: &[Row] = &[
-        ("Part_1A", "C_110", "Trauma and Orthopaedic Service", &[7, 126], 2),
+        (
+            "Part_1A",
+            "C_110",
+            "Trauma and Orthopaedic Service",
+            &[7, 126],
+            2,
+        ),
         ("Part_1A", "C_999", "Total", &[7, 126], 2),
         ("Part_1B", "C_320", "Cardiology Service", &[56], 1),
         ("Part_1B", "C_330", "Dermatology Service", &[8], 1),
@@ -165,7 +177,13 @@ fn the_rtt_return_of_a_hand_built_extract() {
             &[126, 127, 88, 21, 729, 14, 728, 0],
             8,
         ),
-        ("Part_2A", "C_100", "General Surgery Service", &[126, 127], 2),
+        (
+            "Part_2A",
+            "C_100",
+            "General Surgery Service",
+            &[126, 127],
+            2,
+        ),
         ("Part_2A", "C_320", "Cardiology Service", &[14], 1),
         ("Part_2A", "C_999", "Total", &[126, 127, 14], 3),
         ("Part_3", "C_110", "Trauma and Orthopaedic Service", &[], 1),
@@ -205,10 +223,14 @@ fn the_rtt_return_of_a_hand_built_extract() {
     let got = text(&o.stdout);
     assert_eq!(got, want, "the return differs from the hand-worked one");
     let golden = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/returns/rtt_return_2025-03.csv"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/returns/rtt_return_2025-03.csv"),
     )
     .unwrap_or_default();
-    assert_eq!(got, golden, "tests/returns/rtt_return_2025-03.csv is out of date");
+    assert_eq!(
+        got, golden,
+        "tests/returns/rtt_return_2025-03.csv is out of date"
+    );
     let err = text(&o.stderr);
     assert!(
         err.contains("warning: 1 pathway with no `specialty` counted under X06"),
@@ -251,8 +273,14 @@ fn a_month_with_nothing_in_it_has_the_total_rows_only() {
     let out = text(&o.stdout);
     let rows: Vec<&str> = out.lines().skip(1).collect();
     assert_eq!(rows.len(), 5, "{out}");
-    for (row, part) in rows.iter().zip(["Part_1A", "Part_1B", "Part_2", "Part_2A", "Part_3"]) {
-        assert!(row.starts_with(&format!("RTT-January-2020,,,,,,,,,{part},")), "{row}");
+    for (row, part) in rows
+        .iter()
+        .zip(["Part_1A", "Part_1B", "Part_2", "Part_2A", "Part_3"])
+    {
+        assert!(
+            row.starts_with(&format!("RTT-January-2020,,,,,,,,,{part},")),
+            "{row}"
+        );
         assert!(row.contains(",C_999,Total,"), "{row}");
         assert!(row.ends_with(",0"), "{row}");
     }
@@ -372,7 +400,10 @@ fn the_cancer_return_for_people_and_programs() {
         text(&o.stdout)
     };
     let table = run("table");
-    assert!(table.starts_with("Cancer waiting-time standards, 2025-03\n"), "{table}");
+    assert!(
+        table.starts_with("Cancer waiting-time standards, 2025-03\n"),
+        "{table}"
+    );
     assert!(
         table.contains("62-day combined                   Consultant upgrade       1       1      100.0%  85%       met"),
         "{table}"

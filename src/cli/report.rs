@@ -174,7 +174,10 @@ pub fn run(args: &ReportArgs, out: &mut dyn Write) -> u8 {
 /// Loads the policy and opens the input, refusing an output that names an input.
 fn open(c: &Common) -> Result<(Policy, batch::Input), u8> {
     let outputs: Vec<(&str, &Path)> = c.output.iter().map(|p| ("-o", p.as_path())).collect();
-    let inputs = [("events file", c.events.as_path()), ("policy", c.policy.as_path())];
+    let inputs = [
+        ("events file", c.events.as_path()),
+        ("policy", c.policy.as_path()),
+    ];
     if let Err(msg) = check_outputs(&inputs, &outputs) {
         say!("error: {msg}");
         return Err(EXIT_USAGE);
@@ -208,6 +211,7 @@ fn finish(
     write: &dyn Fn(&mut dyn Write) -> std::io::Result<()>,
     warnings: &[ReportWarning],
     counts: &RowAccount,
+    submission: bool,
 ) -> u8 {
     let written = match &c.output {
         Some(path) => OutputFile::create(path).and_then(|mut f| {
@@ -220,7 +224,9 @@ fn finish(
         let target = c
             .output
             .as_deref()
-            .map_or("standard output".to_string(), |p| format!("`{}`", p.display()));
+            .map_or("standard output".to_string(), |p| {
+                format!("`{}`", p.display())
+            });
         say!("error: cannot write {target}: {e}");
         return EXIT_UNREADABLE;
     }
@@ -231,17 +237,24 @@ fn finish(
         .iter()
         .filter(|w| w.kind == WarningKind::SubmissionCheck)
         .count();
-    say!(
-        "{} rows read, {} evaluated, {} rejected, {} after the census date; {} pathways; {} warning{} ({checks} submission check{} failed)",
+    let account = format!(
+        "{} rows read, {} evaluated, {} rejected, {} after the census date; {} pathways",
         counts.rows_read,
         counts.rows_evaluated,
         counts.rows_rejected,
         counts.rows_after_as_at,
         counts.pathways,
-        warnings.len(),
-        if warnings.len() == 1 { "" } else { "s" },
-        if checks == 1 { "" } else { "s" },
     );
+    if submission {
+        say!(
+            "{account}; {} warning{} ({checks} submission check{} failed)",
+            warnings.len(),
+            if warnings.len() == 1 { "" } else { "s" },
+            if checks == 1 { "" } else { "s" },
+        );
+    } else {
+        say!("{account}");
+    }
     if c.deny_warnings && !warnings.is_empty() {
         EXIT_FINDINGS
     } else {
@@ -301,7 +314,12 @@ fn rtt_return(a: &RttReturnArgs, out: &mut dyn Write) -> u8 {
         groups,
     };
     let mut on_rejection = print_rejection;
-    let built = rtt::build(&policy, input, reading(&a.common, &mut on_rejection), options);
+    let built = rtt::build(
+        &policy,
+        input,
+        reading(&a.common, &mut on_rejection),
+        options,
+    );
     let (ret, warnings, counts) = match built {
         Ok(x) => x,
         Err(e) => return run_failed(&e),
@@ -312,6 +330,7 @@ fn rtt_return(a: &RttReturnArgs, out: &mut dyn Write) -> u8 {
         &|w| rtt_return::write_csv(&ret, w),
         &warnings,
         &counts,
+        true,
     )
 }
 
@@ -322,7 +341,12 @@ fn cancer_return(a: &CancerReturnArgs, out: &mut dyn Write) -> u8 {
     };
     let mut on_rejection = print_rejection;
     let options = cancer::CancerReturnOptions::national(a.month);
-    let built = cancer::build(&policy, input, reading(&a.common, &mut on_rejection), options);
+    let built = cancer::build(
+        &policy,
+        input,
+        reading(&a.common, &mut on_rejection),
+        options,
+    );
     let (ret, warnings, counts) = match built {
         Ok(x) => x,
         Err(e) => return run_failed(&e),
@@ -338,6 +362,7 @@ fn cancer_return(a: &CancerReturnArgs, out: &mut dyn Write) -> u8 {
         },
         &warnings,
         &counts,
+        false,
     )
 }
 
@@ -346,9 +371,7 @@ fn html_report(a: &HtmlArgs, out: &mut dyn Write) -> u8 {
         Ok(x) => x,
         Err(code) => return code,
     };
-    let as_at = a
-        .as_at
-        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    let as_at = a.as_at.unwrap_or_else(|| chrono::Local::now().date_naive());
     let options = returns::html::HtmlOptions {
         as_at,
         clock: a.clock.clone(),
@@ -358,17 +381,23 @@ fn html_report(a: &HtmlArgs, out: &mut dyn Write) -> u8 {
         title: a.title.clone(),
     };
     let mut on_rejection = print_rejection;
-    let built = returns::html::build(&policy, input, reading(&a.common, &mut on_rejection), options);
+    let built = returns::html::build(
+        &policy,
+        input,
+        reading(&a.common, &mut on_rejection),
+        options,
+    );
     let (report, counts) = match built {
         Ok(x) => x,
         Err(e) => return run_failed(&e),
     };
-    let page = html::render(&report, &policy.schema);
+    let page = html::render(&report, &policy);
     finish(
         &a.common,
         out,
         &|w| w.write_all(page.as_bytes()),
         &[],
         &counts,
+        false,
     )
 }

@@ -161,7 +161,10 @@ pub(crate) fn print_rejection(r: &Rejection) {
 
 /// Loads the policy and names the files it was read from (the root and what it imports or
 /// extends), or prints why not and gives the exit code.
-pub(crate) fn load_with_files(path: &Path, policy_path: &[PathBuf]) -> Result<(Policy, Vec<PathBuf>), u8> {
+pub(crate) fn load_with_files(
+    path: &Path,
+    policy_path: &[PathBuf],
+) -> Result<(Policy, Vec<PathBuf>), u8> {
     match load_policy_with(path, policy_path) {
         Ok((sources, policy, _)) => Ok((
             policy,

@@ -134,7 +134,9 @@ pub fn write_table(c: &CancerReturn, out: &mut dyn Write) -> io::Result<()> {
                 r.route.clone(),
                 r.within.to_string(),
                 r.total.to_string(),
-                r.percent().map(|p| format!("{p:.1}%")).unwrap_or("-".into()),
+                r.percent()
+                    .map(|p| format!("{p:.1}%"))
+                    .unwrap_or("-".into()),
                 r.operational_standard
                     .map(|s| format!("{s}%"))
                     .unwrap_or("-".into()),

@@ -9,6 +9,7 @@
 
 use crate::base::value::date_text;
 use crate::model::event::Event;
+use crate::model::ir::Policy;
 use crate::model::schema::Schema;
 use crate::runtime::eval::{PathwayResult, RuleOutcome};
 use chrono::NaiveDate;
@@ -172,8 +173,8 @@ svg text{font-size:11px;fill:#212b32}
 .fired{color:#007f3b}.missed{color:#d5281b}
 ";
 
-/// Renders the page. `schema` names event types and field values in timelines.
-pub fn render(r: &HtmlReport, schema: &Schema) -> String {
+/// Renders the page. The policy names event types, field values and rules in timelines.
+pub fn render(r: &HtmlReport, policy: &Policy) -> String {
     let mut h = String::with_capacity(64 * 1024);
     let title = escape(&r.title);
     let _ = write!(
@@ -195,7 +196,7 @@ pub fn render(r: &HtmlReport, schema: &Schema) -> String {
     specialties(&mut h, r);
     ptl(&mut h, r);
     for t in &r.timelines {
-        timeline(&mut h, t, schema);
+        timeline(&mut h, t, policy);
     }
     h.push_str("</body>\n</html>\n");
     h
@@ -367,7 +368,8 @@ fn ptl(h: &mut String, r: &HtmlReport) {
     h.push_str("</table>\n");
 }
 
-fn timeline(h: &mut String, t: &Timeline, schema: &Schema) {
+fn timeline(h: &mut String, t: &Timeline, policy: &Policy) {
+    let schema: &Schema = &policy.schema;
     let r = &t.result;
     let _ = writeln!(
         h,
@@ -415,19 +417,26 @@ fn timeline(h: &mut String, t: &Timeline, schema: &Schema) {
             e.line
         );
     }
-    h.push_str("</table>\n<h3>Rules that fired</h3>\n<table class=\"rules\">\n<tr><th>date</th><th>on</th><th>rule</th><th>citation</th><th>detail</th></tr>\n");
+    h.push_str("</table>\n<h3>Rules that fired</h3>\n<table class=\"rules\">\n<tr><th>date</th><th>on</th><th>rule</th><th>what it says</th><th>citation</th><th>detail</th></tr>\n");
     for step in r.trace.iter().flatten() {
         for rule in step
             .rules
             .iter()
             .filter(|rt| rt.result == RuleOutcome::Fired)
         {
+            let description = policy
+                .rules
+                .iter()
+                .find(|d| d.name == rule.rule)
+                .and_then(|d| d.description.as_deref())
+                .unwrap_or("");
             let _ = writeln!(
                 h,
-                "<tr class=\"fired\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr class=\"fired\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 date_text(step.date),
                 escape(&step.event),
                 escape(&rule.rule),
+                escape(description),
                 escape(&rule.cite),
                 escape(rule.detail.as_deref().unwrap_or(""))
             );

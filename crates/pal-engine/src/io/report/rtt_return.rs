@@ -254,7 +254,11 @@ mod tests {
         assert_eq!(cols[117], "Gt 104 Weeks SUM 1");
         assert_eq!(
             &cols[118..],
-            ["Total", "Patients with unknown clock start date", "Total All"]
+            [
+                "Total",
+                "Patients with unknown clock start date",
+                "Total All"
+            ]
         );
     }
 

@@ -148,7 +148,13 @@ impl CancerReturnBuilder {
         }
     }
 
-    fn route_of(&self, standard: CancerStandard, p: &PeriodResult, events: &[Event], r: &PathwayResult) -> &'static str {
+    fn route_of(
+        &self,
+        standard: CancerStandard,
+        p: &PeriodResult,
+        events: &[Event],
+        r: &PathwayResult,
+    ) -> &'static str {
         match standard {
             CancerStandard::FasterDiagnosis => referral_route(r),
             CancerStandard::Combined62 => {

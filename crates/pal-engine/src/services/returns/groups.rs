@@ -111,19 +111,18 @@ impl TreatmentFunctionGroups {
             let row = row.map_err(|e| format!("{name}: {e}"))?;
             let line = row.position().map_or(0, |p| p.line());
             let cell = |i: usize| row.get(i).unwrap_or("").trim();
-            let (tfc, tfc_name, code, rname, aliases) = (cell(0), cell(1), cell(2), cell(3), cell(4));
+            let (tfc, tfc_name, code, rname, aliases) =
+                (cell(0), cell(1), cell(2), cell(3), cell(4));
             if code.is_empty() || rname.is_empty() {
                 return Err(format!(
                     "{name}:{line}: a row needs a return_code and a return_name"
                 ));
             }
             let index = match functions.iter().position(|f| f.code == code) {
-                Some(i) if functions[i].name != rname => {
-                    return Err(format!(
-                        "{name}:{line}: return code `{code}` is named `{}` above and `{rname}` here",
-                        functions[i].name
-                    ))
-                }
+                Some(i) if functions[i].name != rname => return Err(format!(
+                    "{name}:{line}: return code `{code}` is named `{}` above and `{rname}` here",
+                    functions[i].name
+                )),
                 Some(i) => i,
                 None => {
                     functions.push(ReturnFunction {
@@ -140,7 +139,9 @@ impl TreatmentFunctionGroups {
                 continue;
             }
             if tfc.is_empty() {
-                return Err(format!("{name}:{line}: a row needs a treatment_function_code"));
+                return Err(format!(
+                    "{name}:{line}: a row needs a treatment_function_code"
+                ));
             }
             let keys = std::iter::once(tfc.to_string())
                 .chain(std::iter::once(tfc_name.to_string()))
@@ -159,8 +160,8 @@ impl TreatmentFunctionGroups {
                 by_key.insert(k, index);
             }
         }
-        let default =
-            default.ok_or_else(|| format!("{name}: no `*` row for unlisted treatment functions"))?;
+        let default = default
+            .ok_or_else(|| format!("{name}: no `*` row for unlisted treatment functions"))?;
         Ok(TreatmentFunctionGroups {
             functions,
             by_key,
@@ -252,7 +253,10 @@ mod tests {
                 &*format!("{header}100,GS,C_100,General,x\n101,U,C_101,Urology,x\n*,,X06,O,\n"),
                 "`x` is already counted in `C_100`",
             ),
-            (&*format!("{header},GS,C_100,General,\n*,,X06,O,\n"), "needs a treatment_function_code"),
+            (
+                &*format!("{header},GS,C_100,General,\n*,,X06,O,\n"),
+                "needs a treatment_function_code",
+            ),
         ];
         for (text, want) in cases {
             let err = TreatmentFunctionGroups::parse("g.csv", text).expect_err(text);

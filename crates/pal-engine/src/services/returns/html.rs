@@ -102,7 +102,8 @@ impl Gather {
 /// The next action of a pathway for the PTL: the earliest obligation not met, overdue (missed)
 /// ones first.
 fn next_action(r: &PathwayResult) -> String {
-    let pending = |s: ObligationStatus| s == ObligationStatus::Missed || s == ObligationStatus::Open;
+    let pending =
+        |s: ObligationStatus| s == ObligationStatus::Missed || s == ObligationStatus::Open;
     r.obligations
         .iter()
         .filter(|o| pending(o.status) && o.met_on.is_none())
@@ -152,7 +153,11 @@ pub fn build(
     let clock_def = policy.clocks.iter().find(|c| c.name == options.clock);
     let standard_percent = clock_def.and_then(|c| match c.standard.as_ref()? {
         Standard::Percent(p) => Some(*p),
-        Standard::Param(p) => match policy.params.get(*p as usize).map(|d| d.value_on(options.as_at)) {
+        Standard::Param(p) => match policy
+            .params
+            .get(*p as usize)
+            .map(|d| d.value_on(options.as_at))
+        {
             Some(Value::Int(i)) => Some(*i),
             _ => None,
         },

@@ -62,13 +62,22 @@ impl Slot {
     }
 
     /// The slot and the value of `variant` of its enum.
-    fn with_variant(schema: &Schema, event: &str, field: &str, variant: &str) -> Option<(Slot, Value)> {
+    fn with_variant(
+        schema: &Schema,
+        event: &str,
+        field: &str,
+        variant: &str,
+    ) -> Option<(Slot, Value)> {
         let slot = Slot::find(schema, event, field)?;
         let (_, def) = schema.event(event)?;
         let ValueType::Enum(e) = def.fields.get(slot.field)?.ty else {
             return None;
         };
-        let index = schema.enum_def(e).variants.iter().position(|v| v == variant)?;
+        let index = schema
+            .enum_def(e)
+            .variants
+            .iter()
+            .position(|v| v == variant)?;
         Some((slot, Value::Enum(e, index as u32)))
     }
 
@@ -92,12 +101,22 @@ impl Signs {
             admitted_treatment: Slot::find(schema, "treatment_started", "admitted"),
             attended_admission: Slot::with_variant(schema, "attended", "appointment", "admission"),
             decision_to_admit: Slot::find(schema, "decision_to_treat", "admitted"),
-            elective_listing: Slot::with_variant(schema, "added_to_waiting_list", "list", "elective"),
+            elective_listing: Slot::with_variant(
+                schema,
+                "added_to_waiting_list",
+                "list",
+                "elective",
+            ),
         }
     }
 
     /// The clock stopped on `stop` by an admission for treatment.
-    fn admitted_stop(&self, events: &[Event], stop: chrono::NaiveDate, reason: Option<&str>) -> bool {
+    fn admitted_stop(
+        &self,
+        events: &[Event],
+        stop: chrono::NaiveDate,
+        reason: Option<&str>,
+    ) -> bool {
         let yes = Value::Bool(true);
         events.iter().filter(|e| e.date == stop).any(|e| {
             self.admitted_treatment.is_some_and(|s| s.holds(e, &yes))
@@ -110,7 +129,12 @@ impl Signs {
     }
 
     /// A decision to admit between `from` and `to` (both included).
-    fn decision_to_admit(&self, events: &[Event], from: chrono::NaiveDate, to: chrono::NaiveDate) -> bool {
+    fn decision_to_admit(
+        &self,
+        events: &[Event],
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> bool {
         let yes = Value::Bool(true);
         events
             .iter()
@@ -185,10 +209,11 @@ impl RttReturnBuilder {
         if !r.clocks.iter().any(|p| p.clock == clock) {
             return;
         }
-        let found = self
-            .options
-            .groups
-            .find(r.attributes.get(&self.options.function_attribute).map(String::as_str));
+        let found = self.options.groups.find(
+            r.attributes
+                .get(&self.options.function_attribute)
+                .map(String::as_str),
+        );
         match found {
             Match::Listed(_) => {}
             Match::Unlisted(_) => {
@@ -197,7 +222,10 @@ impl RttReturnBuilder {
                     .get(&self.options.function_attribute)
                     .cloned()
                     .unwrap_or_default();
-                *self.unlisted.entry(crate::base::text::excerpt(&v)).or_default() += 1;
+                *self
+                    .unlisted
+                    .entry(crate::base::text::excerpt(&v))
+                    .or_default() += 1;
             }
             Match::Missing(_) => self.missing_function += 1,
         }
@@ -247,11 +275,7 @@ impl RttReturnBuilder {
                 self.options.clock
             )));
         }
-        let default = self
-            .options
-            .groups
-            .find(None)
-            .index();
+        let default = self.options.groups.find(None).index();
         let default_code = self.options.groups.functions[default].code.clone();
         if self.missing_function > 0 {
             warnings.push(data(format!(
@@ -342,8 +366,9 @@ pub fn submission_checks(r: &RttReturn) -> Vec<ReportWarning> {
             match totals.as_slice() {
                 [total] => {
                     let sum_all: u64 = functions.iter().map(|f| f.total_all).sum();
-                    let bands_agree = (0..BANDS)
-                        .all(|i| functions.iter().map(|f| f.bands[i]).sum::<u64>() == total.bands[i]);
+                    let bands_agree = (0..BANDS).all(|i| {
+                        functions.iter().map(|f| f.bands[i]).sum::<u64>() == total.bands[i]
+                    });
                     if sum_all != total.total_all || !bands_agree {
                         fail(format!(
                             "{block}{}: the {} row is not the sum of the treatment functions",
@@ -431,7 +456,10 @@ mod tests {
     }
 
     fn messages(r: &RttReturn) -> Vec<String> {
-        submission_checks(r).into_iter().map(|w| w.message).collect()
+        submission_checks(r)
+            .into_iter()
+            .map(|w| w.message)
+            .collect()
     }
 
     #[test]
