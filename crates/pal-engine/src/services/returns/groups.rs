@@ -119,10 +119,12 @@ impl TreatmentFunctionGroups {
                 ));
             }
             let index = match functions.iter().position(|f| f.code == code) {
-                Some(i) if functions[i].name != rname => return Err(format!(
+                Some(i) if functions[i].name != rname => {
+                    return Err(format!(
                     "{name}:{line}: return code `{code}` is named `{}` above and `{rname}` here",
                     functions[i].name
-                )),
+                ))
+                }
                 Some(i) => i,
                 None => {
                     functions.push(ReturnFunction {
