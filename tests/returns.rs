@@ -317,6 +317,24 @@ fn bad_months_and_grouping_files_are_refused() {
         text(&o.stderr)
     );
     assert!(o.stdout.is_empty());
+    // A device never ends: refused, not read.
+    let o = pal(&[
+        "report",
+        "rtt-return",
+        "policies/national.pal",
+        "--events",
+        "tests/returns/rtt_extract.csv",
+        "--month",
+        "2025-03",
+        "--treatment-functions",
+        "/dev/zero",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(
+        text(&o.stderr).contains("cannot read `/dev/zero`: it is not a regular file"),
+        "{}",
+        text(&o.stderr)
+    );
 }
 
 /// `tests/returns/cancer_extract.csv` under `policies/national.pal`, March 2025. Worked by hand

@@ -277,7 +277,7 @@ fn rtt_return(a: &RttReturnArgs, out: &mut dyn Write) -> u8 {
     let groups = match &a.treatment_functions {
         None => TreatmentFunctionGroups::shipped(),
         Some(path) => {
-            let text = match std::fs::read_to_string(path) {
+            let text = match read_grouping(path) {
                 Ok(t) => t,
                 Err(e) => {
                     say!("error: cannot read `{}`: {e}", path.display());
@@ -400,4 +400,30 @@ fn html_report(a: &HtmlArgs, out: &mut dyn Write) -> u8 {
         &counts,
         false,
     )
+}
+
+/// The largest grouping file read (the shipped one is 6 KiB).
+const MAX_GROUPING_BYTES: u64 = 1 << 20;
+
+/// Reads a treatment-function grouping file: a regular file (a FIFO or device would never
+/// end), UTF-8, at most [`MAX_GROUPING_BYTES`].
+fn read_grouping(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is not a regular file",
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_GROUPING_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_GROUPING_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("it is over {MAX_GROUPING_BYTES} bytes"),
+        ));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8"))
 }
