@@ -437,3 +437,40 @@ fn the_cancer_return_for_people_and_programs() {
     assert_eq!(json["rows"][2]["percent_within"], 33.3);
     assert_eq!(json["rows"][2]["standard_met"], false);
 }
+
+#[test]
+fn streaming_and_output_files_give_the_same_return() {
+    let base = [
+        "report",
+        "rtt-return",
+        "policies/national.pal",
+        "--events",
+        "tests/returns/rtt_extract.csv",
+        "--month",
+        "2025-03",
+    ];
+    let whole = pal(&base);
+    assert_eq!(whole.status.code(), Some(0));
+    // The extract's rows are grouped by pathway: streaming it gives the same return.
+    let mut args = base.to_vec();
+    args.push("--streaming");
+    let streamed = pal(&args);
+    assert_eq!(streamed.status.code(), Some(0), "{}", text(&streamed.stderr));
+    assert_eq!(text(&streamed.stdout), text(&whole.stdout));
+    // `-o` writes the same bytes to a file, and nothing on stdout.
+    let out = std::env::temp_dir().join(format!("pal-rtt-return-{}.csv", std::process::id()));
+    let out_text = out.display().to_string();
+    let mut args = base.to_vec();
+    args.extend(["-o", &out_text]);
+    let o = pal(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(o.stdout.is_empty());
+    let written = std::fs::read_to_string(&out).unwrap_or_default();
+    let _ = std::fs::remove_file(&out);
+    assert_eq!(written, text(&whole.stdout));
+    // An output that is the extract is refused before anything is read.
+    let mut args = base.to_vec();
+    args.extend(["-o", "tests/returns/rtt_extract.csv"]);
+    let o = pal(&args);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+}
