@@ -91,7 +91,7 @@ fn write_report(dir: &Path) -> (PathBuf, String) {
         Err(e) => panic!("cannot read the extract: {e}"),
     };
     extract.push_str(&format!(
-        "{HOSTILE},2024-03-31,referral_received,cardiology,,,,,,,\n"
+        "{HOSTILE},2024-03-31,referral_received,cardiology,,,,,,,,\n"
     ));
     let events = dir.join("events.csv");
     if let Err(e) = std::fs::write(&events, extract) {

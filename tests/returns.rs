@@ -137,6 +137,7 @@ fn band_edges_follow_the_national_convention() {
 /// |---|---|---|
 /// | A1 | 3 Mar → admitted treatment 10 Mar: 7 days | 1A C_110 (trauma_orthopaedics) band 0; Part 3 (started in March) |
 /// | A2 | 6 Nov 2024 → admitted treatment 12 Mar: 126 days | 1A C_110 (`110`) band 17 |
+/// | A3 | 3 Feb → attended its admission and RTT status 30 on 24 Mar: 49 days | 1A C_120 band 6 |
 /// | B1 | 5 Mar → discharged 13 Mar: 8 days | 1B C_330 band 1; Part 3 |
 /// | B2 | 13 Nov 2024 → outpatient treatment (not admitted) 20 Mar: 127 days | 1B X05 (TFC 103) band 18 |
 /// | C1 | 2 Apr 2023, open: 729 days | 2 C_130 band 104 |
@@ -159,7 +160,8 @@ fn the_rtt_return_of_a_hand_built_extract() {
             &[7, 126],
             2,
         ),
-        ("Part_1A", "C_999", "Total", &[7, 126], 2),
+        ("Part_1A", "C_120", "Ear Nose and Throat Service", &[49], 1),
+        ("Part_1A", "C_999", "Total", &[7, 126, 49], 3),
         ("Part_1B", "C_320", "Cardiology Service", &[56], 1),
         ("Part_1B", "C_330", "Dermatology Service", &[8], 1),
         ("Part_1B", "X05", "Other - Surgical Services", &[127], 1),
@@ -241,7 +243,7 @@ fn the_rtt_return_of_a_hand_built_extract() {
         "{err}"
     );
     assert!(
-        err.contains("28 rows read, 27 evaluated, 0 rejected, 1 after the census date; 14 pathways; 2 warnings (0 submission checks failed)"),
+        err.contains("31 rows read, 30 evaluated, 0 rejected, 1 after the census date; 15 pathways; 2 warnings (0 submission checks failed)"),
         "{err}"
     );
     // Warnings fail the run only when asked.
@@ -448,7 +450,12 @@ fn streaming_and_output_files_give_the_same_return() {
     let mut args = base.to_vec();
     args.push("--streaming");
     let streamed = pal(&args);
-    assert_eq!(streamed.status.code(), Some(0), "{}", text(&streamed.stderr));
+    assert_eq!(
+        streamed.status.code(),
+        Some(0),
+        "{}",
+        text(&streamed.stderr)
+    );
     assert_eq!(text(&streamed.stdout), text(&whole.stdout));
     // `-o` writes the same bytes to a file, and nothing on stdout.
     let out = std::env::temp_dir().join(format!("pal-rtt-return-{}.csv", std::process::id()));
