@@ -146,6 +146,7 @@ fn band_edges_follow_the_national_convention() {
 /// | C4 | 25 Nov 2024, decision to treat (admitted by default): 126 days | 2 and 2A C_100 band 17 |
 /// | C5 | 24 Nov 2024, listed elective: 127 days | 2 and 2A C_100 band 18 |
 /// | C6 | 2 Jan, decision to treat not admitted: 88 days | 2 C_101 band 12; not 2A |
+/// | C7 | 1 Oct 2024, decision to admit 15 Oct, treated 20 Nov; fit and ready for the second side 10 Jan starts clock 2: 80 days | 2 C_101 band 11; not 2A (the decision to admit was in clock 1) |
 /// | N1 | 4 Mar, first appointment DNA 18 Mar: nullified | nowhere, not even Part 3 |
 /// | S1 | 6 Jan → discharged 20 Feb | nowhere (stopped in February) |
 /// | F1 | 10 Mar, treated 2 Apr (after the census): 21 days | 2 C_120 band 2; Part 3 |
@@ -167,7 +168,7 @@ fn the_rtt_return_of_a_hand_built_extract() {
         ("Part_1B", "X05", "Other - Surgical Services", &[127], 1),
         ("Part_1B", "C_999", "Total", &[8, 56, 127], 3),
         ("Part_2", "C_100", "General Surgery Service", &[126, 127], 2),
-        ("Part_2", "C_101", "Urology Service", &[88], 1),
+        ("Part_2", "C_101", "Urology Service", &[88, 80], 2),
         ("Part_2", "C_120", "Ear Nose and Throat Service", &[21], 1),
         ("Part_2", "C_130", "Ophthalmology Service", &[729], 1),
         ("Part_2", "C_320", "Cardiology Service", &[14], 1),
@@ -176,8 +177,8 @@ fn the_rtt_return_of_a_hand_built_extract() {
             "Part_2",
             "C_999",
             "Total",
-            &[126, 127, 88, 21, 729, 14, 728, 0],
-            8,
+            &[126, 127, 88, 80, 21, 729, 14, 728, 0],
+            9,
         ),
         (
             "Part_2A",
@@ -243,7 +244,7 @@ fn the_rtt_return_of_a_hand_built_extract() {
         "{err}"
     );
     assert!(
-        err.contains("31 rows read, 30 evaluated, 0 rejected, 1 after the census date; 15 pathways; 2 warnings (0 submission checks failed)"),
+        err.contains("35 rows read, 34 evaluated, 0 rejected, 1 after the census date; 16 pathways; 2 warnings (0 submission checks failed)"),
         "{err}"
     );
     // Warnings fail the run only when asked.
