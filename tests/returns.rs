@@ -475,3 +475,26 @@ fn streaming_and_output_files_give_the_same_return() {
     let o = pal(&args);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
 }
+
+#[test]
+fn a_policy_without_the_cancer_clocks_is_warned_about() {
+    // tests/language/schema.pal declares `rtt` and `cancer_31` only (and no standards).
+    let o = pal(&[
+        "report",
+        "cancer-return",
+        "tests/language/clocks.pal",
+        "--events",
+        "tests/returns/cancer_extract.csv",
+        "--month",
+        "2025-03",
+        "--format",
+        "csv",
+        "--deny-warnings",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let err = text(&o.stderr);
+    assert!(err.contains("warning: the policy declares no clock `cancer_fds`: the 28-day Faster Diagnosis Standard is not measured"), "{err}");
+    assert!(err.contains("warning: the policy declares no clock `cancer_62`: the 62-day combined is not measured"), "{err}");
+    assert!(!err.contains("`cancer_31`"), "{err}");
+    assert!(text(&o.stdout).contains("2025-03,31-day combined,All routes,31,0,0,,,\n"));
+}
