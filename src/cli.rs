@@ -30,6 +30,7 @@ mod check;
 mod explain;
 mod fmt;
 mod lsp;
+mod report;
 mod run;
 mod synth;
 mod test;
@@ -68,6 +69,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Rewrite policy files in the canonical layout (`--check`: list those that differ).
     Fmt(fmt::FmtArgs),
+    /// Reports: the monthly RTT return, the cancer standards of a month, the HTML report.
+    Report(report::ReportArgs),
     /// Show one pathway's timeline: which rules fired, which did not and why, clock states.
     Explain(explain::ExplainArgs),
     /// Write a seeded synthetic PAS extract (CSV or JSON Lines).
@@ -117,6 +120,7 @@ pub fn main() -> ExitCode {
         Command::Test(a) => test::run(a, &mut out),
         Command::Fmt(a) => fmt::run(a, &mut out),
         Command::Explain(a) => explain::run(a, &mut out),
+        Command::Report(a) => report::run(a, &mut out),
         Command::ExplainCode { code } => explain_code(code, &mut out),
         Command::Synth(a) => synth::run(a, &mut out),
         Command::Bench(a) => bench::run(a, &mut out),

@@ -282,6 +282,33 @@ pub fn run_with(
     sinks: Sinks,
     ptl: Option<PtlSpec>,
 ) -> Result<Outcome, Error> {
+    run_gathering(policy, input, options, sinks, ptl, &mut |_, _| {})
+}
+
+/// Told of each evaluated pathway with its events, in input order, after the sinks' own
+/// gathering (the monthly returns and the HTML report read both).
+pub type OnPathway<'v> = &'v mut dyn FnMut(&PathwayEvents, &PathwayResult);
+
+/// [`run`], also telling `on_pathway` of every pathway evaluated, with its events and result,
+/// in input order.
+pub fn run_visiting(
+    policy: &Policy,
+    input: Input,
+    options: &Options,
+    sinks: Sinks,
+    on_pathway: OnPathway,
+) -> Result<Outcome, Error> {
+    run_gathering(policy, input, options, sinks, None, on_pathway)
+}
+
+fn run_gathering(
+    policy: &Policy,
+    input: Input,
+    options: &Options,
+    sinks: Sinks,
+    ptl: Option<PtlSpec>,
+    on_pathway: OnPathway,
+) -> Result<Outcome, Error> {
     let ev = Evaluator::new(policy);
     let ptl = ptl.or_else(|| {
         sinks
@@ -289,6 +316,7 @@ pub fn run_with(
             .map(|c| PtlSpec::unchecked(policy, &c, PtlSpec::default_columns(policy)))
     });
     let mut state = Gathering {
+        on_pathway,
         results: sinks.results,
         table: Vec::new(),
         ptl: ptl.map(|spec| (spec, Vec::new())),
@@ -325,7 +353,8 @@ pub fn run_with(
 }
 
 /// Everything a run writes or gathers, fed batch by batch in input order.
-struct Gathering<'w> {
+struct Gathering<'w, 'v> {
+    on_pathway: OnPathway<'v>,
     results: ResultSink<'w>,
     table: Vec<PathwayResult>,
     ptl: Option<(PtlSpec, Vec<PtlRow>)>,
@@ -342,7 +371,7 @@ struct Evaluated {
     ptl: Option<PtlRow>,
 }
 
-impl Gathering<'_> {
+impl Gathering<'_, '_> {
     /// Evaluates a batch in parallel (encoding results and PTL rows as it goes), then hands it
     /// on in order.
     fn process(
@@ -385,8 +414,9 @@ impl Gathering<'_> {
                 }
             }
         }
-        for e in &mut done {
+        for (p, e) in batch.iter().zip(&mut done) {
             self.pathways += 1;
+            (self.on_pathway)(p, &e.result);
             if let Some(s) = &mut self.summary {
                 s.add(&e.result);
             }
