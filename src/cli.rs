@@ -30,6 +30,8 @@ mod check;
 mod diff;
 mod explain;
 mod fmt;
+mod lsp;
+mod report;
 mod run;
 mod synth;
 mod test;
@@ -71,6 +73,8 @@ pub enum Command {
     Test(test::TestArgs),
     /// Rewrite policy files in the canonical layout (`--check`: list those that differ).
     Fmt(fmt::FmtArgs),
+    /// Reports: the monthly RTT return, the cancer standards of a month, the HTML report.
+    Report(report::ReportArgs),
     /// Show one pathway's timeline: which rules fired, which did not and why, clock states.
     Explain(explain::ExplainArgs),
     /// Write a seeded synthetic PAS extract (CSV or JSON Lines).
@@ -86,6 +90,8 @@ pub enum Command {
         #[arg(long = "policy-path", value_name = "DIR")]
         policy_path: Vec<PathBuf>,
     },
+    /// Serve editors: the PAL language server over standard input and output.
+    Lsp(lsp::LspArgs),
     /// Explain a diagnostic code such as E0102.
     ExplainCode {
         /// The code, e.g. `E0102`.
@@ -107,6 +113,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
+    // The language server's writer thread owns standard output: nothing may hold its lock.
+    if let Command::Lsp(a) = &cli.command {
+        return ExitCode::from(lsp::run(a));
+    }
     let mut out = std::io::stdout().lock();
     let code = match &cli.command {
         Command::Check(a) => check::run(a, &mut out),
@@ -115,9 +125,12 @@ pub fn main() -> ExitCode {
         Command::Diff(a) => diff::run(a, &mut out),
         Command::Fmt(a) => fmt::run(a, &mut out),
         Command::Explain(a) => explain::run(a, &mut out),
+        Command::Report(a) => report::run(a, &mut out),
         Command::ExplainCode { code } => explain_code(code, &mut out),
         Command::Synth(a) => synth::run(a, &mut out),
         Command::Bench(a) => bench::run(a, &mut out),
+        // Served above, before standard output is locked.
+        Command::Lsp(_) => EXIT_OK,
         Command::Repl {
             policy,
             policy_path,

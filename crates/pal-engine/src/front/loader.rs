@@ -30,6 +30,11 @@ pub struct LoadedPolicy {
     pub modules: Vec<Module>,
     /// The policy's name: the root's `policy NAME`, else its file stem.
     pub name: String,
+    /// Files with syntax errors whose other items parsed: they are loaded without their
+    /// broken items, so the rest can still be checked (the policy cannot run).
+    pub recovered: Vec<FileId>,
+    /// Names the broken items would have declared (see [`crate::syntax::Recovery::lost`]).
+    pub lost: Vec<String>,
 }
 
 /// Where a policy's files may come from: the root policy's folder and the folders named with
@@ -272,6 +277,27 @@ pub fn load_with(
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
 ) -> LoadedPolicy {
+    load_with_overlays(root, access, &Overlays::default(), sources, diags)
+}
+
+/// Texts that stand in for files on disk: an editor's unsaved buffers, keyed by the file's
+/// absolute path (with `.` and `..` resolved lexically; see [`overlay_key`]). The loader takes
+/// an overlay's text instead of reading the file; everything else about loading is unchanged.
+pub type Overlays = std::collections::HashMap<PathBuf, String>;
+
+/// The key under which [`Overlays`] holds the text for `path`.
+pub fn overlay_key(path: &Path) -> PathBuf {
+    absolute(path)
+}
+
+/// [`load_with`], taking the text of any file in `overlays` from there instead of from disk.
+pub fn load_with_overlays(
+    root: &Path,
+    access: &PolicyAccess,
+    overlays: &Overlays,
+    sources: &mut SourceMap,
+    diags: &mut Vec<Diagnostic>,
+) -> LoadedPolicy {
     let mut loader = Loader {
         sources,
         diags,
@@ -279,6 +305,9 @@ pub fn load_with(
         done: HashSet::new(),
         modules: Vec::new(),
         access,
+        recovered: Vec::new(),
+        lost: Vec::new(),
+        overlays,
     };
     loader.visit(root, None);
     let name = loader
@@ -294,6 +323,8 @@ pub fn load_with(
     LoadedPolicy {
         modules: loader.modules,
         name,
+        recovered: loader.recovered,
+        lost: loader.lost,
     }
 }
 
@@ -326,6 +357,7 @@ pub fn load_text_with(
     diags: &mut Vec<Diagnostic>,
 ) -> LoadedPolicy {
     let id = sources.add(name, text);
+    let no_overlays = Overlays::default();
     let mut loader = Loader {
         sources,
         diags,
@@ -333,6 +365,9 @@ pub fn load_text_with(
         done: HashSet::new(),
         modules: Vec::new(),
         access,
+        recovered: Vec::new(),
+        lost: Vec::new(),
+        overlays: &no_overlays,
     };
     let path = dir.join(name);
     loader.visit_parsed(id, &path, None);
@@ -344,6 +379,8 @@ pub fn load_text_with(
     LoadedPolicy {
         modules: loader.modules,
         name,
+        recovered: loader.recovered,
+        lost: loader.lost,
     }
 }
 
@@ -394,6 +431,10 @@ struct Loader<'a> {
     done: HashSet<PathBuf>,
     modules: Vec<Module>,
     access: &'a PolicyAccess,
+    recovered: Vec<FileId>,
+    lost: Vec<String>,
+    /// Unsaved texts that stand in for files.
+    overlays: &'a Overlays,
 }
 
 fn canonical(path: &Path) -> PathBuf {
@@ -453,7 +494,16 @@ impl Loader<'_> {
                 .push(self.refusal(path, span, &why, "import or extend"));
             return;
         }
-        let id = match read_source(path, via, self.sources) {
+        let overlay = if self.overlays.is_empty() {
+            None
+        } else {
+            self.overlays.get(&overlay_key(path))
+        };
+        let read = match overlay {
+            Some(text) => Ok(self.sources.add(path.display().to_string(), text.as_str())),
+            None => read_source(path, via, self.sources),
+        };
+        let id = match read {
             Ok(id) => id,
             Err(d) => {
                 let d = match via {
@@ -496,7 +546,7 @@ impl Loader<'_> {
                 // syntax error, with its line, is what they need. Anything else that an import
                 // names is reported without its content.
                 let is_policy_file = path.extension().is_some_and(|x| x == "pal");
-                let d = match via {
+                match via {
                     Some(span) if !is_policy_file => {
                         let at = d
                             .primary_span()
@@ -512,20 +562,22 @@ impl Loader<'_> {
                                 .unwrap_or_default()
                             );
                         }
-                        h.help(format!(
+                        self.diags.push(h.help(format!(
                             "run `pal check {}` to see the error in place",
                             path.display()
-                        ))
+                        )));
+                        return;
                     }
                     _ => {
                         let text = &self.sources.get(id).text;
-                        let all = crate::syntax::syntax_errors(id, text, d);
-                        self.diags.extend(all);
-                        return;
+                        let rest = crate::syntax::recover(id, text, d);
+                        self.diags.extend(rest.errors);
+                        let Some(ast) = rest.ast else { return };
+                        self.recovered.push(id);
+                        self.lost.extend(rest.lost);
+                        ast
                     }
-                };
-                self.diags.push(d);
-                return;
+                }
             }
         };
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod output;
 pub mod project;
 pub mod repl;
+pub mod returns;
 #[cfg(test)]
 mod scenarios;
 pub mod test_run;

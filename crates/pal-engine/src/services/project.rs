@@ -148,19 +148,53 @@ pub fn unreadable_input(diags: &[Diagnostic]) -> bool {
     })
 }
 
-/// Checks a loaded policy, unless loading it failed: a file that did not parse, or an
-/// `extends`/`import` that could not be followed, is the one root cause, and checking what did
-/// load would report every name the missing part declares (one unterminated string in
-/// `rde.pal` used to give hundreds of "unknown event type" errors over `policies/`).
-fn check_loaded(loaded: &LoadedPolicy, sources: &SourceMap, load_diags: &[Diagnostic]) -> Checked {
-    if load_diags.iter().any(Diagnostic::is_error) {
-        return Checked {
-            policy: None,
-            diagnostics: Vec::new(),
-            suppressions: Suppressions::default(),
-        };
+/// Checks a loaded policy, unless loading it failed: an `extends`/`import` that could not be
+/// followed is the one root cause, and checking what did load would report every name the
+/// missing part declares (one unreadable `national.pal` used to give hundreds of "unknown
+/// event type" errors over `policies/`).
+///
+/// A file with syntax errors is different: its broken items are left out and the rest is
+/// checked, so a typo in one rule does not hide a type error in the next. Only errors are kept
+/// (lints of a half-parsed policy are noise), none that names what a broken item would have
+/// declared, and the policy does not run.
+pub fn check_loaded(
+    loaded: &LoadedPolicy,
+    sources: &SourceMap,
+    load_diags: &[Diagnostic],
+) -> Checked {
+    let nothing = || Checked {
+        policy: None,
+        diagnostics: Vec::new(),
+        suppressions: Suppressions::default(),
+    };
+    let mut errors = load_diags.iter().filter(|d| d.is_error()).peekable();
+    if errors.peek().is_none() {
+        return check(loaded, sources);
     }
-    check(loaded, sources)
+    let only_recovered_syntax = errors.all(|d| {
+        d.code == Code::E0001
+            && d.primary_span()
+                .is_some_and(|s| loaded.recovered.contains(&s.file))
+    });
+    if !only_recovered_syntax {
+        return nothing();
+    }
+    let mut checked = check(loaded, sources);
+    checked.policy = None;
+    checked.suppressions = Suppressions::default();
+    checked
+        .diagnostics
+        .retain(|d| d.is_error() && !names_any(&d.message, &loaded.lost));
+    checked
+}
+
+/// Whether `message` names (in backticks) any of `names`.
+fn names_any(message: &str, names: &[String]) -> bool {
+    message
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .any(|quoted| names.iter().any(|n| n == quoted))
 }
 
 /// Loads and checks the roots among `paths`: every file that no other file in the set imports
@@ -175,10 +209,7 @@ pub fn load_roots(paths: &[PathBuf]) -> CheckRun {
 /// policies/` lets `policies/rde/tests_dna.pal` extend `../rde.pal`), or the folder of a file
 /// named directly — and from the `policy_path` folders.
 pub fn load_roots_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun {
-    load_roots_walking(paths, policy_path, Walk::default())
-}
-
-fn load_roots_walking(paths: &[PathBuf], policy_path: &[PathBuf], mut walk: Walk) -> CheckRun {
+    let mut walk = Walk::default();
     let mut run = CheckRun::default();
     let mut explicit = Vec::new();
     // Each file found in a directory, with the directory named on the command line.
@@ -409,16 +440,11 @@ fn lint_untested(run: &mut CheckRun, paths: &[PathBuf], policy_path: &[PathBuf])
     folders.sort();
     folders.dedup_by(|inner, outer| inner.starts_with(outer));
     let checked: HashSet<PathBuf> = paths.iter().map(|p| canonical(p)).collect();
+    let loaded: HashSet<PathBuf> = run.roots.iter().map(|r| canonical(&r.path)).collect();
     let others: Vec<CheckRun> = folders
         .iter()
         .filter(|f| !checked.contains(*f))
-        .map(|f| {
-            let walk = Walk {
-                skip_tool_dirs: true,
-                ..Walk::default()
-            };
-            load_roots_walking(std::slice::from_ref(f), policy_path, walk)
-        })
+        .map(|f| test_roots(f, &loaded, policy_path))
         .collect();
     let mut fired: HashSet<(PathBuf, u32)> = HashSet::new();
     // Files some test runs against: their rules are held to W0007.
@@ -479,6 +505,38 @@ fn lint_untested(run: &mut CheckRun, paths: &[PathBuf], policy_path: &[PathBuf])
         run.diagnostics
             .extend(suppressions.unused(|lint| lint == Code::W0007));
     }
+}
+
+/// The files under `folder` with tests in them, other than `skip` (roots already run), each
+/// loaded as a root that may read anything under `folder`: the tests `untested-rule` counts
+/// beyond the paths checked. A file without a line starting `test` is not parsed at all.
+fn test_roots(folder: &Path, skip: &HashSet<PathBuf>, policy_path: &[PathBuf]) -> CheckRun {
+    let mut walk = Walk {
+        skip_tool_dirs: true,
+        ..Walk::default()
+    };
+    walk_pal_files(folder, &mut walk);
+    let mut run = CheckRun::default();
+    for file in walk.files {
+        if skip.contains(&canonical(&file)) {
+            continue;
+        }
+        let has_tests = std::fs::read_to_string(&file)
+            .is_ok_and(|t| t.lines().any(|l| l.trim_start().starts_with("test ")));
+        if !has_tests {
+            continue;
+        }
+        let mut diags = Vec::new();
+        let access = PolicyAccess::new(folder, policy_path);
+        let loaded = load_with(&file, &access, &mut run.sources, &mut diags);
+        let checked = check_loaded(&loaded, &run.sources, &diags);
+        run.roots.push(LoadedRoot {
+            path: file,
+            policy: checked.policy,
+            suppressions: checked.suppressions,
+        });
+    }
+    run
 }
 
 /// Removes findings reported twice (a file shared by two roots) and orders them by location.
