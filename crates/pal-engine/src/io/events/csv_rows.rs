@@ -79,7 +79,7 @@ fn csv_row<'r>(
 
 /// Physical line numbers within a chunk, counted forward as records are met (a line ends at
 /// an LF, a CRLF or, in CSV, a bare CR).
-struct LineCursor<'b> {
+pub(super) struct LineCursor<'b> {
     bytes: &'b [u8],
     format: InputFormat,
     pos: usize,
@@ -87,7 +87,7 @@ struct LineCursor<'b> {
 }
 
 impl<'b> LineCursor<'b> {
-    fn new(bytes: &'b [u8], first_line: u32, format: InputFormat) -> Self {
+    pub(super) fn new(bytes: &'b [u8], first_line: u32, format: InputFormat) -> Self {
         LineCursor {
             bytes,
             format,
@@ -97,7 +97,7 @@ impl<'b> LineCursor<'b> {
     }
 
     /// The line of byte `at` (never before a byte already asked about).
-    fn line_at(&mut self, at: usize) -> u32 {
+    pub(super) fn line_at(&mut self, at: usize) -> u32 {
         let at = at.min(self.bytes.len());
         if at > self.pos {
             let ends = split::line_ends(self.bytes, self.pos..at, self.format);
@@ -112,7 +112,7 @@ impl<'b> LineCursor<'b> {
 
 /// Where a CSV record's text starts and ends in its chunk: after the blank lines the csv crate
 /// skips (and the LF of the previous row's CRLF), and before its own line end.
-fn csv_record_span(record: &csv::ByteRecord, end: u64, bytes: &[u8]) -> (usize, usize) {
+pub(super) fn csv_record_span(record: &csv::ByteRecord, end: u64, bytes: &[u8]) -> (usize, usize) {
     let start = record
         .position()
         .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX))

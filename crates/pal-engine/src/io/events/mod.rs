@@ -435,6 +435,8 @@ pub fn for_each_pathway_in_chunks<R: Read + Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::value::{parse_date, Value, ValueType};
+    use crate::model::schema::FieldDef;
     use crate::model::schema::{EnumDef, EventTypeDef};
 
     fn schema() -> Schema {
