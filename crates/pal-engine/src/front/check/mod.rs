@@ -7,6 +7,7 @@
 
 mod expr;
 mod limits;
+mod mapping;
 pub mod lints;
 pub mod repl;
 mod tests;
@@ -116,6 +117,9 @@ pub(crate) struct Checker<'a> {
     /// Name → index of params, defs, clocks and rules, so a look-up is not a scan (150,000
     /// definitions would otherwise take quadratic time to check).
     names: std::cell::RefCell<[NameIndex; 4]>,
+    /// Checked `mapping` declarations, and where each is named.
+    mappings: Vec<crate::model::mapping::InputMapping>,
+    mapping_names: HashMap<String, Span>,
 }
 
 /// Which list a [`NameIndex`] covers.
@@ -184,6 +188,8 @@ impl<'a> Checker<'a> {
             tests: Vec::new(),
             disabled_spans: HashMap::new(),
             names: Default::default(),
+            mappings: Vec::new(),
+            mapping_names: HashMap::new(),
         }
     }
 
@@ -290,6 +296,19 @@ impl<'a> Checker<'a> {
             }
         }
         self.declare_same_day_order(loaded);
+        // Input mappings read only the schema.
+        for (_, item) in Self::items(loaded) {
+            if let Item::Mapping(m) = item {
+                if let Some(&first) = self.mapping_names.get(&m.name.name) {
+                    self.duplicate("mapping", &m.name, first);
+                    continue;
+                }
+                self.mapping_names.insert(m.name.name.clone(), m.name.span);
+                if let Some(im) = self.declare_mapping(m) {
+                    self.mappings.push(im);
+                }
+            }
+        }
         // 3. Calendar, clocks' names, parameters and their overrides.
         for (m, item) in Self::items(loaded) {
             if let Item::Calendar(c) = item {
@@ -1617,6 +1636,7 @@ impl<'a> Checker<'a> {
             meets,
             tests: self.tests,
             stop_reasons: self.stop_reason_enum,
+            mappings: self.mappings,
         }
     }
 }
