@@ -3,6 +3,7 @@
 //! session.
 
 pub mod batch;
+pub mod mapping;
 pub mod output;
 pub mod project;
 pub mod repl;

@@ -1,16 +1,15 @@
 //! CSV rows: the header resolved into a layout, records cut and checked for quotes left open,
 //! and each record's cells handed to the row builder.
 
-use super::layout::{build_row, CsvLayout};
+use super::layout::CsvLayout;
 use super::{split, ChunkRows, InputFormat, ReadError, ReadOptions, Rejection, Row};
 use crate::base::text::excerpt;
-use crate::model::schema::Schema;
 
 /// The CSV header, resolved against the schema.
 pub(super) fn csv_layout(
     chunk: Option<&split::Chunk>,
     file: &str,
-    schema: &Schema,
+    opts: &ReadOptions,
 ) -> Result<CsvLayout, ReadError> {
     let bytes = chunk.map_or(&[][..], |c| c.bytes.as_slice());
     let mut reader = csv::ReaderBuilder::new()
@@ -20,7 +19,11 @@ pub(super) fn csv_layout(
     let header = reader
         .headers()
         .map_err(|e| ReadError::Header(format!("cannot read the CSV header of `{file}`: {e}")))?;
-    CsvLayout::new(header, schema)
+    let names = header
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+        .collect();
+    CsvLayout::new(names, opts.schema, opts.mapping, file)
 }
 
 /// A CSV record's row.
@@ -52,29 +55,14 @@ fn csv_row<'r>(
             layout.names.len()
         ));
     }
-    build_row(
-        opts,
-        file,
-        line,
-        line,
-        cell(layout.pathway_id),
-        cell(layout.date),
-        cell(layout.event),
-        |kind, i| layout.field_columns[kind as usize][i].and_then(cell),
-        |kind| {
-            // In header order; the columns past the row's last cell are empty.
-            layout.undeclared[kind as usize]
-                .iter()
-                .take_while(|c| **c < record.len())
-                .filter(|c| {
-                    // Most rows leave most columns empty: test the bytes first.
-                    record.get(**c).is_some_and(|b| !b.trim_ascii().is_empty())
-                        && cell(**c).is_some_and(|v| !v.trim().is_empty())
-                })
-                .map(|c| layout.names[*c].clone())
-                .collect()
-        },
-    )
+    layout.row(opts, file, line, line, cell, |kind| {
+        // In header order; the columns past the row's last cell are empty. Most rows leave
+        // most columns empty: test the bytes first.
+        layout.undeclared_in(kind, record.len(), |c| {
+            record.get(c).is_none_or(|b| b.trim_ascii().is_empty())
+                || cell(c).is_none_or(|v| v.trim().is_empty())
+        })
+    })
 }
 
 /// Physical line numbers within a chunk, counted forward as records are met (a line ends at

@@ -1,6 +1,6 @@
 //! JSON Lines rows: one object per line, keys in row order, handed to the row builder.
 
-use super::layout::build_row;
+use super::layout::{build_row, CoreReading, FieldCell};
 use super::{split, ChunkRows, ReadOptions, Rejection, Row};
 use crate::base::text::excerpt;
 use crate::base::value::ValueType;
@@ -153,6 +153,7 @@ fn json_row<'m>(
     }
     build_row(
         opts,
+        &CoreReading::default(),
         file,
         line,
         seq,
@@ -164,7 +165,10 @@ fn json_row<'m>(
             cells
                 .iter()
                 .find(|(k, _)| *k == name.as_str())
-                .map(|(_, c)| c.as_str())
+                .map(|(_, c)| FieldCell {
+                    text: c.as_str(),
+                    conv: None,
+                })
         },
         |kind| {
             // Every key the event does not declare, in row order.

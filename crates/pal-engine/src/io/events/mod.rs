@@ -4,6 +4,7 @@
 
 use crate::base::text::excerpt;
 use crate::model::event::Event;
+use crate::model::mapping::InputMapping;
 use crate::model::schema::Schema;
 use chrono::NaiveDate;
 use csv_rows::csv_layout;
@@ -110,6 +111,8 @@ pub struct ReadOptions<'a> {
     pub as_at: Option<NaiveDate>,
     /// Fail on the first rejected row.
     pub strict: bool,
+    /// The extract's own shape (column names, local codes, date formats), if it is not PAL's.
+    pub mapping: Option<&'a InputMapping>,
 }
 
 /// Why reading stopped.
@@ -234,7 +237,12 @@ fn each_chunk<R: Read + Send>(
         let mut chunks = rx.into_iter();
         let first = chunks.next().transpose()?;
         let layout = match format {
-            InputFormat::Csv => Some(csv_layout(first.as_ref(), file, opts.schema)?),
+            InputFormat::Csv => Some(csv_layout(first.as_ref(), file, opts)?),
+            InputFormat::JsonLines if opts.mapping.is_some() => {
+                return Err(ReadError::Header(format!(
+                    "`{file}` is JSON Lines: a mapping reads tabular extracts (CSV), whose header names the columns"
+                )))
+            }
             InputFormat::JsonLines => None,
         };
         let group = rayon::current_num_threads().max(1) * 2;
@@ -515,6 +523,7 @@ mod tests {
         let s = schema();
         let opts = ReadOptions {
             schema: &s,
+            mapping: None,
             as_at: as_at.and_then(parse_date),
             strict,
         };
@@ -636,6 +645,7 @@ mod tests {
         let s = schema();
         let opts = ReadOptions {
             schema: &s,
+            mapping: None,
             as_at: None,
             strict: false,
         };
@@ -685,6 +695,7 @@ mod tests {
         let s = schema();
         let opts = ReadOptions {
             schema: &s,
+            mapping: None,
             as_at: None,
             strict: false,
         };
@@ -930,6 +941,7 @@ mod tests {
         for strict in [false, true] {
             let opts = ReadOptions {
                 schema: &s,
+                mapping: None,
                 as_at: parse_date("2025-02-11"),
                 strict,
             };
@@ -972,6 +984,7 @@ mod tests {
         let s = schema();
         let opts = ReadOptions {
             schema: &s,
+            mapping: None,
             as_at: None,
             strict: false,
         };
@@ -1000,6 +1013,7 @@ mod tests {
         let s = schema();
         let opts = ReadOptions {
             schema: &s,
+            mapping: None,
             as_at: None,
             strict: false,
         };
