@@ -3,14 +3,14 @@
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use crate::measure::{peak_rss_bytes, Phases};
 use chrono::NaiveDate;
+use pal_engine::base::source::SourceMap;
 use pal_engine::io::events::{EventSet, InputFormat, ReadError, Rejection};
 use pal_engine::io::render::{render, Format};
 use pal_engine::io::report::{self, ResultFormat};
-use pal_engine::base::source::SourceMap;
 use pal_engine::model::ir::Policy;
 use pal_engine::model::mapping::InputMapping;
-use pal_engine::services::mapping::{self, MappingError};
 use pal_engine::services::batch::{self, Input, ResultSink, Sinks};
+use pal_engine::services::mapping::{self, MappingError};
 use pal_engine::services::output::{check_outputs, OutputFile};
 use pal_engine::services::project::load_policy_with;
 use std::io::{IsTerminal, Write};
@@ -154,7 +154,10 @@ fn read_error(e: &ReadError) -> u8 {
 
 /// The mapping `--map` chooses (see `services::mapping::choose`), or the exit code after
 /// printing why there is none.
-pub(crate) fn choose_mapping(policy: &Policy, map: Option<&str>) -> Result<Option<InputMapping>, u8> {
+pub(crate) fn choose_mapping(
+    policy: &Policy,
+    map: Option<&str>,
+) -> Result<Option<InputMapping>, u8> {
     let mut sources = SourceMap::new();
     match mapping::choose(policy, map, &mut sources) {
         Ok(m) => Ok(m),
@@ -165,7 +168,12 @@ pub(crate) fn choose_mapping(policy: &Policy, map: Option<&str>) -> Result<Optio
         Err(MappingError::Unreadable(diags) | MappingError::Findings(diags)) => {
             say_text!(
                 "{}",
-                render(&diags, &sources, Format::Human, std::io::stderr().is_terminal())
+                render(
+                    &diags,
+                    &sources,
+                    Format::Human,
+                    std::io::stderr().is_terminal()
+                )
             );
             Err(if pal_engine::services::project::unreadable_input(&diags) {
                 EXIT_UNREADABLE

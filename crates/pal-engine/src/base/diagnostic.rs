@@ -596,7 +596,7 @@ obligation no rule of the policy produces (`expect no outcome rebok` would pass 
     },
     CodeInfo {
         code: Code::E0401,
-        title: "incomplete input mapping",
+        title: "invalid input mapping",
         explanation: "A `mapping` declaration says how a trust's own extract gives PAL's events: \
 which column gives the pathway id, the date and the event type (`pathway_id from \"…\"`, \
 `date from \"…\"`, `event from \"…\"`), and which give fields (`field NAME from \"…\"`). \

@@ -245,7 +245,11 @@ mod tests {
             ("DD/MM/YYYY hh:mm", "01/03/2025 24:00", None),
             ("YYYY-MM-DD hh:mm:ss", "2025-03-01 09:30:00", d(2025, 3, 1)),
             ("YYYY-MM-DD hh:mm:ss", "2025-03-01 09:60:00", None),
-            ("YYYY-MM-DD hh:mm:ss.fff", "2025-03-01 00:00:00.000", d(2025, 3, 1)),
+            (
+                "YYYY-MM-DD hh:mm:ss.fff",
+                "2025-03-01 00:00:00.000",
+                d(2025, 3, 1),
+            ),
             ("YYYY-MM-DDThh:mm:ss", "2025-03-01T23:59:59", d(2025, 3, 1)),
             ("YYYYMMDD", "20250301", d(2025, 3, 1)),
             ("YYYYMMDD", "2025031", None),
@@ -261,7 +265,13 @@ mod tests {
 
     #[test]
     fn bad_patterns_are_refused() {
-        for bad in ["DD/MM", "YYYY-MM-DD-DD", "dd/mm/yyyy", "YY-MM-DD", "DD/MM/YYYY hh:hh"] {
+        for bad in [
+            "DD/MM",
+            "YYYY-MM-DD-DD",
+            "dd/mm/yyyy",
+            "YY-MM-DD",
+            "DD/MM/YYYY hh:hh",
+        ] {
             assert!(DateFormat::parse(bad).is_err(), "{bad} should be refused");
         }
     }

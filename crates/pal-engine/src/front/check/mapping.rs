@@ -88,7 +88,10 @@ impl Checker<'_> {
             self.diags.push(
                 Diagnostic::new(
                     Code::E0401,
-                    format!("mapping `{}` does not say which column gives {list}", m.name.name),
+                    format!(
+                        "mapping `{}` does not say which column gives {list}",
+                        m.name.name
+                    ),
                 )
                 .primary(m.name.span, "incomplete mapping")
                 .help(format!(
@@ -143,22 +146,22 @@ impl Checker<'_> {
 
     fn mapped_twice(&mut self, id: &ast::Ident, first: &ast::Ident, what: &str) {
         self.diags.push(
-            Diagnostic::new(
-                Code::E0402,
-                format!("{what} `{}` is mapped twice", id.name),
-            )
-            .primary(id.span, "mapped again here")
-            .secondary(first.span, "first mapped here")
-            .help("a column gives each name once: keep one of them"),
+            Diagnostic::new(Code::E0402, format!("{what} `{}` is mapped twice", id.name))
+                .primary(id.span, "mapped again here")
+                .secondary(first.span, "first mapped here")
+                .help("a column gives each name once: keep one of them"),
         );
     }
 
     fn no_formats(&mut self, e: &MapEntry, what: &str) {
         if let Some(f) = e.formats.first() {
             self.diags.push(
-                Diagnostic::new(Code::E0201, format!("{what} is not a date: it has no format"))
-                    .primary(f.span, "a date format")
-                    .help("`format \"…\"` applies to `date` and to Date fields"),
+                Diagnostic::new(
+                    Code::E0201,
+                    format!("{what} is not a date: it has no format"),
+                )
+                .primary(f.span, "a date format")
+                .help("`format \"…\"` applies to `date` and to Date fields"),
             );
         }
     }
@@ -204,10 +207,9 @@ impl Checker<'_> {
                         let mut d =
                             Diagnostic::new(Code::E0101, format!("unknown event type `{n}`"))
                                 .primary(arm.value.span, "not an event type of the schema");
-                        if let Some(h) = did_you_mean(
-                            n,
-                            self.schema.events.iter().map(|e| e.name.as_str()),
-                        ) {
+                        if let Some(h) =
+                            did_you_mean(n, self.schema.events.iter().map(|e| e.name.as_str()))
+                        {
                             d = d.help(h);
                         }
                         self.diags.push(d);

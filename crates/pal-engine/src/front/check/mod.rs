@@ -7,8 +7,8 @@
 
 mod expr;
 mod limits;
-mod mapping;
 pub mod lints;
+mod mapping;
 pub mod repl;
 mod tests;
 mod types;

@@ -352,13 +352,9 @@ pub(super) fn build_row<'p, 'c>(
             Some(&k) => Some((k, &schema.events[k as usize])),
             None => {
                 return reject(format!(
-                    "`{}`: code `{}` has no mapping in `{mapping}`{} (mapped: {})",
+                    "`{}`: {}",
                     core.name(2),
-                    excerpt(event_name),
-                    did_you_mean(event_name, order.iter().map(String::as_str))
-                        .map(|h| format!(" ({h})"))
-                        .unwrap_or_default(),
-                    name_list(order.iter().map(String::as_str), 12)
+                    unmapped(event_name, order, mapping)
                 ))
             }
         },
@@ -441,15 +437,10 @@ fn read_field(
         return match values.get(text) {
             Some(v) => Ok(v.clone()),
             None => Err(format!(
-                "field `{}` (column `{}`): code `{}` has no mapping in `{}`{} (mapped: {})",
+                "field `{}` (column `{}`): {}",
                 f.name,
                 conv.column,
-                excerpt(text),
-                conv.mapping,
-                did_you_mean(text, conv.codes.iter().map(String::as_str))
-                    .map(|h| format!(" ({h})"))
-                    .unwrap_or_default(),
-                name_list(conv.codes.iter().map(String::as_str), 12)
+                unmapped(text, &conv.codes, &conv.mapping)
             )),
         };
     }
@@ -466,6 +457,22 @@ fn read_field(
                 )
             });
     }
-    parse_value(text, f, schema)
-        .map_err(|e| format!("{e} (column `{}`)", conv.column))
+    parse_value(text, f, schema).map_err(|e| format!("{e} (column `{}`)", conv.column))
+}
+
+/// "code `X` has no mapping in `M` (did you mean `Y`? mapped: …)". Codes of one or two
+/// characters get no suggestion: `4` is one edit from every other one-digit code.
+fn unmapped(code: &str, codes: &[String], mapping: &str) -> String {
+    let hint = if code.chars().count() >= 3 {
+        did_you_mean(code, codes.iter().map(String::as_str))
+            .map(|h| format!("{h} "))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    format!(
+        "code `{}` has no mapping in `{mapping}` ({hint}mapped: {})",
+        excerpt(code),
+        name_list(codes.iter().map(String::as_str), 12)
+    )
 }
