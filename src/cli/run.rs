@@ -135,7 +135,7 @@ fn input_format_of(path: &Path, input_format: Option<&str>) -> Result<InputForma
 }
 
 /// Opens the events file named on the command line.
-fn open_input(path: &Path, input_format: Option<&str>) -> Result<Input, (u8, String)> {
+pub(crate) fn open_input(path: &Path, input_format: Option<&str>) -> Result<Input, (u8, String)> {
     let format = input_format_of(path, input_format)?;
     Input::open(path, format).map_err(|e| {
         (
@@ -195,13 +195,16 @@ pub(crate) fn read_input(
     batch::read(input, policy, as_at, false).map_err(|e| (read_error(&e), e.to_string()))
 }
 
-fn print_rejection(r: &Rejection) {
+pub(crate) fn print_rejection(r: &Rejection) {
     say!("{}:{}: rejected: {}", r.file, r.line, r.reason);
 }
 
 /// Loads the policy and names the files it was read from (the root and what it imports or
 /// extends), or prints why not and gives the exit code.
-fn load_with_files(path: &Path, policy_path: &[PathBuf]) -> Result<(Policy, Vec<PathBuf>), u8> {
+pub(crate) fn load_with_files(
+    path: &Path,
+    policy_path: &[PathBuf],
+) -> Result<(Policy, Vec<PathBuf>), u8> {
     match load_policy_with(path, policy_path) {
         Ok((sources, policy, _)) => Ok((
             policy,

@@ -10,3 +10,4 @@ pub mod repl;
 #[cfg(test)]
 mod scenarios;
 pub mod test_run;
+pub mod validate;
