@@ -190,7 +190,7 @@ pub fn compare(
     let by_id: HashMap<&str, &PathwayResult> =
         results.iter().map(|r| (r.pathway_id.as_str(), r)).collect();
     let latest = |r: &PathwayResult| -> Option<PeriodResult> {
-        r.clocks.iter().filter(|p| p.clock == clock).last().cloned()
+        r.clocks.iter().rev().find(|p| p.clock == clock).cloned()
     };
     let mut out = Validation {
         as_at,
@@ -330,15 +330,12 @@ fn decision(
 ) -> Decision {
     let def = policy.rules.iter().find(|r| r.name == name);
     let step = result.and_then(|r| r.trace.as_ref()).and_then(|steps| {
-        steps
-            .iter()
-            .filter(|s| on.is_none_or(|d| s.date <= d))
-            .filter(|s| {
-                s.rules
+        steps.iter().rev().find(|s| {
+            on.is_none_or(|d| s.date <= d)
+                && s.rules
                     .iter()
                     .any(|t| t.rule == name && t.result == RuleOutcome::Fired)
-            })
-            .last()
+        })
     });
     Decision {
         rule: name.to_string(),
@@ -378,8 +375,7 @@ pub fn write(
 }
 
 fn date_text(d: Option<NaiveDate>) -> String {
-    d.map(|d| crate::base::value::date_text(d))
-        .unwrap_or_default()
+    d.map(crate::base::value::date_text).unwrap_or_default()
 }
 
 fn write_human(v: &Validation, out: &mut dyn std::io::Write) -> std::io::Result<()> {

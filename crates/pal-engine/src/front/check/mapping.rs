@@ -4,13 +4,15 @@
 
 use super::Checker;
 use crate::base::diagnostic::{Code, Diagnostic};
+use crate::base::source::{SourceMap, Span};
 use crate::base::suggest::did_you_mean;
 use crate::base::value::{Value, ValueType};
+use crate::model::ir::Policy;
 use crate::model::mapping::{
     Column, DateColumn, DateFormat, EventColumn, FieldColumn, InputMapping,
 };
 use crate::model::schema::EventTypeId;
-use crate::syntax::ast::{self, LiteralKind, MapEntry, MapTarget};
+use crate::syntax::ast::{self, Item, LiteralKind, MapEntry, MapTarget};
 use std::collections::HashMap;
 
 /// The columns every mapping must name.
@@ -326,4 +328,45 @@ impl Checker<'_> {
             values,
         })
     }
+}
+
+/// Checks the `mapping` declarations of a mapping file against a compiled policy's schema
+/// (`pal run --map FILE`, `pal check --map FILE`): the mappings, and every finding. A mapping
+/// file holds only mappings (and comments).
+pub fn check_mapping_file(
+    file: &ast::File,
+    policy: &Policy,
+    sources: &SourceMap,
+) -> (Vec<crate::model::mapping::InputMapping>, Vec<Diagnostic>) {
+    let mut c = Checker::from_policy(sources, policy);
+    for m in &policy.mappings {
+        c.mapping_names.insert(m.name.clone(), Span::default());
+    }
+    if let Some(h) = &file.header {
+        c.diags.push(
+            Diagnostic::new(Code::E0401, "a mapping file has no `policy` header")
+                .primary(h.span, "a policy header")
+                .help("a mapping file holds `mapping` declarations only; it is read with the policy it maps for: `pal run POLICY --map FILE`"),
+        );
+    }
+    for item in &file.items {
+        match item {
+            Item::Mapping(m) => {
+                if let Some(&first) = c.mapping_names.get(&m.name.name) {
+                    c.duplicate("mapping", &m.name, first);
+                    continue;
+                }
+                c.mapping_names.insert(m.name.name.clone(), m.name.span);
+                if let Some(im) = c.declare_mapping(m) {
+                    c.mappings.push(im);
+                }
+            }
+            other => c.diags.push(
+                Diagnostic::new(Code::E0401, "a mapping file declares only mappings")
+                    .primary(other.span(), "not a `mapping`")
+                    .help("declare rules, events and parameters in the policy; a mapping file is read with it (`--map FILE`)"),
+            ),
+        }
+    }
+    (c.mappings, c.diags)
 }

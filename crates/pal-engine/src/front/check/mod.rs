@@ -9,6 +9,7 @@ mod expr;
 mod limits;
 pub mod lints;
 mod mapping;
+pub use mapping::check_mapping_file;
 pub mod repl;
 mod tests;
 mod types;
@@ -1737,45 +1738,4 @@ mod quick {
         }
         assert!(checked.policy.is_some());
     }
-}
-
-/// Checks the `mapping` declarations of a mapping file against a compiled policy's schema
-/// (`pal run --map FILE`, `pal check --map FILE`): the mappings, and every finding. A mapping
-/// file holds only mappings (and comments).
-pub fn check_mapping_file(
-    file: &ast::File,
-    policy: &Policy,
-    sources: &SourceMap,
-) -> (Vec<crate::model::mapping::InputMapping>, Vec<Diagnostic>) {
-    let mut c = Checker::from_policy(sources, policy);
-    for m in &policy.mappings {
-        c.mapping_names.insert(m.name.clone(), Span::default());
-    }
-    if let Some(h) = &file.header {
-        c.diags.push(
-            Diagnostic::new(Code::E0401, "a mapping file has no `policy` header")
-                .primary(h.span, "a policy header")
-                .help("a mapping file holds `mapping` declarations only; it is read with the policy it maps for: `pal run POLICY --map FILE`"),
-        );
-    }
-    for item in &file.items {
-        match item {
-            Item::Mapping(m) => {
-                if let Some(&first) = c.mapping_names.get(&m.name.name) {
-                    c.duplicate("mapping", &m.name, first);
-                    continue;
-                }
-                c.mapping_names.insert(m.name.name.clone(), m.name.span);
-                if let Some(im) = c.declare_mapping(m) {
-                    c.mappings.push(im);
-                }
-            }
-            other => c.diags.push(
-                Diagnostic::new(Code::E0401, "a mapping file declares only mappings")
-                    .primary(other.span(), "not a `mapping`")
-                    .help("declare rules, events and parameters in the policy; a mapping file is read with it (`--map FILE`)"),
-            ),
-        }
-    }
-    (c.mappings, c.diags)
 }

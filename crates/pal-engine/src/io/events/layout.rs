@@ -67,7 +67,7 @@ pub(crate) struct ColumnLayout {
     /// Every column's name, in source order.
     pub(crate) names: Vec<String>,
     /// Per event type: for each field, its column and (mapped) reading.
-    field_columns: Vec<Vec<Option<(usize, Option<usize>)>>>,
+    field_columns: Vec<Vec<Option<FieldSource>>>,
     /// The mapped readings of field columns.
     convs: Vec<FieldConv>,
     /// Per event type: the non-core columns it does not declare (none under a mapping: an
@@ -75,6 +75,9 @@ pub(crate) struct ColumnLayout {
     undeclared: Vec<Vec<usize>>,
     core: CoreReading,
 }
+
+/// A field's column, and the index of its mapped reading in `convs` (none: PAL's own).
+type FieldSource = (usize, Option<usize>);
 
 /// The CSV layout is the column layout.
 pub(super) type CsvLayout = ColumnLayout;
