@@ -157,6 +157,43 @@ struct Builder {
     depth: std::cell::Cell<usize>,
 }
 
+/// The length of `text` up to the end of its last token: trailing whitespace and comments
+/// (`// …`, `/* … */`) are not counted; comment markers inside strings are text.
+fn code_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut i, mut end) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |n| i + 2 + n + 2);
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i = (i + 1).min(bytes.len());
+                end = i;
+            }
+            _ => {
+                // A whole character; the byte-order mark is whitespace to the grammar.
+                let c = text[i..].chars().next().unwrap_or(' ');
+                i += c.len_utf8();
+                if c != '\u{feff}' {
+                    end = i;
+                }
+            }
+        }
+    }
+    end
+}
+
 impl Builder {
     fn new(file: FileId) -> Builder {
         Builder {
@@ -171,9 +208,13 @@ fn first_inner(pair: Pair<Rule>) -> Option<Pair<Rule>> {
 }
 
 impl Builder {
+    /// The pair's span without the blank lines and comments pest takes in after a node that
+    /// ends in an optional or repeated part (`disable r (because "…")?`): a label under an
+    /// item stops at its last token.
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start()..s.end())
+        let end = s.start() + code_len(s.as_str());
+        Span::new(self.file, s.start()..end)
     }
 
     fn ident(&self, pair: Pair<Rule>) -> Ident {
