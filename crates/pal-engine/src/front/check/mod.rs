@@ -305,6 +305,18 @@ impl<'a> Checker<'a> {
                     continue;
                 }
                 self.mapping_names.insert(m.name.name.clone(), m.name.span);
+                if self.schema.events.is_empty() {
+                    // A mapping file checked on its own: one finding, not one per name.
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::E0401,
+                            format!("mapping `{}` has no schema to be checked against", m.name.name),
+                        )
+                        .primary(m.name.span, "no event type is declared here")
+                        .help("a mapping file is checked with the policy it maps for: `pal check POLICY --map FILE`"),
+                    );
+                    continue;
+                }
                 if let Some(im) = self.declare_mapping(m) {
                     self.mappings.push(im);
                 }

@@ -1041,4 +1041,93 @@ mod tests {
             Some((4, 3, 1))
         );
     }
+
+    #[test]
+    fn a_mapped_extract_reads_as_the_same_events_in_any_chunking() {
+        use crate::model::mapping::{Column, DateColumn, DateFormat, EventColumn, FieldColumn};
+        let col = |n: &str| Column {
+            name: n.into(),
+            origin: "map.pal:1".into(),
+        };
+        let fmt = |p: &str| DateFormat::parse(p).map(|f| vec![f]).unwrap_or_default();
+        let mapping = InputMapping {
+            name: "pas".into(),
+            pathway_id: col("ID"),
+            date: DateColumn {
+                column: col("WHEN"),
+                formats: fmt("DD/MM/YYYY hh:mm"),
+            },
+            event: EventColumn {
+                column: col("WHAT"),
+                codes: Some(vec![("R".into(), 0), ("D".into(), 1), ("A".into(), 2)]),
+            },
+            fields: vec![
+                FieldColumn {
+                    field: "priority".into(),
+                    column: col("PRI"),
+                    formats: Vec::new(),
+                    values: Some(vec![
+                        ("1".into(), Value::Enum(1, 0)),
+                        ("2".into(), Value::Enum(1, 1)),
+                    ]),
+                },
+                FieldColumn {
+                    field: "birth_date".into(),
+                    column: col("DOB"),
+                    formats: fmt("DD/MM/YYYY hh:mm"),
+                    values: None,
+                },
+                FieldColumn {
+                    field: "appointment".into(),
+                    column: col("APPT"),
+                    formats: Vec::new(),
+                    values: None,
+                },
+            ],
+        };
+        let mapped = "NOISE,ID,WHEN,WHAT,PRI,DOB,APPT\n\
+                      x,P1,06/01/2025 09:00,R,2,01/02/1970 00:00,\n\
+                      x,P1,03/02/2025 10:30,D,2,,first\n\
+                      x,P2,07/01/2025 11:00,R,1,,\n\
+                      x,P2,08/01/2025 11:00,Q,1,,\n\
+                      x,P2,09/01/2025 11:00,A,1,,follow_up\n";
+        let own = "pathway_id,date,event,priority,birth_date,appointment\n\
+                   P1,2025-01-06,referral_received,urgent,1970-02-01,\n\
+                   P1,2025-02-03,dna,,,first\n\
+                   P2,2025-01-07,referral_received,routine,,\n\
+                   P2,2025-01-08,nonsense,,,\n\
+                   P2,2025-01-09,attended,,,follow_up\n";
+        let s = schema();
+        let opts = |m| ReadOptions {
+            schema: &s,
+            mapping: m,
+            as_at: None,
+            strict: false,
+        };
+        let want = read_events(own.as_bytes(), "in", InputFormat::Csv, &opts(None))
+            .map(|e| e.pathways)
+            .unwrap_or_default();
+        assert_eq!(want.len(), 2);
+        for size in [1, 7, 40, 1 << 20] {
+            let got = read_events_in_chunks(
+                mapped.as_bytes(),
+                "in",
+                InputFormat::Csv,
+                &opts(Some(&mapping)),
+                chunks(size),
+            );
+            let got = got.unwrap_or_default();
+            invariant(&got);
+            assert_eq!(got.pathways, want, "chunk size {size}");
+            assert_eq!(got.rejected.len(), 1);
+            assert_eq!(got.rejected[0].line, 5);
+            assert!(
+                got.rejected[0]
+                    .reason
+                    .contains("`WHAT`: code `Q` has no mapping in `pas`"),
+                "{}",
+                got.rejected[0].reason
+            );
+        }
+    }
 }
