@@ -34,6 +34,7 @@ mod report;
 mod run;
 mod synth;
 mod test;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -65,6 +66,9 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Run a policy over pathway events: clocks, outcomes, obligations, PTL and RTT summary.
     Run(run::RunArgs),
+    /// Compare the PAS's view of each open pathway with the policy's: clock starts, open or
+    /// stopped, each disagreement with the rule that decided it (exit 1 if any).
+    Validate(validate::ValidateArgs),
     /// Run the `test` blocks of policy files.
     Test(test::TestArgs),
     /// Rewrite policy files in the canonical layout (`--check`: list those that differ).
@@ -117,6 +121,7 @@ pub fn main() -> ExitCode {
     let code = match &cli.command {
         Command::Check(a) => check::run(a, &mut out),
         Command::Run(a) => run::run(a, &mut out),
+        Command::Validate(a) => validate::run(a, &mut out),
         Command::Test(a) => test::run(a, &mut out),
         Command::Fmt(a) => fmt::run(a, &mut out),
         Command::Explain(a) => explain::run(a, &mut out),

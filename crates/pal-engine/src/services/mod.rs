@@ -3,6 +3,7 @@
 //! session.
 
 pub mod batch;
+pub mod mapping;
 pub mod output;
 pub mod project;
 pub mod repl;
@@ -10,3 +11,4 @@ pub mod returns;
 #[cfg(test)]
 mod scenarios;
 pub mod test_run;
+pub mod validate;
