@@ -127,7 +127,7 @@ pub struct Sinks<'w> {
 }
 
 /// The row account of a run: every row is evaluated, rejected or after the as-at date.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     /// Rows read (excluding the header).
     pub rows_read: u64,
@@ -139,6 +139,19 @@ pub struct Counts {
     pub rows_after_as_at: u64,
     /// Pathways evaluated.
     pub pathways: u64,
+}
+
+impl Counts {
+    /// The row account of an extract read whole (pathways not yet evaluated: 0).
+    pub fn of(set: &EventSet) -> Counts {
+        Counts {
+            rows_read: set.rows_read,
+            rows_evaluated: set.rows_evaluated,
+            rows_rejected: set.rejected.len() as u64,
+            rows_after_as_at: set.rows_after_as_at,
+            pathways: 0,
+        }
+    }
 }
 
 /// Time spent in each phase. In a streaming run reading overlaps evaluation.
@@ -499,13 +512,7 @@ fn run_whole(
             p(state.pathways, Some(total));
         }
     }
-    let counts = Counts {
-        rows_read: set.rows_read,
-        rows_evaluated: set.rows_evaluated,
-        rows_rejected: set.rejected.len() as u64,
-        rows_after_as_at: set.rows_after_as_at,
-        pathways: 0,
-    };
+    let counts = Counts::of(&set);
     // Millions of events take a while to free: share it among the workers.
     set.pathways.into_par_iter().for_each(drop);
     Ok(counts)
