@@ -15,6 +15,7 @@ use crate::io::report::ptl::{PtlRow, PtlSpec};
 use crate::io::report::summary::{Summary, SummaryBuilder};
 use crate::io::report::{self, ResultFormat};
 use crate::model::ir::Policy;
+use crate::model::mapping::InputMapping;
 use crate::runtime::eval::{Evaluator, PathwayResult};
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -36,6 +37,8 @@ pub struct Input {
     pub format: InputFormat,
     /// The bytes.
     pub reader: Box<dyn Read + Send>,
+    /// The extract's own shape, when it is not PAL's (`pal run --map`).
+    pub mapping: Option<InputMapping>,
 }
 
 impl Input {
@@ -49,6 +52,7 @@ impl Input {
                 name: "<stdin>".to_string(),
                 format,
                 reader: Box::new(io::BufReader::with_capacity(1 << 20, io::stdin())),
+                mapping: None,
             });
         }
         let file = std::fs::File::open(path)?;
@@ -73,7 +77,13 @@ impl Input {
             name: path.display().to_string(),
             format,
             reader: Box::new(io::BufReader::with_capacity(1 << 20, file)),
+            mapping: None,
         })
+    }
+
+    /// The same input, read through `mapping` (the extract's own columns, codes and dates).
+    pub fn with_mapping(self, mapping: Option<InputMapping>) -> Input {
+        Input { mapping, ..self }
     }
 }
 
@@ -269,6 +279,7 @@ pub fn read(
 ) -> Result<EventSet, ReadError> {
     let opts = ReadOptions {
         schema: &policy.schema,
+        mapping: input.mapping.as_ref(),
         as_at: Some(as_at),
         strict,
     };
@@ -520,6 +531,7 @@ fn run_streaming(
 ) -> Result<Counts, Error> {
     let opts = ReadOptions {
         schema: &policy.schema,
+        mapping: input.mapping.as_ref(),
         as_at: Some(options.as_at),
         strict: options.strict,
     };

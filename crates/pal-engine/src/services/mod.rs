@@ -4,6 +4,7 @@
 
 pub mod batch;
 pub mod diff;
+pub mod mapping;
 pub mod output;
 pub mod project;
 pub mod repl;
@@ -11,3 +12,4 @@ pub mod returns;
 #[cfg(test)]
 mod scenarios;
 pub mod test_run;
+pub mod validate;

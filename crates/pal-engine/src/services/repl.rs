@@ -73,10 +73,10 @@ Commands:
   :why CLOCK|OUTCOME  the rules that produced it, with citations
   :whynot RULE        each time the rule was considered: which condition failed, with values
   :as-at DATE         evaluate as at DATE (default: the last event's date)
-  :diff FILE          how this pathway would go under another policy, side by side
   :rules              the policy's rules: what triggers each, its description, citation
   :params             the parameters and their values (with the session's `:set`s)
   :show NAME          a rule, parameter, clock, event type or definition as declared
+  :diff FILE          how this pathway would go under another policy, side by side
   :set PARAM = VALUE  what-if a parameter for this session (says the old and new value)
   :undo  :reset       take back the last step / start a fresh pathway
   :load FILE  :reload load a policy / reload it after editing
