@@ -637,8 +637,10 @@ understand: say why with `because \"…\"`.",
     CodeInfo {
         code: Code::W0007,
         title: "rule not exercised by any test",
-        explanation: "No `test` block in the checked files makes this rule, exception or timer fire. \
-Add a scenario that does, so a change to the rule is caught.",
+        explanation: "No `test` block makes this rule, exception or timer fire. The tests that count \
+are those in the `.pal` files under the folder of the file that declares the rule (recursively), \
+whichever paths are checked; a rule is reported only when some test there runs against its file. Add a \
+scenario that does, so a change to the rule is caught.",
         example: "rule r on dna cite \"9.12.1\" { outcome review }   // and no test with a dna",
         fix: "test \"a dna is reviewed\" { 2025-01-06 referral_received {} 2025-02-03 dna { appointment: first } expect outcome review }",
     },
