@@ -186,7 +186,12 @@ fn extract(args: &BenchArgs, tier: Tier) -> std::io::Result<(PathBuf, Option<f64
     std::fs::create_dir_all(&args.data_dir)?;
     let path = args
         .data_dir
-        .join(format!("synth-{}-seed{}.csv", tier.pathways(), args.seed));
+        .join(format!(
+            "synth-v{}-{}-seed{}.csv",
+            pal_synth::GENERATOR_VERSION,
+            tier.pathways(),
+            args.seed
+        ));
     if path.exists() {
         return Ok((path, None));
     }
