@@ -650,7 +650,11 @@ mod tests {
         use ObligationStatus::{Met, Missed, Open};
         let as_at = d("2025-03-31");
         // (obligations, expected what and status)
-        let cases: Vec<(Vec<ObligationResult>, Option<(&str, NextActionStatus)>)> = vec![
+        type Case = (
+            Vec<ObligationResult>,
+            Option<(&'static str, NextActionStatus)>,
+        );
+        let cases: Vec<Case> = vec![
             (vec![], None),
             (
                 vec![obligation("a", "2025-04-10", Open, None)],
