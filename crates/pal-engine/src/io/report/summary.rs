@@ -514,7 +514,7 @@ mod tests {
     #[test]
     fn percentiles_are_nearest_rank() {
         // (waits in days with their counts, percent, expected)
-        type Case = (&'static [(i64, usize)], usize, Option<i64>);
+        type Case<'a> = (&'a [(i64, usize)], usize, Option<i64>);
         let cases: &[Case] = &[
             (&[], 50, None),
             (&[(10, 1)], 50, Some(10)),
