@@ -29,6 +29,7 @@ mod bench;
 mod check;
 mod explain;
 mod fmt;
+mod lsp;
 mod report;
 mod run;
 mod synth;
@@ -85,6 +86,8 @@ pub enum Command {
         #[arg(long = "policy-path", value_name = "DIR")]
         policy_path: Vec<PathBuf>,
     },
+    /// Serve editors: the PAL language server over standard input and output.
+    Lsp(lsp::LspArgs),
     /// Explain a diagnostic code such as E0102.
     ExplainCode {
         /// The code, e.g. `E0102`.
@@ -106,6 +109,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
+    // The language server's writer thread owns standard output: nothing may hold its lock.
+    if let Command::Lsp(a) = &cli.command {
+        return ExitCode::from(lsp::run(a));
+    }
     let mut out = std::io::stdout().lock();
     let code = match &cli.command {
         Command::Check(a) => check::run(a, &mut out),
@@ -117,6 +124,8 @@ pub fn main() -> ExitCode {
         Command::ExplainCode { code } => explain_code(code, &mut out),
         Command::Synth(a) => synth::run(a, &mut out),
         Command::Bench(a) => bench::run(a, &mut out),
+        // Served above, before standard output is locked.
+        Command::Lsp(_) => EXIT_OK,
         Command::Repl {
             policy,
             policy_path,

@@ -9,6 +9,9 @@ mod expr;
 mod limits;
 pub mod lints;
 pub mod repl;
+
+/// The fields every clock has (`rtt.open`) and the built-in functions, for editors' completion.
+pub use expr::{CLOCK_FIELDS, FUNCTIONS};
 mod tests;
 mod types;
 mod unit_tests;
