@@ -278,6 +278,11 @@ fn the_html_report_in_a_browser() {
     let c1 = first_row.find(">C1<").unwrap_or(usize::MAX);
     let c2 = first_row.find(">C2<").unwrap_or(usize::MAX);
     assert!(c1 < c2, "C1 (729 days) before C2 (728)");
+    // Its row: start, wait, band, breach date (start + 127 days), no action due, no DNA.
+    assert!(
+        dom.contains("<a href=\"#pathway-C1\">C1</a></td><td>2023-04-02</td><td class=\"n\">104 wk 1 d</td><td>&gt;104</td><td>2023-08-07</td><td></td><td></td><td class=\"n\">0 / 0, 0</td>"),
+        "the PTL row of C1"
+    );
     assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(
         !dom.to_ascii_lowercase().contains("<script"),
