@@ -27,6 +27,7 @@ macro_rules! say_text {
 
 mod bench;
 mod check;
+mod diff;
 mod explain;
 mod fmt;
 mod lsp;
@@ -34,6 +35,7 @@ mod report;
 mod run;
 mod synth;
 mod test;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -65,6 +67,12 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Run a policy over pathway events: clocks, outcomes, obligations, PTL and RTT summary.
     Run(run::RunArgs),
+    /// Compare the PAS's view of each open pathway with the policy's: clock starts, open or
+    /// stopped, each disagreement with the rule that decided it (exit 1 if any).
+    Validate(validate::ValidateArgs),
+    /// What changing a policy does: both over an extract (`--events`), or the smallest pathway
+    /// on which they disagree. Exit 0: no difference; 1: differences found.
+    Diff(diff::DiffArgs),
     /// Run the `test` blocks of policy files.
     Test(test::TestArgs),
     /// Rewrite policy files in the canonical layout (`--check`: list those that differ).
@@ -117,7 +125,9 @@ pub fn main() -> ExitCode {
     let code = match &cli.command {
         Command::Check(a) => check::run(a, &mut out),
         Command::Run(a) => run::run(a, &mut out),
+        Command::Validate(a) => validate::run(a, &mut out),
         Command::Test(a) => test::run(a, &mut out),
+        Command::Diff(a) => diff::run(a, &mut out),
         Command::Fmt(a) => fmt::run(a, &mut out),
         Command::Explain(a) => explain::run(a, &mut out),
         Command::Report(a) => report::run(a, &mut out),

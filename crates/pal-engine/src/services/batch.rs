@@ -15,6 +15,7 @@ use crate::io::report::ptl::{PtlRow, PtlSpec};
 use crate::io::report::summary::{Summary, SummaryBuilder};
 use crate::io::report::{self, ResultFormat};
 use crate::model::ir::Policy;
+use crate::model::mapping::InputMapping;
 use crate::runtime::eval::{Evaluator, PathwayResult};
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -36,6 +37,8 @@ pub struct Input {
     pub format: InputFormat,
     /// The bytes.
     pub reader: Box<dyn Read + Send>,
+    /// The extract's own shape, when it is not PAL's (`pal run --map`).
+    pub mapping: Option<InputMapping>,
 }
 
 impl Input {
@@ -49,6 +52,7 @@ impl Input {
                 name: "<stdin>".to_string(),
                 format,
                 reader: Box::new(io::BufReader::with_capacity(1 << 20, io::stdin())),
+                mapping: None,
             });
         }
         let file = std::fs::File::open(path)?;
@@ -73,7 +77,13 @@ impl Input {
             name: path.display().to_string(),
             format,
             reader: Box::new(io::BufReader::with_capacity(1 << 20, file)),
+            mapping: None,
         })
+    }
+
+    /// The same input, read through `mapping` (the extract's own columns, codes and dates).
+    pub fn with_mapping(self, mapping: Option<InputMapping>) -> Input {
+        Input { mapping, ..self }
     }
 }
 
@@ -117,7 +127,7 @@ pub struct Sinks<'w> {
 }
 
 /// The row account of a run: every row is evaluated, rejected or after the as-at date.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     /// Rows read (excluding the header).
     pub rows_read: u64,
@@ -129,6 +139,19 @@ pub struct Counts {
     pub rows_after_as_at: u64,
     /// Pathways evaluated.
     pub pathways: u64,
+}
+
+impl Counts {
+    /// The row account of an extract read whole (pathways not yet evaluated: 0).
+    pub fn of(set: &EventSet) -> Counts {
+        Counts {
+            rows_read: set.rows_read,
+            rows_evaluated: set.rows_evaluated,
+            rows_rejected: set.rejected.len() as u64,
+            rows_after_as_at: set.rows_after_as_at,
+            pathways: 0,
+        }
+    }
 }
 
 /// Time spent in each phase. In a streaming run reading overlaps evaluation.
@@ -256,6 +279,7 @@ pub fn read(
 ) -> Result<EventSet, ReadError> {
     let opts = ReadOptions {
         schema: &policy.schema,
+        mapping: input.mapping.as_ref(),
         as_at: Some(as_at),
         strict,
     };
@@ -488,13 +512,7 @@ fn run_whole(
             p(state.pathways, Some(total));
         }
     }
-    let counts = Counts {
-        rows_read: set.rows_read,
-        rows_evaluated: set.rows_evaluated,
-        rows_rejected: set.rejected.len() as u64,
-        rows_after_as_at: set.rows_after_as_at,
-        pathways: 0,
-    };
+    let counts = Counts::of(&set);
     // Millions of events take a while to free: share it among the workers.
     set.pathways.into_par_iter().for_each(drop);
     Ok(counts)
@@ -513,6 +531,7 @@ fn run_streaming(
 ) -> Result<Counts, Error> {
     let opts = ReadOptions {
         schema: &policy.schema,
+        mapping: input.mapping.as_ref(),
         as_at: Some(options.as_at),
         strict: options.strict,
     };
