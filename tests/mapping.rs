@@ -187,3 +187,38 @@ fn map_chooses_by_name_file_or_none() {
     );
     assert_eq!(o.status.code(), Some(3));
 }
+
+#[test]
+fn a_policy_that_declares_one_mapping_reads_its_extract_through_it() {
+    let base = [
+        "run",
+        "tests/mapping/trust.pal",
+        "--policy-path",
+        "policies",
+        "--policy-path",
+        "examples",
+        "--events",
+        "examples/wlmds-extract.csv",
+        "--as-at",
+        "2025-03-31",
+    ];
+    let declared = pal(&base);
+    let by_name = pal(&[&base[..], &["--map", "wlmds"]].concat());
+    let by_file = run(MAPPED, &[]);
+    assert_eq!(declared.status.code(), Some(0), "{}", text(&declared.stderr));
+    assert_eq!(text(&declared.stdout), text(&by_file.stdout));
+    assert_eq!(text(&by_name.stdout), text(&by_file.stdout));
+    // `--map none` reads PAL's own shape, which this extract is not in.
+    let own = pal(&[&base[..], &["--map", "none"]].concat());
+    assert_eq!(own.status.code(), Some(3), "{}", text(&own.stderr));
+    // `pal check` checks the imported mapping with the policy.
+    let c = pal(&[
+        "check",
+        "tests/mapping/trust.pal",
+        "--policy-path",
+        "policies",
+        "--policy-path",
+        "examples",
+    ]);
+    assert_eq!(c.status.code(), Some(0), "{}", text(&c.stdout));
+}
