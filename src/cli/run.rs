@@ -6,6 +6,8 @@ use chrono::NaiveDate;
 use pal_engine::base::source::SourceMap;
 use pal_engine::io::events::{EventSet, InputFormat, ReadError, Rejection};
 use pal_engine::io::render::{render, Format};
+use pal_engine::io::report::ptl::{PtlSpec, SpecError};
+use pal_engine::io::report::summary::SummaryFormat;
 use pal_engine::io::report::{self, ResultFormat};
 use pal_engine::model::ir::Policy;
 use pal_engine::model::mapping::InputMapping;
@@ -73,9 +75,25 @@ pub struct RunArgs {
     /// The clock the PTL tracks.
     #[arg(long, default_value = "rtt")]
     pub ptl_clock: String,
+    /// The pathway attributes the PTL shows after the pathway id, comma-separated (default:
+    /// priority,specialty; any attribute the policy declares).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "ATTRIBUTES",
+        requires = "ptl"
+    )]
+    pub ptl_columns: Option<Vec<String>>,
+    /// Only pathways that breach within this horizon of the as-at date, or have breached
+    /// already: `6w` (weeks) or `42d` (days).
+    #[arg(long, value_parser = parse_horizon, value_name = "6w", requires = "ptl")]
+    pub horizon: Option<i64>,
     /// Print the waiting-time summary on stdout (results then go only to `--output`, if given).
     #[arg(long)]
     pub summary: bool,
+    /// How the summary is written: `table` (for people; the default), `json` or `csv`.
+    #[arg(long, value_enum, requires = "summary")]
+    pub summary_format: Option<SummaryFormatArg>,
     /// Fail on the first rejected row.
     #[arg(long)]
     pub strict: bool,
@@ -94,6 +112,26 @@ pub struct RunArgs {
     /// memory, on standard error.
     #[arg(long)]
     pub stats: bool,
+}
+
+/// `--summary-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SummaryFormatArg {
+    /// Readable: the headline against the standard, long waits, percentiles, grouped bands.
+    Table,
+    /// One JSON document (docs/summary.md).
+    Json,
+    /// One CSV row per clock (docs/summary.md).
+    Csv,
+}
+
+fn parse_horizon(s: &str) -> Result<i64, String> {
+    report::ptl::parse_horizon(s).ok_or_else(|| {
+        format!(
+            "`{}` is not a horizon: use weeks or days, e.g. 6w or 42d",
+            pal_engine::base::text::excerpt(s)
+        )
+    })
 }
 
 /// The most worker threads `--threads` accepts: more than any machine PAL runs on has cores,
@@ -145,7 +183,7 @@ pub(crate) fn open_input(path: &Path, input_format: Option<&str>) -> Result<Inpu
     })
 }
 
-fn read_error(e: &ReadError) -> u8 {
+pub(crate) fn read_error(e: &ReadError) -> u8 {
     match e {
         ReadError::Strict(_) => EXIT_FINDINGS,
         ReadError::Io(_) | ReadError::Header(_) => EXIT_UNREADABLE,
@@ -262,6 +300,26 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         return EXIT_USAGE;
     }
     let load = started.elapsed();
+    let ptl_spec = match &args.ptl {
+        None => None,
+        Some(_) => {
+            let columns = args
+                .ptl_columns
+                .clone()
+                .unwrap_or_else(|| PtlSpec::default_columns(&policy));
+            match PtlSpec::new(&policy, &args.ptl_clock, &columns) {
+                Ok(spec) => Some(spec),
+                Err(e) => {
+                    let flag = match e {
+                        SpecError::UnknownClock { .. } => "--ptl-clock",
+                        SpecError::UnknownColumn { .. } => "--ptl-columns",
+                    };
+                    say!("error: {flag}: {e}");
+                    return EXIT_USAGE;
+                }
+            }
+        }
+    };
     let as_at = args
         .as_at
         .unwrap_or_else(|| chrono::Local::now().date_naive());
@@ -364,16 +422,17 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     };
     let sinks = Sinks {
         results,
-        ptl_clock: args.ptl.as_ref().map(|_| args.ptl_clock.clone()),
+        ptl_clock: None,
         summary: args.summary,
         on_rejection: &mut on_rejection,
         on_progress: Some(&mut show_progress),
     };
-    let outcome = batch::run(&policy, input, &options, sinks);
+    let spec = ptl_spec.clone();
+    let outcome = batch::run_with(&policy, input, &options, sinks, spec);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let outcome = match outcome {
+    let mut outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
             say!("error: {e}");
@@ -391,25 +450,39 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
             return EXIT_UNREADABLE;
         }
     }
-    if let (Some(mut f), Some(rows)) = (ptl_file.take(), &outcome.ptl) {
+    if let (Some(mut f), Some(mut rows), Some(spec)) =
+        (ptl_file.take(), outcome.ptl.take(), &ptl_spec)
+    {
+        if let Some(days) = args.horizon {
+            report::ptl::within_horizon(&mut rows, as_at, days);
+        }
         let path = f.target().to_path_buf();
-        let res = report::ptl::write_csv(rows, &mut f).and_then(|()| f.commit());
+        let res = spec.write_csv(&rows, &mut f).and_then(|()| f.commit());
         if let Err(e) = res {
             say!("error: cannot write `{}`: {e}", path.display());
             return EXIT_UNREADABLE;
         }
     }
     if let Some(s) = &outcome.summary {
-        let res = match format {
-            ResultFormat::Jsonl => serde_json::to_string(s)
-                .map_err(std::io::Error::other)
-                .and_then(|j| writeln!(out, "{j}")),
-            _ => report::summary::write_text(s, out),
+        let format = match args.summary_format {
+            None | Some(SummaryFormatArg::Table) => SummaryFormat::Table,
+            Some(SummaryFormatArg::Json) => SummaryFormat::Json,
+            Some(SummaryFormatArg::Csv) => SummaryFormat::Csv,
         };
+        let res = report::summary::write(s, format, out);
         if let Err(e) = res {
             say!("error: cannot write the summary: {e}");
             return EXIT_UNREADABLE;
         }
+    }
+    for u in batch::unmeetable_obligations(&policy, &outcome.events_by_type) {
+        let events = pal_engine::base::text::name_list(u.events.iter().map(String::as_str), 4);
+        say!(
+            "warning: rule `{}` requires `{}`, met by {events}, but the input has no such event: \
+             every one will show as missed (is the extract missing them?)",
+            u.rule,
+            u.what,
+        );
     }
     let c = outcome.counts;
     say!(

@@ -182,7 +182,11 @@ pub fn unreadable_input(diags: &[Diagnostic]) -> bool {
 /// checked, so a typo in one rule does not hide a type error in the next. Only errors are kept
 /// (lints of a half-parsed policy are noise), none that names what a broken item would have
 /// declared, and the policy does not run.
-fn check_loaded(loaded: &LoadedPolicy, sources: &SourceMap, load_diags: &[Diagnostic]) -> Checked {
+pub fn check_loaded(
+    loaded: &LoadedPolicy,
+    sources: &SourceMap,
+    load_diags: &[Diagnostic],
+) -> Checked {
     let nothing = || Checked {
         policy: None,
         diagnostics: Vec::new(),

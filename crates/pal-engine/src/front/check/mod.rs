@@ -11,6 +11,9 @@ pub mod lints;
 mod mapping;
 pub use mapping::check_mapping_file;
 pub mod repl;
+
+/// The fields every clock has (`rtt.open`) and the built-in functions, for editors' completion.
+pub use expr::{CLOCK_FIELDS, FUNCTIONS};
 mod tests;
 mod types;
 mod unit_tests;
