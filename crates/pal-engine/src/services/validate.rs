@@ -546,17 +546,20 @@ mod tests {
         }
     }
 
+    /// The PAS's status and start, the policy's latest period, the judgement.
+    type Case<'a> = (
+        PasStatus,
+        Option<&'a str>,
+        Option<(PeriodStatus, &'a str)>,
+        Option<DisagreementKind>,
+    );
+
     #[test]
     fn each_pair_of_views_is_judged() {
         use DisagreementKind::*;
         use PasStatus::{Closed, Open};
         use PeriodStatus::{Nullified, Paused, Running, Stopped};
-        let cases: &[(
-            PasStatus,
-            Option<&str>,
-            Option<(PeriodStatus, &str)>,
-            Option<DisagreementKind>,
-        )] = &[
+        let cases: &[Case] = &[
             (
                 Open,
                 Some("2025-01-06"),
