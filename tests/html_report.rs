@@ -278,6 +278,11 @@ fn the_html_report_in_a_browser() {
     let c1 = first_row.find(">C1<").unwrap_or(usize::MAX);
     let c2 = first_row.find(">C2<").unwrap_or(usize::MAX);
     assert!(c1 < c2, "C1 (729 days) before C2 (728)");
+    // Its row: start, wait, band, breach date (start + 127 days), no action due, no DNA.
+    assert!(
+        dom.contains("<a href=\"#pathway-C1\">C1</a></td><td>2023-04-02</td><td class=\"n\">104 wk 1 d</td><td>&gt;104</td><td>2023-08-07</td><td></td><td></td><td class=\"n\">0 / 0, 0</td>"),
+        "the PTL row of C1"
+    );
     assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(
         !dom.to_ascii_lowercase().contains("<script"),
@@ -316,4 +321,69 @@ fn the_html_report_in_a_browser() {
     );
     assert!(c1.contains("<td class=\"n\">729</td>"), "{c1}");
     assert!(html.len() < 200_000);
+}
+
+/// The page's headline agrees with `pal run --summary` on the same extract and date: one
+/// definition of the figures (nearest-rank percentiles over the exact days waited).
+#[test]
+fn the_headline_agrees_with_the_summary() {
+    let run = |args: &[&str]| -> String {
+        let o = match Command::new(env!("CARGO_BIN_EXE_pal"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(args)
+            .output()
+        {
+            Ok(o) => o,
+            Err(e) => panic!("cannot run pal: {e}"),
+        };
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let common = [
+        "policies/national.pal",
+        "--events",
+        "tests/returns/rtt_extract.csv",
+        "--as-at",
+        "2025-03-31",
+    ];
+    let mut args = vec!["run"];
+    args.extend(common);
+    args.extend(["--summary", "--summary-format", "json"]);
+    let summary: serde_json::Value = match serde_json::from_str(&run(&args)) {
+        Ok(v) => v,
+        Err(e) => panic!("the summary is not JSON: {e}"),
+    };
+    let rtt = summary["clocks"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["clock"] == "rtt"))
+        .unwrap_or_else(|| panic!("no rtt clock in {summary}"))
+        .clone();
+    let mut args = vec!["report", "html"];
+    args.extend(common);
+    let page = run(&args);
+    let card = |id: &str| text_of(&page, id);
+    let pct = rtt["percent_within"].as_f64().unwrap_or(-1.0);
+    assert!(card("pct-within").starts_with(&format!("{pct:.1}% within 18 weeks")));
+    assert_eq!(card("total-waiting"), format!("{} waiting", rtt["periods"]));
+    for pair in rtt["over_weeks"].as_array().into_iter().flatten() {
+        assert_eq!(
+            card(&format!("over-{}", pair[0])),
+            format!("{} over {} weeks", pair[1], pair[0])
+        );
+    }
+    let weeks =
+        |days: &serde_json::Value| (days.as_f64().unwrap_or(-1.0) / 7.0 * 10.0).round() / 10.0;
+    assert_eq!(
+        card("median"),
+        format!("{:.1} wk median wait", weeks(&rtt["median_days"]))
+    );
+    assert_eq!(
+        card("p92"),
+        format!("{:.1} wk 92nd percentile wait", weeks(&rtt["p92_days"]))
+    );
 }

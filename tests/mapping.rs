@@ -175,15 +175,62 @@ fn map_chooses_by_name_file_or_none() {
         "{}",
         text(&o.stderr)
     );
-    // A JSON Lines input cannot be mapped.
-    let o = run(
+}
+
+#[test]
+fn a_mapped_json_lines_extract_reads_its_keys_as_the_columns() {
+    let jsonl = run(
         &[
             "--map",
             "examples/mappings/wlmds.pal",
             "--events",
-            "examples/events.jsonl",
+            "tests/mapping/wlmds-extract.jsonl",
         ],
         &[],
     );
-    assert_eq!(o.status.code(), Some(3));
+    let csv = run(MAPPED, &[]);
+    assert_eq!(jsonl.status.code(), Some(0), "{}", text(&jsonl.stderr));
+    assert!(!jsonl.stdout.is_empty());
+    // Without --trace the results carry no input line (JSON Lines has no header line).
+    assert_eq!(text(&jsonl.stdout), text(&csv.stdout));
+}
+
+#[test]
+fn a_policy_that_declares_one_mapping_reads_its_extract_through_it() {
+    let base = [
+        "run",
+        "tests/mapping/trust.pal",
+        "--policy-path",
+        "policies",
+        "--policy-path",
+        "examples",
+        "--events",
+        "examples/wlmds-extract.csv",
+        "--as-at",
+        "2025-03-31",
+    ];
+    let declared = pal(&base);
+    let by_name = pal(&[&base[..], &["--map", "wlmds"]].concat());
+    let by_file = run(MAPPED, &[]);
+    assert_eq!(
+        declared.status.code(),
+        Some(0),
+        "{}",
+        text(&declared.stderr)
+    );
+    assert_eq!(text(&declared.stdout), text(&by_file.stdout));
+    assert_eq!(text(&by_name.stdout), text(&by_file.stdout));
+    // `--map none` reads PAL's own shape, which this extract is not in.
+    let own = pal(&[&base[..], &["--map", "none"]].concat());
+    assert_eq!(own.status.code(), Some(3), "{}", text(&own.stderr));
+    // `pal check` checks the imported mapping with the policy.
+    let c = pal(&[
+        "check",
+        "tests/mapping/trust.pal",
+        "--policy-path",
+        "policies",
+        "--policy-path",
+        "examples",
+    ]);
+    assert_eq!(c.status.code(), Some(0), "{}", text(&c.stdout));
 }

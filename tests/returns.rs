@@ -498,3 +498,25 @@ fn a_policy_without_the_cancer_clocks_is_warned_about() {
     assert!(!err.contains("`cancer_31`"), "{err}");
     assert!(text(&o.stdout).contains("2025-03,31-day combined,All routes,31,0,0,,,\n"));
 }
+
+#[test]
+fn a_failed_run_writes_no_return() {
+    // examples/events.csv has rejected rows: under --strict the run fails and `-o` is not written.
+    let out = std::env::temp_dir().join(format!("pal-rtt-strict-{}.csv", std::process::id()));
+    let _ = std::fs::remove_file(&out);
+    let out_text = out.display().to_string();
+    let o = pal(&[
+        "report",
+        "rtt-return",
+        "policies/rde.pal",
+        "--events",
+        "examples/events.csv",
+        "--month",
+        "2024-12",
+        "--strict",
+        "-o",
+        &out_text,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(!out.exists(), "a failed run left {out_text}");
+}

@@ -192,9 +192,12 @@ fn machine() -> String {
 /// The extract of a tier, generated once and reused.
 fn extract(args: &BenchArgs, tier: Tier) -> std::io::Result<(PathBuf, Option<f64>)> {
     std::fs::create_dir_all(&args.data_dir)?;
-    let path = args
-        .data_dir
-        .join(format!("synth-{}-seed{}.csv", tier.pathways(), args.seed));
+    let path = args.data_dir.join(format!(
+        "synth-v{}-{}-seed{}.csv",
+        pal_synth::GENERATOR_VERSION,
+        tier.pathways(),
+        args.seed
+    ));
     if path.exists() {
         return Ok((path, None));
     }

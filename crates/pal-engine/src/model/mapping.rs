@@ -21,6 +21,22 @@ pub struct InputMapping {
     pub fields: Vec<FieldColumn>,
 }
 
+impl InputMapping {
+    /// Every column the mapping reads, once each, in declaration order.
+    pub fn columns(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let all = [&self.pathway_id, &self.date.column, &self.event.column]
+            .into_iter()
+            .chain(self.fields.iter().map(|f| &f.column));
+        for c in all {
+            if !out.contains(&c.name) {
+                out.push(c.name.clone());
+            }
+        }
+        out
+    }
+}
+
 /// A source column named by a mapping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {

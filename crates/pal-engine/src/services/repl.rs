@@ -688,6 +688,7 @@ impl Session {
                 name,
                 policy.rules.iter().map(|r| r.name.as_str()),
             );
+            self.failures += 1;
             return format!(
                 "no rule `{name}`{}",
                 hint.map(|h| format!(" ({h})")).unwrap_or_default()

@@ -507,3 +507,132 @@ fn write_csv(v: &Validation, out: &mut dyn std::io::Write) -> std::io::Result<()
     }
     w.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        crate::base::value::parse_date(s).unwrap_or_default()
+    }
+
+    fn pas(status: PasStatus, start: Option<&str>) -> PasPathway {
+        PasPathway {
+            pathway_id: "P".into(),
+            rtt_start: start.map(d),
+            status,
+            status_text: String::new(),
+            waiting_list_type: None,
+            line: 2,
+        }
+    }
+
+    fn period(status: PeriodStatus, start: &str) -> PeriodResult {
+        PeriodResult {
+            clock: "rtt".into(),
+            period: 1,
+            status,
+            start: d(start),
+            stop: None,
+            reason: None,
+            days_waited: None,
+            paused_days: 0,
+            target_days: 126,
+            target_date: d(start),
+            breached: false,
+            weeks_waited: None,
+            started_by: None,
+            stopped_by: None,
+        }
+    }
+
+    /// The PAS's status and start, the policy's latest period, the judgement.
+    type Case<'a> = (
+        PasStatus,
+        Option<&'a str>,
+        Option<(PeriodStatus, &'a str)>,
+        Option<DisagreementKind>,
+    );
+
+    #[test]
+    fn each_pair_of_views_is_judged() {
+        use DisagreementKind::*;
+        use PasStatus::{Closed, Open};
+        use PeriodStatus::{Nullified, Paused, Running, Stopped};
+        let cases: &[Case] = &[
+            (
+                Open,
+                Some("2025-01-06"),
+                Some((Running, "2025-01-06")),
+                None,
+            ),
+            (Open, Some("2025-01-06"), Some((Paused, "2025-01-06")), None),
+            (
+                Open,
+                Some("2025-01-06"),
+                Some((Running, "2025-01-07")),
+                Some(ClockStartDiffers),
+            ),
+            (
+                Open,
+                Some("2025-01-07"),
+                Some((Running, "2025-01-06")),
+                Some(ClockStartDiffers),
+            ),
+            (
+                Open,
+                Some("2025-01-06"),
+                Some((Stopped, "2025-01-06")),
+                Some(PasOpenPolicyStopped),
+            ),
+            (
+                Open,
+                Some("2025-01-06"),
+                Some((Nullified, "2025-01-06")),
+                Some(PasOpenPolicyNullified),
+            ),
+            (Open, Some("2025-01-06"), None, Some(PasOpenPolicyNoClock)),
+            (
+                Closed,
+                Some("2025-01-06"),
+                Some((Running, "2025-01-06")),
+                Some(PolicyOpenPasClosed),
+            ),
+            (
+                Closed,
+                None,
+                Some((Paused, "2025-01-06")),
+                Some(PolicyOpenPasClosed),
+            ),
+            (
+                Closed,
+                Some("2025-01-06"),
+                Some((Stopped, "2025-01-06")),
+                None,
+            ),
+            (
+                Closed,
+                Some("2025-01-06"),
+                Some((Nullified, "2025-01-06")),
+                None,
+            ),
+            // A closed pathway's start is not compared: the PAS may have stopped a later period.
+            (
+                Closed,
+                Some("2024-01-01"),
+                Some((Stopped, "2025-01-06")),
+                None,
+            ),
+            (Closed, None, None, None),
+        ];
+        for (status, start, policy, want) in cases {
+            let p = pas(*status, *start);
+            let q = policy.map(|(s, st)| period(s, st));
+            assert_eq!(
+                judge(&p, q.as_ref()),
+                *want,
+                "{status:?} {start:?} {policy:?}"
+            );
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! JSON Lines rows: one object per line, keys in row order, handed to the row builder.
 
-use super::layout::{build_row, CoreReading, FieldCell};
+use super::layout::{build_row, ColumnLayout, CoreReading, FieldCell};
 use super::{split, ChunkRows, ReadOptions, Rejection, Row};
 use crate::base::text::excerpt;
 use crate::base::value::ValueType;
@@ -183,7 +183,13 @@ fn json_row<'m>(
 }
 
 /// Parses one chunk of JSON Lines rows (on whichever thread rayon picks).
-pub(super) fn parse_chunk(chunk: &split::Chunk, opts: &ReadOptions, file: &str) -> ChunkRows {
+/// With a layout (a mapping's), each object's keys are read as the mapping's columns.
+pub(super) fn parse_chunk(
+    chunk: &split::Chunk,
+    layout: Option<&ColumnLayout>,
+    opts: &ReadOptions,
+    file: &str,
+) -> ChunkRows {
     let mut rows = ChunkRows::default();
     for (i, bytes) in chunk.bytes.split(|b| *b == b'\n').enumerate() {
         let line = chunk
@@ -208,9 +214,67 @@ pub(super) fn parse_chunk(chunk: &split::Chunk, opts: &ReadOptions, file: &str) 
         }
         match serde_json::from_str::<JsonLine>(text) {
             Err(e) => rows.push(reject(format!("not valid JSON: {e}"))),
-            Ok(JsonLine::Object(entries)) => rows.push(json_row(&entries, opts, file, line, line)),
+            Ok(JsonLine::Object(entries)) => match layout {
+                Some(layout) => mapped_json_row(&entries, layout, opts, file, line, &mut rows),
+                None => rows.push(json_row(&entries, opts, file, line, line)),
+            },
             Ok(JsonLine::Other) => rows.push(reject("the line is not a JSON object".into())),
         }
     }
     rows
+}
+
+/// A JSON object read through a mapping: its keys are the mapping's columns (a key given
+/// twice, or a value that is an object or a list, rejects the row).
+fn mapped_json_row(
+    entries: &[(String, serde_json::Value)],
+    layout: &ColumnLayout,
+    opts: &ReadOptions,
+    file: &str,
+    line: u32,
+    rows: &mut ChunkRows,
+) {
+    let reject = |reason: String| {
+        Row::Rejected(Rejection {
+            file: file.to_string(),
+            line,
+            pathway_id: None,
+            reason,
+        })
+    };
+    let mut seen: HashSet<&str> = HashSet::with_capacity(entries.len());
+    if let Some((dup, _)) = entries.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+        rows.push(reject(format!(
+            "key `{}` appears more than once in the row",
+            excerpt(dup)
+        )));
+        return;
+    }
+    let mut cells: Vec<Option<String>> = Vec::with_capacity(layout.names.len());
+    for name in &layout.names {
+        match entries
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| json_cell(v))
+        {
+            None => cells.push(None),
+            Some(Ok(c)) => cells.push(c),
+            Some(Err(())) => {
+                rows.push(reject(format!(
+                    "`{}` must be a single value, not an object or list",
+                    excerpt(name)
+                )));
+                return;
+            }
+        }
+    }
+    let row = layout.row(
+        opts,
+        file,
+        line,
+        line,
+        |i| cells.get(i).and_then(|c| c.as_deref()),
+        |_| Vec::new(),
+    );
+    rows.push(row);
 }

@@ -1,6 +1,14 @@
 //! A tabular source's columns resolved against the schema once (`ColumnLayout`), and one row
 //! built from its cells (`build_row`): the seam every reader of rows and columns goes through
-//! (CSV here; any source that gives column names and a cell per column index).
+//! (CSV and mapped JSON Lines here; any source that gives column names and a cell per column
+//! index). A new reader:
+//!
+//! 1. resolves its column names once: `ColumnLayout::new(names, opts.schema, opts.mapping, file)`
+//!    (a mapping's unknown columns are reported here, with the mapping's file and line);
+//! 2. for each row, calls `layout.row(opts, file, line, seq, |i| cell_text(i), |kind|
+//!    layout.undeclared_in(kind, n_cells, |i| cell_is_blank(i)))` and pushes the `Row` into a
+//!    `ChunkRows` — so every row is validated, typed, mapped and rejected with its provenance
+//!    exactly as a CSV row is. (`line` is what a rejection names: a file line, or a row number.)
 
 use super::cell::parse_value;
 use super::{ReadError, ReadOptions, Rejection, Row};

@@ -210,13 +210,14 @@ impl ChunkRows {
 /// Parses one chunk's rows (on whichever thread rayon picks).
 fn parse_chunk(
     chunk: &split::Chunk,
+    format: InputFormat,
     layout: Option<&CsvLayout>,
     opts: &ReadOptions,
     file: &str,
 ) -> ChunkRows {
-    match layout {
-        Some(layout) => csv_rows::parse_chunk(chunk, layout, opts, file),
-        None => jsonl::parse_chunk(chunk, opts, file),
+    match (format, layout) {
+        (InputFormat::Csv, Some(layout)) => csv_rows::parse_chunk(chunk, layout, opts, file),
+        (_, layout) => jsonl::parse_chunk(chunk, layout, opts, file),
     }
 }
 
@@ -238,12 +239,12 @@ fn each_chunk<R: Read + Send>(
         let first = chunks.next().transpose()?;
         let layout = match format {
             InputFormat::Csv => Some(csv_layout(first.as_ref(), file, opts)?),
-            InputFormat::JsonLines if opts.mapping.is_some() => {
-                return Err(ReadError::Header(format!(
-                    "`{file}` is JSON Lines: a mapping reads tabular extracts (CSV), whose header names the columns"
-                )))
-            }
-            InputFormat::JsonLines => None,
+            // JSON Lines has no header: a mapping's own columns are the layout, and each
+            // object's keys are looked up by name.
+            InputFormat::JsonLines => match opts.mapping {
+                Some(m) => Some(CsvLayout::new(m.columns(), opts.schema, Some(m), file)?),
+                None => None,
+            },
         };
         let group = rayon::current_num_threads().max(1) * 2;
         let mut pending: Vec<split::Chunk> = Vec::with_capacity(group);
@@ -260,7 +261,7 @@ fn each_chunk<R: Read + Send>(
             }
             let parsed: Vec<ChunkRows> = pending
                 .par_iter()
-                .map(|c| parse_chunk(c, layout.as_ref(), opts, file))
+                .map(|c| parse_chunk(c, format, layout.as_ref(), opts, file))
                 .collect();
             pending.clear();
             for rows in parsed {

@@ -67,10 +67,15 @@ pub struct PtlLine {
     pub days_waited: i64,
     /// Reporting band (`>17-18`).
     pub week_band: String,
-    /// The last day within the target.
-    pub target_date: NaiveDate,
-    /// The next action: the earliest obligation not met (overdue first), with its due date.
+    /// The first day over the target.
+    pub breach_date: NaiveDate,
+    /// The next action: the earliest obligation not met (overdue first), with its status, due
+    /// date and citation (the PTL's).
     pub next_action: String,
+    /// The next booked appointment or admission, with its kind.
+    pub next_appointment: String,
+    /// DNAs, patient and hospital cancellations since the clock started.
+    pub dnas_and_cancellations: (u32, u32, u32),
 }
 
 /// A pathway's timeline: its evaluated result (with the trace) and its events.
@@ -137,21 +142,13 @@ pub fn anchor(pathway_id: &str) -> String {
     out
 }
 
-/// A count with thousands separators: `12,345`.
+/// A count with thousands separators: `12,345` ([`crate::base::text::thousands`]).
 pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    crate::base::text::thousands(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+    crate::base::text::count_of(i64::try_from(n).unwrap_or(i64::MAX), one, many)
 }
 
 const STYLE: &str = "
@@ -350,19 +347,21 @@ fn ptl(h: &mut String, r: &HtmlReport) {
         thousands(r.ptl.len() as u64),
         plural(r.ptl_total, "pathway", "pathways")
     );
-    h.push_str("<table id=\"ptl\">\n<tr><th>pathway</th><th>clock start</th><th>waited</th><th>band</th><th>within target until</th><th>next action</th></tr>\n");
+    h.push_str("<table id=\"ptl\">\n<tr><th>pathway</th><th>clock start</th><th>waited</th><th>band</th><th>breach date</th><th>next action</th><th>next appointment</th><th>DNAs / cancelled (patient, hospital)</th></tr>\n");
     for p in &r.ptl {
+        let (dnas, patient, hospital) = p.dnas_and_cancellations;
         let _ = writeln!(
             h,
-            "<tr><td><a href=\"#{}\">{}</a></td><td>{}</td><td class=\"n\">{} wk {} d</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><a href=\"#{}\">{}</a></td><td>{}</td><td class=\"n\">{} wk {} d</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{dnas} / {patient}, {hospital}</td></tr>",
             anchor(&p.pathway_id),
             escape(&p.pathway_id),
             date_text(p.start),
             p.days_waited / 7,
             p.days_waited % 7,
             escape(&p.week_band),
-            date_text(p.target_date),
-            escape(&p.next_action)
+            date_text(p.breach_date),
+            escape(&p.next_action),
+            escape(&p.next_appointment)
         );
     }
     h.push_str("</table>\n");

@@ -12,11 +12,11 @@ use super::{run_gathering, Reading, RowAccount};
 use crate::base::value::Value;
 use crate::io::events::PathwayEvents;
 use crate::io::report::html::{Headline, HtmlReport, PtlLine, SpecialtyLine, Timeline};
-use crate::io::report::ptl::week_band_index;
+use crate::io::report::ptl::{week_band_index, NextActionStatus, PtlRow};
 use crate::io::report::summary::LONG_WAITS;
 use crate::model::event::Event;
 use crate::model::ir::{Policy, Standard};
-use crate::runtime::eval::{Evaluator, ObligationStatus, PathwayResult};
+use crate::runtime::eval::{Evaluator, PathwayResult};
 use crate::services::batch::{self, Input};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, HashMap};
@@ -99,29 +99,24 @@ impl Gather {
     }
 }
 
-/// The next action of a pathway for the PTL: the earliest obligation not met, overdue (missed)
-/// ones first.
-fn next_action(r: &PathwayResult) -> String {
-    let pending =
-        |s: ObligationStatus| s == ObligationStatus::Missed || s == ObligationStatus::Open;
-    r.obligations
-        .iter()
-        .filter(|o| pending(o.status) && o.met_on.is_none())
-        .min_by_key(|o| (o.status != ObligationStatus::Missed, o.due))
-        .map(|o| {
-            let when = if o.status == ObligationStatus::Missed {
-                "overdue since"
-            } else {
-                "due"
-            };
-            format!(
-                "{} ({when} {}; {})",
-                o.what,
-                crate::base::value::date_text(o.due),
-                o.cite
-            )
-        })
-        .unwrap_or_default()
+/// The next action of a PTL row as one text: what, overdue or due when, and the citation.
+fn next_action(row: &PtlRow) -> String {
+    if row.next_obligation.is_empty() {
+        return String::new();
+    }
+    let due = row
+        .next_due
+        .map(crate::base::value::date_text)
+        .unwrap_or_default();
+    let when = match row.next_action_status {
+        Some(NextActionStatus::Overdue) => format!("overdue since {due}"),
+        _ => format!("due {due}"),
+    };
+    if row.next_action_cite.is_empty() {
+        format!("{} ({when})", row.next_obligation)
+    } else {
+        format!("{} ({when}; {})", row.next_obligation, row.next_action_cite)
+    }
 }
 
 /// Builds the report from `input`.
@@ -188,8 +183,23 @@ pub fn build(
             start: row.start,
             days_waited: row.days_waited,
             week_band: row.week_band.to_string(),
-            target_date: row.target_date,
-            next_action: next_action(&result),
+            breach_date: row.breach_date,
+            next_action: next_action(row),
+            next_appointment: row
+                .next_appointment
+                .map(|d| {
+                    format!(
+                        "{} {}",
+                        crate::base::value::date_text(d),
+                        row.next_appointment_kind
+                    )
+                })
+                .unwrap_or_default(),
+            dnas_and_cancellations: (
+                row.dnas,
+                row.patient_cancellations,
+                row.hospital_cancellations,
+            ),
         });
         timelines.push(Timeline { result, events });
     }
