@@ -31,6 +31,7 @@ fn main() {
         schema: &policy.schema,
         as_at: Some(as_at),
         strict: false,
+        mapping: None,
     };
     let set = read_events(std::io::BufReader::new(file), csv, InputFormat::Csv, &opts)
         .unwrap_or_else(|e| {

@@ -29,40 +29,41 @@ use crate::model::ir::{BinOp, ClockField, EventRef, Expr, Query, QueryKind, MAX_
 use crate::model::schema::EventTypeId;
 use chrono::NaiveDate;
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 /// A compiled expression: its value.
-pub(crate) type ValueFn<'p> = Box<dyn for<'s> Fn(&Ctx<'s, 'p>) -> Value + Send + Sync + 'p>;
+pub(crate) type ValueFn = Box<dyn for<'s, 'p> Fn(&Ctx<'s, 'p>) -> Value + Send + Sync>;
 
 /// A compiled condition: `Some(b)` when the expression's value is `Bool(b)`, else `None`.
-pub(crate) type TestFn<'p> = Box<dyn for<'s> Fn(&Ctx<'s, 'p>) -> Option<bool> + Send + Sync + 'p>;
+pub(crate) type TestFn = Box<dyn for<'s, 'p> Fn(&Ctx<'s, 'p>) -> Option<bool> + Send + Sync>;
 
-fn value_fn<'p, F>(f: F) -> ValueFn<'p>
+fn value_fn<F>(f: F) -> ValueFn
 where
-    F: for<'s> Fn(&Ctx<'s, 'p>) -> Value + Send + Sync + 'p,
+    F: for<'s, 'p> Fn(&Ctx<'s, 'p>) -> Value + Send + Sync + 'static,
 {
     Box::new(f)
 }
 
-fn test_fn<'p, F>(f: F) -> TestFn<'p>
+fn test_fn<F>(f: F) -> TestFn
 where
-    F: for<'s> Fn(&Ctx<'s, 'p>) -> Option<bool> + Send + Sync + 'p,
+    F: for<'s, 'p> Fn(&Ctx<'s, 'p>) -> Option<bool> + Send + Sync + 'static,
 {
     Box::new(f)
 }
 
 /// The compiled rules and definitions of one evaluator (its parameter values folded in).
-pub(crate) struct Program<'p> {
+pub(crate) struct Program {
     /// Each rule's condition, by rule id (`None`: no `when`).
-    pub conditions: Vec<Option<TestFn<'p>>>,
+    pub conditions: Vec<Option<TestFn>>,
     /// Each definition's body, by definition id.
-    pub defs: Vec<ValueFn<'p>>,
+    pub defs: Vec<ValueFn>,
     /// The pathway attributes' slots in the order of their names (the results' order).
     pub attributes_by_name: Vec<usize>,
     /// Each rule's citation text, by rule id.
     pub cites: Vec<String>,
 }
 
-impl std::fmt::Debug for Program<'_> {
+impl std::fmt::Debug for Program {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
@@ -73,9 +74,9 @@ impl std::fmt::Debug for Program<'_> {
     }
 }
 
-impl<'p> Program<'p> {
+impl Program {
     /// A program that has compiled nothing (while the evaluator is being built).
-    pub(crate) fn empty() -> Program<'p> {
+    pub(crate) fn empty() -> Program {
         Program {
             conditions: Vec::new(),
             defs: Vec::new(),
@@ -85,7 +86,7 @@ impl<'p> Program<'p> {
     }
 
     /// Compiles the policy's rule conditions and definitions for `ev` (its parameter values).
-    pub(crate) fn compile(ev: &Evaluator<'p>) -> Program<'p> {
+    pub(crate) fn compile(ev: &Evaluator<'_>) -> Program {
         let policy = ev.policy;
         let mut c = Compiler {
             ev,
@@ -178,7 +179,7 @@ impl<'p> Compiler<'_, 'p> {
         Some(ctx.eval(e))
     }
 
-    fn value(&mut self, e: &'p Expr) -> ValueFn<'p> {
+    fn value(&mut self, e: &Expr) -> ValueFn {
         if let Some(v) = self.constant(e) {
             return value_fn(move |_| v.clone());
         }
@@ -218,21 +219,24 @@ impl<'p> Compiler<'_, 'p> {
                 let (k, f) = (*k, *f);
                 value_fn(move |c| c.clock(k, f))
             }
+            // The program owns a copy of each query (so that it borrows nothing from the
+            // policy and `Evaluator` stays covariant); the copy's address keys the step memo
+            // and the pathway's history index, as the policy's does for the tree walker.
             Expr::Query(q) => {
                 let (since, test) = self.query_parts(q);
-                let q: &'p Query = q;
+                let q: Arc<Query> = Arc::new(q.as_ref().clone());
                 value_fn(move |c| {
-                    c.query_by(q, || since_of(c, since.as_ref()), &|cc| {
+                    c.query_by(&q, || since_of(c, since.as_ref()), &|cc| {
                         test.as_deref().is_none_or(|t| t(cc) == Some(true))
                     })
                 })
             }
             Expr::QueryField(q, slots) => {
                 let (since, test) = self.query_parts(q);
-                let q: &'p Query = q;
+                let q: Arc<Query> = Arc::new(q.as_ref().clone());
                 let slots = slots.clone();
                 value_fn(move |c| {
-                    let found = c.find_by(q, || since_of(c, since.as_ref()), &|cc| {
+                    let found = c.find_by(&q, || since_of(c, since.as_ref()), &|cc| {
                         test.as_deref().is_none_or(|t| t(cc) == Some(true))
                     });
                     match &slots {
@@ -243,7 +247,7 @@ impl<'p> Compiler<'_, 'p> {
             }
             Expr::Call(b, args) => {
                 let b = *b;
-                let mut args: Vec<ValueFn<'p>> = args.iter().map(|a| self.value(a)).collect();
+                let mut args: Vec<ValueFn> = args.iter().map(|a| self.value(a)).collect();
                 match args.len() {
                     1 => {
                         let a = args.remove(0);
@@ -295,7 +299,7 @@ impl<'p> Compiler<'_, 'p> {
     }
 
     /// `e` as a test: `Some(b)` exactly when the tree walker's value is `Bool(b)`.
-    fn test(&mut self, e: &'p Expr) -> TestFn<'p> {
+    fn test(&mut self, e: &Expr) -> TestFn {
         if let Some(v) = self.constant(e) {
             let t = match v {
                 Value::Bool(b) => Some(b),
@@ -416,7 +420,7 @@ impl<'p> Compiler<'_, 'p> {
                     }
                     (_, None) => {
                         let x = self.value(x);
-                        let items: Vec<ValueFn<'p>> = list.iter().map(|i| self.value(i)).collect();
+                        let items: Vec<ValueFn> = list.iter().map(|i| self.value(i)).collect();
                         test_fn(move |c| {
                             let v = x(c);
                             if !v.is_set() {
@@ -443,7 +447,7 @@ impl<'p> Compiler<'_, 'p> {
     }
 
     /// A query's compiled `since` and `where`.
-    fn query_parts(&mut self, q: &'p Query) -> (Option<ValueFn<'p>>, Option<TestFn<'p>>) {
+    fn query_parts(&mut self, q: &Query) -> (Option<ValueFn>, Option<TestFn>) {
         let since = q.since.as_deref().map(|s| self.value(s));
         let test = q.where_.as_deref().map(|w| self.test(w));
         (since, test)
@@ -463,7 +467,7 @@ fn def(c: &Ctx<'_, '_>, d: usize) -> Value {
     v
 }
 
-fn since_of<'p>(c: &Ctx<'_, 'p>, since: Option<&ValueFn<'p>>) -> Option<NaiveDate> {
+fn since_of(c: &Ctx<'_, '_>, since: Option<&ValueFn>) -> Option<NaiveDate> {
     match since.map(|s| s(c)) {
         Some(Value::Date(d)) => Some(d),
         _ => None,

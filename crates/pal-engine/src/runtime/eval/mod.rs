@@ -139,7 +139,7 @@ pub struct Evaluator<'p> {
     pub policy: &'p Policy,
     params: Cow<'p, [ParamDef]>,
     /// The conditions and definitions compiled with these parameter values.
-    program: Arc<compile::Program<'p>>,
+    program: Arc<compile::Program>,
 }
 
 /// The name of a step in results and traces: the event type, or `timer RULE` (written out only
