@@ -257,6 +257,16 @@ impl Server<'_> {
                     }
                 }
             }
+            DidChangeWatchedFiles::METHOD => {
+                // Files changed on disk (a checkout, another tool): read the links again and
+                // re-check every open document.
+                self.workspace.rescan();
+                self.analyses.clear();
+                let open: Vec<PathBuf> = self.docs.keys().cloned().collect();
+                for path in open {
+                    self.refresh(&path);
+                }
+            }
             _ => {}
         }
     }
@@ -751,5 +761,51 @@ fn document_symbol(o: &OutlineItem, ix: &LineIndex) -> lsp::DocumentSymbol {
         selection_range: ix.range(o.name_span.start as usize, o.name_span.end as usize),
         children: (!o.children.is_empty())
             .then(|| o.children.iter().map(|c| document_symbol(c, ix)).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pal_engine::base::diagnostic::Code;
+    use pal_engine::base::source::Span;
+
+    #[test]
+    fn a_diagnostic_keeps_its_labels_help_and_fix() {
+        let mut sources = SourceMap::new();
+        let a = sources.add("/p/trust.pal", "// café\nrule r on /* é */ dnaa { outcome x }\n");
+        let b = sources.add("/p/national.pal", "event dna\n");
+        let at = sources.get(a).text.find("dnaa").expect("dnaa");
+        let d = Diagnostic::new(Code::E0101, "unknown event type `dnaa`")
+            .primary(Span::new(a, at..at + 4), "not an event type")
+            .secondary(Span::new(b, 6..9), "declared here")
+            .note("imported from national.pal")
+            .help("did you mean `dna`?");
+        let l = to_lsp_diagnostic(&d, &sources);
+        // "rule r on /* é */ " is 18 UTF-16 units (19 bytes).
+        let range = lsp::Range::new(lsp::Position::new(1, 18), lsp::Position::new(1, 22));
+        assert_eq!(l.range, range);
+        assert_eq!(l.code, Some(lsp::NumberOrString::String("E0101".into())));
+        assert_eq!(l.severity, Some(lsp::DiagnosticSeverity::ERROR));
+        assert_eq!(
+            l.message,
+            "unknown event type `dnaa`: not an event type\nnote: imported from national.pal\nhelp: did you mean `dna`?"
+        );
+        let related = l.related_information.expect("related");
+        assert_eq!(related.len(), 1);
+        assert_eq!(related[0].location.uri.as_str(), "file:///p/national.pal");
+        assert_eq!(
+            related[0].location.range,
+            lsp::Range::new(lsp::Position::new(0, 6), lsp::Position::new(0, 9))
+        );
+        let fix: FixData = serde_json::from_value(l.data.expect("fix data")).expect("fix");
+        assert_eq!(fix.range, range);
+        assert_eq!(fix.replacement, "dna");
+        // A warning without a did-you-mean has no fix.
+        let w = Diagnostic::new(Code::W0001, "no citation").primary(Span::new(a, 8..12), "");
+        let l = to_lsp_diagnostic(&w, &sources);
+        assert_eq!(l.severity, Some(lsp::DiagnosticSeverity::WARNING));
+        assert_eq!(l.data, None);
+        assert_eq!(l.message, "no citation");
     }
 }
