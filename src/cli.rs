@@ -30,9 +30,11 @@ mod check;
 mod explain;
 mod fmt;
 mod lsp;
+mod report;
 mod run;
 mod synth;
 mod test;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -64,10 +66,15 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Run a policy over pathway events: clocks, outcomes, obligations, PTL and RTT summary.
     Run(run::RunArgs),
+    /// Compare the PAS's view of each open pathway with the policy's: clock starts, open or
+    /// stopped, each disagreement with the rule that decided it (exit 1 if any).
+    Validate(validate::ValidateArgs),
     /// Run the `test` blocks of policy files.
     Test(test::TestArgs),
     /// Rewrite policy files in the canonical layout (`--check`: list those that differ).
     Fmt(fmt::FmtArgs),
+    /// Reports: the monthly RTT return, the cancer standards of a month, the HTML report.
+    Report(report::ReportArgs),
     /// Show one pathway's timeline: which rules fired, which did not and why, clock states.
     Explain(explain::ExplainArgs),
     /// Write a seeded synthetic PAS extract (CSV or JSON Lines).
@@ -114,9 +121,11 @@ pub fn main() -> ExitCode {
     let code = match &cli.command {
         Command::Check(a) => check::run(a, &mut out),
         Command::Run(a) => run::run(a, &mut out),
+        Command::Validate(a) => validate::run(a, &mut out),
         Command::Test(a) => test::run(a, &mut out),
         Command::Fmt(a) => fmt::run(a, &mut out),
         Command::Explain(a) => explain::run(a, &mut out),
+        Command::Report(a) => report::run(a, &mut out),
         Command::ExplainCode { code } => explain_code(code, &mut out),
         Command::Synth(a) => synth::run(a, &mut out),
         Command::Bench(a) => bench::run(a, &mut out),

@@ -18,6 +18,9 @@ const COMMANDS: &[&str] = &[
     ":why",
     ":whynot",
     ":as-at",
+    ":rules",
+    ":params",
+    ":show",
     ":set",
     ":undo",
     ":reset",
@@ -257,6 +260,10 @@ pub fn run(policy: Option<&Path>, policy_path: &[PathBuf]) -> u8 {
 /// answers would be lost, so it stops.
 const EXIT_OUTPUT: u8 = 1;
 
+/// Exit code of a piped session in which an `expect` failed or a line was in error, so that a
+/// scripted scenario can fail CI.
+const EXIT_FAILED: u8 = 1;
+
 /// Exit code after piped input with lines that are not UTF-8 (each reported and skipped).
 const EXIT_BAD_INPUT: u8 = 3;
 
@@ -349,6 +356,13 @@ fn run_piped(session: &mut Session, input: &mut dyn BufRead, out: &mut dyn Write
     }
     if bad_lines > 0 {
         EXIT_BAD_INPUT
+    } else if session.failures() > 0 {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{} failed (an `expect` that did not hold, or a line in error)",
+            pal_engine::base::text::count_of(session.failures() as i64, "line", "lines")
+        );
+        EXIT_FAILED
     } else {
         0
     }

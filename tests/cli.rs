@@ -439,14 +439,193 @@ fn summary_and_ptl() {
     let text = std::fs::read_to_string(&ptl).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     assert!(
-        lines[0].starts_with("pathway_id,clock,status,start,days_waited"),
+        lines[0].starts_with(
+            "pathway_id,priority,specialty,clock,status,clock_start,weeks_waited,days_waited"
+        ),
         "{text}"
     );
-    // Longest wait first: R34 (started January 2024).
+    // Earliest breach first: R34 (started January 2024, breached in May 2024).
     assert!(
-        lines[1].starts_with("R34,rtt,running,2024-01-03,453"),
+        lines[1].starts_with("R34,routine,,rtt,running,2024-01-03,64,453,>64-65,2024-05-09,true"),
         "{text}"
     );
+}
+
+/// Runs `pal run policies/rde.pal` on the PTL fixture at 2025-03-31 with `extra` arguments and
+/// returns (stdout, the PTL file's text).
+fn ptl_run(extra: &[&str]) -> (Output, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "pal-ptl-golden-{}-{}",
+        std::process::id(),
+        extra.join("_").replace(['/', ','], "_")
+    ));
+    let _ = std::fs::create_dir_all(&dir);
+    let ptl = dir.join("ptl.csv").display().to_string();
+    let mut args = vec![
+        "run",
+        "policies/rde.pal",
+        "--events",
+        "tests/fixtures/ptl.csv",
+        "--as-at",
+        "2025-03-31",
+        "--ptl",
+        &ptl,
+    ];
+    args.extend_from_slice(extra);
+    let o = pal(&args);
+    let text = std::fs::read_to_string(&ptl).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    (o, text)
+}
+
+/// The PTL a meeting works down (tests/fixtures/ptl.csv, worked out by hand):
+/// - C03 (referred 2024-03-01) breached on 2024-07-06 (day 127) and is over 52 weeks since
+///   2025-03-01; its TCI of 2024-12-10 was cancelled by the hospital and rebooked for
+///   2025-04-20; it also cancelled a follow-up. No obligation is outstanding.
+/// - A01 (referred 2025-01-05) breaches on 2025-05-12; it was never graded, so its next action
+///   is the grading due 2025-01-10 (5 working days), OVERDUE; one DNA; booked for 2025-04-14.
+/// - E05 (referred 2025-02-03) was graded late (met late: not an action); the outcome of its
+///   2025-03-03 clinic was due 2025-03-04 and is overdue.
+/// - B02 (referred 2025-03-27, urgent CAS) must be graded by 2025-04-03: open, not overdue.
+/// - D04 was treated: not on the list.
+///
+/// Order: breach date, then longest wait.
+#[test]
+fn ptl_lists_open_pathways_by_breach_date_with_the_next_action() {
+    let (o, text) = ptl_run(&[
+        "--ptl-columns",
+        "specialty,priority,vulnerable",
+        "-o",
+        "/dev/null",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    insta::assert_snapshot!(text);
+    let lines: Vec<&str> = text.lines().collect();
+    let ids: Vec<&str> = lines[1..]
+        .iter()
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    assert_eq!(ids, ["C03", "A01", "E05", "B02"], "{text}");
+    assert!(
+        lines[2].contains(",referral_graded,overdue,2025-01-10,paper_referral_grading,"),
+        "{text}"
+    );
+}
+
+#[test]
+fn ptl_horizon_keeps_who_breaches_within_it() {
+    // 2025-03-31 + 6 weeks = 2025-05-12: A01 breaches that very day and stays; E05 (June) and
+    // B02 (August) go; C03 has breached already and stays.
+    let (o, text) = ptl_run(&["--horizon", "6w", "-o", "/dev/null"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let ids: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    assert_eq!(ids, ["C03", "A01"], "{text}");
+    // One day less and A01 goes too.
+    let (_, text) = ptl_run(&["--horizon", "41d", "-o", "/dev/null"]);
+    let ids: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    assert_eq!(ids, ["C03"], "{text}");
+}
+
+#[test]
+fn ptl_unknown_clock_or_column_is_a_usage_error_with_did_you_mean() {
+    let (o, text) = ptl_run(&["--ptl-clock", "rt", "-o", "/dev/null"]);
+    assert_eq!(code(&o), 2);
+    assert!(text.is_empty(), "no PTL is written: {text}");
+    assert_eq!(
+        stderr(&o).trim(),
+        "error: --ptl-clock: the policy has no clock `rt`: did you mean `rtt`?"
+    );
+    let (o, _) = ptl_run(&["--ptl-columns", "specialty,prority", "-o", "/dev/null"]);
+    assert_eq!(code(&o), 2);
+    assert_eq!(
+        stderr(&o).trim(),
+        "error: --ptl-columns: the policy has no pathway attribute `prority`: did you mean `priority`?"
+    );
+    let (o, _) = ptl_run(&["--horizon", "soon", "-o", "/dev/null"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("is not a horizon"), "{}", stderr(&o));
+}
+
+#[test]
+fn results_carry_typed_attributes_and_met_late_is_not_open() {
+    let o = pal(&[
+        "run",
+        "policies/rde.pal",
+        "--events",
+        "tests/fixtures/ptl.csv",
+        "--as-at",
+        "2025-03-31",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let first: Value = match stdout(&o).lines().next().map(serde_json::from_str) {
+        Some(Ok(v)) => v,
+        other => panic!("no JSON line: {other:?}"),
+    };
+    assert_eq!(first["attributes"]["vulnerable"], Value::Bool(false));
+    assert_eq!(first["attributes"]["specialty"], Value::from("ent"));
+    let csv = pal(&[
+        "run",
+        "policies/rde.pal",
+        "--events",
+        "tests/fixtures/ptl.csv",
+        "--as-at",
+        "2025-03-31",
+        "--format",
+        "csv",
+    ]);
+    let csv = stdout(&csv);
+    let e05: Vec<&str> = csv.lines().filter(|l| l.starts_with("E05,")).collect();
+    // Graded on 2025-02-20, due 2025-02-10: met late, so not among the open obligations.
+    assert_eq!(e05.len(), 1);
+    assert!(
+        e05[0].contains(",rtt_outcome missed 2025-03-04,"),
+        "{e05:?}"
+    );
+    assert!(!e05[0].contains("referral_graded"), "{e05:?}");
+}
+
+#[test]
+fn summary_in_each_format() {
+    let run = |format: Option<&str>| {
+        let mut args = vec![
+            "run",
+            "policies/rde.pal",
+            "--events",
+            "tests/fixtures/ptl.csv",
+            "--as-at",
+            "2025-03-31",
+            "--summary",
+        ];
+        if let Some(f) = format {
+            args.extend(["--summary-format", f]);
+        }
+        let o = pal(&args);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        stdout(&o)
+    };
+    let table = run(None);
+    assert_eq!(table, run(Some("table")), "table is the default");
+    insta::assert_snapshot!("summary_table", table);
+    let json = run(Some("json"));
+    let v: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
+    assert_eq!(v["clocks"][0]["clock"], "rtt", "{json}");
+    insta::assert_snapshot!("summary_json", json);
+    let csv = run(Some("csv"));
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header = reader.headers().map(|h| h.len()).unwrap_or(0);
+    let rows: Vec<csv::StringRecord> = reader.records().filter_map(Result::ok).collect();
+    assert_eq!(header, 16 + 105, "{csv}");
+    assert!(rows.iter().all(|r| r.len() == header), "{csv}");
+    assert_eq!(&rows[0][2], "rtt");
+    insta::assert_snapshot!("summary_csv", csv);
 }
 
 #[test]
@@ -536,4 +715,66 @@ fn streaming_rejects_rows_of_a_pathway_that_come_back() {
     let strict = pal(&[&base[..], &["--streaming", "--strict"]].concat());
     assert_eq!(code(&strict), 1);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `pal explain` for people: descriptions beside rule ids, why a rule did not apply in
+/// positive words with values, timers in words, obligations met late with both dates, plurals.
+#[test]
+fn explain_speaks_to_people() {
+    let explain = |pathway: &str, extra: &[&str]| {
+        let mut args = vec![
+            "explain",
+            "policies/rde.pal",
+            "--events",
+            "tests/fixtures/ptl.csv",
+            "--as-at",
+            "2025-03-31",
+            "--pathway",
+            pathway,
+        ];
+        args.extend_from_slice(extra);
+        let o = pal(&args);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        stdout(&o)
+    };
+    let text = explain("E05", &[]);
+    for words in [
+        "paper_referral_grading — a non-e-RS referral is graded within 5 working days [9.7.3]",
+        "because `cas_referral` is false",
+        "because `exists(referral_received)` is true",
+        "timer set     cancer_first_seen_two_weeks",
+        "falls due on 2025-02-17 unless attended comes first",
+        "met late (due 2025-02-10, met 2025-02-20, 10 days late)",
+    ] {
+        assert!(text.contains(words), "missing {words:?} in\n{text}");
+    }
+    for jargon in ["armed", "`not ", "1 days"] {
+        assert!(!text.contains(jargon), "{jargon:?} in\n{text}");
+    }
+    insta::assert_snapshot!("explain_e05", text);
+    // A comparison that fails names the value it found.
+    let a01 = explain("A01", &[]);
+    assert!(
+        a01.contains("because `event.appointment` is first, not diagnostic"),
+        "{a01}"
+    );
+    assert!(
+        a01.contains(
+            "because `count(dna where dna.appointment == first)` is 1 and `repeat_dna_limit` is 2"
+        ),
+        "{a01}"
+    );
+    let d04 = explain("D04", &[]);
+    assert!(
+        d04.contains("rtt running since 2025-01-02 (1 day)"),
+        "{d04}"
+    );
+    let json = explain("E05", &["--format", "json"]);
+    let v: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
+    assert_eq!(v["pathway_id"], "E05", "{json}");
+    assert_eq!(v["attributes"]["vulnerable"], Value::Bool(false), "{json}");
+    assert!(
+        v["trace"].as_array().is_some_and(|t| !t.is_empty()),
+        "{json}"
+    );
 }

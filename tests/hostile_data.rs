@@ -223,7 +223,7 @@ fn a_fifo_and_stdin_are_streamed() {
         let r = pal_in(&dir, &run_args(&s(&fifo), &["--summary"]), "");
         let _ = writer.join();
         assert_eq!(r.code, 0, "{}", r.stderr);
-        assert!(r.stdout.contains("\"pathways\":1"), "{}", r.stdout);
+        assert!(r.stdout.contains("(1 pathway)"), "{}", r.stdout);
         assert_eq!(r.account(), (1, 1, 0, 0));
     }
     let r = pal_in(

@@ -34,7 +34,10 @@ fn repl(policy: &str, script: &str) -> String {
 #[test]
 fn a_child_who_dnas_twice() {
     let script = std::fs::read_to_string("tests/repl/child_dna.txt").unwrap_or_default();
-    insta::assert_snapshot!(repl("policies/national.pal", &script));
+    // The transcript has a mistyped line (`frist`), which fails a piped session.
+    let (code, out, _) = repl_status("policies/national.pal", &script);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(out);
 }
 
 /// The question the REPL is for, under the trust's own policy: 9.12.3 resets a child's clock
@@ -42,7 +45,8 @@ fn a_child_who_dnas_twice() {
 #[test]
 fn a_child_who_dnas_twice_under_the_trust_policy() {
     let script = std::fs::read_to_string("tests/repl/child_dna_rde.txt").unwrap_or_default();
-    let out = repl("policies/rde.pal", &script);
+    let (code, out, _) = repl_status("policies/rde.pal", &script);
+    assert_eq!(code, 1, "the transcript has a mistyped line");
     assert!(out.contains("first_dna_discharge` [9.12.1]:\n  2025-02-03 dna: condition held, but exception first_dna_second_appointment applied"), "{out}");
     insta::assert_snapshot!(out);
 }
@@ -150,5 +154,143 @@ fn save_never_overwrites_the_policy_nor_a_file_without_the_bang() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
         .collect();
     assert!(leftovers.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs a piped session and returns (exit code, stdout, stderr).
+fn repl_status(policy: &str, script: &str) -> (i32, String, String) {
+    let mut child = match Command::new(env!("CARGO_BIN_EXE_pal"))
+        .args(["repl", policy])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => panic!("cannot run pal: {e}"),
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(script.as_bytes());
+    }
+    match child.wait_with_output() {
+        Ok(o) => (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        ),
+        Err(e) => panic!("pal repl failed: {e}"),
+    }
+}
+
+/// The README's REPL transcript is a real session: its `pal>` lines piped in give exactly the
+/// answers printed under them (the `:save` goes to a temporary folder instead).
+#[test]
+fn the_readme_transcript_is_a_real_session() {
+    let readme = std::fs::read_to_string("README.md").unwrap_or_default();
+    let start = readme
+        .find("```\n$ pal repl policies/rde.pal\n")
+        .unwrap_or_else(|| panic!("no REPL transcript in README.md"));
+    let body = &readme[start + 4..];
+    let block = &body[..body.find("```").unwrap_or(body.len())];
+    let dir = std::env::temp_dir().join(format!("pal-readme-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let saved = dir.join("child_dna.pal").display().to_string();
+    let mut script = String::new();
+    let mut expected = String::new();
+    for line in block.lines().skip(1) {
+        match line.strip_prefix("pal> ") {
+            Some(input) => {
+                script.push_str(&input.replace("tests/child_dna.pal", &saved));
+                script.push('\n');
+            }
+            None => {
+                expected.push_str(&line.replace("tests/child_dna.pal", &saved));
+                expected.push('\n');
+            }
+        }
+    }
+    assert!(script.contains(":whynot"), "{block}");
+    let (code, out, err) = repl_status("policies/rde.pal", &script);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out, expected,
+        "README.md's transcript differs from a real session"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `:rules`, `:params`, `:show`, `:set` (old → new) and a `:load` that fails and keeps the
+/// working policy.
+#[test]
+fn commands_for_scenarios() {
+    let script = std::fs::read_to_string("tests/repl/commands.txt").unwrap_or_default();
+    let (code, out, err) = repl_status("policies/national.pal", &script);
+    // The misspelt `:load` and `:show` are lines in error.
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("2 lines failed"), "{err}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn a_piped_scenario_fails_when_an_expectation_does_not_hold() {
+    let passing = "2025-01-06 referral_received {}\n:as-at 2025-02-03\nexpect rtt running\n";
+    let (code, out, err) = repl_status("policies/national.pal", passing);
+    assert_eq!(code, 0, "{out}{err}");
+    // The same scenario with one expectation that does not hold: every line still runs.
+    let failing = format!("{passing}expect rtt stopped\nrtt.days_waited\n");
+    let (code, out, err) = repl_status("policies/national.pal", &failing);
+    assert_eq!(code, 1, "{out}{err}");
+    insta::assert_snapshot!(format!("exit {code}\n--- stdout\n{out}--- stderr\n{err}"));
+    // A line in error fails the session too.
+    let (code, _, err) = repl_status("policies/national.pal", "2025-01-06 referal_received {}\n");
+    assert_eq!(code, 1, "{err}");
+    let (code, _, err) = repl_status("policies/national.pal", ":stat\n");
+    assert_eq!(code, 1, "{err}");
+}
+
+#[test]
+fn save_writes_each_expectation_once() {
+    let dir = std::env::temp_dir().join(format!("pal-repl-once-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let file = dir.join("twice.pal");
+    let _ = std::fs::remove_file(&file);
+    // Two first-appointment DNAs rebook twice: two `rebook` outcomes, two booking obligations.
+    let script = format!(
+        "pathway {{ birth_date: 2015-03-01 }}\n2025-01-06 referral_received {{}}\n2025-02-03 dna {{ appointment: first }}\n2025-03-03 dna {{ appointment: first }}\n:as-at 2025-03-31\n:save {}\n",
+        file.display()
+    );
+    let (code, out, err) = repl_status(
+        &std::fs::canonicalize("policies/rde.pal")
+            .unwrap_or_default()
+            .display()
+            .to_string(),
+        &script,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let saved = std::fs::read_to_string(&file).unwrap_or_default();
+    let expects: Vec<&str> = saved
+        .lines()
+        .filter(|l| l.trim_start().starts_with("expect "))
+        .collect();
+    let mut unique = expects.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(expects.len(), unique.len(), "{saved}");
+    assert!(saved.contains("expect outcome rebook"), "{saved}");
+    let policies = std::fs::canonicalize("policies")
+        .unwrap_or_default()
+        .display()
+        .to_string();
+    let test = Command::new(env!("CARGO_BIN_EXE_pal"))
+        .args([
+            "test",
+            "--policy-path",
+            &policies,
+            &file.display().to_string(),
+        ])
+        .output();
+    let ok = test.map(|o| o.status.success()).unwrap_or(false);
+    assert!(ok, "the saved session is a passing test:\n{saved}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -92,3 +92,33 @@ fn coverage_is_per_file_not_summed_over_the_folder() {
     let (_, out, _) = pal(&["test", FILE, "--coverage"]);
     assert!(!out.contains("review_within"), "{out}");
 }
+
+/// `untested-rule` (W0007) counts the tests under the folder of the file that declares a rule,
+/// so whichever paths are checked, the same rules are reported: the folder, the policy alone,
+/// or one test file alone.
+#[test]
+fn untested_rule_does_not_depend_on_the_paths_checked() {
+    let runs: [&[&str]; 3] = [
+        &["check", "tests/untested/", "--format", "short"],
+        &["check", "tests/untested/policy.pal", "--format", "short"],
+        &[
+            "check",
+            "--policy-path",
+            "tests/untested",
+            "tests/untested/tests/start.pal",
+            "--format",
+            "short",
+        ],
+    ];
+    for args in runs {
+        let (code, out, _) = pal(args);
+        assert_eq!(code, 0, "warnings only: {out}");
+        let w0007: Vec<&str> = out.lines().filter(|l| l.contains("W0007")).collect();
+        assert_eq!(
+            w0007,
+            ["tests/untested/policy.pal:9:6: warning[W0007]: rule `first_dna` is not exercised by any test"],
+            "pal {}",
+            args.join(" ")
+        );
+    }
+}

@@ -212,6 +212,7 @@ fn read_all(path: &Path, policy: &Policy, as_at: NaiveDate) -> Result<EventSet, 
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let opts = ReadOptions {
         schema: &policy.schema,
+        mapping: None,
         as_at: Some(as_at),
         strict: false,
     };

@@ -30,9 +30,21 @@ pub struct ExplainArgs {
     /// Input format when the extension does not say.
     #[arg(long)]
     pub input_format: Option<String>,
-    /// Print the traced result as JSON instead of text.
-    #[arg(long)]
+    /// `text` (for people, the default) or `json` (the traced result, for programs).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ExplainFormat,
+    /// The same as `--format json` (kept for scripts that use it).
+    #[arg(long, hide = true)]
     pub json: bool,
+}
+
+/// `pal explain --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExplainFormat {
+    /// The timeline in words.
+    Text,
+    /// The traced result as one JSON document (the `docs/events.md` result, with `trace`).
+    Json,
 }
 
 /// Runs `pal explain`.
@@ -83,12 +95,12 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> u8 {
         say!("{}:{}: rejected: {}", r.file, r.line, r.reason);
     }
     let result = Evaluator::new(&policy).run(&p.id, &p.events, &[], as_at, true);
-    let res = if args.json {
+    let res = if args.json || args.format == ExplainFormat::Json {
         serde_json::to_string_pretty(&result)
             .map_err(std::io::Error::other)
             .and_then(|j| writeln!(out, "{j}"))
     } else {
-        pal_engine::io::report::explain::write(&result, out)
+        pal_engine::io::report::explain::write_for(&policy, &result, out)
     };
     match res {
         Ok(()) => EXIT_OK,

@@ -3,11 +3,16 @@
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use crate::measure::{peak_rss_bytes, Phases};
 use chrono::NaiveDate;
+use pal_engine::base::source::SourceMap;
 use pal_engine::io::events::{EventSet, InputFormat, ReadError, Rejection};
 use pal_engine::io::render::{render, Format};
+use pal_engine::io::report::ptl::{PtlSpec, SpecError};
+use pal_engine::io::report::summary::SummaryFormat;
 use pal_engine::io::report::{self, ResultFormat};
 use pal_engine::model::ir::Policy;
+use pal_engine::model::mapping::InputMapping;
 use pal_engine::services::batch::{self, Input, ResultSink, Sinks};
+use pal_engine::services::mapping::{self, MappingError};
 use pal_engine::services::output::{check_outputs, OutputFile};
 use pal_engine::services::project::load_policy_with;
 use std::io::{IsTerminal, Write};
@@ -47,6 +52,11 @@ pub struct RunArgs {
     /// The events: CSV or JSON Lines (by extension, or `--input-format`); `-` reads stdin.
     #[arg(long)]
     pub events: PathBuf,
+    /// The extract's own shape: a mapping the policy declares (by name), or a mapping file
+    /// (`examples/mappings/wlmds.pal`); `none` reads PAL's own columns. Default: the policy's
+    /// mapping if it declares exactly one, else PAL's own columns.
+    #[arg(long = "map", value_name = "NAME|FILE")]
+    pub map: Option<String>,
     /// The report date (YYYY-MM-DD). Default: today, read once here and printed with the results.
     #[arg(long, value_parser = parse_date_arg)]
     pub as_at: Option<NaiveDate>,
@@ -65,9 +75,25 @@ pub struct RunArgs {
     /// The clock the PTL tracks.
     #[arg(long, default_value = "rtt")]
     pub ptl_clock: String,
+    /// The pathway attributes the PTL shows after the pathway id, comma-separated (default:
+    /// priority,specialty; any attribute the policy declares).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "ATTRIBUTES",
+        requires = "ptl"
+    )]
+    pub ptl_columns: Option<Vec<String>>,
+    /// Only pathways that breach within this horizon of the as-at date, or have breached
+    /// already: `6w` (weeks) or `42d` (days).
+    #[arg(long, value_parser = parse_horizon, value_name = "6w", requires = "ptl")]
+    pub horizon: Option<i64>,
     /// Print the waiting-time summary on stdout (results then go only to `--output`, if given).
     #[arg(long)]
     pub summary: bool,
+    /// How the summary is written: `table` (for people; the default), `json` or `csv`.
+    #[arg(long, value_enum, requires = "summary")]
+    pub summary_format: Option<SummaryFormatArg>,
     /// Fail on the first rejected row.
     #[arg(long)]
     pub strict: bool,
@@ -86,6 +112,26 @@ pub struct RunArgs {
     /// memory, on standard error.
     #[arg(long)]
     pub stats: bool,
+}
+
+/// `--summary-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SummaryFormatArg {
+    /// Readable: the headline against the standard, long waits, percentiles, grouped bands.
+    Table,
+    /// One JSON document (docs/summary.md).
+    Json,
+    /// One CSV row per clock (docs/summary.md).
+    Csv,
+}
+
+fn parse_horizon(s: &str) -> Result<i64, String> {
+    report::ptl::parse_horizon(s).ok_or_else(|| {
+        format!(
+            "`{}` is not a horizon: use weeks or days, e.g. 6w or 42d",
+            pal_engine::base::text::excerpt(s)
+        )
+    })
 }
 
 /// The most worker threads `--threads` accepts: more than any machine PAL runs on has cores,
@@ -127,7 +173,7 @@ fn input_format_of(path: &Path, input_format: Option<&str>) -> Result<InputForma
 }
 
 /// Opens the events file named on the command line.
-fn open_input(path: &Path, input_format: Option<&str>) -> Result<Input, (u8, String)> {
+pub(crate) fn open_input(path: &Path, input_format: Option<&str>) -> Result<Input, (u8, String)> {
     let format = input_format_of(path, input_format)?;
     Input::open(path, format).map_err(|e| {
         (
@@ -137,10 +183,42 @@ fn open_input(path: &Path, input_format: Option<&str>) -> Result<Input, (u8, Str
     })
 }
 
-fn read_error(e: &ReadError) -> u8 {
+pub(crate) fn read_error(e: &ReadError) -> u8 {
     match e {
         ReadError::Strict(_) => EXIT_FINDINGS,
         ReadError::Io(_) | ReadError::Header(_) => EXIT_UNREADABLE,
+    }
+}
+
+/// The mapping `--map` chooses (see `services::mapping::choose`), or the exit code after
+/// printing why there is none.
+pub(crate) fn choose_mapping(
+    policy: &Policy,
+    map: Option<&str>,
+) -> Result<Option<InputMapping>, u8> {
+    let mut sources = SourceMap::new();
+    match mapping::choose(policy, map, &mut sources) {
+        Ok(m) => Ok(m),
+        Err(MappingError::Usage(msg)) => {
+            say!("error: {msg}");
+            Err(EXIT_USAGE)
+        }
+        Err(MappingError::Unreadable(diags) | MappingError::Findings(diags)) => {
+            say_text!(
+                "{}",
+                render(
+                    &diags,
+                    &sources,
+                    Format::Human,
+                    std::io::stderr().is_terminal()
+                )
+            );
+            Err(if pal_engine::services::project::unreadable_input(&diags) {
+                EXIT_UNREADABLE
+            } else {
+                EXIT_FINDINGS
+            })
+        }
     }
 }
 
@@ -155,13 +233,16 @@ pub(crate) fn read_input(
     batch::read(input, policy, as_at, false).map_err(|e| (read_error(&e), e.to_string()))
 }
 
-fn print_rejection(r: &Rejection) {
+pub(crate) fn print_rejection(r: &Rejection) {
     say!("{}:{}: rejected: {}", r.file, r.line, r.reason);
 }
 
 /// Loads the policy and names the files it was read from (the root and what it imports or
 /// extends), or prints why not and gives the exit code.
-fn load_with_files(path: &Path, policy_path: &[PathBuf]) -> Result<(Policy, Vec<PathBuf>), u8> {
+pub(crate) fn load_with_files(
+    path: &Path,
+    policy_path: &[PathBuf],
+) -> Result<(Policy, Vec<PathBuf>), u8> {
     match load_policy_with(path, policy_path) {
         Ok((sources, policy, _)) => Ok((
             policy,
@@ -219,11 +300,35 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         return EXIT_USAGE;
     }
     let load = started.elapsed();
+    let ptl_spec = match &args.ptl {
+        None => None,
+        Some(_) => {
+            let columns = args
+                .ptl_columns
+                .clone()
+                .unwrap_or_else(|| PtlSpec::default_columns(&policy));
+            match PtlSpec::new(&policy, &args.ptl_clock, &columns) {
+                Ok(spec) => Some(spec),
+                Err(e) => {
+                    let flag = match e {
+                        SpecError::UnknownClock { .. } => "--ptl-clock",
+                        SpecError::UnknownColumn { .. } => "--ptl-columns",
+                    };
+                    say!("error: {flag}: {e}");
+                    return EXIT_USAGE;
+                }
+            }
+        }
+    };
     let as_at = args
         .as_at
         .unwrap_or_else(|| chrono::Local::now().date_naive());
+    let mapping = match choose_mapping(&policy, args.map.as_deref()) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
     let input = match open_input(&args.events, args.input_format.as_deref()) {
-        Ok(i) => i,
+        Ok(i) => i.with_mapping(mapping),
         Err((code, msg)) => {
             say!("error: {msg}");
             return code;
@@ -317,16 +422,17 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     };
     let sinks = Sinks {
         results,
-        ptl_clock: args.ptl.as_ref().map(|_| args.ptl_clock.clone()),
+        ptl_clock: None,
         summary: args.summary,
         on_rejection: &mut on_rejection,
         on_progress: Some(&mut show_progress),
     };
-    let outcome = batch::run(&policy, input, &options, sinks);
+    let spec = ptl_spec.clone();
+    let outcome = batch::run_with(&policy, input, &options, sinks, spec);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let outcome = match outcome {
+    let mut outcome = match outcome {
         Ok(o) => o,
         Err(e) => {
             say!("error: {e}");
@@ -344,25 +450,39 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
             return EXIT_UNREADABLE;
         }
     }
-    if let (Some(mut f), Some(rows)) = (ptl_file.take(), &outcome.ptl) {
+    if let (Some(mut f), Some(mut rows), Some(spec)) =
+        (ptl_file.take(), outcome.ptl.take(), &ptl_spec)
+    {
+        if let Some(days) = args.horizon {
+            report::ptl::within_horizon(&mut rows, as_at, days);
+        }
         let path = f.target().to_path_buf();
-        let res = report::ptl::write_csv(rows, &mut f).and_then(|()| f.commit());
+        let res = spec.write_csv(&rows, &mut f).and_then(|()| f.commit());
         if let Err(e) = res {
             say!("error: cannot write `{}`: {e}", path.display());
             return EXIT_UNREADABLE;
         }
     }
     if let Some(s) = &outcome.summary {
-        let res = match format {
-            ResultFormat::Jsonl => serde_json::to_string(s)
-                .map_err(std::io::Error::other)
-                .and_then(|j| writeln!(out, "{j}")),
-            _ => report::summary::write_text(s, out),
+        let format = match args.summary_format {
+            None | Some(SummaryFormatArg::Table) => SummaryFormat::Table,
+            Some(SummaryFormatArg::Json) => SummaryFormat::Json,
+            Some(SummaryFormatArg::Csv) => SummaryFormat::Csv,
         };
+        let res = report::summary::write(s, format, out);
         if let Err(e) = res {
             say!("error: cannot write the summary: {e}");
             return EXIT_UNREADABLE;
         }
+    }
+    for u in batch::unmeetable_obligations(&policy, &outcome.events_by_type) {
+        let events = pal_engine::base::text::name_list(u.events.iter().map(String::as_str), 4);
+        say!(
+            "warning: rule `{}` requires `{}`, met by {events}, but the input has no such event: \
+             every one will show as missed (is the extract missing them?)",
+            u.rule,
+            u.what,
+        );
     }
     let c = outcome.counts;
     say!(

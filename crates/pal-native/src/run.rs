@@ -1746,16 +1746,22 @@ impl<'a> State<'a> {
             })
             .collect();
         let mut attributes = BTreeMap::new();
+        let mut literal_attributes = Vec::new();
         for &slot in &m.attr_order {
             let v = self.attr(slot);
             if let (true, Some(name)) = (v.is_set(), m.attr_names.get(slot)) {
                 attributes.insert(name.clone(), display(m, v));
+                if matches!(v, Value::Bool(_) | Value::Int(_)) {
+                    literal_attributes.push(name.clone());
+                }
             }
         }
+        literal_attributes.sort();
         PathwayResult {
             pathway_id: pathway_id.to_string(),
             as_at,
             attributes,
+            literal_attributes,
             clocks,
             outcomes: self.outcomes,
             obligations,

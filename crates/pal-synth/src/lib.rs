@@ -179,9 +179,13 @@ enum Ev {
     TransferredIn,
     Discharged,
     RttStatus,
+    ReferralGraded,
+    AppointmentSlotIssue,
 }
 
-const EVENT_NAMES: [&str; 30] = [
+/// Event types written, in [`Ev`] order: the national vocabulary of `docs/events.md`, then the
+/// trust's own (`policies/rde.pal`: `referral_graded`, `appointment_slot_issue`).
+const EVENT_NAMES: [&str; 32] = [
     "referral_received",
     "ubrn_converted",
     "referral_rejected",
@@ -212,6 +216,8 @@ const EVENT_NAMES: [&str; 30] = [
     "transferred_in",
     "discharged",
     "rtt_status",
+    "referral_graded",
+    "appointment_slot_issue",
 ];
 
 impl Ev {
@@ -521,7 +527,7 @@ fn write_pathways<W: Write>(
     sink: &mut Sink<W>,
 ) -> io::Result<SynthStats> {
     let width = digits(opts.pathways);
-    let mut counts = [0u64; 30];
+    let mut counts = [0u64; EVENT_NAMES.len()];
     let mut stats = SynthStats::default();
     let mut rows: Vec<Row> = Vec::with_capacity(64);
     let mut pid = String::with_capacity(16);
@@ -782,6 +788,10 @@ struct Story<'a> {
     specialty: &'static str,
     /// Children, vulnerable adults and two-week-wait referrals: never discharged for a DNA.
     protected: bool,
+    /// The PAS records this pathway's clinic outcomes only as RTT status codes: no
+    /// `treatment_started`, `active_monitoring_started`, `decision_not_to_treat` or
+    /// `patient_declined_treatment` row, the status code (30–35) instead.
+    status_only: bool,
 }
 
 /// A story step: `None` ends the story (export date reached, patient died, pathway stalled).
@@ -844,11 +854,13 @@ impl Story<'_> {
             if date >= died {
                 self.closed = true;
                 if died <= self.cutoff {
-                    self.rows.push(Row {
-                        date: died,
-                        ev: Ev::PatientDied,
-                        f: F::new(),
-                    });
+                    // A status-only PAS records the death as RTT status 36.
+                    let (ev, f) = if self.status_only {
+                        (Ev::RttStatus, F::new().i(Col::Code, 36))
+                    } else {
+                        (Ev::PatientDied, F::new())
+                    };
+                    self.rows.push(Row { date: died, ev, f });
                 }
                 return None;
             }
@@ -856,6 +868,19 @@ impl Story<'_> {
         if self.stall.is_some_and(|s| date >= s) || date > self.cutoff {
             self.closed = true;
             return None;
+        }
+        if self.status_only
+            && matches!(
+                ev,
+                Ev::TreatmentStarted
+                    | Ev::ActiveMonitoringStarted
+                    | Ev::DecisionNotToTreat
+                    | Ev::PatientDeclinedTreatment
+            )
+        {
+            // Recorded as its status code only (see `status`).
+            self.cursor = date;
+            return Some(date);
         }
         self.rows.push(Row { date, ev, f });
         self.cursor = date;
@@ -868,7 +893,9 @@ impl Story<'_> {
 
     /// A clinic outcome with its RTT status code, recorded for some clinic outcomes only.
     fn status(&mut self, date: NaiveDate, code: i64) -> Step {
-        if self.chance(0.25) {
+        if self.status_only || self.chance(0.25) {
+            // A mistyped code now and then: a data-quality warning (`rtt_status_unknown`).
+            let code = if self.chance(0.004) { code + 7 } else { code };
             self.emit(date, Ev::RttStatus, F::new().i(Col::Code, code))?;
         }
         Some(())
@@ -944,8 +971,13 @@ impl Story<'_> {
                 let wait = self.days(14, 63);
                 date = weekday(add(booked, wait));
             } else if r < P_HOSPITAL_CANCEL + P_PATIENT_CANCEL + P_DNA {
-                let f = appt(kind).b(Col::Communicated, communicated);
-                let d = self.emit(date, Ev::Dna, f)?;
+                let d = if self.status_only && kind == FIRST && communicated {
+                    // Recorded as RTT status 33 (DNA of the first care activity) alone.
+                    self.emit(date, Ev::RttStatus, F::new().i(Col::Code, 33))?
+                } else {
+                    let f = appt(kind).b(Col::Communicated, communicated);
+                    self.emit(date, Ev::Dna, f)?
+                };
                 dnas += 1;
                 let p_discharge = if self.protected || !communicated {
                     0.0
@@ -976,6 +1008,17 @@ impl Story<'_> {
                 date = weekday(add(booked, wait));
             } else {
                 let d = self.emit(date, Ev::Attended, appt(kind))?;
+                if kind == FIRST || kind == FOLLOW_UP {
+                    // The clinic outcome: an RTT status recorded the same day (RDE 7.1.2 asks
+                    // for one within a working day); now and then late, or never.
+                    let r: f64 = self.rng.gen();
+                    if r < 0.93 {
+                        self.emit(d, Ev::RttStatus, F::new().i(Col::Code, 20))?;
+                    } else if r < 0.97 {
+                        let n = self.days(2, 6);
+                        self.emit(add(d, n), Ev::RttStatus, F::new().i(Col::Code, 20))?;
+                    }
+                }
                 return Some(Outcome::Attended(d));
             }
         }
@@ -1601,6 +1644,7 @@ fn build_pathway(opts: &SynthOptions, rng: &mut ChaCha8Rng, rows: &mut Vec<Row>)
         cancer_route: "none",
         specialty: "",
         protected: false,
+        status_only: false,
     };
 
     let child = s.chance(0.15);
@@ -1665,6 +1709,9 @@ fn build_pathway(opts: &SynthOptions, rng: &mut ChaCha8Rng, rows: &mut Vec<Row>)
     s.cancer_route = cancer_route;
     s.specialty = specialty;
     s.protected = child || vulnerable || priority == Priority::TwoWeekWait;
+    // Some PAS record clinic outcomes only as RTT status codes (not on cancer routes, whose
+    // clocks need the treatment itself).
+    s.status_only = cancer_route == "none" && s.chance(0.08);
     let p_death = if cancer_route != "none" { 0.03 } else { 0.004 };
     if s.chance(p_death) {
         let n = s.days(20, 700);
@@ -1714,15 +1761,48 @@ fn story(s: &mut Story<'_>, channel: &'static str, transferred: bool) -> Step {
         let f = F::new().d(Col::OriginalStart, add(d0, -back));
         s.emit(d0, Ev::TransferredIn, f)?;
     }
-    // e-RS: the UBRN is converted when the first slot is booked, a few days later.
+    // e-RS: the UBRN is converted when the first slot is booked, a few days later; now and
+    // then no slot is available and the booking is deferred to the provider (an appointment
+    // slot issue, RDE 9.9), who offers and books a date within two weeks or so.
     let booked = if channel == "ers" {
-        let n = s.days(1, 7);
-        s.ev(add(d0, n), Ev::UbrnConverted)?
+        if s.priority != Priority::TwoWeekWait && s.chance(0.05) {
+            let n = s.days(0, 3);
+            let issue = s.ev(add(d0, n), Ev::AppointmentSlotIssue)?;
+            let offered = add(issue, s.days(3, 16));
+            let slot = add(offered, s.days(7, 35));
+            s.emit(
+                offered,
+                Ev::OfferMade,
+                F::new()
+                    .s(Col::Appointment, "first")
+                    .d(Col::OfferedDate, slot),
+            )?;
+            let n = s.days(0, 6);
+            s.ev(add(offered, n), Ev::UbrnConverted)?
+        } else {
+            let n = s.days(1, 7);
+            s.ev(add(d0, n), Ev::UbrnConverted)?
+        }
     } else if s.priority == Priority::TwoWeekWait {
         add(d0, s.days(0, 2))
+    } else if s.chance(0.85) {
+        // Paper and phone referrals are booked within 5 working days (RDE 9.4), mostly.
+        add(d0, s.days(1, 6))
     } else {
-        add(d0, s.days(2, 14))
+        add(d0, s.days(8, 21))
     };
+    // The clinician grades (triages) the referral: mostly within the 5 working days of its
+    // receipt that the trust's policy allows (RDE 9.6, 9.7), sometimes late, and a few are
+    // never graded (an e-RS referral's grading is recorded once its UBRN is converted).
+    if !transferred && !s.chance(0.04) {
+        let from = d0;
+        let n = if s.chance(0.88) {
+            s.days(0, 6)
+        } else {
+            s.days(8, 20)
+        };
+        s.ev(add(from, n), Ev::ReferralGraded)?;
+    }
     if !transferred && s.chance(0.02) {
         let reason = s.pick(&[
             ("prior_approval_required", 40),
@@ -1887,6 +1967,9 @@ mod tests {
         ("transferred_in", &[("original_start", Ty::Date, true)]),
         ("discharged", &[("reason", Ty::Str, false)]),
         ("rtt_status", &[("code", Ty::Int, true)]),
+        // The trust's own event types (`policies/rde.pal`).
+        ("referral_graded", &[]),
+        ("appointment_slot_issue", &[]),
     ];
 
     const RTT_CODES: &[i64] = &[
@@ -1924,7 +2007,10 @@ mod tests {
                 Ty::Enum(vals) => vals.contains(&v.as_str()),
                 Ty::Date => date(v).is_some(),
                 Ty::Bool => v == "true" || v == "false",
-                Ty::Int => v.parse::<i64>().is_ok_and(|c| RTT_CODES.contains(&c)),
+                // A national code, or one mistyped on purpose (a national code + 7).
+                Ty::Int => v
+                    .parse::<i64>()
+                    .is_ok_and(|c| RTT_CODES.contains(&c) || RTT_CODES.contains(&(c - 7))),
                 Ty::Str => !v.is_empty(),
             };
             if !ok {
@@ -2135,7 +2221,7 @@ mod tests {
         let (buf, stats) = run(&options(2000, 2025, 0), SynthFormat::Csv)?;
         let mean = stats.rows as f64 / stats.pathways as f64;
         assert!(
-            (7.0..=10.0).contains(&mean),
+            (7.0..=13.0).contains(&mean),
             "mean events per pathway {mean}"
         );
         let outcomes: u64 = ["attended", "dna", "patient_cancelled", "hospital_cancelled"]

@@ -169,6 +169,12 @@ pub enum Code {
     E0303,
     /// `E0304`: see [`CODES`].
     E0304,
+    /// `E0401`: see [`CODES`].
+    E0401,
+    /// `E0402`: see [`CODES`].
+    E0402,
+    /// `E0403`: see [`CODES`].
+    E0403,
     /// `W0001`: see [`CODES`].
     W0001,
     /// `W0002`: see [`CODES`].
@@ -222,6 +228,9 @@ impl Code {
         Code::E0302,
         Code::E0303,
         Code::E0304,
+        Code::E0401,
+        Code::E0402,
+        Code::E0403,
         Code::W0001,
         Code::W0002,
         Code::W0003,
@@ -266,6 +275,9 @@ impl Code {
             Code::E0302 => "E0302",
             Code::E0303 => "E0303",
             Code::E0304 => "E0304",
+            Code::E0401 => "E0401",
+            Code::E0402 => "E0402",
+            Code::E0403 => "E0403",
             Code::W0001 => "W0001",
             Code::W0002 => "W0002",
             Code::W0003 => "W0003",
@@ -583,6 +595,36 @@ obligation no rule of the policy produces (`expect no outcome rebok` would pass 
         fix: "test \"t\" { 2025-01-06 referral_received {} as at 2025-03-31 expect rtt running }",
     },
     CodeInfo {
+        code: Code::E0401,
+        title: "invalid input mapping",
+        explanation: "A `mapping` declaration says how a trust's own extract gives PAL's events: \
+which column gives the pathway id, the date and the event type (`pathway_id from \"…\"`, \
+`date from \"…\"`, `event from \"…\"`), and which give fields (`field NAME from \"…\"`). \
+Each of the three core columns must be named, and only they are written without `field`.",
+        example: "mapping pas {\n  pathway_id from \"PATIENT_PATHWAY_IDENTIFIER\"\n  event from \"ACTIVITY\"\n}",
+        fix: "mapping pas {\n  pathway_id from \"PATIENT_PATHWAY_IDENTIFIER\"\n  date from \"ACTIVITY_DATE\" format \"DD/MM/YYYY\"\n  event from \"ACTIVITY\"\n}",
+    },
+    CodeInfo {
+        code: Code::E0402,
+        title: "mapped twice",
+        explanation: "A mapping gives each column of PAL's shape once, and a value map gives each \
+local code one meaning. A code listed in two arms (or a field mapped from two columns) would \
+make the reading depend on which one wins.",
+        example: "field priority from \"PRIORITY_TYPE_CODE\" { \"1\" => routine, \"1\" => urgent }",
+        fix: "field priority from \"PRIORITY_TYPE_CODE\" { \"1\" => routine, \"2\" => urgent }",
+    },
+    CodeInfo {
+        code: Code::E0403,
+        title: "date format not understood",
+        explanation: "A mapping's `format` says how a PAS writes its dates, from the tokens `YYYY` \
+(four-digit year), `MM`/`M` (month, two digits / one or two), `DD`/`D` (day), and for a time part \
+`hh`, `mm`, `ss` and `fff` (fractions of a second; the time is checked and ignored). Other \
+characters that are not letters stand for themselves. Several formats are tried in order: \
+`format \"DD/MM/YYYY hh:mm\" or \"DD/MM/YYYY\"`.",
+        example: "date from \"ACTIVITY_DATE\" format \"dd/mm/yy\"",
+        fix: "date from \"ACTIVITY_DATE\" format \"DD/MM/YYYY\"",
+    },
+    CodeInfo {
         code: Code::W0001,
         title: "missing citation",
         explanation: "Every rule, exception and parameter should cite the policy paragraph it \
@@ -603,7 +645,8 @@ uses it. Remove it, or use it where the policy text intends.",
         code: Code::W0003,
         title: "unreachable exception",
         explanation: "The exception can never apply: its condition is always false, it contradicts \
-the condition of the rule it overrides, or that rule is disabled.",
+the condition of the rule it overrides, or that rule is disabled in the same file. (Disabling an \
+inherited rule takes its inherited exceptions with it; those are not reported.)",
         example: "rule r on dna when event.appointment == first cite \"9.12.1\" { outcome discharge }\nexception e to r when event.appointment == follow_up cite \"9.13.1\" { outcome rebook }",
         fix: "rule r on dna when event.appointment == first cite \"9.12.1\" { outcome discharge }\nexception e to r when pathway.vulnerable cite \"9.12.3\" { outcome rebook }",
     },
@@ -636,8 +679,10 @@ understand: say why with `because \"…\"`.",
     CodeInfo {
         code: Code::W0007,
         title: "rule not exercised by any test",
-        explanation: "No `test` block in the checked files makes this rule, exception or timer fire. \
-Add a scenario that does, so a change to the rule is caught.",
+        explanation: "No `test` block makes this rule, exception or timer fire. The tests that count \
+are those in the `.pal` files under the folder of the file that declares the rule (recursively), \
+whichever paths are checked; a rule is reported only when some test there runs against its file. Add a \
+scenario that does, so a change to the rule is caught.",
         example: "rule r on dna cite \"9.12.1\" { outcome review }   // and no test with a dna",
         fix: "test \"a dna is reviewed\" { 2025-01-06 referral_received {} 2025-02-03 dna { appointment: first } expect outcome review }",
     },

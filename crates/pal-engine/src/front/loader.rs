@@ -30,6 +30,11 @@ pub struct LoadedPolicy {
     pub modules: Vec<Module>,
     /// The policy's name: the root's `policy NAME`, else its file stem.
     pub name: String,
+    /// Files with syntax errors whose other items parsed: they are loaded without their
+    /// broken items, so the rest can still be checked (the policy cannot run).
+    pub recovered: Vec<FileId>,
+    /// Names the broken items would have declared (see [`crate::syntax::Recovery::lost`]).
+    pub lost: Vec<String>,
 }
 
 /// Where a policy's files may come from: the root policy's folder and the folders named with
@@ -300,6 +305,8 @@ pub fn load_with_overlays(
         done: HashSet::new(),
         modules: Vec::new(),
         access,
+        recovered: Vec::new(),
+        lost: Vec::new(),
         overlays,
     };
     loader.visit(root, None);
@@ -316,6 +323,8 @@ pub fn load_with_overlays(
     LoadedPolicy {
         modules: loader.modules,
         name,
+        recovered: loader.recovered,
+        lost: loader.lost,
     }
 }
 
@@ -356,6 +365,8 @@ pub fn load_text_with(
         done: HashSet::new(),
         modules: Vec::new(),
         access,
+        recovered: Vec::new(),
+        lost: Vec::new(),
         overlays: &no_overlays,
     };
     let path = dir.join(name);
@@ -368,6 +379,8 @@ pub fn load_text_with(
     LoadedPolicy {
         modules: loader.modules,
         name,
+        recovered: loader.recovered,
+        lost: loader.lost,
     }
 }
 
@@ -418,6 +431,8 @@ struct Loader<'a> {
     done: HashSet<PathBuf>,
     modules: Vec<Module>,
     access: &'a PolicyAccess,
+    recovered: Vec<FileId>,
+    lost: Vec<String>,
     /// Unsaved texts that stand in for files.
     overlays: &'a Overlays,
 }
@@ -531,7 +546,7 @@ impl Loader<'_> {
                 // syntax error, with its line, is what they need. Anything else that an import
                 // names is reported without its content.
                 let is_policy_file = path.extension().is_some_and(|x| x == "pal");
-                let d = match via {
+                match via {
                     Some(span) if !is_policy_file => {
                         let at = d
                             .primary_span()
@@ -547,20 +562,22 @@ impl Loader<'_> {
                                 .unwrap_or_default()
                             );
                         }
-                        h.help(format!(
+                        self.diags.push(h.help(format!(
                             "run `pal check {}` to see the error in place",
                             path.display()
-                        ))
+                        )));
+                        return;
                     }
                     _ => {
                         let text = &self.sources.get(id).text;
-                        let all = crate::syntax::syntax_errors(id, text, d);
-                        self.diags.extend(all);
-                        return;
+                        let rest = crate::syntax::recover(id, text, d);
+                        self.diags.extend(rest.errors);
+                        let Some(ast) = rest.ast else { return };
+                        self.recovered.push(id);
+                        self.lost.extend(rest.lost);
+                        ast
                     }
-                };
-                self.diags.push(d);
-                return;
+                }
             }
         };
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();

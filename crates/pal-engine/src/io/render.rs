@@ -1006,68 +1006,6 @@ mod tests {
             "#);
     }
 
-    /// The policy fragment and diagnostics of `docs/diagnostics-json.md`.
-    fn doc_example() -> (SourceMap, Vec<Diagnostic>) {
-        let rde = r#"// Royal Devon: local variation of the national access rules.
-
-policy rde extends national
-
-set cancellation_limit = 3 cite "RDE access policy 9.10.2"
-
-disable rtt_nullify_first_dna
-
-// 9.12.1: a clinician reviews every first-appointment DNA before any discharge.
-rule rde_first_dna_review "a first-appointment DNA is reviewed before discharge"
-  on dna
-  when event.knid == first
-  cite "RDE access policy 9.12.1"
-{ outcome review; require review within 2 weeks }
-"#;
-        // `event dna` is on line 40 of the national schema.
-        let schema = "\n".repeat(39)
-            + "event dna \"the patient did not attend\" { appointment: appointment_kind, communicated: Bool = true }\n";
-        let mut sources = SourceMap::new();
-        let r = sources.add("policies/rde.pal", rde);
-        let knid = rde.find("knid").unwrap_or(0);
-        let dna = schema.find("event dna ").unwrap_or(0) + 6;
-        let disable = rde.find("disable").unwrap_or(0);
-        let disable_end = disable + "disable rtt_nullify_first_dna".len();
-        let s = sources.add("policies/national/schema.pal", schema);
-        let diags = vec![
-            Diagnostic::new(Code::E0102, "unknown field `knid` on event `dna`")
-                .primary(Span::new(r, knid..knid + 4), "no field `knid`")
-                .secondary(Span::new(s, dna..dna + 3), "event `dna` is declared here")
-                .help("did you mean `kind`?"),
-            Diagnostic::new(
-                Code::W0006,
-                "rule `rtt_nullify_first_dna` is disabled without a reason",
-            )
-            .primary(Span::new(r, disable..disable_end), "")
-            .note("`rtt_nullify_first_dna` is declared in `policies/national.pal`")
-            .help("say why with `because \"…\"`"),
-        ];
-        (sources, diags)
-    }
-
-    /// The examples in `docs/diagnostics-json.md` are what the renderer prints.
-    #[test]
-    fn docs_examples_match_the_renderer() {
-        let doc = include_str!("../../../../docs/diagnostics-json.md");
-        let (sources, diags) = doc_example();
-        // SARIF lists every registered code as a rule: its shape is documented, and validated
-        // against the schema in tests/sarif.rs, rather than shown whole.
-        for format in Format::ALL.into_iter().filter(|f| *f != Format::Sarif) {
-            let out = render(&diags, &sources, format, false);
-            let block = format!("\n{}\n```", out.trim_end());
-            assert!(
-                doc.contains(&block),
-                "docs/diagnostics-json.md does not show this {format} output:\n{out}"
-            );
-        }
-        let empty = render(&[], &sources, Format::Json, false);
-        assert!(doc.contains(&format!("\n{empty}```")));
-    }
-
     /// Every span over a few awkward texts (empty, multi-byte, CRLF, no final newline) renders
     /// in every format without panicking.
     #[test]

@@ -11,10 +11,11 @@ use crate::io::events::{
     for_each_pathway, read_events, EventSet, InputFormat, PathwayEvents, ReadError, ReadOptions,
     Rejection,
 };
-use crate::io::report::ptl::{self, PtlRow};
+use crate::io::report::ptl::{PtlRow, PtlSpec};
 use crate::io::report::summary::{Summary, SummaryBuilder};
 use crate::io::report::{self, ResultFormat};
 use crate::model::ir::Policy;
+use crate::model::mapping::InputMapping;
 use crate::runtime::eval::{Evaluator, PathwayResult};
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -36,6 +37,8 @@ pub struct Input {
     pub format: InputFormat,
     /// The bytes.
     pub reader: Box<dyn Read + Send>,
+    /// The extract's own shape, when it is not PAL's (`pal run --map`).
+    pub mapping: Option<InputMapping>,
 }
 
 impl Input {
@@ -49,6 +52,7 @@ impl Input {
                 name: "<stdin>".to_string(),
                 format,
                 reader: Box::new(io::BufReader::with_capacity(1 << 20, io::stdin())),
+                mapping: None,
             });
         }
         let file = std::fs::File::open(path)?;
@@ -73,7 +77,13 @@ impl Input {
             name: path.display().to_string(),
             format,
             reader: Box::new(io::BufReader::with_capacity(1 << 20, file)),
+            mapping: None,
         })
+    }
+
+    /// The same input, read through `mapping` (the extract's own columns, codes and dates).
+    pub fn with_mapping(self, mapping: Option<InputMapping>) -> Input {
+        Input { mapping, ..self }
     }
 }
 
@@ -153,6 +163,77 @@ pub struct Outcome {
     pub summary: Option<Summary>,
     /// Where the time went.
     pub phases: PhaseTimes,
+    /// Events evaluated, per event type (by `EventTypeId`).
+    pub events_by_type: Vec<u64>,
+}
+
+/// An obligation the policy creates on this input that no event of the input can meet: none
+/// of the event types that meet it (`require … by E`) appears among the evaluated rows,
+/// although its rule's trigger does. Every such obligation will be reported missed, which is
+/// more likely a gap in the extract than in care.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnmeetableObligation {
+    /// The rule that creates it.
+    pub rule: String,
+    /// The obligation.
+    pub what: String,
+    /// The event types that would meet it, none of them in the input.
+    pub events: Vec<String>,
+}
+
+/// The obligations of `policy` that no event of a run can meet ([`UnmeetableObligation`]),
+/// from the events evaluated per type (`Outcome::events_by_type`), in policy order.
+pub fn unmeetable_obligations(
+    policy: &Policy,
+    events_by_type: &[u64],
+) -> Vec<UnmeetableObligation> {
+    use crate::model::ir::{Action, RuleKind};
+    let seen = |e: &u32| events_by_type.get(*e as usize).copied().unwrap_or(0) > 0;
+    let name = |e: &u32| {
+        policy
+            .schema
+            .events
+            .get(*e as usize)
+            .map(|d| d.name.clone())
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for (i, rule) in policy.rules.iter().enumerate() {
+        if rule.disabled.is_some() {
+            continue;
+        }
+        // Exceptions fire when their parent does: follow the chain to the triggering rule.
+        let mut root = rule;
+        for _ in 0..=policy.rules.len() {
+            match &root.kind {
+                RuleKind::Exception { parent } => match policy.rules.get(*parent as usize) {
+                    Some(p) => root = p,
+                    None => break,
+                },
+                _ => break,
+            }
+        }
+        let triggered = match &root.kind {
+            RuleKind::On(types) => types.iter().any(seen),
+            RuleKind::Timer { from, .. } => seen(from),
+            RuleKind::Exception { .. } => false,
+        };
+        if !triggered {
+            continue;
+        }
+        for action in &rule.actions {
+            if let Action::Require { what, by, .. } = action {
+                if !by.is_empty() && !by.iter().any(seen) {
+                    out.push(UnmeetableObligation {
+                        rule: policy.rules[i].name.clone(),
+                        what: what.to_string(),
+                        events: by.iter().map(name).collect(),
+                    });
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Why a run stopped.
@@ -185,24 +266,72 @@ pub fn read(
 ) -> Result<EventSet, ReadError> {
     let opts = ReadOptions {
         schema: &policy.schema,
+        mapping: input.mapping.as_ref(),
         as_at: Some(as_at),
         strict,
     };
     read_events(input.reader, &input.name, input.format, &opts)
 }
 
-/// Runs `policy` over every pathway of `input`.
+/// Runs `policy` over every pathway of `input`. A PTL asked for by [`Sinks::ptl_clock`] has
+/// the default columns ([`PtlSpec::default_columns`]); [`run_with`] takes a checked one.
 pub fn run(
     policy: &Policy,
     input: Input,
     options: &Options,
     sinks: Sinks,
 ) -> Result<Outcome, Error> {
+    run_with(policy, input, options, sinks, None)
+}
+
+/// [`run`], gathering the PTL `ptl` describes (its clock and attribute columns, checked with
+/// [`PtlSpec::new`]) in place of [`Sinks::ptl_clock`]'s.
+pub fn run_with(
+    policy: &Policy,
+    input: Input,
+    options: &Options,
+    sinks: Sinks,
+    ptl: Option<PtlSpec>,
+) -> Result<Outcome, Error> {
+    run_gathering(policy, input, options, sinks, ptl, &mut |_, _| {})
+}
+
+/// Told of each evaluated pathway with its events, in input order, after the sinks' own
+/// gathering (the monthly returns and the HTML report read both).
+pub type OnPathway<'v> = &'v mut dyn FnMut(&PathwayEvents, &PathwayResult);
+
+/// [`run`], also telling `on_pathway` of every pathway evaluated, with its events and result,
+/// in input order.
+pub fn run_visiting(
+    policy: &Policy,
+    input: Input,
+    options: &Options,
+    sinks: Sinks,
+    on_pathway: OnPathway,
+) -> Result<Outcome, Error> {
+    run_gathering(policy, input, options, sinks, None, on_pathway)
+}
+
+fn run_gathering(
+    policy: &Policy,
+    input: Input,
+    options: &Options,
+    sinks: Sinks,
+    ptl: Option<PtlSpec>,
+    on_pathway: OnPathway,
+) -> Result<Outcome, Error> {
     let ev = Evaluator::new(policy);
+    let ptl = ptl.or_else(|| {
+        sinks
+            .ptl_clock
+            .map(|c| PtlSpec::unchecked(policy, &c, PtlSpec::default_columns(policy)))
+    });
     let mut state = Gathering {
+        on_pathway,
         results: sinks.results,
         table: Vec::new(),
-        ptl: sinks.ptl_clock.map(|c| (c, Vec::new())),
+        ptl: ptl.map(|spec| (spec, Vec::new())),
+        events_by_type: vec![0; policy.schema.events.len()],
         summary: sinks
             .summary
             .then(|| SummaryBuilder::new(policy, ev.params(), options.as_at)),
@@ -235,10 +364,12 @@ pub fn run(
 }
 
 /// Everything a run writes or gathers, fed batch by batch in input order.
-struct Gathering<'w> {
+struct Gathering<'w, 'v> {
+    on_pathway: OnPathway<'v>,
     results: ResultSink<'w>,
     table: Vec<PathwayResult>,
-    ptl: Option<(String, Vec<PtlRow>)>,
+    ptl: Option<(PtlSpec, Vec<PtlRow>)>,
+    events_by_type: Vec<u64>,
     summary: Option<SummaryBuilder>,
     pathways: u64,
     phases: PhaseTimes,
@@ -251,7 +382,7 @@ struct Evaluated {
     ptl: Option<PtlRow>,
 }
 
-impl Gathering<'_> {
+impl Gathering<'_, '_> {
     /// Evaluates a batch in parallel (encoding results and PTL rows as it goes), then hands it
     /// on in order.
     fn process(
@@ -265,7 +396,7 @@ impl Gathering<'_> {
             ResultSink::Encoded(format, _) => Some(*format),
             _ => None,
         };
-        let ptl_clock = self.ptl.as_ref().map(|(c, _)| c.as_str());
+        let ptl_spec = self.ptl.as_ref().map(|(spec, _)| spec);
         let mut done = batch
             .par_iter()
             .map(|p| {
@@ -277,7 +408,7 @@ impl Gathering<'_> {
                     Some(_) => report::write_jsonl(&result, &mut encoded),
                     None => Ok(()),
                 };
-                let ptl = ptl_clock.and_then(|clock| ptl::row(&result, clock));
+                let ptl = ptl_spec.and_then(|spec| spec.row(&result, &p.events));
                 Evaluated {
                     result,
                     encoded,
@@ -287,8 +418,16 @@ impl Gathering<'_> {
             .collect::<Vec<_>>();
         self.phases.evaluate += started.elapsed();
         let started = Instant::now();
-        for e in &mut done {
+        for p in batch {
+            for e in &p.events {
+                if let Some(n) = self.events_by_type.get_mut(e.kind as usize) {
+                    *n += 1;
+                }
+            }
+        }
+        for (p, e) in batch.iter().zip(&mut done) {
             self.pathways += 1;
+            (self.on_pathway)(p, &e.result);
             if let Some(s) = &mut self.summary {
                 s.add(&e.result);
             }
@@ -320,7 +459,7 @@ impl Gathering<'_> {
             }
         }
         let ptl = self.ptl.map(|(_, mut rows)| {
-            ptl::sort(&mut rows);
+            crate::io::report::ptl::sort(&mut rows);
             rows
         });
         let summary = self.summary.map(SummaryBuilder::finish);
@@ -332,6 +471,7 @@ impl Gathering<'_> {
             ptl,
             summary,
             phases,
+            events_by_type: self.events_by_type,
         })
     }
 }
@@ -384,6 +524,7 @@ fn run_streaming(
 ) -> Result<Counts, Error> {
     let opts = ReadOptions {
         schema: &policy.schema,
+        mapping: input.mapping.as_ref(),
         as_at: Some(options.as_at),
         strict: options.strict,
     };

@@ -3,9 +3,12 @@
 //! session.
 
 pub mod batch;
+pub mod mapping;
 pub mod output;
 pub mod project;
 pub mod repl;
+pub mod returns;
 #[cfg(test)]
 mod scenarios;
 pub mod test_run;
+pub mod validate;

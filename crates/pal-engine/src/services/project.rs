@@ -56,6 +56,9 @@ struct Walk {
     /// Directories already walked (resolved through symbolic links): a link back to an
     /// ancestor is walked once, not forever.
     seen: HashSet<PathBuf>,
+    /// Leave out hidden directories and build output (`target`, `node_modules`): set when
+    /// looking for a rule's tests around its file, never for paths the user named.
+    skip_tool_dirs: bool,
 }
 
 /// The `.pal` files under `dir`, recursively, in path order; each directory is walked once, so a
@@ -97,11 +100,21 @@ fn walk_pal_files(dir: &Path, walk: &mut Walk) {
     paths.sort();
     for p in paths {
         if p.is_dir() {
+            if walk.skip_tool_dirs && is_tool_dir(&p) {
+                continue;
+            }
             walk_pal_files(&p, walk);
         } else if p.extension().is_some_and(|x| x == "pal") {
             walk.files.push(p);
         }
     }
+}
+
+/// A directory that holds no policy of the project's own: hidden, or a build's output.
+fn is_tool_dir(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('.') || n == "target" || n == "node_modules")
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -117,7 +130,32 @@ pub fn check_paths(paths: &[PathBuf]) -> CheckRun {
 /// [`check_paths`], also letting policies read files under the `policy_path` folders.
 pub fn check_paths_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun {
     let mut run = load_roots_with(paths, policy_path);
-    lint_untested(&mut run);
+    lint_untested(&mut run, paths, policy_path);
+    dedupe_and_sort(&mut run.diagnostics, &run.sources);
+    run
+}
+
+/// [`check_paths_with`], and also each mapping file of `maps` against every policy that
+/// compiled (`pal check POLICY --map FILE`).
+pub fn check_paths_with_maps(
+    paths: &[PathBuf],
+    policy_path: &[PathBuf],
+    maps: &[PathBuf],
+) -> CheckRun {
+    let mut run = check_paths_with(paths, policy_path);
+    for map in maps {
+        for root in &run.roots {
+            let Some(policy) = &root.policy else { continue };
+            match crate::services::mapping::load_file(map, policy, &mut run.sources) {
+                Ok(_) => {}
+                Err(crate::services::mapping::MappingError::Findings(d))
+                | Err(crate::services::mapping::MappingError::Unreadable(d)) => {
+                    run.diagnostics.extend(d)
+                }
+                Err(crate::services::mapping::MappingError::Usage(_)) => {}
+            }
+        }
+    }
     dedupe_and_sort(&mut run.diagnostics, &run.sources);
     run
 }
@@ -135,23 +173,53 @@ pub fn unreadable_input(diags: &[Diagnostic]) -> bool {
     })
 }
 
-/// Checks a loaded policy, unless loading it failed: a file that did not parse, or an
-/// `extends`/`import` that could not be followed, is the one root cause, and checking what did
-/// load would report every name the missing part declares (one unterminated string in
-/// `rde.pal` used to give hundreds of "unknown event type" errors over `policies/`).
+/// Checks a loaded policy, unless loading it failed: an `extends`/`import` that could not be
+/// followed is the one root cause, and checking what did load would report every name the
+/// missing part declares (one unreadable `national.pal` used to give hundreds of "unknown
+/// event type" errors over `policies/`).
+///
+/// A file with syntax errors is different: its broken items are left out and the rest is
+/// checked, so a typo in one rule does not hide a type error in the next. Only errors are kept
+/// (lints of a half-parsed policy are noise), none that names what a broken item would have
+/// declared, and the policy does not run.
 pub fn check_loaded(
     loaded: &LoadedPolicy,
     sources: &SourceMap,
     load_diags: &[Diagnostic],
 ) -> Checked {
-    if load_diags.iter().any(Diagnostic::is_error) {
-        return Checked {
-            policy: None,
-            diagnostics: Vec::new(),
-            suppressions: Suppressions::default(),
-        };
+    let nothing = || Checked {
+        policy: None,
+        diagnostics: Vec::new(),
+        suppressions: Suppressions::default(),
+    };
+    let mut errors = load_diags.iter().filter(|d| d.is_error()).peekable();
+    if errors.peek().is_none() {
+        return check(loaded, sources);
     }
-    check(loaded, sources)
+    let only_recovered_syntax = errors.all(|d| {
+        d.code == Code::E0001
+            && d.primary_span()
+                .is_some_and(|s| loaded.recovered.contains(&s.file))
+    });
+    if !only_recovered_syntax {
+        return nothing();
+    }
+    let mut checked = check(loaded, sources);
+    checked.policy = None;
+    checked.suppressions = Suppressions::default();
+    checked
+        .diagnostics
+        .retain(|d| d.is_error() && !names_any(&d.message, &loaded.lost));
+    checked
+}
+
+/// Whether `message` names (in backticks) any of `names`.
+fn names_any(message: &str, names: &[String]) -> bool {
+    message
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .any(|quoted| names.iter().any(|n| n == quoted))
 }
 
 /// Loads and checks the roots among `paths`: every file that no other file in the set imports
@@ -166,11 +234,11 @@ pub fn load_roots(paths: &[PathBuf]) -> CheckRun {
 /// policies/` lets `policies/rde/tests_dna.pal` extend `../rde.pal`), or the folder of a file
 /// named directly — and from the `policy_path` folders.
 pub fn load_roots_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun {
+    let mut walk = Walk::default();
     let mut run = CheckRun::default();
     let mut explicit = Vec::new();
     // Each file found in a directory, with the directory named on the command line.
     let mut found: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let mut walk = Walk::default();
     for p in paths {
         if p.is_dir() {
             let before = walk.files.len();
@@ -276,6 +344,11 @@ pub fn load_roots_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun {
 
 /// Where a rule is declared: file name and byte offset (stable across roots, which each load
 /// a shared file again).
+/// The file a span is in, resolved, so that one file named two ways is one file.
+fn canonical_file(sources: &SourceMap, span: crate::base::source::Span) -> PathBuf {
+    canonical(Path::new(&sources.get(span.file).name))
+}
+
 fn rule_key(sources: &SourceMap, span: crate::base::source::Span) -> (String, u32) {
     (sources.get(span.file).name.clone(), span.start)
 }
@@ -367,19 +440,71 @@ pub fn untested<'r>(sources: &SourceMap, per_root: &[RootCoverage<'r>]) -> Untes
     }
 }
 
-/// `untested-rule` (W0007): every enabled rule, exception and timer that no test in any root
-/// makes fire (see [`untested`]).
-fn lint_untested(run: &mut CheckRun) {
+/// `untested-rule` (W0007): every enabled rule, exception and timer that no test makes fire.
+///
+/// The tests that count do not depend on which paths were checked: a rule's tests are those
+/// in the `.pal` files under the folder of the file that declares it (recursively), so
+/// `pal check policies/rde.pal` and `pal check policies/` agree about `rde.pal`'s rules. A rule
+/// is reported only when some test there runs against its file (a policy nobody has started
+/// testing is not nagged, nor is one that merely shares a folder with tested ones).
+fn lint_untested(run: &mut CheckRun, paths: &[PathBuf], policy_path: &[PathBuf]) {
     let per_root = coverage_by_root(run);
-    if per_root.iter().all(|c| c.coverage.tests == 0) {
-        return;
-    }
-    let found: Vec<(Suppressions, Vec<Diagnostic>)> = untested(&run.sources, &per_root)
-        .by_root
+    // The folders whose tests count: each declaring file's, nested ones folded into their
+    // outermost ancestor, which is loaded whole (unless it was checked already).
+    let mut folders: Vec<PathBuf> = per_root
+        .iter()
+        .flat_map(|c| c.policy.rules.iter())
+        .filter_map(|r| {
+            canonical_file(&run.sources, r.span)
+                .parent()
+                .map(Path::to_path_buf)
+        })
+        .collect::<HashSet<_>>()
         .into_iter()
-        .map(|(root, rules)| {
-            let diags = rules
-                .into_iter()
+        .collect();
+    folders.sort();
+    folders.dedup_by(|inner, outer| inner.starts_with(outer));
+    let checked: HashSet<PathBuf> = paths.iter().map(|p| canonical(p)).collect();
+    let loaded: HashSet<PathBuf> = run.roots.iter().map(|r| canonical(&r.path)).collect();
+    let others: Vec<CheckRun> = folders
+        .iter()
+        .filter(|f| !checked.contains(*f))
+        .map(|f| test_roots(f, &loaded, policy_path))
+        .collect();
+    let mut fired: HashSet<(PathBuf, u32)> = HashSet::new();
+    // Files some test runs against: their rules are held to W0007.
+    let mut tested_files: HashSet<PathBuf> = HashSet::new();
+    for r in std::iter::once(&*run).chain(&others) {
+        for c in coverage_by_root(r) {
+            fired.extend(
+                c.policy
+                    .rules
+                    .iter()
+                    .filter(|rule| c.coverage.fired.contains(&rule.name))
+                    .map(|rule| (canonical_file(&r.sources, rule.span), rule.span.start)),
+            );
+            if c.coverage.tests > 0 {
+                tested_files.extend(
+                    c.policy
+                        .rules
+                        .iter()
+                        .map(|rule| canonical_file(&r.sources, rule.span)),
+                );
+            }
+        }
+    }
+    let untested_here = |rule: &RuleDef| {
+        let file = canonical_file(&run.sources, rule.span);
+        tested_files.contains(&file) && !fired.contains(&(file, rule.span.start))
+    };
+    let found: Vec<(Suppressions, Vec<Diagnostic>)> = per_root
+        .iter()
+        .map(|c| {
+            let diags = c
+                .policy
+                .rules
+                .iter()
+                .filter(|r| r.disabled.is_none() && untested_here(r))
                 .map(|rule| {
                     let what = match rule.kind {
                         RuleKind::Exception { .. } => "exception",
@@ -396,7 +521,7 @@ fn lint_untested(run: &mut CheckRun) {
                     )
                 })
                 .collect();
-            (root.suppressions.clone(), diags)
+            (c.root.suppressions.clone(), diags)
         })
         .collect();
     for (mut suppressions, mut diags) in found {
@@ -405,6 +530,38 @@ fn lint_untested(run: &mut CheckRun) {
         run.diagnostics
             .extend(suppressions.unused(|lint| lint == Code::W0007));
     }
+}
+
+/// The files under `folder` with tests in them, other than `skip` (roots already run), each
+/// loaded as a root that may read anything under `folder`: the tests `untested-rule` counts
+/// beyond the paths checked. A file without a line starting `test` is not parsed at all.
+fn test_roots(folder: &Path, skip: &HashSet<PathBuf>, policy_path: &[PathBuf]) -> CheckRun {
+    let mut walk = Walk {
+        skip_tool_dirs: true,
+        ..Walk::default()
+    };
+    walk_pal_files(folder, &mut walk);
+    let mut run = CheckRun::default();
+    for file in walk.files {
+        if skip.contains(&canonical(&file)) {
+            continue;
+        }
+        let has_tests = std::fs::read_to_string(&file)
+            .is_ok_and(|t| t.lines().any(|l| l.trim_start().starts_with("test ")));
+        if !has_tests {
+            continue;
+        }
+        let mut diags = Vec::new();
+        let access = PolicyAccess::new(folder, policy_path);
+        let loaded = load_with(&file, &access, &mut run.sources, &mut diags);
+        let checked = check_loaded(&loaded, &run.sources, &diags);
+        run.roots.push(LoadedRoot {
+            path: file,
+            policy: checked.policy,
+            suppressions: checked.suppressions,
+        });
+    }
+    run
 }
 
 /// Removes findings reported twice (a file shared by two roots) and orders them by location.

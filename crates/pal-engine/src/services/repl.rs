@@ -46,6 +46,8 @@ pub struct Session {
     last: Option<PathwayResult>,
     color: bool,
     line_no: usize,
+    /// Lines handled that failed: an `expect` that did not hold, or a line in error.
+    failures: usize,
 }
 
 /// What the front end should do after a line.
@@ -71,7 +73,10 @@ Commands:
   :why CLOCK|OUTCOME  the rules that produced it, with citations
   :whynot RULE        each time the rule was considered: which condition failed, with values
   :as-at DATE         evaluate as at DATE (default: the last event's date)
-  :set PARAM = VALUE  what-if a parameter for this session
+  :rules              the policy's rules: what triggers each, its description, citation
+  :params             the parameters and their values (with the session's `:set`s)
+  :show NAME          a rule, parameter, clock, event type or definition as declared
+  :set PARAM = VALUE  what-if a parameter for this session (says the old and new value)
   :undo  :reset       take back the last step / start a fresh pathway
   :load FILE  :reload load a policy / reload it after editing
   :save FILE          write the session as a `test` block (a regression test);
@@ -101,6 +106,7 @@ impl Session {
             last: None,
             color,
             line_no: 0,
+            failures: 0,
         };
         let msg = if path.is_some() {
             s.reload()
@@ -183,16 +189,30 @@ impl Session {
     }
 
     /// Handles one (possibly multi-line) input. Returns what to print and whether to go on.
+    /// A line that fails (an `expect` that does not hold, or a line in error) is counted in
+    /// [`Session::failures`].
     pub fn handle(&mut self, input: &str) -> (String, Flow) {
         let stripped = strip_comment_lines(input);
         let text = stripped.as_str();
         if text.is_empty() {
             return (String::new(), Flow::Continue);
         }
-        if let Some(cmd) = text.strip_prefix(':') {
-            return self.command(cmd.trim());
+        let before = self.failures;
+        let (out, flow) = match text.strip_prefix(':') {
+            Some(cmd) => self.command(cmd.trim()),
+            None => (self.step(text), Flow::Continue),
+        };
+        // Errors are rendered as diagnostics (`error[…]`) or said in words by the commands.
+        if self.failures == before && is_error_answer(&out) {
+            self.failures += 1;
         }
-        (self.step(text), Flow::Continue)
+        (out, flow)
+    }
+
+    /// How many lines have failed so far: `expect`s that did not hold and lines in error.
+    /// A piped session exits 1 when there are any.
+    pub fn failures(&self) -> usize {
+        self.failures
     }
 
     fn command(&mut self, cmd: &str) -> (String, Flow) {
@@ -228,19 +248,52 @@ impl Session {
                 None => format!("`:as-at` needs a date such as 2025-03-31, not `{arg}`"),
             },
             "set" => self.step(&format!("set {arg}")),
+            "rules" => self.rules(),
+            "params" => self.params(),
+            "show" => self.show(arg),
             "load" => {
                 if arg.is_empty() {
+                    self.failures += 1;
                     "`:load` needs a policy file".into()
                 } else {
+                    // A policy that does not load leaves the working one in place.
+                    let kept = (
+                        self.policy_path.clone(),
+                        std::mem::take(&mut self.extra),
+                        self.policy.clone(),
+                        self.sources.clone(),
+                    );
                     self.policy_path = Some(PathBuf::from(arg));
-                    self.extra.clear();
-                    self.reload()
+                    let msg = self.reload();
+                    if self.policy.is_none() {
+                        self.failures += 1;
+                        let had = kept.2.is_some();
+                        (self.policy_path, self.extra, self.policy, self.sources) = kept;
+                        if had {
+                            let name = self
+                                .policy_path
+                                .as_deref()
+                                .map(|p| p.display().to_string())
+                                .unwrap_or_default();
+                            format!("{msg}\n(not loaded: still working with {name})")
+                        } else {
+                            msg
+                        }
+                    } else {
+                        msg
+                    }
                 }
             }
             "reload" => self.reload(),
             "save" => self.save(arg, false),
             "save!" => self.save(arg, true),
-            other => format!("unknown command `:{other}`; `:help` lists them"),
+            other => {
+                self.failures += 1;
+                let hint = crate::base::suggest::did_you_mean(other, COMMAND_NAMES.iter().copied())
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                format!("unknown command `:{other}`{hint}; `:help` lists them")
+            }
         };
         (out, Flow::Continue)
     }
@@ -382,10 +435,17 @@ impl Session {
                         let report = crate::runtime::testing::run_test(policy, &case);
                         match report.failures.first() {
                             None => "ok".into(),
-                            Some((_, why)) => format!("FAILED: {why}"),
+                            Some((_, why)) => {
+                                self.failures += 1;
+                                format!("FAILED: {why}")
+                            }
                         }
                     }
                     Ok(item) => {
+                        let changed = match &item {
+                            ReplItem::Set(p, v, d) => Some(self.set_change(*p, v, d)),
+                            _ => None,
+                        };
                         self.undo.push(self.pathway.clone());
                         match item {
                             ReplItem::Event(e, written) => {
@@ -408,21 +468,47 @@ impl Session {
                         self.pathway
                             .typed
                             .push(text.split_whitespace().collect::<Vec<_>>().join(" "));
-                        self.evaluate_line()
+                        match changed {
+                            Some(c) => format!("{c}\n{}", self.evaluate_line()),
+                            None => self.evaluate_line(),
+                        }
                     }
                 }
             }
             ReplLine::Items(_) => {
                 let before = self.extra.clone();
+                let values_before = self.param_values();
                 self.extra.push_str(text);
                 self.extra.push('\n');
                 let msg = self.reload();
                 if self.policy.is_none() {
                     self.extra = before;
                     let restored = self.reload();
+                    self.failures += 1;
                     format!("{msg}\n(declaration not added; {restored})")
                 } else {
-                    format!("added; {msg}")
+                    // Say what a `set` (or a re-declared parameter) changed.
+                    let mut changes = String::new();
+                    for (name, new) in self.param_values() {
+                        match values_before.iter().find(|(n, _)| *n == name) {
+                            Some((_, old)) if *old != new => {
+                                let _ = write!(changes, "\n{name}: {old} → {new}");
+                            }
+                            Some(_) if text.trim_start().starts_with("set") => {
+                                let mentioned = text
+                                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                                    .any(|w| w == name);
+                                if mentioned {
+                                    let _ = write!(changes, "\n{name}: {new} (unchanged)");
+                                }
+                            }
+                            Some(_) => {}
+                            None => {
+                                let _ = write!(changes, "\n{name}: new parameter = {new}");
+                            }
+                        }
+                    }
+                    format!("added; {msg}{changes}")
                 }
             }
         }
@@ -677,6 +763,261 @@ impl Session {
     }
 
     /// `:save FILE` (`:save! FILE` may replace an existing file, never the loaded policy).
+    /// What a `set` changes: `PARAM: OLD → NEW` (from a date, when dated).
+    fn set_change(
+        &self,
+        p: crate::model::ir::ParamId,
+        new: &Value,
+        dated: &[(NaiveDate, Value)],
+    ) -> String {
+        let Some(policy) = self.policy.as_ref() else {
+            return String::new();
+        };
+        let Some(def) = policy.params.get(p as usize) else {
+            return String::new();
+        };
+        let show = |v: &Value| match v {
+            Value::Unset => "unset".to_string(),
+            v => policy.schema.display_value(v),
+        };
+        let as_at = self.as_at();
+        let on = |v: &Value, dated: &[(NaiveDate, Value)]| {
+            dated
+                .iter()
+                .rev()
+                .find(|(d, _)| *d <= as_at)
+                .map_or_else(|| show(v), |(_, v)| show(v))
+        };
+        // The value in force at the session's date: its latest `set`, else the policy's.
+        let old = self
+            .pathway
+            .sets
+            .iter()
+            .rev()
+            .find(|(q, _, _)| *q == p)
+            .map(|(_, v, d)| on(v, d))
+            .unwrap_or_else(|| show(def.value_on(as_at)));
+        let new = &on(new, dated);
+        let when = if dated.is_empty() {
+            String::new()
+        } else {
+            format!(" as at {as_at} (dated changes)")
+        };
+        if old == *new {
+            format!("{}: {old} (unchanged){when}", def.name)
+        } else {
+            format!("{}: {old} → {new}{when}", def.name)
+        }
+    }
+
+    /// Every parameter's value as at the session's date, as text.
+    fn param_values(&self) -> Vec<(String, String)> {
+        let Some(policy) = self.policy.as_ref() else {
+            return Vec::new();
+        };
+        let as_at = self.as_at();
+        policy
+            .params
+            .iter()
+            .map(|p| {
+                let v = match p.value_on(as_at) {
+                    Value::Unset => "unset".to_string(),
+                    v => policy.schema.display_value(v),
+                };
+                (p.name.clone(), v)
+            })
+            .collect()
+    }
+
+    /// `:rules`: every rule with its trigger, description and citation.
+    fn rules(&mut self) -> String {
+        let Some(policy) = self.policy.as_ref() else {
+            self.failures += 1;
+            return "no policy loaded: use `:load FILE`".into();
+        };
+        let event = |e: &u32| {
+            policy
+                .schema
+                .events
+                .get(*e as usize)
+                .map(|d| d.name.clone())
+                .unwrap_or_default()
+        };
+        let mut out = format!("{} rules:", policy.rules.len());
+        for r in &policy.rules {
+            let trigger = match &r.kind {
+                RuleKind::On(es) => {
+                    format!("on {}", es.iter().map(event).collect::<Vec<_>>().join(", "))
+                }
+                RuleKind::Timer { from, .. } => format!("timer from {}", event(from)),
+                RuleKind::Exception { parent } => format!(
+                    "exception to {}",
+                    policy
+                        .rules
+                        .get(*parent as usize)
+                        .map(|p| p.name.as_str())
+                        .unwrap_or("?")
+                ),
+            };
+            let disabled = if r.disabled.is_some() {
+                " (disabled)"
+            } else {
+                ""
+            };
+            let _ = write!(out, "\n  {}{disabled} — {trigger}", r.name);
+            if let Some(d) = &r.description {
+                let _ = write!(out, ": {d}");
+            }
+            if !r.cite.is_empty() {
+                let _ = write!(out, " [{}]", r.cite_text());
+            }
+        }
+        out
+    }
+
+    /// `:params`: every parameter's value as at the session's date, the session's `:set`s
+    /// marked.
+    fn params(&mut self) -> String {
+        let Some(policy) = self.policy.as_ref() else {
+            self.failures += 1;
+            return "no policy loaded: use `:load FILE`".into();
+        };
+        let as_at = self.as_at();
+        let show = |v: &Value| match v {
+            Value::Unset => "unset".to_string(),
+            v => policy.schema.display_value(v),
+        };
+        let mut out = format!("{} parameters:", policy.params.len());
+        for (i, p) in policy.params.iter().enumerate() {
+            let set = self
+                .pathway
+                .sets
+                .iter()
+                .rev()
+                .find(|(q, _, _)| *q as usize == i);
+            let value = match set {
+                Some((_, v, _)) => format!(
+                    "{} (set in this session; the policy says {})",
+                    show(v),
+                    show(p.value_on(as_at))
+                ),
+                None => show(p.value_on(as_at)),
+            };
+            let _ = write!(
+                out,
+                "\n  {}: {} = {value}",
+                p.name,
+                policy.schema.type_name(&p.ty)
+            );
+            if !p.dated.is_empty() {
+                let _ = write!(
+                    out,
+                    " (changes on {})",
+                    p.dated
+                        .iter()
+                        .map(|(d, _)| d.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            if !p.cite.is_empty() {
+                let _ = write!(out, " [{}]", p.cite.join(", "));
+            }
+        }
+        out
+    }
+
+    /// `:show NAME`: the declaration of a rule, parameter, clock, event type or definition.
+    fn show(&mut self, name: &str) -> String {
+        let Some(policy) = self.policy.as_ref() else {
+            self.failures += 1;
+            return "no policy loaded: use `:load FILE`".into();
+        };
+        if name.is_empty() {
+            self.failures += 1;
+            return "`:show` needs a name: a rule, parameter, clock, event type or definition"
+                .into();
+        }
+        let source = |span: crate::base::source::Span| {
+            let file = self.sources.get(span.file);
+            let text = declaration_text(&file.text, span.start as usize);
+            let (line, _) = line_col(&file.text, span.start as usize);
+            format!("{}:{line}:\n{text}", file.name)
+        };
+        if let Some(r) = policy.rules.iter().find(|r| r.name == name) {
+            return source(r.span);
+        }
+        if let Some(p) = policy.params.iter().find(|p| p.name == name) {
+            let value = match p.value_on(self.as_at()) {
+                Value::Unset => "unset".to_string(),
+                v => policy.schema.display_value(v),
+            };
+            let when = if self.pathway.events.is_empty() && self.pathway.as_at.is_none() {
+                String::new()
+            } else {
+                format!(" as at {}", self.as_at())
+            };
+            return format!("{}\n(value{when}: {value})", source(p.span));
+        }
+        if let Some(c) = policy.clocks.iter().find(|c| c.name == name) {
+            let target = match &c.target {
+                crate::model::ir::Target::Days(d) => format!("{d} days"),
+                crate::model::ir::Target::Param(p) => policy
+                    .params
+                    .get(*p as usize)
+                    .map(|p| format!("parameter {}", p.name))
+                    .unwrap_or_default(),
+            };
+            let mut out = format!("clock {}", c.name);
+            if let Some(d) = &c.description {
+                let _ = write!(out, " \"{d}\"");
+            }
+            let _ = write!(
+                out,
+                "\n  target {target}; measured on {} periods",
+                if c.measured_on_incomplete {
+                    "incomplete"
+                } else {
+                    "completed"
+                }
+            );
+            if !c.cite.is_empty() {
+                let _ = write!(out, " [{}]", c.cite.join(", "));
+            }
+            return out;
+        }
+        if let Some((_, e)) = policy.schema.event(name) {
+            let fields: Vec<String> = e
+                .fields
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{}: {}{}",
+                        f.name,
+                        policy.schema.type_name(&f.ty),
+                        if f.optional { "?" } else { "" }
+                    )
+                })
+                .collect();
+            return format!("event {} {{ {} }}", e.name, fields.join(", "));
+        }
+        if policy.defs.iter().any(|d| d.name == name) {
+            return format!("`{name}` is a definition (`def`); `{name}` evaluates it");
+        }
+        self.failures += 1;
+        let names = policy
+            .rules
+            .iter()
+            .map(|r| r.name.as_str())
+            .chain(policy.params.iter().map(|p| p.name.as_str()))
+            .chain(policy.clocks.iter().map(|c| c.name.as_str()))
+            .chain(policy.schema.events.iter().map(|e| e.name.as_str()));
+        let hint = crate::base::suggest::did_you_mean(name, names)
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        format!("no rule, parameter, clock, event type or definition `{name}`{hint}")
+    }
+
     fn save(&mut self, file: &str, replace: bool) -> String {
         if file.is_empty() {
             return "`:save` needs a file name, e.g. `:save tests/child_dna.pal`".into();
@@ -725,6 +1066,7 @@ impl Session {
             text.push('\n');
         }
         let _ = writeln!(text, "test \"{name}\" {{");
+        let body_start = text.len();
         for t in &self.pathway.typed {
             if !t.starts_with("as at") {
                 let _ = writeln!(text, "  {t}");
@@ -770,13 +1112,81 @@ impl Session {
             "  expect {}conflict",
             if r.conflicts.is_empty() { "no " } else { "" }
         );
-        text.push_str("}\n");
+        // Each expectation once: two obligations (or outcomes) alike make the same line.
+        let mut seen = std::collections::HashSet::new();
+        let body: Vec<&str> = text[body_start..]
+            .lines()
+            .filter(|l| !l.trim_start().starts_with("expect ") || seen.insert(*l))
+            .collect();
+        let body = body.join("\n");
+        text.truncate(body_start);
+        text.push_str(&body);
+        text.push_str("\n}\n");
         // Complete or absent: written beside the target and renamed over it.
         match crate::services::output::write_file(&target, text.as_bytes()) {
             Ok(()) => format!("saved the session as a test in {}", target.display()),
             Err(e) => format!("cannot write `{}`: {e}", target.display()),
         }
     }
+}
+
+/// The declaration around byte `offset` of `text`: from the start of its line to the `}` that
+/// closes its first block, or to the end of the line (or of the lines that continue it) when
+/// it has no block before a blank line.
+fn declaration_text(text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let start = text
+        .get(..offset)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |i| i + 1);
+    let rest = text.get(start..).unwrap_or("");
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut end = rest.len();
+    let mut prev = '\0';
+    for (i, c) in rest.char_indices() {
+        match c {
+            '"' => in_string = !in_string,
+            '{' if !in_string => depth += 1,
+            '}' if !in_string => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    end = i + 1;
+                    break;
+                }
+            }
+            '\n' if depth == 0 && prev == '\n' => {
+                end = i;
+                break;
+            }
+            _ => {}
+        }
+        prev = c;
+    }
+    rest.get(..end).unwrap_or(rest).trim_end().to_string()
+}
+
+/// The 1-based line and column of byte `offset` of `text`.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    (line, col)
+}
+
+/// The commands, for did-you-mean.
+const COMMAND_NAMES: &[&str] = &[
+    "state", "timeline", "why", "whynot", "as-at", "rules", "params", "show", "set", "undo",
+    "reset", "load", "reload", "save", "save!", "help", "quit",
+];
+
+/// True if an answer reports an error: a rendered diagnostic, or a command's refusal.
+fn is_error_answer(out: &str) -> bool {
+    out.lines()
+        .any(|l| l.starts_with("error[") || l.starts_with("error:"))
+        || out.starts_with("no policy loaded")
+        || out.starts_with("cannot write")
+        || out.contains("the policy has errors")
 }
 
 /// The input without whole-line `//` comments, trimmed.
@@ -835,11 +1245,11 @@ pub fn clocks_line(r: &PathwayResult) -> String {
         .iter()
         .map(|p| match p.status {
             PeriodStatus::Running | PeriodStatus::Paused => format!(
-                "{} {} since {} ({} days)",
+                "{} {} since {} ({})",
                 p.clock,
                 p.status,
                 p.start,
-                p.days_waited.unwrap_or(0)
+                crate::base::text::count_of(p.days_waited.unwrap_or(0), "day", "days")
             ),
             status => format!(
                 "{} {status} {}{}",

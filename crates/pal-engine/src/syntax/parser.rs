@@ -157,6 +157,43 @@ struct Builder {
     depth: std::cell::Cell<usize>,
 }
 
+/// The length of `text` up to the end of its last token: trailing whitespace and comments
+/// (`// …`, `/* … */`) are not counted; comment markers inside strings are text.
+fn code_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut i, mut end) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |n| i + 2 + n + 2);
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                i = (i + 1).min(bytes.len());
+                end = i;
+            }
+            _ => {
+                // A whole character; the byte-order mark is whitespace to the grammar.
+                let c = text[i..].chars().next().unwrap_or(' ');
+                i += c.len_utf8();
+                if c != '\u{feff}' {
+                    end = i;
+                }
+            }
+        }
+    }
+    end
+}
+
 impl Builder {
     fn new(file: FileId) -> Builder {
         Builder {
@@ -171,9 +208,13 @@ fn first_inner(pair: Pair<Rule>) -> Option<Pair<Rule>> {
 }
 
 impl Builder {
+    /// The pair's span without the blank lines and comments pest takes in after a node that
+    /// ends in an optional or repeated part (`disable r (because "…")?`): a label under an
+    /// item stops at its last token.
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start()..s.end())
+        let end = s.start() + code_len(s.as_str());
+        Span::new(self.file, s.start()..end)
     }
 
     fn ident(&self, pair: Pair<Rule>) -> Ident {
@@ -314,6 +355,7 @@ impl Builder {
                 })
             }
             Rule::same_day_decl => Item::SameDayOrder(self.idents(pair), span),
+            Rule::mapping_decl => Item::Mapping(self.mapping(pair)?),
             Rule::pathway_decl => Item::Pathway(PathwayDecl {
                 fields: pair
                     .into_inner()
@@ -535,6 +577,92 @@ impl Builder {
             dated: Vec::new(),
             span,
         }
+    }
+
+    fn mapping(&self, pair: Pair<Rule>) -> PResult<MappingDecl> {
+        let span = self.span(&pair);
+        let mut name = None;
+        let mut description = None;
+        let mut entries = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => name = Some(self.ident(p)),
+                Rule::description => description = first_inner(p).map(|s| self.string(s)),
+                Rule::map_entry => entries.push(self.map_entry(p)?),
+                _ => {}
+            }
+        }
+        Ok(MappingDecl {
+            name: name.unwrap_or_else(|| self.missing(span)),
+            description,
+            entries,
+            span,
+        })
+    }
+
+    fn map_entry(&self, pair: Pair<Rule>) -> PResult<MapEntry> {
+        let span = self.span(&pair);
+        let mut target = None;
+        let mut column = None;
+        let mut formats = Vec::new();
+        let mut values = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => target = Some(MapTarget::Core(self.ident(p))),
+                Rule::map_field => {
+                    let id = p
+                        .into_inner()
+                        .find(|q| q.as_rule() == Rule::ident)
+                        .map(|q| self.ident(q))
+                        .unwrap_or_else(|| self.missing(span));
+                    target = Some(MapTarget::Field(id));
+                }
+                Rule::string => column = Some(self.string(p)),
+                Rule::map_format => {
+                    formats = p
+                        .into_inner()
+                        .filter(|q| q.as_rule() == Rule::string)
+                        .map(|q| self.string(q))
+                        .collect();
+                }
+                Rule::value_map => {
+                    let vspan = self.span(&p);
+                    let mut arms = Vec::new();
+                    for arm in p.into_inner().filter(|q| q.as_rule() == Rule::map_arm) {
+                        let aspan = self.span(&arm);
+                        let mut codes = Vec::new();
+                        let mut value = None;
+                        for q in arm.into_inner() {
+                            match q.as_rule() {
+                                Rule::string => codes.push(self.string(q)),
+                                Rule::literal => value = Some(self.literal(q)?),
+                                _ => {}
+                            }
+                        }
+                        arms.push(MapArm {
+                            codes,
+                            value: value.unwrap_or(Literal {
+                                kind: LiteralKind::Name(None, String::new()),
+                                span: aspan,
+                            }),
+                            span: aspan,
+                        });
+                    }
+                    values = Some(ValueMap { arms, span: vspan });
+                }
+                _ => {}
+            }
+        }
+        Ok(MapEntry {
+            target: target.unwrap_or_else(|| MapTarget::Core(self.missing(span))),
+            column: column.unwrap_or(StrLit {
+                value: String::new(),
+                span,
+            }),
+            formats,
+            values,
+            span,
+        })
     }
 
     fn cite(&self, pair: Pair<Rule>) -> Vec<StrLit> {

@@ -3,6 +3,7 @@
 //! rather than stopping at the first. Blanking keeps every byte offset, so later errors point
 //! at their real place.
 
+use super::ast::File;
 use super::parse_file;
 use crate::base::diagnostic::{Code, Diagnostic};
 use crate::base::source::FileId;
@@ -27,6 +28,7 @@ const ITEM_KEYWORDS: &[&str] = &[
     "disable",
     "test",
     "same_day_order",
+    "mapping",
 ];
 
 fn starts_item(line: &str) -> bool {
@@ -49,11 +51,51 @@ fn item_starts(text: &str) -> Vec<usize> {
     out
 }
 
+/// What is left of a file with syntax errors.
+#[derive(Debug)]
+pub struct Recovery {
+    /// Every syntax error, in order, at most [`MAX_SYNTAX_ERRORS`].
+    pub errors: Vec<Diagnostic>,
+    /// The file without its broken items, when the rest parses and no broken item was an
+    /// `import`, `policy … extends` or `pathway`: it can still be checked.
+    pub ast: Option<File>,
+    /// The names the broken items would have declared (`rule r`, `param p`, `event e`…): a
+    /// check of the rest says nothing about them, since "unknown name" would only repeat the
+    /// syntax error.
+    pub lost: Vec<String>,
+}
+
 /// Every syntax error of `text`, the first being `first` (what [`parse_file`] returned), in
 /// order, at most [`MAX_SYNTAX_ERRORS`]. Nesting errors (`E0004`) stop the search: the rest of
 /// such a file is not worth reading.
 pub fn syntax_errors(file: FileId, text: &str, first: Diagnostic) -> Vec<Diagnostic> {
+    recover(file, text, first).errors
+}
+
+/// The name an item declares, from its first words (`rule first_dna …` → `first_dna`).
+fn declared_name(item: &str) -> Option<String> {
+    let mut words = item.split_whitespace();
+    let keyword = words.next()?;
+    if !matches!(
+        keyword,
+        "enum" | "event" | "clock" | "param" | "def" | "rule" | "exception"
+    ) {
+        return None;
+    }
+    let name: String = words
+        .next()?
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// [`syntax_errors`], and the rest of the file parsed without its broken items.
+pub fn recover(file: FileId, text: &str, first: Diagnostic) -> Recovery {
     let mut out = vec![first];
+    let mut lost = Vec::new();
+    let mut ast = None;
+    let mut dependency_lost = false;
     let mut masked = text.to_string();
     let starts = item_starts(text);
     while out.len() < MAX_SYNTAX_ERRORS {
@@ -82,9 +124,18 @@ pub fn syntax_errors(file: FileId, text: &str, first: Diagnostic) -> Vec<Diagnos
                 std::iter::repeat_n(' ', n).chain((c == '\n').then_some('\n'))
             })
             .collect();
+        // Without its `import`, `extends` or `pathway` the rest of the file would report
+        // every name those bring in: it is not checked.
+        let first_word = masked[from..to].split_whitespace().next().unwrap_or("");
+        let checkable = !matches!(first_word, "import" | "policy" | "pathway");
+        dependency_lost |= !checkable;
+        lost.extend(declared_name(&masked[from..to]));
         masked.replace_range(from..to, &blank);
         match parse_file(file, &masked) {
-            Ok(_) => break,
+            Ok(rest) => {
+                ast = (!dependency_lost).then_some(rest);
+                break;
+            }
             Err(d) => {
                 if d.primary_span().is_none_or(|s| (s.start as usize) < to) {
                     break;
@@ -93,7 +144,11 @@ pub fn syntax_errors(file: FileId, text: &str, first: Diagnostic) -> Vec<Diagnos
             }
         }
     }
-    out
+    Recovery {
+        errors: out,
+        ast,
+        lost,
+    }
 }
 
 #[cfg(test)]
@@ -122,6 +177,32 @@ mod tests {
         ];
         for (text, lines) in cases {
             assert_eq!(&codes_at(text), lines, "{text}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod recovery_tests {
+    use super::*;
+
+    /// What is left to check after the broken items: the rest, unless a broken item brought
+    /// names in from elsewhere; and the names the broken items declared.
+    #[test]
+    fn the_rest_is_kept_unless_an_import_broke() {
+        let cases: &[(&str, bool, &[&str])] = &[
+            ("event dna\nrule r on dna cite \"x { outcome review }\nrule s on dna cite \"y\" { outcome z }\n", true, &["r"]),
+            ("import \"lib.pal\nrule s on dna cite \"y\" { outcome z }\n", false, &[]),
+            ("policy p extends\nrule s on dna cite \"y\" { outcome z }\n", false, &[]),
+            ("param p: Int = cite \"y\"\nrule s on dna cite \"y\" { outcome z }\n", true, &["p"]),
+        ];
+        for (text, kept, lost) in cases {
+            let first = match parse_file(FileId(0), text) {
+                Ok(_) => panic!("{text} parses"),
+                Err(d) => d,
+            };
+            let r = recover(FileId(0), text, first);
+            assert_eq!(r.ast.is_some(), *kept, "{text}");
+            assert_eq!(r.lost, *lost, "{text}");
         }
     }
 }

@@ -1,8 +1,11 @@
 //! Reports over evaluated pathways: results as JSON Lines, CSV or a table; the patient
 //! tracking list; the waiting-time summary; and `pal explain`'s timeline.
 
+pub mod cancer_return;
 pub mod explain;
+pub mod html;
 pub mod ptl;
+pub mod rtt_return;
 pub mod summary;
 pub mod timeline;
 
@@ -105,7 +108,9 @@ fn plain_period_rows(r: &PathwayResult) -> Vec<Vec<String>> {
     let open = r
         .obligations
         .iter()
-        .filter(|o| o.status != ObligationStatus::Met)
+        // Open or missed: an obligation met late is not open (its lateness is in the JSON
+        // result's `met_on` and `pal explain`).
+        .filter(|o| o.status != ObligationStatus::Met && o.met_on.is_none())
         .map(|o| format!("{} {} {}", o.what, o.status, date_text(o.due)))
         .collect::<Vec<_>>()
         .join(";");

@@ -1,9 +1,19 @@
-//! The patient tracking list: every open pathway on the tracked clock, longest wait first.
+//! The patient tracking list a PTL meeting works down: one row per open pathway of the tracked
+//! clock, with the attributes the trust chooses, the wait and its band, the breach and 52-week
+//! dates, the next booked appointment or TCI, the next action (the earliest obligation still
+//! to be met, overdue first, with its rule and citation) and the DNA and cancellation counts.
+//! Sorted by breach date, then longest wait. `docs/ptl.md` describes the columns.
 
-use crate::runtime::eval::{ObligationStatus, PathwayResult, PeriodStatus};
-use chrono::NaiveDate;
+use crate::base::value::{date_text, Value, ValueType};
+use crate::model::event::Event;
+use crate::model::ir::Policy;
+use crate::model::schema::EventTypeId;
+use crate::runtime::eval::{ObligationResult, ObligationStatus, PathwayResult, PeriodStatus};
+use chrono::{Days, NaiveDate};
 use rayon::prelude::*;
 use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt;
 use std::io::{self, Write};
 use std::sync::OnceLock;
 
@@ -32,7 +42,7 @@ pub struct PtlRow {
     pub target_date: NaiveDate,
     /// Over the standard.
     pub breached: bool,
-    /// The earliest open obligation: what and due date.
+    /// The next action: the earliest obligation not yet met, overdue ones first (what).
     #[serde(serialize_with = "super::serialize_spreadsheet_safe")]
     pub next_obligation: String,
     /// Its due date.
@@ -44,6 +54,498 @@ pub struct PtlRow {
     /// Specialty, if known.
     #[serde(serialize_with = "super::serialize_spreadsheet_safe")]
     pub specialty: String,
+    /// The values of the PTL's attribute columns ([`PtlSpec::columns`]), in order; empty text
+    /// for an attribute the pathway does not have.
+    pub columns: Vec<String>,
+    /// The first day over the standard (the day after [`PtlRow::target_date`]).
+    #[serde(serialize_with = "crate::base::value::serialize_date")]
+    pub breach_date: NaiveDate,
+    /// The first day the wait is over 52 weeks (past, when it already is), if the clock runs
+    /// on unpaused.
+    #[serde(serialize_with = "crate::base::value::serialize_date")]
+    pub week_52_date: NaiveDate,
+    /// The next booked appointment or admission (TCI) on or after the as-at date, if known.
+    #[serde(serialize_with = "crate::base::value::serialize_opt_date")]
+    pub next_appointment: Option<NaiveDate>,
+    /// Its kind (`first`, `follow_up`, `diagnostic`, `admission` — an admission is a TCI).
+    pub next_appointment_kind: String,
+    /// Whether the next action is overdue or still open.
+    pub next_action_status: Option<NextActionStatus>,
+    /// The rule that created the next action.
+    pub next_action_rule: String,
+    /// That rule's description.
+    #[serde(serialize_with = "super::serialize_spreadsheet_safe")]
+    pub next_action_description: String,
+    /// That rule's citation.
+    #[serde(serialize_with = "super::serialize_spreadsheet_safe")]
+    pub next_action_cite: String,
+    /// DNAs since the clock started.
+    pub dnas: u32,
+    /// Appointments the patient cancelled since the clock started.
+    pub patient_cancellations: u32,
+    /// Appointments the hospital cancelled since the clock started.
+    pub hospital_cancellations: u32,
+}
+
+/// Whether a PTL row's next action is past its due date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NextActionStatus {
+    /// Past its due date and not met: what the meeting chases first.
+    Overdue,
+    /// Not yet due.
+    Open,
+}
+
+impl NextActionStatus {
+    /// `overdue` or `open`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NextActionStatus::Overdue => "overdue",
+            NextActionStatus::Open => "open",
+        }
+    }
+}
+
+impl fmt::Display for NextActionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a PTL cannot be built as asked: a clock or column the policy does not declare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SpecError {
+    /// `--ptl-clock` names no clock of the policy.
+    UnknownClock {
+        /// As given.
+        name: String,
+        /// The closest clock name, if close.
+        suggestion: Option<String>,
+        /// Every clock of the policy.
+        known: Vec<String>,
+    },
+    /// `--ptl-columns` names no pathway attribute of the policy.
+    UnknownColumn {
+        /// As given.
+        name: String,
+        /// The closest attribute name, if close.
+        suggestion: Option<String>,
+        /// Every pathway attribute of the policy.
+        known: Vec<String>,
+    },
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (what, name, suggestion, known) = match self {
+            SpecError::UnknownClock {
+                name,
+                suggestion,
+                known,
+            } => ("clock", name, suggestion, known),
+            SpecError::UnknownColumn {
+                name,
+                suggestion,
+                known,
+            } => ("pathway attribute", name, suggestion, known),
+        };
+        write!(
+            f,
+            "the policy has no {what} `{}`",
+            crate::base::text::excerpt(name)
+        )?;
+        match suggestion {
+            Some(s) => write!(f, ": did you mean `{s}`?")?,
+            None if known.is_empty() => write!(f, " (it declares none)")?,
+            None => write!(f, " (it has {})", known.join(", "))?,
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// The event types of the national vocabulary (`docs/events.md`) that the PTL reads for the
+/// next appointment and the DNA and cancellation counts, resolved once. A policy whose schema
+/// lacks one simply has no such column values.
+#[derive(Debug, Clone, Default)]
+struct Vocabulary {
+    /// `appointment_booked`: `(type, appointment_date slot, appointment slot)`.
+    booked: Option<(EventTypeId, usize, Option<usize>)>,
+    /// Event types that attend or miss an appointment on their own date (`attended`, `dna`),
+    /// with their `appointment` slot.
+    seen: Vec<(EventTypeId, Option<usize>)>,
+    /// Event types that cancel the appointment of their `appointment_date` field.
+    cancels: Vec<(EventTypeId, usize)>,
+    dna: Option<EventTypeId>,
+    patient_cancelled: Option<EventTypeId>,
+    hospital_cancelled: Option<EventTypeId>,
+}
+
+impl Vocabulary {
+    fn of(policy: &Policy) -> Vocabulary {
+        let schema = &policy.schema;
+        let slot = |e: EventTypeId, name: &str, date: bool| {
+            schema.events.get(e as usize).and_then(|def| {
+                def.fields
+                    .iter()
+                    .position(|f| f.name == name && (!date || matches!(f.ty, ValueType::Date)))
+            })
+        };
+        let id = |name: &str| schema.event(name).map(|(id, _)| id);
+        let booked = id("appointment_booked").and_then(|e| {
+            slot(e, "appointment_date", true).map(|d| (e, d, slot(e, "appointment", false)))
+        });
+        let seen = ["attended", "dna"]
+            .iter()
+            .filter_map(|n| id(n))
+            .map(|e| (e, slot(e, "appointment", false)))
+            .collect();
+        let cancels = ["patient_cancelled", "hospital_cancelled"]
+            .iter()
+            .filter_map(|n| id(n))
+            .filter_map(|e| slot(e, "appointment_date", true).map(|d| (e, d)))
+            .collect();
+        Vocabulary {
+            booked,
+            seen,
+            cancels,
+            dna: id("dna"),
+            patient_cancelled: id("patient_cancelled"),
+            hospital_cancelled: id("hospital_cancelled"),
+        }
+    }
+}
+
+/// What a PTL holds: the clock it tracks and the attribute columns, resolved against a policy.
+#[derive(Debug, Clone)]
+pub struct PtlSpec {
+    /// The clock tracked.
+    pub clock: String,
+    /// The pathway attributes shown, in order, after the pathway id.
+    pub columns: Vec<String>,
+    /// The schema's text of each enum value (for the appointment kind).
+    enum_text: Vec<Vec<String>>,
+    vocabulary: Vocabulary,
+    /// Rule descriptions by rule name.
+    descriptions: HashMap<String, String>,
+}
+
+impl PtlSpec {
+    /// The PTL of `clock` with the attribute `columns`, checked against `policy`: an unknown
+    /// clock or attribute is an error with a did-you-mean.
+    pub fn new(policy: &Policy, clock: &str, columns: &[String]) -> Result<PtlSpec, SpecError> {
+        if policy.clock_id(clock).is_none() {
+            let known: Vec<String> = policy.clocks.iter().map(|c| c.name.clone()).collect();
+            return Err(SpecError::UnknownClock {
+                name: clock.to_string(),
+                suggestion: crate::base::suggest::suggest(clock, known.iter().map(String::as_str)),
+                known,
+            });
+        }
+        let attributes: Vec<String> = policy
+            .schema
+            .attributes
+            .iter()
+            .map(|a| a.name.clone())
+            .collect();
+        for c in columns {
+            if !attributes.contains(c) {
+                return Err(SpecError::UnknownColumn {
+                    name: c.clone(),
+                    suggestion: crate::base::suggest::suggest(
+                        c,
+                        attributes.iter().map(String::as_str),
+                    ),
+                    known: attributes,
+                });
+            }
+        }
+        Ok(PtlSpec::unchecked(policy, clock, columns.to_vec()))
+    }
+
+    /// The PTL of `clock` with the default columns ([`PtlSpec::default_columns`]), not checked:
+    /// an unknown clock gives an empty list.
+    pub fn unchecked(policy: &Policy, clock: &str, columns: Vec<String>) -> PtlSpec {
+        PtlSpec {
+            clock: clock.to_string(),
+            columns,
+            enum_text: policy
+                .schema
+                .enums
+                .iter()
+                .map(|e| e.variants.clone())
+                .collect(),
+            vocabulary: Vocabulary::of(policy),
+            descriptions: policy
+                .rules
+                .iter()
+                .filter_map(|r| Some((r.name.clone(), r.description.clone()?)))
+                .collect(),
+        }
+    }
+
+    /// The columns a PTL shows unless told otherwise: `priority` and `specialty`, those of
+    /// them the policy declares.
+    pub fn default_columns(policy: &Policy) -> Vec<String> {
+        ["priority", "specialty"]
+            .into_iter()
+            .filter(|n| policy.schema.attributes.iter().any(|a| a.name == *n))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The PTL row of one pathway (its latest open period of the clock, if any), reading its
+    /// `events` (dated up to the as-at date, in any order) for appointments and counts.
+    pub fn row(&self, r: &PathwayResult, events: &[Event]) -> Option<PtlRow> {
+        let p = r
+            .clocks
+            .iter()
+            .rev()
+            .find(|p| p.clock == self.clock && p.status.is_open())?;
+        let days = p.days_waited.unwrap_or(0);
+        let next = next_action(&r.obligations, r.as_at);
+        let (dnas, patient_cancellations, hospital_cancellations) = self.counts(events, p.start);
+        let (next_appointment, next_appointment_kind) =
+            self.next_appointment(events, p.start, r.as_at);
+        let attr = |name: &str| r.attributes.get(name).cloned().unwrap_or_default();
+        Some(PtlRow {
+            pathway_id: r.pathway_id.clone(),
+            clock: p.clock.clone(),
+            status: p.status,
+            start: p.start,
+            days_waited: days,
+            weeks_waited: days.div_euclid(7),
+            week_band: week_band_label(days),
+            target_date: p.target_date,
+            breached: p.breached,
+            next_obligation: next.map(|(o, _)| o.what.clone()).unwrap_or_default(),
+            next_due: next.map(|(o, _)| o.due),
+            priority: attr("priority"),
+            specialty: attr("specialty"),
+            columns: self.columns.iter().map(|c| attr(c)).collect(),
+            breach_date: add_days(p.target_date, 1),
+            week_52_date: add_days(r.as_at, 52 * 7 + 1 - days),
+            next_appointment,
+            next_appointment_kind,
+            next_action_status: next.map(|(_, s)| s),
+            next_action_rule: next.map(|(o, _)| o.rule.clone()).unwrap_or_default(),
+            next_action_description: next
+                .and_then(|(o, _)| self.descriptions.get(&o.rule).cloned())
+                .unwrap_or_default(),
+            next_action_cite: next.map(|(o, _)| o.cite.clone()).unwrap_or_default(),
+            dnas,
+            patient_cancellations,
+            hospital_cancellations,
+        })
+    }
+
+    /// DNAs, patient and hospital cancellations dated on or after `since`.
+    fn counts(&self, events: &[Event], since: NaiveDate) -> (u32, u32, u32) {
+        let v = &self.vocabulary;
+        let mut n = (0, 0, 0);
+        for e in events.iter().filter(|e| e.date >= since) {
+            let k = Some(e.kind);
+            if k == v.dna {
+                n.0 += 1;
+            } else if k == v.patient_cancelled {
+                n.1 += 1;
+            } else if k == v.hospital_cancelled {
+                n.2 += 1;
+            }
+        }
+        n
+    }
+
+    /// The earliest appointment booked since `since` for a date on or after `as_at` that is
+    /// still standing: the latest booking of its kind, not cancelled, attended or missed.
+    fn next_appointment(
+        &self,
+        events: &[Event],
+        since: NaiveDate,
+        as_at: NaiveDate,
+    ) -> (Option<NaiveDate>, String) {
+        let v = &self.vocabulary;
+        let Some((booked, date_slot, kind_slot)) = v.booked else {
+            return (None, String::new());
+        };
+        let field = |e: &Event, slot: Option<usize>| slot.and_then(|s| e.fields.get(s)).cloned();
+        // The latest booking of each kind: a new booking of a kind replaces the last.
+        let mut latest: Vec<(Option<Value>, NaiveDate, u32, NaiveDate)> = Vec::new();
+        for e in events
+            .iter()
+            .filter(|e| e.kind == booked && e.date >= since)
+        {
+            let Some(Value::Date(when)) = field(e, Some(date_slot)) else {
+                continue;
+            };
+            let kind = field(e, kind_slot);
+            match latest.iter_mut().find(|(k, ..)| *k == kind) {
+                Some(l) if (e.date, e.seq) >= (l.1, l.2) => *l = (kind, e.date, e.seq, when),
+                Some(_) => {}
+                None => latest.push((kind, e.date, e.seq, when)),
+            }
+        }
+        let standing = |kind: &Option<Value>, booked_on: NaiveDate, when: NaiveDate| {
+            let cancelled = events.iter().any(|e| {
+                e.date >= booked_on
+                    && v.cancels.iter().any(|(t, slot)| {
+                        e.kind == *t && field(e, Some(*slot)) == Some(Value::Date(when))
+                    })
+            });
+            let seen = events.iter().any(|e| {
+                e.date == when
+                    && v.seen.iter().any(|(t, slot)| {
+                        e.kind == *t && (slot.is_none() || field(e, *slot) == *kind)
+                    })
+            });
+            !cancelled && !seen
+        };
+        let next = latest
+            .iter()
+            .filter(|(kind, on, _, when)| *when >= as_at && standing(kind, *on, *when))
+            .min_by_key(|(_, _, _, when)| *when);
+        match next {
+            Some((kind, _, _, when)) => (
+                Some(*when),
+                match kind {
+                    Some(Value::Enum(e, i)) => self
+                        .enum_text
+                        .get(*e as usize)
+                        .and_then(|v| v.get(*i as usize))
+                        .cloned()
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                },
+            ),
+            None => (None, String::new()),
+        }
+    }
+
+    /// The CSV header: `pathway_id`, the attribute columns, then [`PTL_COLUMNS`].
+    pub fn header(&self) -> Vec<String> {
+        std::iter::once("pathway_id".to_string())
+            .chain(self.columns.iter().cloned())
+            .chain(PTL_COLUMNS.iter().map(|c| c.to_string()))
+            .collect()
+    }
+
+    /// The cells of a row under [`PtlSpec::header`], texts from the input made
+    /// [`spreadsheet_safe`](super::spreadsheet_safe).
+    pub fn cells(&self, r: &PtlRow) -> Vec<String> {
+        let safe = |t: &str| super::spreadsheet_safe(t).into_owned();
+        let date = |d: Option<NaiveDate>| d.map(date_text).unwrap_or_default();
+        let mut cells = vec![safe(&r.pathway_id)];
+        cells.extend(r.columns.iter().map(|c| safe(c)));
+        cells.extend([
+            r.clock.clone(),
+            r.status.to_string(),
+            date_text(r.start),
+            r.weeks_waited.to_string(),
+            r.days_waited.to_string(),
+            r.week_band.to_string(),
+            date_text(r.breach_date),
+            r.breached.to_string(),
+            date_text(r.week_52_date),
+            date(r.next_appointment),
+            r.next_appointment_kind.clone(),
+            safe(&r.next_obligation),
+            r.next_action_status
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            date(r.next_due),
+            r.next_action_rule.clone(),
+            safe(&r.next_action_description),
+            safe(&r.next_action_cite),
+            r.dnas.to_string(),
+            r.patient_cancellations.to_string(),
+            r.hospital_cancellations.to_string(),
+        ]);
+        cells
+    }
+
+    /// Writes the PTL as CSV (header first, even when no pathway is on the list).
+    pub fn write_csv(&self, rows: &[PtlRow], out: &mut dyn Write) -> io::Result<()> {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(self.header()).map_err(io::Error::other)?;
+        for r in rows {
+            w.write_record(self.cells(r)).map_err(io::Error::other)?;
+        }
+        w.flush()
+    }
+}
+
+/// The PTL columns after the pathway id and the attribute columns.
+pub const PTL_COLUMNS: &[&str] = &[
+    "clock",
+    "status",
+    "clock_start",
+    "weeks_waited",
+    "days_waited",
+    "week_band",
+    "breach_date",
+    "breached",
+    "week_52_date",
+    "next_appointment",
+    "next_appointment_kind",
+    "next_action",
+    "next_action_status",
+    "next_action_due",
+    "next_action_rule",
+    "next_action_description",
+    "next_action_cite",
+    "dnas",
+    "patient_cancellations",
+    "hospital_cancellations",
+];
+
+fn add_days(d: NaiveDate, n: i64) -> NaiveDate {
+    let moved = if n >= 0 {
+        d.checked_add_days(Days::new(n.unsigned_abs()))
+    } else {
+        d.checked_sub_days(Days::new(n.unsigned_abs()))
+    };
+    moved.unwrap_or(d)
+}
+
+/// The next action among a pathway's obligations at `as_at`: the earliest-due obligation
+/// that is overdue (past due, not met), else the earliest-due one still open. An obligation
+/// met, on time or late, is no action.
+pub fn next_action(
+    obligations: &[ObligationResult],
+    as_at: NaiveDate,
+) -> Option<(&ObligationResult, NextActionStatus)> {
+    let unmet = || obligations.iter().filter(|o| o.met_on.is_none());
+    let overdue = unmet()
+        .filter(|o| o.status == ObligationStatus::Missed || o.due < as_at)
+        .min_by_key(|o| o.due);
+    match overdue {
+        Some(o) => Some((o, NextActionStatus::Overdue)),
+        None => unmet()
+            .filter(|o| o.status == ObligationStatus::Open)
+            .min_by_key(|o| o.due)
+            .map(|o| (o, NextActionStatus::Open)),
+    }
+}
+
+/// Keeps the rows that breach within `days` of `as_at` (on or before `as_at + days`),
+/// those already breached included: `--horizon 6w`.
+pub fn within_horizon(rows: &mut Vec<PtlRow>, as_at: NaiveDate, days: i64) {
+    let last = add_days(as_at, days);
+    rows.retain(|r| r.breach_date <= last);
+}
+
+/// Parses a PTL horizon: `6w` (weeks) or `42d` (days), a whole number of either.
+pub fn parse_horizon(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (n, unit) = t.split_at(t.len().checked_sub(1)?);
+    let n: i64 = n.parse().ok().filter(|n| *n >= 0 && *n <= 100_000)?;
+    match unit {
+        "w" => Some(n * 7),
+        "d" => Some(n),
+        _ => None,
+    }
 }
 
 /// The reporting band of a wait as an index 0..=104: band `k = max(1, ceil(days / 7))` is
@@ -75,77 +577,47 @@ pub fn week_band_label(days: i64) -> &'static str {
     week_band_label_at(week_band_index(days))
 }
 
-/// The PTL row of one pathway: its latest open period of `clock`, if any.
+/// The PTL row of one pathway without its events (so no appointment or counts) and no
+/// attribute columns: its latest open period of `clock`, if any.
 pub fn row(r: &PathwayResult, clock: &str) -> Option<PtlRow> {
-    let p = r
-        .clocks
-        .iter()
-        .rev()
-        .find(|p| p.clock == clock && p.status.is_open())?;
-    let days = p.days_waited.unwrap_or(0);
-    let next = r
-        .obligations
-        .iter()
-        .filter(|o| o.status == ObligationStatus::Open)
-        .min_by_key(|o| o.due);
-    Some(PtlRow {
-        pathway_id: r.pathway_id.clone(),
-        clock: p.clock.clone(),
-        status: p.status,
-        start: p.start,
-        days_waited: days,
-        weeks_waited: days.div_euclid(7),
-        week_band: week_band_label(days),
-        target_date: p.target_date,
-        breached: p.breached,
-        next_obligation: next.map(|o| o.what.clone()).unwrap_or_default(),
-        next_due: next.map(|o| o.due),
-        priority: r.attributes.get("priority").cloned().unwrap_or_default(),
-        specialty: r.attributes.get("specialty").cloned().unwrap_or_default(),
-    })
+    PtlSpec {
+        clock: clock.to_string(),
+        columns: Vec::new(),
+        enum_text: Vec::new(),
+        vocabulary: Vocabulary::default(),
+        descriptions: HashMap::new(),
+    }
+    .row(r, &[])
 }
 
-/// Puts PTL rows in list order: longest wait first, then pathway id.
+/// Puts PTL rows in list order: earliest breach date first, then longest wait, then pathway
+/// id.
 pub fn sort(rows: &mut [PtlRow]) {
     rows.par_sort_by(|a, b| {
-        b.days_waited
-            .cmp(&a.days_waited)
+        a.breach_date
+            .cmp(&b.breach_date)
+            .then_with(|| b.days_waited.cmp(&a.days_waited))
             .then_with(|| a.pathway_id.cmp(&b.pathway_id))
     });
 }
 
-/// The PTL of `clock` over the results, sorted by days waited (longest first), then id.
+/// The PTL of `clock` over the results (without events), sorted as [`sort`] does.
 pub fn build(results: &[PathwayResult], clock: &str) -> Vec<PtlRow> {
     let mut rows: Vec<PtlRow> = results.iter().filter_map(|r| row(r, clock)).collect();
     sort(&mut rows);
     rows
 }
 
-/// Writes the PTL as CSV.
+/// Writes a PTL without attribute columns as CSV (see [`PtlSpec::write_csv`]).
 pub fn write_csv(rows: &[PtlRow], out: &mut dyn Write) -> io::Result<()> {
-    let mut w = csv::Writer::from_writer(out);
-    for r in rows {
-        w.serialize(r).map_err(io::Error::other)?;
+    PtlSpec {
+        clock: String::new(),
+        columns: Vec::new(),
+        enum_text: Vec::new(),
+        vocabulary: Vocabulary::default(),
+        descriptions: HashMap::new(),
     }
-    if rows.is_empty() {
-        w.write_record([
-            "pathway_id",
-            "clock",
-            "status",
-            "start",
-            "days_waited",
-            "weeks_waited",
-            "week_band",
-            "target_date",
-            "breached",
-            "next_obligation",
-            "next_due",
-            "priority",
-            "specialty",
-        ])
-        .map_err(io::Error::other)?;
-    }
-    w.flush()
+    .write_csv(rows, out)
 }
 
 #[cfg(test)]

@@ -389,13 +389,77 @@ impl<'a, 'p> Run<'a, 'p> {
             .collect()
     }
 
-    /// Why a condition is false, for the trace: its first failing part and that part's value.
+    /// Why a condition is false, for the trace: its first failing part, said positively with
+    /// the values involved (`` `ers_referral` is true `` for a failing `not ers_referral`,
+    /// `` `pathway.channel` is ers, not paper `` for a failing `==`).
     fn why_false(&self, r: RuleId, history: &[&Event], step: &Step) -> String {
-        self.conjunct_values(r, history, step)
-            .into_iter()
-            .find(|(_, v)| v != "true")
-            .map(|(text, v)| format!("`{text}` is {v}"))
-            .unwrap_or_else(|| "condition is false".into())
+        let rule = &self.policy().rules[r as usize];
+        let values = self.conjunct_values(r, history, step);
+        let Some(i) = values.iter().position(|(_, v)| v != "true") else {
+            return "the condition is false".into();
+        };
+        let (text, value) = &values[i];
+        let mut parts = Vec::new();
+        if let Some(w) = &rule.when {
+            flatten_and(w, &mut parts);
+        }
+        let schema = &self.policy().schema;
+        let ctx = self.ctx(history, step);
+        let show = |e: &crate::model::ir::Expr| match ctx.eval(e) {
+            Value::Unset => "not set".to_string(),
+            v => schema.display_value(&v),
+        };
+        use crate::model::ir::{BinOp, Expr};
+        let unparen = |t: &str| {
+            let t = t.trim();
+            match t.strip_prefix('(').and_then(|t| t.strip_suffix(')')) {
+                Some(inner) if !inner.contains(['(', ')']) => inner.trim().to_string(),
+                _ => t.to_string(),
+            }
+        };
+        let side = |op: &str| text.split_once(op).map(|(a, b)| (a.trim(), b.trim()));
+        match (parts.get(i), value.as_str()) {
+            (Some(Expr::Not(_)), "false") => match text.strip_prefix("not ") {
+                Some(inner) => format!("`{}` is true", unparen(inner)),
+                None => format!("`{text}` is false"),
+            },
+            (Some(Expr::Binary(BinOp::Eq, a, _)), "false") => match side(" == ") {
+                Some((l, r)) => format!("`{l}` is {}, not {r}", show(a)),
+                None => format!("`{text}` is false"),
+            },
+            (Some(Expr::Binary(BinOp::Ne, a, _)), "false") => match side(" != ") {
+                Some((l, _)) => format!("`{l}` is {}", show(a)),
+                None => format!("`{text}` is false"),
+            },
+            (Some(Expr::Binary(op, a, b)), "false")
+                if matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge) =>
+            {
+                let sym = match op {
+                    BinOp::Lt => " < ",
+                    BinOp::Le => " <= ",
+                    BinOp::Gt => " > ",
+                    _ => " >= ",
+                };
+                match side(sym) {
+                    Some((l, r)) => format!(
+                        "`{l}` is {} and `{r}` is {}: `{text}` does not hold",
+                        show(a),
+                        show(b)
+                    ),
+                    None => format!("`{text}` is false"),
+                }
+            }
+            (Some(Expr::In(x, _, true)), "false") => match side(" in ") {
+                Some((l, r)) => format!("`{l}` is {}, not one of {r}", show(x)),
+                None => format!("`{text}` is false"),
+            },
+            (Some(Expr::IsSet(_, true)), "false") => match side(" is set") {
+                Some((l, _)) => format!("`{l}` is not set"),
+                None => format!("`{text}` is false"),
+            },
+            (_, "unset") => format!("`{text}` is not set"),
+            _ => format!("`{text}` is {value}"),
+        }
     }
 
     /// Evaluates rule `r`'s condition, recording its parts if `r` is probed.
@@ -1015,18 +1079,18 @@ impl<'a, 'p> Run<'a, 'p> {
             .filter_map(|(c, periods)| periods.last().map(|p| (c, p)))
             .map(|(c, p)| match p.state {
                 PeriodState::Open => format!(
-                    "{} {} since {} ({} days)",
+                    "{} {} since {} ({})",
                     c.name,
                     p.status(now),
                     p.start,
-                    p.days_waited(now)
+                    crate::base::text::count_of(p.days_waited(now), "day", "days")
                 ),
                 PeriodState::Stopped => format!(
-                    "{} stopped {} ({}, {} days)",
+                    "{} stopped {} ({}, {})",
                     c.name,
                     p.stop.map(|d| d.to_string()).unwrap_or_default(),
                     p.reason.as_deref().unwrap_or(""),
-                    p.days_waited(now)
+                    crate::base::text::count_of(p.days_waited(now), "day", "days")
                 ),
                 PeriodState::Nullified => format!(
                     "{} nullified {} ({})",
@@ -1115,10 +1179,20 @@ impl<'a, 'p> Run<'a, 'p> {
             .filter(|(_, v)| v.is_set())
             .map(|(a, v)| (a.name.clone(), policy.schema.display_value(v)))
             .collect();
+        let mut literal_attributes: Vec<String> = policy
+            .schema
+            .attributes
+            .iter()
+            .zip(&self.state.attrs)
+            .filter(|(_, v)| matches!(v, Value::Bool(_) | Value::Int(_)))
+            .map(|(a, _)| a.name.clone())
+            .collect();
+        literal_attributes.sort();
         PathwayResult {
             pathway_id: pathway_id.to_string(),
             as_at,
             attributes,
+            literal_attributes,
             clocks: clocks.into_iter().map(|(_, _, r)| r).collect(),
             outcomes: self.outcomes,
             obligations,

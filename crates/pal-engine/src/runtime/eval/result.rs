@@ -6,12 +6,15 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 /// The result for one pathway, serialised as one JSON Lines object by `pal run`.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+///
+/// In JSON, `attributes` holds each attribute as its type reads: a `Bool` attribute is a JSON
+/// boolean and an `Int` one a number (named in [`PathwayResult::literal_attributes`]); every
+/// other type (enum, date, text — an NHS number too) is a string.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PathwayResult {
     /// The pathway's id.
     pub pathway_id: String,
     /// The report date.
-    #[serde(serialize_with = "crate::base::value::serialize_date")]
     pub as_at: NaiveDate,
     /// Every period of every clock, in start order.
     pub clocks: Vec<PeriodResult>,
@@ -25,9 +28,65 @@ pub struct PathwayResult {
     pub warnings: Vec<WarningResult>,
     /// The pathway attributes at the as-at date (those that are set), e.g. priority, specialty.
     pub attributes: std::collections::BTreeMap<String, String>,
+    /// The attributes (of [`PathwayResult::attributes`]) whose value is a `Bool` or an `Int`,
+    /// sorted: JSON writes them as a boolean or a number rather than a string. Not itself
+    /// serialised.
+    pub literal_attributes: Vec<String>,
     /// The step-by-step trace (only when asked for).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<Vec<TraceStep>>,
+}
+
+impl Serialize for PathwayResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let fields = if self.trace.is_some() { 9 } else { 8 };
+        let mut st = s.serialize_struct("PathwayResult", fields)?;
+        st.serialize_field("pathway_id", &self.pathway_id)?;
+        st.serialize_field("as_at", &crate::base::value::date_text(self.as_at))?;
+        st.serialize_field("clocks", &self.clocks)?;
+        st.serialize_field("outcomes", &self.outcomes)?;
+        st.serialize_field("obligations", &self.obligations)?;
+        st.serialize_field("conflicts", &self.conflicts)?;
+        st.serialize_field("warnings", &self.warnings)?;
+        st.serialize_field(
+            "attributes",
+            &TypedAttributes {
+                text: &self.attributes,
+                literal: &self.literal_attributes,
+            },
+        )?;
+        if let Some(t) = &self.trace {
+            st.serialize_field("trace", t)?;
+        }
+        st.end()
+    }
+}
+
+/// The attributes as JSON: those named literal as booleans or numbers (when their text is one;
+/// anything else stays a string, so the JSON is always valid), the rest as strings.
+struct TypedAttributes<'a> {
+    text: &'a std::collections::BTreeMap<String, String>,
+    literal: &'a [String],
+}
+
+impl Serialize for TypedAttributes<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.text.len()))?;
+        for (name, value) in self.text {
+            let literal = self.literal.binary_search(name).is_ok();
+            match (literal, value.as_str()) {
+                (true, "true") => m.serialize_entry(name, &true)?,
+                (true, "false") => m.serialize_entry(name, &false)?,
+                (true, v) => match v.parse::<i64>() {
+                    Ok(n) => m.serialize_entry(name, &n)?,
+                    Err(_) => m.serialize_entry(name, value)?,
+                },
+                (false, _) => m.serialize_entry(name, value)?,
+            }
+        }
+        m.end()
+    }
 }
 
 /// One period of one clock.

@@ -14,11 +14,7 @@ pub(super) fn check(c: &Checker) -> Vec<Diagnostic> {
                 Code::W0006,
                 format!("`disable {}` gives no reason", c.rules[*id as usize].name),
             )
-            // The declaration's span runs over the blank lines and comments after it.
-            .primary(
-                super::suppress::without_trailing_trivia(&c.sources.get(span.file).text, *span),
-                "no `because`",
-            )
+            .primary(*span, "no `because`")
             .help("say why the trust departs from the inherited rule: `disable … because \"9.12.1: …\"`");
             (*id, d)
         })

@@ -31,29 +31,6 @@ pub struct Suppressions {
     pub entries: Vec<Suppression>,
 }
 
-/// `span` without the blank and comment-only lines the parser lets an item's span run over, so
-/// that a suppression comment below an item belongs to the next item, not to this one.
-pub(crate) fn without_trailing_trivia(text: &str, span: Span) -> Span {
-    let (start, mut end) = (span.start as usize, (span.end as usize).min(text.len()));
-    while end > start {
-        let line_start = text[start..end]
-            .trim_end_matches([' ', '\t', '\r', '\n'])
-            .rfind('\n')
-            .map_or(start, |i| start + i + 1);
-        let line = text[line_start..end].trim();
-        if line.is_empty() || line.starts_with("//") {
-            end = line_start.saturating_sub(1).max(start);
-        } else {
-            end = line_start + text[line_start..end].trim_end().len();
-            break;
-        }
-    }
-    Span {
-        end: end as u32,
-        ..span
-    }
-}
-
 /// The `// pal: allow(…)` comments of one text: each lint name's byte range. A marker after an
 /// odd number of `"` on its line is inside a string, not a comment.
 fn comments(text: &str) -> Vec<(usize, &str)> {
@@ -92,12 +69,9 @@ pub fn collect(
     let mut entries = Vec::new();
     for m in &loaded.modules {
         let text = &sources.get(m.file).text;
-        let mut items: Vec<Span> = m
-            .ast
-            .items
-            .iter()
-            .map(|i| without_trailing_trivia(text, i.span()))
-            .collect();
+        // Item spans end at their last token (the parser trims trailing comments), so a
+        // suppression comment below an item belongs to the next item.
+        let mut items: Vec<Span> = m.ast.items.iter().map(|i| i.span()).collect();
         items.sort_by_key(|s| s.start);
         for (at, name) in comments(text) {
             let span = Span::new(m.file, at..at + name.len());

@@ -1,6 +1,6 @@
 //! `unreachable-exception` (W0003): an exception that can never apply — the rule it excepts
-//! is disabled, or its condition contradicts that rule's (an exception applies only when its
-//! rule's condition also holds).
+//! is disabled in the same file, or its condition contradicts that rule's (an exception applies
+//! only when its rule's condition also holds).
 
 use crate::base::diagnostic::{Code, Diagnostic};
 use crate::front::check::Checker;
@@ -31,6 +31,13 @@ pub(super) fn check(c: &Checker) -> Vec<Diagnostic> {
             .iter()
             .find(|&&a| c.rules[a as usize].disabled.is_some())
         {
+            // Disabling a rule takes its exceptions with it: a trust that disables a national
+            // rule is not asked to disable the national exceptions too. Only an exception
+            // written beside the `disable` (same file) is reported: there it is a mistake.
+            let disabled_here = c.disabled_spans.get(&dis);
+            if disabled_here.is_some_and(|s| s.file != span.file) {
+                continue;
+            }
             let mut d = Diagnostic::new(
                 Code::W0003,
                 format!(
@@ -39,7 +46,7 @@ pub(super) fn check(c: &Checker) -> Vec<Diagnostic> {
                 ),
             )
             .primary(span, "unreachable");
-            if let Some(s) = c.disabled_spans.get(&dis) {
+            if let Some(s) = disabled_here {
                 d = d.secondary(*s, "disabled here");
             }
             out.push(d.help("disable the exception too, or remove it"));
