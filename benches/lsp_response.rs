@@ -40,10 +40,10 @@ fn main() {
     let rde_uri = uri(&rde);
     let text = std::fs::read_to_string(&rde).expect("policies/rde.pal");
     let needle = "  on active_monitoring_started";
-    let line = text[..text.find(needle).expect("the trigger")].matches('\n').count();
-    let range = |len: usize| {
-        json!({"start": {"line": line, "character": 0}, "end": {"line": line, "character": len}})
-    };
+    let line = text[..text.find(needle).expect("the trigger")]
+        .matches('\n')
+        .count();
+    let range = |len: usize| json!({"start": {"line": line, "character": 0}, "end": {"line": line, "character": len}});
 
     // The engine alone.
     let mut w = Workspace::new(&root, &[]);

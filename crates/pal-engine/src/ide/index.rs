@@ -472,7 +472,7 @@ impl Resolver<'_> {
 
     fn item(&mut self, item: &Item) {
         match item {
-            Item::Enum(_) | Item::Calendar(_) | Item::Import(_) => {}
+            Item::Enum(_) | Item::Calendar(_) | Item::Import(_) | Item::Mapping(_) => {}
             Item::Pathway(p) => self.field_decls(&p.fields, PATHWAY),
             Item::Event(e) => self.field_decls(&e.fields, &e.name.name),
             Item::Clock(c) => {

@@ -136,9 +136,11 @@ pub fn outline(file: FileId, text: &str) -> Vec<OutlineItem> {
                 });
                 continue;
             }
-            Item::Import(_) | Item::Calendar(_) | Item::Disable(_) | Item::SameDayOrder(..) => {
-                continue
-            }
+            Item::Import(_)
+            | Item::Calendar(_)
+            | Item::Disable(_)
+            | Item::SameDayOrder(..)
+            | Item::Mapping(_) => continue,
         };
         out.push(OutlineItem {
             name: name.name.clone(),
