@@ -773,7 +773,10 @@ mod tests {
     #[test]
     fn a_diagnostic_keeps_its_labels_help_and_fix() {
         let mut sources = SourceMap::new();
-        let a = sources.add("/p/trust.pal", "// café\nrule r on /* é */ dnaa { outcome x }\n");
+        let a = sources.add(
+            "/p/trust.pal",
+            "// café\nrule r on /* é */ dnaa { outcome x }\n",
+        );
         let b = sources.add("/p/national.pal", "event dna\n");
         let at = sources.get(a).text.find("dnaa").expect("dnaa");
         let d = Diagnostic::new(Code::E0101, "unknown event type `dnaa`")
