@@ -3,7 +3,8 @@
 //! every request from the engine's IDE analysis (`pal_engine::ide`): no checking, resolving or
 //! formatting is done here, only conversion between the protocol's shapes and the engine's.
 //!
-//! Capabilities: incremental text sync; diagnostics published on open, change and save (the
+//! Capabilities: incremental text sync; diagnostics published on open, change (once per burst
+//! of changes) and save (the
 //! codes, messages, related spans and help of `pal check`); quick fixes from did-you-mean;
 //! hover; go to definition; find references; completion; document symbols; formatting (`pal
 //! fmt`); code lenses over each `test` block and rule, whose commands run the tests and show
@@ -59,6 +60,7 @@ pub fn serve(connection: Connection) -> Result<(), String> {
         analyses: HashMap::new(),
         published: BTreeMap::new(),
         lens_results: HashMap::new(),
+        changed: Vec::new(),
         connection: &connection,
         next_request: 0,
     };
@@ -133,6 +135,9 @@ struct Server<'c> {
     published: BTreeMap<PathBuf, HashMap<PathBuf, Vec<lsp::Diagnostic>>>,
     /// The last result of each lens's command (file, test or rule name) → title.
     lens_results: HashMap<(PathBuf, String), String>,
+    /// Documents changed since their diagnostics were last published: a burst of changes is
+    /// analysed once, when no more messages are waiting (or before the next request).
+    changed: Vec<PathBuf>,
     connection: &'c Connection,
     next_request: i32,
 }
@@ -156,6 +161,7 @@ impl Server<'_> {
         while let Ok(msg) = self.connection.receiver.recv() {
             match msg {
                 Message::Request(req) => {
+                    self.flush();
                     if self
                         .connection
                         .handle_shutdown(&req)
@@ -178,8 +184,18 @@ impl Server<'_> {
                 Message::Notification(n) => self.notification(n),
                 Message::Response(_) => {}
             }
+            if self.connection.receiver.is_empty() {
+                self.flush();
+            }
         }
         Ok(())
+    }
+
+    /// Analyses the documents changed since the last time, and publishes their diagnostics.
+    fn flush(&mut self) {
+        for path in std::mem::take(&mut self.changed) {
+            self.refresh(&path);
+        }
     }
 
     fn send(&self, msg: Message) {
@@ -290,7 +306,9 @@ impl Server<'_> {
         }
         let text = doc.text.clone();
         self.workspace.set_text(path, text);
-        self.refresh(path);
+        if !self.changed.iter().any(|p| p == path) {
+            self.changed.push(path.to_path_buf());
+        }
     }
 
     /// Analyses the policy `path` belongs to, and the policies of open documents that build
