@@ -39,6 +39,7 @@ fn extract(pathways: u64) -> Vec<u8> {
 fn read(csv: &[u8], policy: &Policy) -> EventSet {
     let opts = ReadOptions {
         schema: &policy.schema,
+        mapping: None,
         as_at: parse_date(AS_AT),
         strict: false,
     };

@@ -56,6 +56,7 @@ pub fn long_pathway_csv(n: usize) -> String {
 fn read(csv: &str, policy: &Policy) -> EventSet {
     let opts = ReadOptions {
         schema: &policy.schema,
+        mapping: None,
         as_at: parse_date(AS_AT),
         strict: false,
     };

@@ -28,11 +28,15 @@ macro_rules! say_text {
 mod bench;
 mod check;
 mod convert;
+mod diff;
 mod explain;
 mod fmt;
+mod lsp;
+mod report;
 mod run;
 mod synth;
 mod test;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -66,10 +70,18 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Run a policy over pathway events: clocks, outcomes, obligations, PTL and RTT summary.
     Run(run::RunArgs),
+    /// Compare the PAS's view of each open pathway with the policy's: clock starts, open or
+    /// stopped, each disagreement with the rule that decided it (exit 1 if any).
+    Validate(validate::ValidateArgs),
+    /// What changing a policy does: both over an extract (`--events`), or the smallest pathway
+    /// on which they disagree. Exit 0: no difference; 1: differences found.
+    Diff(diff::DiffArgs),
     /// Run the `test` blocks of policy files.
     Test(test::TestArgs),
     /// Rewrite policy files in the canonical layout (`--check`: list those that differ).
     Fmt(fmt::FmtArgs),
+    /// Reports: the monthly RTT return, the cancer standards of a month, the HTML report.
+    Report(report::ReportArgs),
     /// Show one pathway's timeline: which rules fired, which did not and why, clock states.
     Explain(explain::ExplainArgs),
     /// Convert a CSV events extract to Parquet, losslessly (typed columns where exact).
@@ -87,6 +99,8 @@ pub enum Command {
         #[arg(long = "policy-path", value_name = "DIR")]
         policy_path: Vec<PathBuf>,
     },
+    /// Serve editors: the PAL language server over standard input and output.
+    Lsp(lsp::LspArgs),
     /// Explain a diagnostic code such as E0102.
     ExplainCode {
         /// The code, e.g. `E0102`.
@@ -108,17 +122,26 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
         }
     };
+    // The language server's writer thread owns standard output: nothing may hold its lock.
+    if let Command::Lsp(a) = &cli.command {
+        return ExitCode::from(lsp::run(a));
+    }
     let mut out = std::io::stdout().lock();
     let code = match &cli.command {
         Command::Check(a) => check::run(a, &mut out),
         Command::Run(a) => run::run(a, &mut out),
+        Command::Validate(a) => validate::run(a, &mut out),
         Command::Test(a) => test::run(a, &mut out),
+        Command::Diff(a) => diff::run(a, &mut out),
         Command::Fmt(a) => fmt::run(a, &mut out),
         Command::Explain(a) => explain::run(a, &mut out),
+        Command::Report(a) => report::run(a, &mut out),
         Command::ExplainCode { code } => explain_code(code, &mut out),
         Command::Convert(a) => convert::run(a, &mut out),
         Command::Synth(a) => synth::run(a, &mut out),
         Command::Bench(a) => bench::run(a, &mut out),
+        // Served above, before standard output is locked.
+        Command::Lsp(_) => EXIT_OK,
         Command::Repl {
             policy,
             policy_path,

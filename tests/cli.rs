@@ -778,3 +778,42 @@ fn explain_speaks_to_people() {
         "{json}"
     );
 }
+
+/// An obligation no row of the input can meet is a warning naming the rule (the extract is
+/// probably missing an event type), not an error: the run still exits 0.
+#[test]
+fn run_warns_when_the_input_lacks_an_event_type_the_policy_waits_for() {
+    let dir = std::env::temp_dir().join(format!("pal-unseen-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let events = dir.join("no_grading.csv");
+    let _ = std::fs::write(
+        &events,
+        "pathway_id,date,event,channel,priority,specialty\nX1,2025-01-06,referral_received,paper,routine,ent\n",
+    );
+    let events = events.display().to_string();
+    let run = |file: &str| {
+        pal(&[
+            "run",
+            "policies/rde.pal",
+            "--events",
+            file,
+            "--as-at",
+            "2025-03-31",
+            "-o",
+            "/dev/null",
+        ])
+    };
+    let o = run(&events);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "warning: rule `paper_referral_grading` requires `referral_graded`, met by `referral_graded`, but the input has no such event"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    // The examples have every event type the policy waits for: no warning.
+    let o = run("examples/events.csv");
+    assert!(!stderr(&o).contains("warning:"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -262,3 +262,65 @@ fn unreadable_parquet_is_a_clear_error() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_mapping_reads_a_parquet_extract_as_it_reads_the_same_csv() {
+    // The trust-shaped extract (its own column names, local codes, `DD/MM/YYYY` dates) as
+    // Parquet, read through `--map`, gives the results of the same events in PAL's own CSV
+    // shape: the mapping applies to a table source exactly as to CSV.
+    let dir = temp("mapped");
+    let pq = dir.join("wlmds.parquet");
+    let pq_s = pq.display().to_string();
+    let conv = pal(&["convert", "examples/wlmds-extract.csv", &pq_s]);
+    assert!(
+        conv.status.success(),
+        "{}",
+        String::from_utf8_lossy(&conv.stderr)
+    );
+    for extra in [
+        &["--format", "csv"][..],
+        &["--format", "csv", "--streaming"],
+        &["--summary"],
+    ] {
+        let run = |input: &[&str]| {
+            let mut a = vec!["run", "policies/rde.pal", "--as-at", "2025-03-31"];
+            a.extend_from_slice(input);
+            a.extend_from_slice(extra);
+            pal(&a)
+        };
+        let mapped_pq = run(&["--map", "examples/mappings/wlmds.pal", "--events", &pq_s]);
+        let own_csv = run(&["--events", "tests/mapping/wlmds-own.csv"]);
+        assert_eq!(
+            mapped_pq.status.code(),
+            Some(0),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&mapped_pq.stderr)
+        );
+        assert_eq!(own_csv.status.code(), Some(0));
+        assert!(!own_csv.stdout.is_empty());
+        assert!(
+            mapped_pq.stdout == own_csv.stdout,
+            "{extra:?}: results differ:\n{}\n---\n{}",
+            String::from_utf8_lossy(&mapped_pq.stdout),
+            String::from_utf8_lossy(&own_csv.stdout)
+        );
+        assert!(
+            !String::from_utf8_lossy(&mapped_pq.stderr).contains("rejected:"),
+            "{}",
+            String::from_utf8_lossy(&mapped_pq.stderr)
+        );
+    }
+    // Without the mapping the trust's columns are not PAL's: the header is refused.
+    let unmapped = pal(&[
+        "run",
+        "policies/rde.pal",
+        "--as-at",
+        "2025-03-31",
+        "--map",
+        "none",
+        "--events",
+        &pq_s,
+    ]);
+    assert_eq!(unmapped.status.code(), Some(3));
+    let _ = std::fs::remove_dir_all(dir);
+}

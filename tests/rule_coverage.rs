@@ -61,6 +61,7 @@ fn read(policy: &Policy, bytes: &[u8], name: &str, format: InputFormat) -> Event
         schema: &policy.schema,
         as_at: Some(as_at()),
         strict: false,
+        mapping: None,
     };
     match read_events(bytes, name, format, &opts) {
         Ok(set) => set,

@@ -69,6 +69,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let opts = ReadOptions {
         schema,
+        mapping: None,
         as_at: Some(as_at),
         strict: false,
     };

@@ -68,6 +68,7 @@ fuzz_target!(|data: &[u8]| {
     let policy = common::rde();
     let lenient = ReadOptions {
         schema: &policy.schema,
+        mapping: None,
         as_at,
         strict: false,
     };

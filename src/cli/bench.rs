@@ -95,6 +95,14 @@ pub struct BenchArgs {
     /// Print the results as one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// The policy `pal diff` compares with `--policy` end to end (S, M and L), against one
+    /// `pal run` (target: under 2×). Extends `--policy` through the folder above it.
+    #[arg(long, default_value = "policies/variants/strict_trust.pal")]
+    pub diff_with: PathBuf,
+    /// Time only `pal run` (whole input) and `pal diff` end to end: the `pal diff` figure of
+    /// BENCHMARKS.md without the rest of the benchmark.
+    #[arg(long)]
+    pub diff_only: bool,
 }
 
 /// Evaluation-only figures for one engine.
@@ -184,9 +192,12 @@ fn machine() -> String {
 /// The extract of a tier, generated once and reused.
 fn extract(args: &BenchArgs, tier: Tier) -> std::io::Result<(PathBuf, Option<f64>)> {
     std::fs::create_dir_all(&args.data_dir)?;
-    let path = args
-        .data_dir
-        .join(format!("synth-{}-seed{}.csv", tier.pathways(), args.seed));
+    let path = args.data_dir.join(format!(
+        "synth-v{}-{}-seed{}.csv",
+        pal_synth::GENERATOR_VERSION,
+        tier.pathways(),
+        args.seed
+    ));
     if path.exists() {
         return Ok((path, None));
     }
@@ -212,6 +223,7 @@ fn read_all(path: &Path, policy: &Policy, as_at: NaiveDate) -> Result<EventSet, 
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let opts = ReadOptions {
         schema: &policy.schema,
+        mapping: None,
         as_at: Some(as_at),
         strict: false,
     };
@@ -271,6 +283,17 @@ fn eval_figures(
 
 /// Runs `pal run` (this executable) `reps` times after a warm-up.
 fn end_to_end(what: &'static str, run_args: Vec<String>, reps: usize) -> Result<EndToEnd, String> {
+    end_to_end_ok(what, run_args, reps, &[0])
+}
+
+/// [`end_to_end`] for a command whose exit codes in `ok` are success (`pal diff` exits 1
+/// when the policies differ).
+fn end_to_end_ok(
+    what: &'static str,
+    run_args: Vec<String>,
+    reps: usize,
+    ok: &[i32],
+) -> Result<EndToEnd, String> {
     let exe =
         std::env::current_exe().map_err(|e| format!("cannot find the pal executable: {e}"))?;
     let mut samples = Vec::new();
@@ -285,7 +308,7 @@ fn end_to_end(what: &'static str, run_args: Vec<String>, reps: usize) -> Result<
             .map_err(|e| format!("cannot start `pal run`: {e}"))?;
         let elapsed = started.elapsed().as_secs_f64();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        if !out.status.success() {
+        if !out.status.code().is_some_and(|c| ok.contains(&c)) {
             return Err(format!("`pal {}` failed:\n{stderr}", run_args.join(" ")));
         }
         if rep == 0 {
@@ -394,7 +417,7 @@ fn tier_figures(
         end_to_end: Vec::new(),
         peers: None,
     };
-    if tier != Tier::Xl {
+    if tier != Tier::Xl && !args.diff_only {
         say!("bench: {} — reading {path_s}", tier.name());
         let (parse, set) = time_reps(if big { 1 } else { args.reps }, || {
             read_all(&path, policy, as_at)
@@ -474,6 +497,34 @@ fn tier_figures(
             with(&[s("--ptl"), o("ptl.csv"), s("--summary")]),
             e2e_reps,
         )?);
+        if args.diff_with.is_file() {
+            say!("bench: {} — pal diff end to end", tier.name());
+            let policy_dir = args
+                .policy
+                .parent()
+                .map_or_else(|| s("."), |d| d.display().to_string());
+            figures.end_to_end.push(end_to_end_ok(
+                DIFF,
+                vec![
+                    s("diff"),
+                    args.policy.display().to_string(),
+                    args.diff_with.display().to_string(),
+                    s("--policy-path"),
+                    policy_dir,
+                    s("--events"),
+                    path_s.clone(),
+                    s("--as-at"),
+                    as_at.to_string(),
+                    s("--format"),
+                    s("json"),
+                ],
+                e2e_reps,
+                &[0, 1],
+            )?);
+        }
+    }
+    if args.diff_only {
+        return Ok(figures);
     }
     figures.end_to_end.push(end_to_end(
         "CSV → JSONL, streaming",
@@ -498,6 +549,9 @@ fn tier_figures(
     }
     Ok(figures)
 }
+
+/// The name of the `pal diff` end-to-end measurement.
+const DIFF: &str = "pal diff → JSON report";
 
 fn ratio(a: f64, b: f64) -> String {
     if b > 0.0 {
@@ -562,6 +616,13 @@ fn targets(tiers: &[TierFigures]) -> Vec<(String, String)> {
             }
         }
         let e2e = |what: &str| t.end_to_end.iter().find(|e| e.what == what);
+        if let (Some(d), Some(r)) = (e2e(DIFF), e2e("CSV → JSONL")) {
+            let x = d.time.median_s / r.time.median_s.max(1e-12);
+            out.push((
+                format!("{}: pal diff < 2× one pal run (CSV → JSONL)", t.tier.name()),
+                format!("{x:.2}× — {}", if x < 2.0 { "met" } else { "NOT met" }),
+            ));
+        }
         if t.tier == Tier::M {
             for what in ["CSV → PTL + summary", "CSV → PTL + summary, streaming"] {
                 if let Some(e) = e2e(what) {
@@ -675,7 +736,11 @@ fn write_table(r: &Report, out: &mut dyn Write) -> std::io::Result<()> {
             writeln!(
                 out,
                 "  {:<40} {:<28} peak RSS {}",
-                format!("pal run {}", e.what),
+                if e.what.starts_with("pal ") {
+                    e.what.to_string()
+                } else {
+                    format!("pal run {}", e.what)
+                },
                 e.time.display(),
                 e.peak_rss_mib
                     .map(|m| format!("{m:.0} MiB"))

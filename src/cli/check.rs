@@ -3,7 +3,7 @@
 use super::{color_stdout, default_paths, EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use pal_engine::io::render::{render, Format};
 use pal_engine::services::output::{check_outputs, write_file};
-use pal_engine::services::project::check_paths_with;
+use pal_engine::services::project::check_paths_with_maps;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -24,6 +24,10 @@ pub struct CheckArgs {
     /// human form on the terminal and SARIF for code scanning).
     #[arg(long, value_name = "FILE")]
     pub sarif: Option<PathBuf>,
+    /// Also check this mapping file against each policy checked (repeatable): every column,
+    /// code and value it names against the policy's schema.
+    #[arg(long = "map", value_name = "FILE")]
+    pub map: Vec<PathBuf>,
     /// Treat warnings as errors (exit 1 if there are any).
     #[arg(long)]
     pub deny_warnings: bool,
@@ -36,7 +40,7 @@ fn parse_format(s: &str) -> Result<Format, String> {
 /// Runs `pal check`.
 pub fn run(args: &CheckArgs, out: &mut dyn Write) -> u8 {
     let paths = default_paths(&args.paths);
-    let checked = check_paths_with(&paths, &args.policy_path);
+    let checked = check_paths_with_maps(&paths, &args.policy_path, &args.map);
     let text = render(
         &checked.diagnostics,
         &checked.sources,

@@ -3,6 +3,7 @@
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use crate::measure::{peak_rss_bytes, Phases};
 use chrono::NaiveDate;
+use pal_engine::base::source::SourceMap;
 use pal_engine::io::events::{EventSet, InputFormat, PgQuery, ReadError, Rejection};
 use pal_engine::io::pg::{redact_url, url_has_password, PgConnection};
 use pal_engine::io::render::{render, Format};
@@ -12,7 +13,9 @@ use pal_engine::io::report::{self, ResultFormat};
 use pal_engine::io::sinks::parquet::ParquetSink;
 use pal_engine::io::sinks::ColumnType;
 use pal_engine::model::ir::Policy;
+use pal_engine::model::mapping::InputMapping;
 use pal_engine::services::batch::{self, Input, ResultSink, Sinks};
+use pal_engine::services::mapping::{self, MappingError};
 use pal_engine::services::output::{check_outputs, OutputFile};
 use pal_engine::services::project::load_policy_with;
 use std::io::{IsTerminal, Write};
@@ -73,6 +76,11 @@ pub struct RunArgs {
     /// its rows replaced in one transaction, so a failed run leaves it as it was).
     #[arg(long, value_name = "TABLE")]
     pub ptl_table: Option<String>,
+    /// The extract's own shape: a mapping the policy declares (by name), or a mapping file
+    /// (`examples/mappings/wlmds.pal`); `none` reads PAL's own columns. Default: the policy's
+    /// mapping if it declares exactly one, else PAL's own columns.
+    #[arg(long = "map", value_name = "NAME|FILE")]
+    pub map: Option<String>,
     /// The report date (YYYY-MM-DD). Default: today, read once here and printed with the results.
     #[arg(long, value_parser = parse_date_arg)]
     pub as_at: Option<NaiveDate>,
@@ -258,7 +266,7 @@ fn is_parquet(path: &Path) -> bool {
 }
 
 /// Opens the events file named on the command line.
-fn open_input(path: &Path, input_format: Option<&str>) -> Result<Input, (u8, String)> {
+pub(crate) fn open_input(path: &Path, input_format: Option<&str>) -> Result<Input, (u8, String)> {
     if input_format.map_or(is_parquet(path), |f| f.eq_ignore_ascii_case("parquet")) {
         return Input::parquet(path).map_err(|e| (read_error(&e), e.to_string()));
     }
@@ -271,10 +279,42 @@ fn open_input(path: &Path, input_format: Option<&str>) -> Result<Input, (u8, Str
     })
 }
 
-fn read_error(e: &ReadError) -> u8 {
+pub(crate) fn read_error(e: &ReadError) -> u8 {
     match e {
         ReadError::Strict(_) => EXIT_FINDINGS,
         ReadError::Io(_) | ReadError::Header(_) => EXIT_UNREADABLE,
+    }
+}
+
+/// The mapping `--map` chooses (see `services::mapping::choose`), or the exit code after
+/// printing why there is none.
+pub(crate) fn choose_mapping(
+    policy: &Policy,
+    map: Option<&str>,
+) -> Result<Option<InputMapping>, u8> {
+    let mut sources = SourceMap::new();
+    match mapping::choose(policy, map, &mut sources) {
+        Ok(m) => Ok(m),
+        Err(MappingError::Usage(msg)) => {
+            say!("error: {msg}");
+            Err(EXIT_USAGE)
+        }
+        Err(MappingError::Unreadable(diags) | MappingError::Findings(diags)) => {
+            say_text!(
+                "{}",
+                render(
+                    &diags,
+                    &sources,
+                    Format::Human,
+                    std::io::stderr().is_terminal()
+                )
+            );
+            Err(if pal_engine::services::project::unreadable_input(&diags) {
+                EXIT_UNREADABLE
+            } else {
+                EXIT_FINDINGS
+            })
+        }
     }
 }
 
@@ -289,13 +329,16 @@ pub(crate) fn read_input(
     batch::read(input, policy, as_at, false).map_err(|e| (read_error(&e), e.to_string()))
 }
 
-fn print_rejection(r: &Rejection) {
+pub(crate) fn print_rejection(r: &Rejection) {
     say!("{}: rejected: {}", r.place(), r.reason);
 }
 
 /// Loads the policy and names the files it was read from (the root and what it imports or
 /// extends), or prints why not and gives the exit code.
-fn load_with_files(path: &Path, policy_path: &[PathBuf]) -> Result<(Policy, Vec<PathBuf>), u8> {
+pub(crate) fn load_with_files(
+    path: &Path,
+    policy_path: &[PathBuf],
+) -> Result<(Policy, Vec<PathBuf>), u8> {
     match load_policy_with(path, policy_path) {
         Ok((sources, policy, _)) => Ok((
             policy,
@@ -400,8 +443,12 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         Some(Ok(c)) => Some(c),
         None => None,
     };
+    let mapping = match choose_mapping(&policy, args.map.as_deref()) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
     let input = match open_events(args) {
-        Ok(i) => i,
+        Ok(i) => i.with_mapping(mapping),
         Err((code, msg)) => {
             say!("error: {msg}");
             return code;

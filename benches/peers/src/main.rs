@@ -142,6 +142,7 @@ fn read(path: &Path, policy: &Policy, as_at: NaiveDate) -> Result<Vec<PathwayEve
         std::fs::File::open(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     let opts = ReadOptions {
         schema: &policy.schema,
+        mapping: None,
         as_at: Some(as_at),
         strict: false,
     };

@@ -12,12 +12,14 @@
 //! | [`runtime`] | the evaluator and the test runner: pure functions of policy, events, as-at |
 //! | [`io`] | event readers, result writers, reports, diagnostic renderers |
 //! | [`services`] | what a front end calls: projects of policies, the batch run, the REPL session |
+//! | [`ide`] | what an editor asks: diagnostics, hover, definitions, references, completion, outline, fixes, test runs |
 //!
 //! The command line, the REPL's terminal, the synthetic-data generator and the benchmark live
 //! in other crates of the workspace and call this one.
 
 pub mod base;
 pub mod front;
+pub mod ide;
 pub mod io;
 pub mod model;
 pub mod runtime;

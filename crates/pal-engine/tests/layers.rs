@@ -17,6 +17,12 @@ const LAYERS: &[(&str, &[&str])] = &[
         "services",
         &["base", "model", "syntax", "front", "runtime", "io"],
     ),
+    (
+        "ide",
+        &[
+            "base", "model", "syntax", "front", "runtime", "io", "services",
+        ],
+    ),
 ];
 
 /// Layers that do no input or output and read no clock: the same inputs give the same answer.

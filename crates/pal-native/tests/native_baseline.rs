@@ -47,6 +47,7 @@ fn native(policy: &Policy) -> NativeRde {
 fn read(policy: &Policy, bytes: &[u8], name: &str, format: InputFormat) -> EventSet {
     let opts = ReadOptions {
         schema: &policy.schema,
+        mapping: None,
         as_at: None,
         strict: false,
     };

@@ -26,6 +26,11 @@ use std::collections::BTreeMap;
 use std::io::{self, BufWriter, Write};
 use std::ops::Range;
 
+/// The generator's version: bumped whenever the same options give different bytes, so that
+/// extracts cached by file name (`pal bench`'s tiers) are generated again. 2: referral
+/// grading, appointment slot issues, clinic-outcome status codes, status-only pathways.
+pub const GENERATOR_VERSION: u32 = 2;
+
 /// The output format of [`generate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SynthFormat {

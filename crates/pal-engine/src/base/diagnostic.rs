@@ -169,6 +169,12 @@ pub enum Code {
     E0303,
     /// `E0304`: see [`CODES`].
     E0304,
+    /// `E0401`: see [`CODES`].
+    E0401,
+    /// `E0402`: see [`CODES`].
+    E0402,
+    /// `E0403`: see [`CODES`].
+    E0403,
     /// `W0001`: see [`CODES`].
     W0001,
     /// `W0002`: see [`CODES`].
@@ -222,6 +228,9 @@ impl Code {
         Code::E0302,
         Code::E0303,
         Code::E0304,
+        Code::E0401,
+        Code::E0402,
+        Code::E0403,
         Code::W0001,
         Code::W0002,
         Code::W0003,
@@ -266,6 +275,9 @@ impl Code {
             Code::E0302 => "E0302",
             Code::E0303 => "E0303",
             Code::E0304 => "E0304",
+            Code::E0401 => "E0401",
+            Code::E0402 => "E0402",
+            Code::E0403 => "E0403",
             Code::W0001 => "W0001",
             Code::W0002 => "W0002",
             Code::W0003 => "W0003",
@@ -581,6 +593,36 @@ e.g. an event dated after `as at`, an expectation about an unknown clock, or abo
 obligation no rule of the policy produces (`expect no outcome rebok` would pass whatever happens).",
         example: "test \"t\" { 2025-01-06 referral_received {} as at 2024-01-01 expect rtt running }",
         fix: "test \"t\" { 2025-01-06 referral_received {} as at 2025-03-31 expect rtt running }",
+    },
+    CodeInfo {
+        code: Code::E0401,
+        title: "invalid input mapping",
+        explanation: "A `mapping` declaration says how a trust's own extract gives PAL's events: \
+which column gives the pathway id, the date and the event type (`pathway_id from \"…\"`, \
+`date from \"…\"`, `event from \"…\"`), and which give fields (`field NAME from \"…\"`). \
+Each of the three core columns must be named, and only they are written without `field`.",
+        example: "mapping pas {\n  pathway_id from \"PATIENT_PATHWAY_IDENTIFIER\"\n  event from \"ACTIVITY\"\n}",
+        fix: "mapping pas {\n  pathway_id from \"PATIENT_PATHWAY_IDENTIFIER\"\n  date from \"ACTIVITY_DATE\" format \"DD/MM/YYYY\"\n  event from \"ACTIVITY\"\n}",
+    },
+    CodeInfo {
+        code: Code::E0402,
+        title: "mapped twice",
+        explanation: "A mapping gives each column of PAL's shape once, and a value map gives each \
+local code one meaning. A code listed in two arms (or a field mapped from two columns) would \
+make the reading depend on which one wins.",
+        example: "field priority from \"PRIORITY_TYPE_CODE\" { \"1\" => routine, \"1\" => urgent }",
+        fix: "field priority from \"PRIORITY_TYPE_CODE\" { \"1\" => routine, \"2\" => urgent }",
+    },
+    CodeInfo {
+        code: Code::E0403,
+        title: "date format not understood",
+        explanation: "A mapping's `format` says how a PAS writes its dates, from the tokens `YYYY` \
+(four-digit year), `MM`/`M` (month, two digits / one or two), `DD`/`D` (day), and for a time part \
+`hh`, `mm`, `ss` and `fff` (fractions of a second; the time is checked and ignored). Other \
+characters that are not letters stand for themselves. Several formats are tried in order: \
+`format \"DD/MM/YYYY hh:mm\" or \"DD/MM/YYYY\"`.",
+        example: "date from \"ACTIVITY_DATE\" format \"dd/mm/yy\"",
+        fix: "date from \"ACTIVITY_DATE\" format \"DD/MM/YYYY\"",
     },
     CodeInfo {
         code: Code::W0001,

@@ -277,6 +277,27 @@ pub fn load_with(
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
 ) -> LoadedPolicy {
+    load_with_overlays(root, access, &Overlays::default(), sources, diags)
+}
+
+/// Texts that stand in for files on disk: an editor's unsaved buffers, keyed by the file's
+/// absolute path (with `.` and `..` resolved lexically; see [`overlay_key`]). The loader takes
+/// an overlay's text instead of reading the file; everything else about loading is unchanged.
+pub type Overlays = std::collections::HashMap<PathBuf, String>;
+
+/// The key under which [`Overlays`] holds the text for `path`.
+pub fn overlay_key(path: &Path) -> PathBuf {
+    absolute(path)
+}
+
+/// [`load_with`], taking the text of any file in `overlays` from there instead of from disk.
+pub fn load_with_overlays(
+    root: &Path,
+    access: &PolicyAccess,
+    overlays: &Overlays,
+    sources: &mut SourceMap,
+    diags: &mut Vec<Diagnostic>,
+) -> LoadedPolicy {
     let mut loader = Loader {
         sources,
         diags,
@@ -286,6 +307,7 @@ pub fn load_with(
         access,
         recovered: Vec::new(),
         lost: Vec::new(),
+        overlays,
     };
     loader.visit(root, None);
     let name = loader
@@ -335,6 +357,7 @@ pub fn load_text_with(
     diags: &mut Vec<Diagnostic>,
 ) -> LoadedPolicy {
     let id = sources.add(name, text);
+    let no_overlays = Overlays::default();
     let mut loader = Loader {
         sources,
         diags,
@@ -344,6 +367,7 @@ pub fn load_text_with(
         access,
         recovered: Vec::new(),
         lost: Vec::new(),
+        overlays: &no_overlays,
     };
     let path = dir.join(name);
     loader.visit_parsed(id, &path, None);
@@ -409,6 +433,8 @@ struct Loader<'a> {
     access: &'a PolicyAccess,
     recovered: Vec<FileId>,
     lost: Vec<String>,
+    /// Unsaved texts that stand in for files.
+    overlays: &'a Overlays,
 }
 
 fn canonical(path: &Path) -> PathBuf {
@@ -468,7 +494,16 @@ impl Loader<'_> {
                 .push(self.refusal(path, span, &why, "import or extend"));
             return;
         }
-        let id = match read_source(path, via, self.sources) {
+        let overlay = if self.overlays.is_empty() {
+            None
+        } else {
+            self.overlays.get(&overlay_key(path))
+        };
+        let read = match overlay {
+            Some(text) => Ok(self.sources.add(path.display().to_string(), text.as_str())),
+            None => read_source(path, via, self.sources),
+        };
+        let id = match read {
             Ok(id) => id,
             Err(d) => {
                 let d = match via {

@@ -2,6 +2,7 @@
 //! PTL, summary, explain timelines) and the diagnostic renderers.
 
 pub mod events;
+pub mod pas_view;
 pub mod pg;
 pub mod render;
 pub mod report;

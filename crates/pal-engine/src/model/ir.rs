@@ -46,6 +46,9 @@ pub struct Policy {
     /// The built-in enum of stop and nullify reasons (`rtt.reason`): every reason the policy's
     /// actions name.
     pub stop_reasons: crate::base::value::EnumId,
+    /// Input mappings declared in the policy's files (`mapping NAME { … }`), checked against
+    /// the schema.
+    pub mappings: Vec<crate::model::mapping::InputMapping>,
 }
 
 impl Policy {

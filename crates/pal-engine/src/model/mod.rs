@@ -5,5 +5,6 @@
 pub mod calendar;
 pub mod event;
 pub mod ir;
+pub mod mapping;
 pub mod schema;
 pub mod status;

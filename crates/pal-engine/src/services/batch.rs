@@ -17,6 +17,7 @@ use crate::io::report::ptl::{PtlRow, PtlSpec};
 use crate::io::report::summary::{Summary, SummaryBuilder};
 use crate::io::report::{self, ResultFormat};
 use crate::model::ir::Policy;
+use crate::model::mapping::InputMapping;
 use crate::runtime::eval::{Evaluator, PathwayResult};
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -37,6 +38,8 @@ pub struct Input {
     pub name: String,
     /// The rows.
     pub source: Source,
+    /// The extract's own shape, when it is not PAL's (`pal run --map`).
+    pub mapping: Option<InputMapping>,
 }
 
 /// Where an extract's rows come from.
@@ -58,6 +61,7 @@ impl Input {
         Input {
             name: name.to_string(),
             source: Source::Text { format, reader },
+            mapping: None,
         }
     }
 
@@ -66,6 +70,7 @@ impl Input {
         Input {
             name: source.name().to_string(),
             source: Source::Table(source),
+            mapping: None,
         }
     }
 
@@ -124,6 +129,11 @@ impl Input {
             Box::new(io::BufReader::with_capacity(1 << 20, file)),
         ))
     }
+
+    /// The same input, read through `mapping` (the extract's own columns, codes and dates).
+    pub fn with_mapping(self, mapping: Option<InputMapping>) -> Input {
+        Input { mapping, ..self }
+    }
 }
 
 /// How a batch run reads and evaluates.
@@ -166,7 +176,7 @@ pub struct Sinks<'w> {
 }
 
 /// The row account of a run: every row is evaluated, rejected or after the as-at date.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
     /// Rows read (excluding the header).
     pub rows_read: u64,
@@ -178,6 +188,19 @@ pub struct Counts {
     pub rows_after_as_at: u64,
     /// Pathways evaluated.
     pub pathways: u64,
+}
+
+impl Counts {
+    /// The row account of an extract read whole (pathways not yet evaluated: 0).
+    pub fn of(set: &EventSet) -> Counts {
+        Counts {
+            rows_read: set.rows_read,
+            rows_evaluated: set.rows_evaluated,
+            rows_rejected: set.rejected.len() as u64,
+            rows_after_as_at: set.rows_after_as_at,
+            pathways: 0,
+        }
+    }
 }
 
 /// Time spent in each phase. In a streaming run reading overlaps evaluation.
@@ -305,6 +328,7 @@ pub fn read(
 ) -> Result<EventSet, ReadError> {
     let opts = ReadOptions {
         schema: &policy.schema,
+        mapping: input.mapping.as_ref(),
         as_at: Some(as_at),
         strict,
     };
@@ -334,6 +358,33 @@ pub fn run_with(
     sinks: Sinks,
     ptl: Option<PtlSpec>,
 ) -> Result<Outcome, Error> {
+    run_gathering(policy, input, options, sinks, ptl, &mut |_, _| {})
+}
+
+/// Told of each evaluated pathway with its events, in input order, after the sinks' own
+/// gathering (the monthly returns and the HTML report read both).
+pub type OnPathway<'v> = &'v mut dyn FnMut(&PathwayEvents, &PathwayResult);
+
+/// [`run`], also telling `on_pathway` of every pathway evaluated, with its events and result,
+/// in input order.
+pub fn run_visiting(
+    policy: &Policy,
+    input: Input,
+    options: &Options,
+    sinks: Sinks,
+    on_pathway: OnPathway,
+) -> Result<Outcome, Error> {
+    run_gathering(policy, input, options, sinks, None, on_pathway)
+}
+
+fn run_gathering(
+    policy: &Policy,
+    input: Input,
+    options: &Options,
+    sinks: Sinks,
+    ptl: Option<PtlSpec>,
+    on_pathway: OnPathway,
+) -> Result<Outcome, Error> {
     let ev = Evaluator::new(policy);
     let ptl = ptl.or_else(|| {
         sinks
@@ -341,6 +392,7 @@ pub fn run_with(
             .map(|c| PtlSpec::unchecked(policy, &c, PtlSpec::default_columns(policy)))
     });
     let mut state = Gathering {
+        on_pathway,
         results: sinks.results,
         table: Vec::new(),
         ptl: ptl.map(|spec| (spec, Vec::new())),
@@ -377,7 +429,8 @@ pub fn run_with(
 }
 
 /// Everything a run writes or gathers, fed batch by batch in input order.
-struct Gathering<'w> {
+struct Gathering<'w, 'v> {
+    on_pathway: OnPathway<'v>,
     results: ResultSink<'w>,
     table: Vec<PathwayResult>,
     ptl: Option<(PtlSpec, Vec<PtlRow>)>,
@@ -394,7 +447,7 @@ struct Evaluated {
     ptl: Option<PtlRow>,
 }
 
-impl Gathering<'_> {
+impl Gathering<'_, '_> {
     /// Evaluates a batch in parallel (encoding results and PTL rows as it goes), then hands it
     /// on in order.
     fn process(
@@ -437,8 +490,9 @@ impl Gathering<'_> {
                 }
             }
         }
-        for e in &mut done {
+        for (p, e) in batch.iter().zip(&mut done) {
             self.pathways += 1;
+            (self.on_pathway)(p, &e.result);
             if let Some(s) = &mut self.summary {
                 s.add(&e.result);
             }
@@ -510,13 +564,7 @@ fn run_whole(
             p(state.pathways, Some(total));
         }
     }
-    let counts = Counts {
-        rows_read: set.rows_read,
-        rows_evaluated: set.rows_evaluated,
-        rows_rejected: set.rejected.len() as u64,
-        rows_after_as_at: set.rows_after_as_at,
-        pathways: 0,
-    };
+    let counts = Counts::of(&set);
     // Millions of events take a while to free: share it among the workers.
     set.pathways.into_par_iter().for_each(drop);
     Ok(counts)
@@ -535,6 +583,7 @@ fn run_streaming(
 ) -> Result<Counts, Error> {
     let opts = ReadOptions {
         schema: &policy.schema,
+        mapping: input.mapping.as_ref(),
         as_at: Some(options.as_at),
         strict: options.strict,
     };

@@ -135,6 +135,31 @@ pub fn check_paths_with(paths: &[PathBuf], policy_path: &[PathBuf]) -> CheckRun 
     run
 }
 
+/// [`check_paths_with`], and also each mapping file of `maps` against every policy that
+/// compiled (`pal check POLICY --map FILE`).
+pub fn check_paths_with_maps(
+    paths: &[PathBuf],
+    policy_path: &[PathBuf],
+    maps: &[PathBuf],
+) -> CheckRun {
+    let mut run = check_paths_with(paths, policy_path);
+    for map in maps {
+        for root in &run.roots {
+            let Some(policy) = &root.policy else { continue };
+            match crate::services::mapping::load_file(map, policy, &mut run.sources) {
+                Ok(_) => {}
+                Err(crate::services::mapping::MappingError::Findings(d))
+                | Err(crate::services::mapping::MappingError::Unreadable(d)) => {
+                    run.diagnostics.extend(d)
+                }
+                Err(crate::services::mapping::MappingError::Usage(_)) => {}
+            }
+        }
+    }
+    dedupe_and_sort(&mut run.diagnostics, &run.sources);
+    run
+}
+
 /// Whether `diags` say that input named on the command line could not be read (exit code 3):
 /// a path with no file, a device, a file over its limit, or a file that is not text. A file
 /// that a policy names in `extends`, `import` or `holidays` and that cannot be used — missing,
@@ -157,7 +182,11 @@ pub fn unreadable_input(diags: &[Diagnostic]) -> bool {
 /// checked, so a typo in one rule does not hide a type error in the next. Only errors are kept
 /// (lints of a half-parsed policy are noise), none that names what a broken item would have
 /// declared, and the policy does not run.
-fn check_loaded(loaded: &LoadedPolicy, sources: &SourceMap, load_diags: &[Diagnostic]) -> Checked {
+pub fn check_loaded(
+    loaded: &LoadedPolicy,
+    sources: &SourceMap,
+    load_diags: &[Diagnostic],
+) -> Checked {
     let nothing = || Checked {
         policy: None,
         diagnostics: Vec::new(),

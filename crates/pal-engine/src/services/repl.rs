@@ -76,6 +76,7 @@ Commands:
   :rules              the policy's rules: what triggers each, its description, citation
   :params             the parameters and their values (with the session's `:set`s)
   :show NAME          a rule, parameter, clock, event type or definition as declared
+  :diff FILE          how this pathway would go under another policy, side by side
   :set PARAM = VALUE  what-if a parameter for this session (says the old and new value)
   :undo  :reset       take back the last step / start a fresh pathway
   :load FILE  :reload load a policy / reload it after editing
@@ -225,6 +226,7 @@ impl Session {
             "timeline" => self.timeline(),
             "why" => self.why(arg),
             "whynot" => self.why_not(arg),
+            "diff" => self.diff(arg),
             "undo" => match self.undo.pop() {
                 Some(prev) => {
                     self.pathway = prev;
@@ -686,6 +688,7 @@ impl Session {
                 name,
                 policy.rules.iter().map(|r| r.name.as_str()),
             );
+            self.failures += 1;
             return format!(
                 "no rule `{name}`{}",
                 hint.map(|h| format!(" ({h})")).unwrap_or_default()
@@ -1263,4 +1266,75 @@ pub fn clocks_line(r: &PathwayResult) -> String {
         })
         .collect::<Vec<_>>()
         .join(" | ")
+}
+
+impl Session {
+    /// `:diff FILE`: the session's pathway under another policy (loaded with the session's
+    /// policy path), compared with the session's policy: what differs, and the two timelines
+    /// side by side. Parameters set in the session are set in the other policy too (by name).
+    fn diff(&self, arg: &str) -> String {
+        use crate::services::diff::{compare, render, structural, timeline};
+        if arg.is_empty() {
+            return "`:diff` needs a policy file: `:diff policies/variants/strict_trust.pal`"
+                .into();
+        }
+        let Some(policy) = self.policy.as_ref() else {
+            return "no policy loaded".into();
+        };
+        let path = Path::new(arg);
+        let other = match crate::services::project::load_policy_with(path, &self.search_path) {
+            Ok((_, p, _)) => p,
+            Err((sources, diags)) => {
+                return format!(
+                    "{}`{arg}` has errors: nothing compared",
+                    render(&diags, &sources, Format::Human, self.color)
+                )
+            }
+        };
+        if let Some(why) = structural::schema_difference(&policy.schema, &other.schema) {
+            return format!("error: `{arg}` reads events differently ({why}): nothing compared");
+        }
+        let Some(ev) = self.evaluator() else {
+            return "no policy loaded".into();
+        };
+        let mut ev_other = Evaluator::new(&other);
+        for (p, v, d) in &self.pathway.sets {
+            let Some(name) = policy.params.get(*p as usize).map(|x| &x.name) else {
+                continue;
+            };
+            if let Some(q) = other.param_id(name) {
+                ev_other.set_param(q, v.clone(), d.clone());
+            }
+        }
+        let (events, attrs, as_at) = (&self.pathway.events, &self.pathway.attributes, self.as_at());
+        // The session's policy is named after its file (its compiled name is the session's).
+        let this = self
+            .policy_path
+            .as_deref()
+            .and_then(Path::file_stem)
+            .map_or(policy.name.clone(), |s| s.to_string_lossy().to_string());
+        let a = ev.run("repl", events, attrs, as_at, false);
+        let b = ev_other.run("repl", events, attrs, as_at, false);
+        let mut out = String::new();
+        match compare(&a, &b) {
+            None => {
+                let _ = write!(
+                    out,
+                    "the same under {} as under {this}: {}",
+                    other.name,
+                    clocks_line(&b)
+                );
+            }
+            Some(d) => {
+                let _ = writeln!(out, "under {} (new) instead of {this} (old):", other.name);
+                render::pathway_diff(&d, "  ", &mut out);
+                let t = timeline::side_by_side(&ev, &ev_other, "repl", events, attrs, as_at);
+                render::timeline(&t, &this, &other.name, "", &mut out);
+                while out.ends_with('\n') {
+                    out.pop();
+                }
+            }
+        }
+        out
+    }
 }

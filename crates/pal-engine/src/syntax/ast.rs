@@ -82,6 +82,8 @@ pub enum Item {
     Test(TestDecl),
     /// `same_day_order { dna, discharged }`: the order of these event types on one date.
     SameDayOrder(Vec<Ident>, Span),
+    /// `mapping wlmds { pathway_id from "…" … }`: how a trust's extract gives PAL's events.
+    Mapping(MappingDecl),
 }
 
 impl Item {
@@ -102,8 +104,76 @@ impl Item {
             Item::Disable(d) => d.span,
             Item::Test(d) => d.span,
             Item::SameDayOrder(_, span) => *span,
+            Item::Mapping(d) => d.span,
         }
     }
+}
+
+/// `mapping wlmds "…" { pathway_id from "PATIENT_PATHWAY_IDENTIFIER" … }`.
+#[derive(Debug, Clone)]
+pub struct MappingDecl {
+    /// The mapping's name.
+    pub name: Ident,
+    /// Optional description.
+    pub description: Option<StrLit>,
+    /// Its entries, in source order.
+    pub entries: Vec<MapEntry>,
+    /// Whole declaration.
+    pub span: Span,
+}
+
+/// `field priority from "PRIORITY_TYPE_CODE" { "1" => routine }`, or a core column
+/// (`pathway_id`, `date`, `event`) `from "…"`.
+#[derive(Debug, Clone)]
+pub struct MapEntry {
+    /// What the column gives.
+    pub target: MapTarget,
+    /// The source column's name.
+    pub column: StrLit,
+    /// `format "DD/MM/YYYY" or "…"`: date formats, tried in order.
+    pub formats: Vec<StrLit>,
+    /// `{ "CODE" => VALUE, … }`: local codes and what they mean.
+    pub values: Option<ValueMap>,
+    /// Whole entry.
+    pub span: Span,
+}
+
+/// What a mapped column gives.
+#[derive(Debug, Clone)]
+pub enum MapTarget {
+    /// `pathway_id`, `date` or `event` (any other bare name is reported by the checker).
+    Core(Ident),
+    /// `field NAME`: a field of the event types that declare it.
+    Field(Ident),
+}
+
+impl MapTarget {
+    /// The name written.
+    pub fn ident(&self) -> &Ident {
+        match self {
+            MapTarget::Core(i) | MapTarget::Field(i) => i,
+        }
+    }
+}
+
+/// `{ "1" => routine, "2" | "02" => urgent }`.
+#[derive(Debug, Clone)]
+pub struct ValueMap {
+    /// The arms, in source order.
+    pub arms: Vec<MapArm>,
+    /// From `{` to `}`.
+    pub span: Span,
+}
+
+/// `"2" | "02" => urgent`.
+#[derive(Debug, Clone)]
+pub struct MapArm {
+    /// The local codes.
+    pub codes: Vec<StrLit>,
+    /// What they mean: an event type (for `event`) or a value of the field's type.
+    pub value: Literal,
+    /// Whole arm.
+    pub span: Span,
 }
 
 /// `enum appointment_kind { first, follow_up }`.

@@ -45,7 +45,7 @@ fn friendly(rule: Rule) -> Option<&'static str> {
         extends_clause => "`extends`",
         import_decl | enum_decl | pathway_decl | event_decl | clock_decl | calendar_decl
         | param_decl | set_decl | def_decl | rule_decl | exception_decl | disable_decl
-        | test_decl | same_day_decl => "a declaration (`rule`, `exception`, `param`, `event`, `test`, …)",
+        | test_decl | same_day_decl | mapping_decl => "a declaration (`rule`, `exception`, `param`, `event`, `test`, …)",
         field_decl => "a field such as `appointment: appointment_kind`",
         spread => "`..pathway`",
         calendar_setting => "`holidays` or `month_end`",
@@ -105,6 +105,13 @@ fn friendly(rule: Rule) -> Option<&'static str> {
         kw_where => "`where`",
         kw_within => "`within`",
         kw_period => "`period`",
+        map_entry | map_field => {
+            "a mapping entry such as `pathway_id from \"COLUMN\"` or `field priority from \"COLUMN\"`"
+        }
+        map_format | kw_format => "`format \"DD/MM/YYYY\"`",
+        value_map => "`{ \"CODE\" => VALUE, … }`",
+        map_arm => "`\"CODE\" => VALUE`",
+        kw_field => "`field`",
         _ => return None,
     })
 }

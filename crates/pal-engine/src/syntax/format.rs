@@ -596,6 +596,7 @@ impl Fmt<'_> {
             Item::SameDayOrder(types, span) => {
                 self.name_list(text("same_day_order {"), types, *span)
             }
+            Item::Mapping(d) => self.mapping(d),
             Item::Pathway(d) => {
                 let close = self.close_of(d.span);
                 let parts = self.fields(&d.fields, None, close);
@@ -687,6 +688,50 @@ impl Fmt<'_> {
             })
             .collect();
         self.braces(head, parts, line(), close, false)
+    }
+
+    /// `mapping NAME "…" { entry per line }`.
+    fn mapping(&mut self, d: &MappingDecl) -> Doc {
+        let mut head = text(format!("mapping {}", d.name.name));
+        if let Some(desc) = &d.description {
+            head = head.append(text(" ")).append(self.str_lit(desc));
+        }
+        let close = self.close_of(d.span);
+        let mut parts = Vec::new();
+        for (i, e) in d.entries.iter().enumerate() {
+            let limit = d.entries.get(i + 1).map_or(close, |n| n.span.start);
+            parts.push(self.part(e.span.start, e.span.end, limit, |f| f.map_entry(e)));
+        }
+        self.braces(head.append(text(" {")), parts, hard(), close, true)
+    }
+
+    /// `field NAME from "COLUMN" format "…" or "…" { "CODE" => VALUE, … }`.
+    fn map_entry(&mut self, e: &MapEntry) -> Doc {
+        let mut d = match &e.target {
+            MapTarget::Core(i) => text(i.name.clone()),
+            MapTarget::Field(i) => text(format!("field {}", i.name)),
+        };
+        d = d.append(text(" from ")).append(self.str_lit(&e.column));
+        if !e.formats.is_empty() {
+            let fs: Vec<Doc> = e.formats.iter().map(|f| self.str_lit(f)).collect();
+            d = d
+                .append(text(" format "))
+                .append(RcDoc::intersperse(fs, text(" or ")));
+        }
+        if let Some(vm) = &e.values {
+            let close = self.close_of(vm.span);
+            let mut parts = Vec::new();
+            for (i, arm) in vm.arms.iter().enumerate() {
+                let limit = vm.arms.get(i + 1).map_or(close, |n| n.span.start);
+                parts.push(self.part(arm.span.start, arm.span.end, limit, |f| {
+                    let codes: Vec<Doc> = arm.codes.iter().map(|c| f.str_lit(c)).collect();
+                    RcDoc::intersperse(codes, text(" | "))
+                        .append(text(format!(" => {}", f.literal(&arm.value))))
+                }));
+            }
+            d = d.append(self.braces(text(" {"), parts, comma_or_newline(), close, false));
+        }
+        d
     }
 
     fn type_ref(&self, t: &TypeRef) -> String {

@@ -355,6 +355,7 @@ impl Builder {
                 })
             }
             Rule::same_day_decl => Item::SameDayOrder(self.idents(pair), span),
+            Rule::mapping_decl => Item::Mapping(self.mapping(pair)?),
             Rule::pathway_decl => Item::Pathway(PathwayDecl {
                 fields: pair
                     .into_inner()
@@ -576,6 +577,92 @@ impl Builder {
             dated: Vec::new(),
             span,
         }
+    }
+
+    fn mapping(&self, pair: Pair<Rule>) -> PResult<MappingDecl> {
+        let span = self.span(&pair);
+        let mut name = None;
+        let mut description = None;
+        let mut entries = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => name = Some(self.ident(p)),
+                Rule::description => description = first_inner(p).map(|s| self.string(s)),
+                Rule::map_entry => entries.push(self.map_entry(p)?),
+                _ => {}
+            }
+        }
+        Ok(MappingDecl {
+            name: name.unwrap_or_else(|| self.missing(span)),
+            description,
+            entries,
+            span,
+        })
+    }
+
+    fn map_entry(&self, pair: Pair<Rule>) -> PResult<MapEntry> {
+        let span = self.span(&pair);
+        let mut target = None;
+        let mut column = None;
+        let mut formats = Vec::new();
+        let mut values = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => target = Some(MapTarget::Core(self.ident(p))),
+                Rule::map_field => {
+                    let id = p
+                        .into_inner()
+                        .find(|q| q.as_rule() == Rule::ident)
+                        .map(|q| self.ident(q))
+                        .unwrap_or_else(|| self.missing(span));
+                    target = Some(MapTarget::Field(id));
+                }
+                Rule::string => column = Some(self.string(p)),
+                Rule::map_format => {
+                    formats = p
+                        .into_inner()
+                        .filter(|q| q.as_rule() == Rule::string)
+                        .map(|q| self.string(q))
+                        .collect();
+                }
+                Rule::value_map => {
+                    let vspan = self.span(&p);
+                    let mut arms = Vec::new();
+                    for arm in p.into_inner().filter(|q| q.as_rule() == Rule::map_arm) {
+                        let aspan = self.span(&arm);
+                        let mut codes = Vec::new();
+                        let mut value = None;
+                        for q in arm.into_inner() {
+                            match q.as_rule() {
+                                Rule::string => codes.push(self.string(q)),
+                                Rule::literal => value = Some(self.literal(q)?),
+                                _ => {}
+                            }
+                        }
+                        arms.push(MapArm {
+                            codes,
+                            value: value.unwrap_or(Literal {
+                                kind: LiteralKind::Name(None, String::new()),
+                                span: aspan,
+                            }),
+                            span: aspan,
+                        });
+                    }
+                    values = Some(ValueMap { arms, span: vspan });
+                }
+                _ => {}
+            }
+        }
+        Ok(MapEntry {
+            target: target.unwrap_or_else(|| MapTarget::Core(self.missing(span))),
+            column: column.unwrap_or(StrLit {
+                value: String::new(),
+                span,
+            }),
+            formats,
+            values,
+            span,
+        })
     }
 
     fn cite(&self, pair: Pair<Rule>) -> Vec<StrLit> {

@@ -28,6 +28,7 @@ const ITEM_KEYWORDS: &[&str] = &[
     "disable",
     "test",
     "same_day_order",
+    "mapping",
 ];
 
 fn starts_item(line: &str) -> bool {

@@ -42,7 +42,8 @@ fn poison() -> Typed {
     typed(Ty::Error, Ir::Const(Value::Unset))
 }
 
-const CLOCK_FIELDS: &[&str] = &[
+/// The fields of a clock (`rtt.open`).
+pub const CLOCK_FIELDS: &[&str] = &[
     "start",
     "stop",
     "status",
@@ -57,7 +58,8 @@ const CLOCK_FIELDS: &[&str] = &[
     "reason",
 ];
 
-const FUNCTIONS: &[&str] = &[
+/// The built-in functions.
+pub const FUNCTIONS: &[&str] = &[
     "count",
     "exists",
     "consecutive",

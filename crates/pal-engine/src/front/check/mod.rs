@@ -8,7 +8,12 @@
 mod expr;
 mod limits;
 pub mod lints;
+mod mapping;
+pub use mapping::check_mapping_file;
 pub mod repl;
+
+/// The fields every clock has (`rtt.open`) and the built-in functions, for editors' completion.
+pub use expr::{CLOCK_FIELDS, FUNCTIONS};
 mod tests;
 mod types;
 mod unit_tests;
@@ -116,6 +121,9 @@ pub(crate) struct Checker<'a> {
     /// Name → index of params, defs, clocks and rules, so a look-up is not a scan (150,000
     /// definitions would otherwise take quadratic time to check).
     names: std::cell::RefCell<[NameIndex; 4]>,
+    /// Checked `mapping` declarations, and where each is named.
+    mappings: Vec<crate::model::mapping::InputMapping>,
+    mapping_names: HashMap<String, Span>,
 }
 
 /// Which list a [`NameIndex`] covers.
@@ -184,6 +192,8 @@ impl<'a> Checker<'a> {
             tests: Vec::new(),
             disabled_spans: HashMap::new(),
             names: Default::default(),
+            mappings: Vec::new(),
+            mapping_names: HashMap::new(),
         }
     }
 
@@ -290,6 +300,31 @@ impl<'a> Checker<'a> {
             }
         }
         self.declare_same_day_order(loaded);
+        // Input mappings read only the schema.
+        for (_, item) in Self::items(loaded) {
+            if let Item::Mapping(m) = item {
+                if let Some(&first) = self.mapping_names.get(&m.name.name) {
+                    self.duplicate("mapping", &m.name, first);
+                    continue;
+                }
+                self.mapping_names.insert(m.name.name.clone(), m.name.span);
+                if self.schema.events.is_empty() {
+                    // A mapping file checked on its own: one finding, not one per name.
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::E0401,
+                            format!("mapping `{}` has no schema to be checked against", m.name.name),
+                        )
+                        .primary(m.name.span, "no event type is declared here")
+                        .help("a mapping file is checked with the policy it maps for: `pal check POLICY --map FILE`"),
+                    );
+                    continue;
+                }
+                if let Some(im) = self.declare_mapping(m) {
+                    self.mappings.push(im);
+                }
+            }
+        }
         // 3. Calendar, clocks' names, parameters and their overrides.
         for (m, item) in Self::items(loaded) {
             if let Item::Calendar(c) = item {
@@ -1617,6 +1652,7 @@ impl<'a> Checker<'a> {
             meets,
             tests: self.tests,
             stop_reasons: self.stop_reason_enum,
+            mappings: self.mappings,
         }
     }
 }

@@ -2,12 +2,13 @@
 //! against the policy's schema (`docs/events.md`). Every row is evaluated, rejected with
 //! its file, line and reason, or counted as after the as-at date; none is dropped silently.
 
-use crate::base::suggest::did_you_mean;
-use crate::base::text::{excerpt, name_list};
-use crate::base::value::{parse_bool, parse_date, Duration, DurationKind, Value, ValueType};
+use crate::base::text::excerpt;
 use crate::model::event::Event;
-use crate::model::schema::{EventTypeId, FieldDef, Schema};
+use crate::model::mapping::InputMapping;
+use crate::model::schema::Schema;
 use chrono::NaiveDate;
+use csv_rows::csv_layout;
+use layout::CsvLayout;
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -16,6 +17,10 @@ use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::Path;
 
+mod cell;
+mod csv_rows;
+mod jsonl;
+mod layout;
 mod parquet;
 mod postgres;
 mod split;
@@ -146,6 +151,8 @@ pub struct ReadOptions<'a> {
     pub as_at: Option<NaiveDate>,
     /// Fail on the first rejected row.
     pub strict: bool,
+    /// The extract's own shape (column names, local codes, date formats), if it is not PAL's.
+    pub mapping: Option<&'a InputMapping>,
 }
 
 /// Why reading stopped.
@@ -192,252 +199,6 @@ enum Row<'a> {
     AfterAsAt,
 }
 
-/// Parses a cell's text as a value of `field`.
-fn parse_value(text: &str, field: &FieldDef, schema: &Schema) -> Result<Value, String> {
-    let t = text.trim();
-    let name = &field.name;
-    let shown = || excerpt(t);
-    match &field.ty {
-        ValueType::Bool => parse_bool(t).map(Value::Bool).ok_or_else(|| {
-            format!(
-                "field `{name}`: `{}` is not true/false (or Y/N, yes/no, 1/0)",
-                shown()
-            )
-        }),
-        ValueType::Int => t
-            .parse::<i64>()
-            .map(Value::Int)
-            .map_err(|_| format!("field `{name}`: `{}` is not a whole number", shown())),
-        ValueType::Date => parse_date(t).map(Value::Date).ok_or_else(|| {
-            format!(
-                "field `{name}`: `{}` is not a date (expected YYYY-MM-DD)",
-                shown()
-            )
-        }),
-        ValueType::String => Ok(Value::Str(t.into())),
-        ValueType::Duration(_) => parse_duration(t).map(Value::Duration).ok_or_else(|| {
-            format!(
-                "field `{name}`: `{}` is not a duration such as `3 weeks`",
-                shown()
-            )
-        }),
-        ValueType::Enum(e) => {
-            let en = schema.enum_def(*e);
-            match en.variants.iter().position(|v| v == t) {
-                Some(i) => Ok(Value::Enum(*e, i as u32)),
-                None => {
-                    let hint = did_you_mean(t, en.variants.iter().map(String::as_str))
-                        .map(|h| format!(" ({h})"))
-                        .unwrap_or_default();
-                    Err(format!(
-                        "field `{name}`: `{}` is not one of {}{hint}",
-                        shown(),
-                        en.variants.join(", ")
-                    ))
-                }
-            }
-        }
-        // The checker allows lists only as parameters, never as event fields.
-        ValueType::List(_) => Err(format!("field `{name}`: a list cannot be read from input")),
-    }
-}
-
-fn parse_duration(t: &str) -> Option<Duration> {
-    let mut parts = t.split_whitespace();
-    let n: i64 = parts.next()?.parse().ok()?;
-    let unit: Vec<&str> = parts.collect();
-    let (kind, factor) = match unit.join(" ").as_str() {
-        "day" | "days" => (DurationKind::Days, 1),
-        "week" | "weeks" => (DurationKind::Days, 7),
-        "month" | "months" => (DurationKind::Months, 1),
-        "year" | "years" => (DurationKind::Months, 12),
-        "working day" | "working days" => (DurationKind::WorkingDays, 1),
-        _ => return None,
-    };
-    Some(Duration {
-        kind,
-        amount: n.checked_mul(factor)?,
-    })
-}
-
-/// The columns of a CSV file, resolved against the schema once.
-struct CsvLayout {
-    pathway_id: usize,
-    date: usize,
-    event: usize,
-    names: Vec<String>,
-    /// Per event type: for each field, its column.
-    field_columns: Vec<Vec<Option<usize>>>,
-    /// Per event type: the non-core columns it does not declare.
-    undeclared: Vec<Vec<usize>>,
-}
-
-impl CsvLayout {
-    fn new(header: &csv::StringRecord, schema: &Schema) -> Result<CsvLayout, ReadError> {
-        let names: Vec<String> = header
-            .iter()
-            .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
-            .collect();
-        // Column → index, one pass (a million columns take a moment, not minutes).
-        let mut index: HashMap<&str, usize> = HashMap::with_capacity(names.len());
-        for (i, n) in names.iter().enumerate() {
-            if index.insert(n.as_str(), i).is_some() {
-                return Err(ReadError::Header(format!(
-                    "the header names column `{}` twice",
-                    excerpt(n)
-                )));
-            }
-        }
-        let find = |c: &str| index.get(c).copied();
-        let missing: Vec<&str> = ["pathway_id", "date", "event"]
-            .into_iter()
-            .filter(|c| find(c).is_none())
-            .collect();
-        if !missing.is_empty() {
-            return Err(ReadError::Header(format!(
-                "the header has no {} column{} (it has: {})",
-                missing
-                    .iter()
-                    .map(|m| format!("`{m}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if missing.len() == 1 { "" } else { "s" },
-                name_list(names.iter().map(String::as_str), 20)
-            )));
-        }
-        let (pathway_id, date, event) = match (find("pathway_id"), find("date"), find("event")) {
-            (Some(p), Some(d), Some(e)) => (p, d, e),
-            _ => return Err(ReadError::Header("missing core columns".into())),
-        };
-        let mut field_columns = Vec::new();
-        let mut undeclared = Vec::new();
-        for def in &schema.events {
-            let fields: HashSet<&str> = def.fields.iter().map(|f| f.name.as_str()).collect();
-            field_columns.push(def.fields.iter().map(|f| find(&f.name)).collect());
-            undeclared.push(
-                (0..names.len())
-                    .filter(|i| ![pathway_id, date, event].contains(i))
-                    .filter(|i| !fields.contains(names[*i].as_str()))
-                    .collect(),
-            );
-        }
-        Ok(CsvLayout {
-            pathway_id,
-            date,
-            event,
-            names,
-            field_columns,
-            undeclared,
-        })
-    }
-}
-
-/// Validates a row given its core cells and a way to fetch field cells.
-#[allow(clippy::too_many_arguments)]
-fn build_row<'p, 'c>(
-    opts: &ReadOptions,
-    file: &str,
-    line: u32,
-    seq: u32,
-    pathway_id: Option<&'p str>,
-    date: Option<&str>,
-    event: Option<&str>,
-    field: impl Fn(EventTypeId, usize) -> Option<&'c str>,
-    undeclared: impl Fn(EventTypeId) -> Vec<String>,
-) -> Row<'p> {
-    let schema = opts.schema;
-    // Pathway ids are kept exactly as given: ` P1` and `P1` would be two pathways, so an id
-    // with spaces around it is rejected rather than trimmed into another one (docs/data.md).
-    let pid = pathway_id.filter(|p| !p.trim().is_empty());
-    let reject = |reason: String| {
-        Row::Rejected(Rejection {
-            file: file.to_string(),
-            line,
-            pathway_id: pid.map(str::to_string),
-            reason,
-            row: None,
-        })
-    };
-    let Some(pid) = pid else {
-        return reject("missing `pathway_id`".into());
-    };
-    if pid.trim() != pid {
-        return reject(format!(
-            "`pathway_id` `{}` has spaces before or after it; ids are compared exactly",
-            excerpt(pid)
-        ));
-    }
-    let Some(date_text) = date.map(str::trim).filter(|d| !d.is_empty()) else {
-        return reject("missing `date`".into());
-    };
-    let Some(date) = parse_date(date_text) else {
-        return reject(format!(
-            "`date`: `{}` is not a date (expected YYYY-MM-DD)",
-            excerpt(date_text)
-        ));
-    };
-    let Some(event_name) = event.map(str::trim).filter(|e| !e.is_empty()) else {
-        return reject("missing `event`".into());
-    };
-    let Some((kind, def)) = schema.event(event_name) else {
-        let hint = did_you_mean(event_name, schema.event_index.keys().map(String::as_str))
-            .map(|h| format!(" ({h})"))
-            .unwrap_or_default();
-        return reject(format!(
-            "unknown event type `{}`{hint}",
-            excerpt(event_name)
-        ));
-    };
-    let extra = undeclared(kind);
-    if !extra.is_empty() {
-        return reject(if extra.len() == 1 {
-            format!(
-                "column {} is not a field of `{event_name}`",
-                name_list(extra.iter().map(String::as_str), 1)
-            )
-        } else {
-            format!(
-                "columns {} are not fields of `{event_name}`",
-                name_list(extra.iter().map(String::as_str), 5)
-            )
-        });
-    }
-    let mut values = Vec::with_capacity(def.fields.len());
-    for (i, f) in def.fields.iter().enumerate() {
-        let cell = field(kind, i).map(str::trim).filter(|c| !c.is_empty());
-        let v = match cell {
-            Some(text) => match parse_value(text, f, schema) {
-                Ok(v) => v,
-                Err(e) => return reject(e),
-            },
-            None => match (&f.default, f.optional) {
-                (Some(d), _) => d.clone(),
-                (None, true) => Value::Unset,
-                (None, false) => {
-                    return reject(format!(
-                        "required field `{}` of `{event_name}` is missing",
-                        f.name
-                    ))
-                }
-            },
-        };
-        values.push(v);
-    }
-    if opts.as_at.is_some_and(|a| date > a) {
-        return Row::AfterAsAt;
-    }
-    Row::Event(
-        pid,
-        Event {
-            date,
-            kind,
-            fields: values.into_boxed_slice(),
-            line,
-            seq,
-        },
-    )
-}
-
 /// Bytes per chunk handed to a parsing thread: large enough that the hand-over costs nothing,
 /// small enough that a streaming run holds little.
 const CHUNK_BYTES: usize = 1 << 20;
@@ -447,78 +208,6 @@ pub const LIMITS: SplitLimits = SplitLimits {
     chunk_bytes: CHUNK_BYTES,
     max_row_bytes: MAX_ROW_BYTES,
 };
-
-/// The CSV header, resolved against the schema.
-fn csv_layout(
-    chunk: Option<&split::Chunk>,
-    file: &str,
-    schema: &Schema,
-) -> Result<CsvLayout, ReadError> {
-    let bytes = chunk.map_or(&[][..], |c| c.bytes.as_slice());
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(true)
-        .from_reader(bytes);
-    let header = reader
-        .headers()
-        .map_err(|e| ReadError::Header(format!("cannot read the CSV header of `{file}`: {e}")))?;
-    CsvLayout::new(header, schema)
-}
-
-/// A CSV record's row.
-fn csv_row<'r>(
-    record: &'r csv::ByteRecord,
-    layout: &CsvLayout,
-    opts: &ReadOptions,
-    file: &str,
-    line: u32,
-) -> Row<'r> {
-    // One UTF-8 check of the whole row, rather than one per cell.
-    let bad_utf8 = std::str::from_utf8(record.as_slice()).is_err();
-    let cell = |i: usize| record.get(i).and_then(|b| std::str::from_utf8(b).ok());
-    let reject = |reason: String| {
-        Row::Rejected(Rejection {
-            file: file.to_string(),
-            line,
-            pathway_id: cell(layout.pathway_id).map(str::to_string),
-            reason,
-            row: None,
-        })
-    };
-    if bad_utf8 {
-        return reject("the row is not UTF-8 text".into());
-    }
-    if record.len() > layout.names.len() {
-        return reject(format!(
-            "the row has {} cells but the header has {} columns",
-            record.len(),
-            layout.names.len()
-        ));
-    }
-    build_row(
-        opts,
-        file,
-        line,
-        line,
-        cell(layout.pathway_id),
-        cell(layout.date),
-        cell(layout.event),
-        |kind, i| layout.field_columns[kind as usize][i].and_then(cell),
-        |kind| {
-            // In header order; the columns past the row's last cell are empty.
-            layout.undeclared[kind as usize]
-                .iter()
-                .take_while(|c| **c < record.len())
-                .filter(|c| {
-                    // Most rows leave most columns empty: test the bytes first.
-                    record.get(**c).is_some_and(|b| !b.trim_ascii().is_empty())
-                        && cell(**c).is_some_and(|v| !v.trim().is_empty())
-                })
-                .map(|c| layout.names[*c].clone())
-                .collect()
-        },
-    )
-}
 
 /// The rows of one chunk in input order, consecutive rows of a pathway already grouped.
 #[derive(Default)]
@@ -558,272 +247,18 @@ impl ChunkRows {
     }
 }
 
-/// Physical line numbers within a chunk, counted forward as records are met (a line ends at
-/// an LF, a CRLF or, in CSV, a bare CR).
-struct LineCursor<'b> {
-    bytes: &'b [u8],
-    format: InputFormat,
-    pos: usize,
-    line: u32,
-}
-
-impl<'b> LineCursor<'b> {
-    fn new(bytes: &'b [u8], first_line: u32, format: InputFormat) -> Self {
-        LineCursor {
-            bytes,
-            format,
-            pos: 0,
-            line: first_line,
-        }
-    }
-
-    /// The line of byte `at` (never before a byte already asked about).
-    fn line_at(&mut self, at: usize) -> u32 {
-        let at = at.min(self.bytes.len());
-        if at > self.pos {
-            let ends = split::line_ends(self.bytes, self.pos..at, self.format);
-            self.line = self
-                .line
-                .saturating_add(u32::try_from(ends).unwrap_or(u32::MAX));
-            self.pos = at;
-        }
-        self.line
-    }
-}
-
-/// Where a CSV record's text starts and ends in its chunk: after the blank lines the csv crate
-/// skips (and the LF of the previous row's CRLF), and before its own line end.
-fn csv_record_span(record: &csv::ByteRecord, end: u64, bytes: &[u8]) -> (usize, usize) {
-    let start = record
-        .position()
-        .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX))
-        .min(bytes.len());
-    let end = usize::try_from(end)
-        .unwrap_or(usize::MAX)
-        .clamp(start, bytes.len());
-    let text = &bytes[start..end];
-    let lead = text
-        .iter()
-        .take_while(|b| matches!(b, b'\r' | b'\n'))
-        .count();
-    let trail = text[lead..]
-        .iter()
-        .rev()
-        .take_while(|b| matches!(b, b'\r' | b'\n'))
-        .count();
-    (start + lead, end - trail)
-}
-
-/// A quoted cell with line ends longer than this many lines is taken for a quote left open.
-pub const MAX_QUOTED_LINES: usize = 256;
-/// A quoted cell with line ends longer than this many bytes is taken for a quote left open.
-pub const MAX_QUOTED_BYTES: usize = 64 << 10;
-
-/// What scanning a record's quotes found: whether it ends inside a quoted cell, and its
-/// longest quoted cell that spans lines (offset, line ends, bytes).
-struct Quotes {
-    unclosed: Option<usize>,
-    longest: Option<(usize, usize, usize)>,
-}
-
-/// Scans a record's text the way the csv crate reads it: a `"` opens a quoted cell only at a
-/// cell's start, `""` inside one is a quote, and text after the closing quote runs on as in an
-/// unquoted cell.
-fn scan_quotes(text: &[u8]) -> Quotes {
-    #[derive(PartialEq)]
-    enum State {
-        Start,
-        Unquoted,
-        Quoted,
-        QuoteInQuoted,
-    }
-    let mut state = State::Start;
-    let mut open_at = 0;
-    let mut found = Quotes {
-        unclosed: None,
-        longest: None,
-    };
-    let close = |open_at: usize, end: usize, found: &mut Quotes| {
-        let cell = &text[open_at..end];
-        let ends = split::line_ends(cell, 0..cell.len(), InputFormat::Csv);
-        if ends > 0
-            && found
-                .longest
-                .is_none_or(|(_, l, b)| (ends, cell.len()) > (l, b))
-        {
-            found.longest = Some((open_at, ends, cell.len()));
-        }
-    };
-    for (i, b) in text.iter().enumerate() {
-        state = match (state, b) {
-            (State::Start, b'"') => {
-                open_at = i;
-                State::Quoted
-            }
-            (State::Start | State::Unquoted | State::QuoteInQuoted, b',') => State::Start,
-            (State::Start | State::Unquoted, _) => State::Unquoted,
-            (State::Quoted, b'"') => State::QuoteInQuoted,
-            (State::Quoted, _) => State::Quoted,
-            (State::QuoteInQuoted, b'"') => State::Quoted,
-            (State::QuoteInQuoted, _) => {
-                close(open_at, i, &mut found);
-                State::Unquoted
-            }
-        };
-        if state == State::QuoteInQuoted && text.get(i + 1).is_none_or(|n| *n == b',') {
-            close(open_at, i + 1, &mut found);
-        }
-    }
-    if state == State::Quoted {
-        close(open_at, text.len(), &mut found);
-        found.unclosed = Some(open_at);
-    }
-    found
-}
-
-/// Why a CSV record is taken for a quote left open, if it is: its quoted cell never closes
-/// before the end of the input, or spans more than [`MAX_QUOTED_LINES`] lines or
-/// [`MAX_QUOTED_BYTES`] bytes, or the record spans lines and its cells do not match the header.
-/// Only records that span lines or end the input without a line end are scanned.
-fn open_quote_problem(
-    text: &[u8],
-    line: u32,
-    cells: usize,
-    columns: usize,
-    ends_input: bool,
-) -> Option<String> {
-    let spans_lines = memchr::memchr2(b'\n', b'\r', text).is_some();
-    if !spans_lines && !ends_input {
-        return None;
-    }
-    let quotes = scan_quotes(text);
-    let line_of = |offset: usize| {
-        line.saturating_add(
-            u32::try_from(split::line_ends(text, 0..offset, InputFormat::Csv)).unwrap_or(u32::MAX),
-        )
-    };
-    let last = line_of(text.len());
-    if let Some(open) = quotes.unclosed {
-        return Some(format!(
-            "a quoted cell opened on line {} is never closed: lines {line} to {last} were read as one row (is a closing `\"` missing?)",
-            line_of(open)
-        ));
-    }
-    if let Some((open, lines, bytes)) = quotes.longest {
-        if lines >= MAX_QUOTED_LINES || bytes > MAX_QUOTED_BYTES {
-            return Some(format!(
-                "a quoted cell opened on line {} runs over {} lines ({bytes} bytes; at most {MAX_QUOTED_LINES} lines of {} KiB): lines {line} to {last} were read as one row (is a closing `\"` missing?)",
-                line_of(open),
-                lines + 1,
-                MAX_QUOTED_BYTES >> 10
-            ));
-        }
-    }
-    if spans_lines && cells != columns {
-        return Some(format!(
-            "the row runs from line {line} to {last} inside a quoted cell and has {cells} cells where the header has {columns} (is a closing `\"` missing?)"
-        ));
-    }
-    None
-}
-
 /// Parses one chunk's rows (on whichever thread rayon picks).
 fn parse_chunk(
     chunk: &split::Chunk,
+    format: InputFormat,
     layout: Option<&CsvLayout>,
     opts: &ReadOptions,
     file: &str,
 ) -> ChunkRows {
-    let mut rows = ChunkRows::default();
-    match layout {
-        Some(layout) => {
-            let mut reader = csv::ReaderBuilder::new()
-                .flexible(true)
-                .has_headers(chunk.has_header)
-                .from_reader(chunk.bytes.as_slice());
-            let mut record = csv::ByteRecord::new();
-            let mut lines = LineCursor::new(&chunk.bytes, chunk.first_line, InputFormat::Csv);
-            loop {
-                match reader.read_byte_record(&mut record) {
-                    Ok(false) => break,
-                    Ok(true) => {}
-                    Err(e) => {
-                        // Reading memory cannot fail today; if csv ever says otherwise, the
-                        // rest of the chunk is one visible rejection, not lost rows.
-                        let at = e.position().map_or(0, |p| p.byte());
-                        let line = lines.line_at(usize::try_from(at).unwrap_or(usize::MAX));
-                        rows.push(Row::Rejected(Rejection {
-                            file: file.to_string(),
-                            line,
-                            pathway_id: None,
-                            reason: format!("unreadable CSV: {e}"),
-                            row: None,
-                        }));
-                        break;
-                    }
-                }
-                let end = reader.position().byte();
-                let (start, stop) = csv_record_span(&record, end, &chunk.bytes);
-                let line = lines.line_at(start);
-                let ends_input = stop == chunk.bytes.len();
-                let problem = open_quote_problem(
-                    &chunk.bytes[start..stop],
-                    line,
-                    record.len(),
-                    layout.names.len(),
-                    ends_input,
-                );
-                match problem {
-                    Some(reason) => rows.push(Row::Rejected(Rejection {
-                        file: file.to_string(),
-                        line,
-                        pathway_id: record
-                            .get(layout.pathway_id)
-                            .and_then(|b| std::str::from_utf8(b).ok())
-                            .map(excerpt),
-                        reason,
-                        row: None,
-                    })),
-                    None => rows.push(csv_row(&record, layout, opts, file, line)),
-                }
-            }
-        }
-        None => {
-            for (i, bytes) in chunk.bytes.split(|b| *b == b'\n').enumerate() {
-                let line = chunk
-                    .first_line
-                    .saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
-                let reject = |reason: String| {
-                    Row::Rejected(Rejection {
-                        file: file.to_string(),
-                        line,
-                        pathway_id: None,
-                        reason,
-                        row: None,
-                    })
-                };
-                // As for CSV rows: text that is not UTF-8 is rejected, never patched.
-                let Ok(text) = std::str::from_utf8(bytes) else {
-                    rows.push(reject("the line is not UTF-8 text".into()));
-                    continue;
-                };
-                let text = text.trim_start_matches('\u{feff}').trim();
-                if text.is_empty() {
-                    continue;
-                }
-                match serde_json::from_str::<JsonLine>(text) {
-                    Err(e) => rows.push(reject(format!("not valid JSON: {e}"))),
-                    Ok(JsonLine::Object(entries)) => {
-                        rows.push(json_row(&entries, opts, file, line, line))
-                    }
-                    Ok(JsonLine::Other) => {
-                        rows.push(reject("the line is not a JSON object".into()))
-                    }
-                }
-            }
-        }
+    match (format, layout) {
+        (InputFormat::Csv, Some(layout)) => csv_rows::parse_chunk(chunk, layout, opts, file),
+        (_, layout) => jsonl::parse_chunk(chunk, layout, opts, file),
     }
-    rows
 }
 
 /// Reads the input on a thread of its own, cut into chunks of whole rows; parses the chunks
@@ -843,8 +278,13 @@ fn each_chunk<R: Read + Send>(
         let mut chunks = rx.into_iter();
         let first = chunks.next().transpose()?;
         let layout = match format {
-            InputFormat::Csv => Some(csv_layout(first.as_ref(), file, opts.schema)?),
-            InputFormat::JsonLines => None,
+            InputFormat::Csv => Some(csv_layout(first.as_ref(), file, opts)?),
+            // JSON Lines has no header: a mapping's own columns are the layout, and each
+            // object's keys are looked up by name.
+            InputFormat::JsonLines => match opts.mapping {
+                Some(m) => Some(CsvLayout::new(m.columns(), opts.schema, Some(m), file)?),
+                None => None,
+            },
         };
         let group = rayon::current_num_threads().max(1) * 2;
         let mut pending: Vec<split::Chunk> = Vec::with_capacity(group);
@@ -861,7 +301,7 @@ fn each_chunk<R: Read + Send>(
             }
             let parsed: Vec<ChunkRows> = pending
                 .par_iter()
-                .map(|c| parse_chunk(c, layout.as_ref(), opts, file))
+                .map(|c| parse_chunk(c, format, layout.as_ref(), opts, file))
                 .collect();
             pending.clear();
             for rows in parsed {
@@ -871,178 +311,6 @@ fn each_chunk<R: Read + Send>(
             }
         }
     })
-}
-
-/// The text of a JSON value as a cell (`None` for null); objects and arrays are errors.
-fn json_cell(v: &serde_json::Value) -> Result<Option<String>, ()> {
-    match v {
-        serde_json::Value::Null => Ok(None),
-        serde_json::Value::Bool(b) => Ok(Some(b.to_string())),
-        serde_json::Value::Number(n) => Ok(Some(n.to_string())),
-        serde_json::Value::String(s) => Ok(Some(s.clone())),
-        _ => Err(()),
-    }
-}
-
-/// A JSON Lines row: its keys and values in row order (duplicates kept, to be rejected), or
-/// something other than an object.
-enum JsonLine {
-    Object(Vec<(String, serde_json::Value)>),
-    Other,
-}
-
-impl<'de> serde::Deserialize<'de> for JsonLine {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = JsonLine;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<JsonLine, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
-                while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
-                    entries.push(entry);
-                }
-                Ok(JsonLine::Object(entries))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<JsonLine, A::Error> {
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(JsonLine::Other)
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<JsonLine, E> {
-                Ok(JsonLine::Other)
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<JsonLine, E> {
-                Ok(JsonLine::Other)
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<JsonLine, E> {
-                Ok(JsonLine::Other)
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<JsonLine, E> {
-                Ok(JsonLine::Other)
-            }
-            fn visit_str<E>(self, _: &str) -> Result<JsonLine, E> {
-                Ok(JsonLine::Other)
-            }
-            fn visit_unit<E>(self) -> Result<JsonLine, E> {
-                Ok(JsonLine::Other)
-            }
-        }
-        d.deserialize_any(Visit)
-    }
-}
-
-fn json_row<'m>(
-    entries: &'m [(String, serde_json::Value)],
-    opts: &ReadOptions,
-    file: &str,
-    line: u32,
-    seq: u32,
-) -> Row<'m> {
-    let get = |k: &str| entries.iter().find(|(key, _)| key == k).map(|(_, v)| v);
-    let core = |k: &str| -> Result<Option<&'m str>, String> {
-        match entries.iter().find(|(key, _)| key == k).map(|(_, v)| v) {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
-            Some(other) => Err(format!(
-                "`{k}` must be a string, found `{}`",
-                excerpt(&other.to_string())
-            )),
-        }
-    };
-    let reject = |pid: Option<&str>, reason: String| {
-        Row::Rejected(Rejection {
-            file: file.to_string(),
-            line,
-            pathway_id: pid.map(str::to_string),
-            reason,
-            row: None,
-        })
-    };
-    // A key given twice would otherwise let the last one win silently.
-    let mut seen: HashSet<&str> = HashSet::with_capacity(entries.len());
-    if let Some((dup, _)) = entries.iter().find(|(k, _)| !seen.insert(k.as_str())) {
-        let pid = match get("pathway_id") {
-            Some(serde_json::Value::String(p)) => Some(p.as_str()),
-            _ => None,
-        };
-        return reject(
-            pid,
-            format!("key `{}` appears more than once in the row", excerpt(dup)),
-        );
-    }
-    let pid = match core("pathway_id") {
-        Ok(p) => p,
-        Err(e) => return reject(None, e),
-    };
-    let (date, event) = match (core("date"), core("event")) {
-        (Ok(d), Ok(e)) => (d, e),
-        (Err(e), _) | (_, Err(e)) => return reject(pid, e),
-    };
-    // Field cells in row order, with JSON type checks for strings.
-    let mut cells: Vec<(&str, String)> = Vec::with_capacity(entries.len());
-    for (k, v) in entries {
-        if matches!(k.as_str(), "pathway_id" | "date" | "event") {
-            continue;
-        }
-        match json_cell(v) {
-            Ok(Some(c)) => cells.push((k.as_str(), c)),
-            Ok(None) => {}
-            Err(()) => {
-                return reject(
-                    pid,
-                    format!(
-                        "`{}` must be a single value, not an object or list",
-                        excerpt(k)
-                    ),
-                )
-            }
-        }
-    }
-    let schema = opts.schema;
-    // A JSON number given for a String field is a type error.
-    if let Some((_, def)) = event.and_then(|e| schema.event(e)) {
-        for f in &def.fields {
-            if f.ty == ValueType::String && get(&f.name).is_some_and(|v| v.is_number()) {
-                return reject(
-                    pid,
-                    format!("field `{}`: expected text, found a number", f.name),
-                );
-            }
-        }
-    }
-    build_row(
-        opts,
-        file,
-        line,
-        seq,
-        pid,
-        date,
-        event,
-        |kind, i| {
-            let name = &schema.events[kind as usize].fields[i].name;
-            cells
-                .iter()
-                .find(|(k, _)| *k == name.as_str())
-                .map(|(_, c)| c.as_str())
-        },
-        |kind| {
-            // Every key the event does not declare, in row order.
-            let def = &schema.events[kind as usize];
-            cells
-                .iter()
-                .filter(|(k, _)| !def.fields.iter().any(|f| f.name == *k))
-                .map(|(k, _)| k.to_string())
-                .collect()
-        },
-    )
 }
 
 /// Reads a whole input, grouping events by pathway (rows need not be adjacent nor sorted).
@@ -1251,6 +519,8 @@ fn stream_pathways(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::value::{parse_date, Value, ValueType};
+    use crate::model::schema::FieldDef;
     use crate::model::schema::{EnumDef, EventTypeDef};
 
     pub(super) fn schema() -> Schema {
@@ -1329,6 +599,7 @@ mod tests {
         let s = schema();
         let opts = ReadOptions {
             schema: &s,
+            mapping: None,
             as_at: as_at.and_then(parse_date),
             strict,
         };
@@ -1450,6 +721,7 @@ mod tests {
         let s = schema();
         let opts = ReadOptions {
             schema: &s,
+            mapping: None,
             as_at: None,
             strict: false,
         };
@@ -1499,6 +771,7 @@ mod tests {
         let s = schema();
         let opts = ReadOptions {
             schema: &s,
+            mapping: None,
             as_at: None,
             strict: false,
         };
@@ -1744,6 +1017,7 @@ mod tests {
         for strict in [false, true] {
             let opts = ReadOptions {
                 schema: &s,
+                mapping: None,
                 as_at: parse_date("2025-02-11"),
                 strict,
             };
@@ -1786,6 +1060,7 @@ mod tests {
         let s = schema();
         let opts = ReadOptions {
             schema: &s,
+            mapping: None,
             as_at: None,
             strict: false,
         };
@@ -1814,6 +1089,7 @@ mod tests {
         let s = schema();
         let opts = ReadOptions {
             schema: &s,
+            mapping: None,
             as_at: None,
             strict: false,
         };
@@ -1840,5 +1116,94 @@ mod tests {
                 .map(|t| (t.rows_read, t.rows_evaluated, t.rows_rejected)),
             Some((4, 3, 1))
         );
+    }
+
+    #[test]
+    fn a_mapped_extract_reads_as_the_same_events_in_any_chunking() {
+        use crate::model::mapping::{Column, DateColumn, DateFormat, EventColumn, FieldColumn};
+        let col = |n: &str| Column {
+            name: n.into(),
+            origin: "map.pal:1".into(),
+        };
+        let fmt = |p: &str| DateFormat::parse(p).map(|f| vec![f]).unwrap_or_default();
+        let mapping = InputMapping {
+            name: "pas".into(),
+            pathway_id: col("ID"),
+            date: DateColumn {
+                column: col("WHEN"),
+                formats: fmt("DD/MM/YYYY hh:mm"),
+            },
+            event: EventColumn {
+                column: col("WHAT"),
+                codes: Some(vec![("R".into(), 0), ("D".into(), 1), ("A".into(), 2)]),
+            },
+            fields: vec![
+                FieldColumn {
+                    field: "priority".into(),
+                    column: col("PRI"),
+                    formats: Vec::new(),
+                    values: Some(vec![
+                        ("1".into(), Value::Enum(1, 0)),
+                        ("2".into(), Value::Enum(1, 1)),
+                    ]),
+                },
+                FieldColumn {
+                    field: "birth_date".into(),
+                    column: col("DOB"),
+                    formats: fmt("DD/MM/YYYY hh:mm"),
+                    values: None,
+                },
+                FieldColumn {
+                    field: "appointment".into(),
+                    column: col("APPT"),
+                    formats: Vec::new(),
+                    values: None,
+                },
+            ],
+        };
+        let mapped = "NOISE,ID,WHEN,WHAT,PRI,DOB,APPT\n\
+                      x,P1,06/01/2025 09:00,R,2,01/02/1970 00:00,\n\
+                      x,P1,03/02/2025 10:30,D,2,,first\n\
+                      x,P2,07/01/2025 11:00,R,1,,\n\
+                      x,P2,08/01/2025 11:00,Q,1,,\n\
+                      x,P2,09/01/2025 11:00,A,1,,follow_up\n";
+        let own = "pathway_id,date,event,priority,birth_date,appointment\n\
+                   P1,2025-01-06,referral_received,urgent,1970-02-01,\n\
+                   P1,2025-02-03,dna,,,first\n\
+                   P2,2025-01-07,referral_received,routine,,\n\
+                   P2,2025-01-08,nonsense,,,\n\
+                   P2,2025-01-09,attended,,,follow_up\n";
+        let s = schema();
+        let opts = |m| ReadOptions {
+            schema: &s,
+            mapping: m,
+            as_at: None,
+            strict: false,
+        };
+        let want = read_events(own.as_bytes(), "in", InputFormat::Csv, &opts(None))
+            .map(|e| e.pathways)
+            .unwrap_or_default();
+        assert_eq!(want.len(), 2);
+        for size in [1, 7, 40, 1 << 20] {
+            let got = read_events_in_chunks(
+                mapped.as_bytes(),
+                "in",
+                InputFormat::Csv,
+                &opts(Some(&mapping)),
+                chunks(size),
+            );
+            let got = got.unwrap_or_default();
+            invariant(&got);
+            assert_eq!(got.pathways, want, "chunk size {size}");
+            assert_eq!(got.rejected.len(), 1);
+            assert_eq!(got.rejected[0].line, 5);
+            assert!(
+                got.rejected[0]
+                    .reason
+                    .contains("`WHAT`: code `Q` has no mapping in `pas`"),
+                "{}",
+                got.rejected[0].reason
+            );
+        }
     }
 }

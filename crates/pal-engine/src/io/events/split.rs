@@ -230,10 +230,10 @@ mod tests {
             .from_reader(text);
         let mut out = Vec::new();
         let mut record = csv::ByteRecord::new();
-        let mut lines = super::super::LineCursor::new(text, first_line, InputFormat::Csv);
+        let mut lines = super::super::csv_rows::LineCursor::new(text, first_line, InputFormat::Csv);
         while reader.read_byte_record(&mut record).unwrap_or(false) {
             let end = reader.position().byte();
-            let (start, _) = super::super::csv_record_span(&record, end, text);
+            let (start, _) = super::super::csv_rows::csv_record_span(&record, end, text);
             out.push((
                 lines.line_at(start),
                 record.iter().map(<[u8]>::to_vec).collect(),

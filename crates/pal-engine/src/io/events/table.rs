@@ -1,16 +1,18 @@
 //! Sources of named columns rather than lines of text — Parquet files, database queries. Their
-//! column names are resolved against the schema exactly as a CSV header is (the same
-//! `CsvLayout`), and every row goes through the same validation as a CSV row (`csv_row` →
-//! `build_row`: types, defaults, undeclared fields, did-you-mean), so a row means the same
-//! whatever it was read from. Only provenance differs: a rejected row names its row number
+//! column names are resolved against the schema (and the input mapping, if any) exactly as a
+//! CSV header is (the same `ColumnLayout`), and every row goes through the same validation as
+//! a CSV row (`csv_row` → `ColumnLayout::row`: mapping, types, defaults, undeclared fields,
+//! did-you-mean), so a row means the same whatever it was read from. Only provenance differs: a rejected row names its row number
 //! or its key columns ([`RowRef`]) instead of a line.
 //!
 //! A source reads batches of rows on a thread of its own; batches are turned into events in
 //! parallel (rayon) and handed on in input order, as the text readers' chunks are.
 
+use super::csv_rows::csv_row;
+use super::layout::CsvLayout;
 use super::{
-    csv_row, excerpt, stream_pathways, CsvLayout, EventSet, OnRows, ReadError, ReadOptions,
-    Rejection, Row, RowRef, Tally,
+    excerpt, stream_pathways, EventSet, OnRows, ReadError, ReadOptions, Rejection, Row, RowRef,
+    Tally,
 };
 use super::{ChunkRows, PathwayEvents};
 use rayon::prelude::*;
@@ -90,15 +92,16 @@ fn resolve(
     provenance: Provenance,
     opts: &ReadOptions,
 ) -> Result<(CsvLayout, Place), ReadError> {
-    let header = csv::StringRecord::from(columns.to_vec());
-    let layout = CsvLayout::new(&header, opts.schema).map_err(|e| match e {
-        ReadError::Header(m) => ReadError::Header(format!("`{name}`: {m}")),
-        other => other,
-    })?;
+    let layout =
+        CsvLayout::new(columns.to_vec(), opts.schema, opts.mapping, name).map_err(|e| match e {
+            ReadError::Header(m) => ReadError::Header(format!("`{name}`: {m}")),
+            other => other,
+        })?;
     let place = match provenance {
         Provenance::RowNumber => Place::Number,
         Provenance::KeyColumns(keys) if keys.is_empty() => Place::Key(
-            [layout.pathway_id, layout.date, layout.event]
+            layout
+                .core_columns()
                 .into_iter()
                 .map(|i| (layout.names[i].clone(), i))
                 .collect(),
@@ -347,6 +350,7 @@ mod tests {
             schema: &schema,
             as_at: None,
             strict: false,
+            mapping: None,
         };
         let csv = read_events(CSV.as_bytes(), "memory", InputFormat::Csv, &opts).expect("csv");
         for per_batch in [1, 2, 5] {
@@ -409,6 +413,7 @@ mod tests {
             schema: &schema,
             as_at: None,
             strict: false,
+            mapping: None,
         };
         let mut pathways = Vec::new();
         let mut rejected = Vec::new();

@@ -1,8 +1,11 @@
 //! Reports over evaluated pathways: results as JSON Lines, CSV or a table; the patient
 //! tracking list; the waiting-time summary; and `pal explain`'s timeline.
 
+pub mod cancer_return;
 pub mod explain;
+pub mod html;
 pub mod ptl;
+pub mod rtt_return;
 pub mod summary;
 pub mod timeline;
 

@@ -622,7 +622,95 @@ pub fn write_csv(rows: &[PtlRow], out: &mut dyn Write) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::week_band_label;
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        crate::base::value::parse_date(s).unwrap_or_default()
+    }
+
+    fn obligation(
+        what: &str,
+        due: &str,
+        status: ObligationStatus,
+        met: Option<&str>,
+    ) -> ObligationResult {
+        ObligationResult {
+            what: what.into(),
+            created: d("2025-01-01"),
+            due: d(due),
+            status,
+            met_on: met.map(d),
+            rule: format!("rule_{what}"),
+            cite: "1.1".into(),
+        }
+    }
+
+    #[test]
+    fn the_next_action_is_the_earliest_overdue_then_the_earliest_open() {
+        use ObligationStatus::{Met, Missed, Open};
+        let as_at = d("2025-03-31");
+        // (obligations, expected what and status)
+        type Case = (
+            Vec<ObligationResult>,
+            Option<(&'static str, NextActionStatus)>,
+        );
+        let cases: Vec<Case> = vec![
+            (vec![], None),
+            (
+                vec![obligation("a", "2025-04-10", Open, None)],
+                Some(("a", NextActionStatus::Open)),
+            ),
+            // Overdue before open, even when the open one is due earlier than some overdue.
+            (
+                vec![
+                    obligation("open", "2025-04-01", Open, None),
+                    obligation("late2", "2025-03-20", Missed, None),
+                    obligation("late1", "2025-03-01", Missed, None),
+                ],
+                Some(("late1", NextActionStatus::Overdue)),
+            ),
+            // Met (on time or late) is no action.
+            (
+                vec![
+                    obligation("met_late", "2025-03-01", Missed, Some("2025-03-05")),
+                    obligation("met", "2025-02-01", Met, Some("2025-02-01")),
+                    obligation("open", "2025-04-30", Open, None),
+                ],
+                Some(("open", NextActionStatus::Open)),
+            ),
+            (
+                vec![obligation(
+                    "met_late",
+                    "2025-03-01",
+                    Missed,
+                    Some("2025-03-05"),
+                )],
+                None,
+            ),
+        ];
+        for (obligations, expected) in cases {
+            let got = next_action(&obligations, as_at).map(|(o, s)| (o.what.as_str(), s));
+            assert_eq!(got, expected, "{obligations:?}");
+        }
+    }
+
+    #[test]
+    fn horizons_are_weeks_or_days() {
+        for (text, days) in [
+            ("6w", Some(42)),
+            ("42d", Some(42)),
+            ("0w", Some(0)),
+            (" 1w ", Some(7)),
+            ("6", None),
+            ("w", None),
+            ("-1w", None),
+            ("6m", None),
+            ("", None),
+            ("999999w", None),
+        ] {
+            assert_eq!(parse_horizon(text), days, "{text:?}");
+        }
+    }
 
     #[test]
     fn bands_follow_the_reporting_convention() {

@@ -514,7 +514,8 @@ mod tests {
     #[test]
     fn percentiles_are_nearest_rank() {
         // (waits in days with their counts, percent, expected)
-        let cases: &[(&[(i64, usize)], usize, Option<i64>)] = &[
+        type Case<'a> = (&'a [(i64, usize)], usize, Option<i64>);
+        let cases: &[Case] = &[
             (&[], 50, None),
             (&[(10, 1)], 50, Some(10)),
             (&[(10, 1)], 92, Some(10)),

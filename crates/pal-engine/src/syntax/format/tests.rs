@@ -90,6 +90,7 @@ fn every_shipped_policy_round_trips_and_is_idempotent() {
     let mut files = Vec::new();
     pal_files(&root.join("policies"), &mut files);
     pal_files(&root.join("tests"), &mut files);
+    pal_files(&root.join("examples"), &mut files);
     assert!(files.len() > 10, "no shipped policies found");
     for f in files {
         let Ok(text) = std::fs::read_to_string(&f) else {
@@ -359,6 +360,7 @@ mod generated {
             Just("calendar { holidays \"bh.json\" month_end clamp }".to_string()),
             Just("disable r because \"local\"".to_string()),
             Just("import \"other.pal\"".to_string()),
+            Just("mapping m \"desc\" { pathway_id from \"ID\", date from \"D\" format \"DD/MM/YYYY\" or \"YYYY-MM-DD\" event from \"E\" { \"1\" | \"01\" => dna, \"2\" => ping } field n from \"N\" { \"a\" => -1, \"b\" => 2 } field kind from \"K\" { } }".to_string()),
             (expr(), expr()).prop_map(|(s, x)| format!(
                 "test \"t\" {{ pathway {{ birth_date: 1970-01-01 }} 2025-01-06 dna {{ kind: kind.first, n: -3 }} \
                  2025-01-07 ping set p = {s} as at 2025-02-01 expect rtt period 2 running on 2025-01-01 \
