@@ -43,7 +43,11 @@ fn chromium(args: &[&str]) -> Output {
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: run scripts/test.sh (its scripts/components/chromium.sh installs Debian's chromium)"
     );
-    let profile = TempDir::new("profile");
+    // A profile of its own per run: two browsers on one profile refuse to start, and the
+    // tests run in parallel.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let profile = TempDir::new(&format!("profile-{run}"));
     let profile_arg = format!("--user-data-dir={}", profile.0.display());
     let mut child = match Command::new(CHROMIUM)
         .args([
