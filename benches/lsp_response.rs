@@ -94,6 +94,18 @@ fn main() {
     drop(c.stdin.take());
     let _ = c.child.wait();
 
-    summary("engine: set_text + analyze (rde.pal)", engine);
-    summary("pal lsp: didChange → publishDiagnostics", server);
+    // Even rounds leave one error (no policy is compiled), odd ones a clean policy.
+    let split = |v: &[Duration], parity: usize| -> Vec<Duration> {
+        v.iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == parity)
+            .map(|(_, d)| *d)
+            .collect()
+    };
+    summary("engine: set_text + analyze (rde.pal)", engine.clone());
+    summary("  of which: the change leaves an error", split(&engine, 0));
+    summary("  of which: the change leaves it clean", split(&engine, 1));
+    summary("pal lsp: didChange → publishDiagnostics", server.clone());
+    summary("  of which: the change leaves an error", split(&server, 0));
+    summary("  of which: the change leaves it clean", split(&server, 1));
 }

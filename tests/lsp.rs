@@ -254,3 +254,18 @@ fn an_editor_session_over_stdio() {
     let status = c.child.wait().expect("the server exits");
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn exit_without_shutdown_is_exit_code_1() {
+    let root = root();
+    let mut c = Client::start(Path::new(env!("CARGO_BIN_EXE_pal")), &root);
+    c.request(
+        "initialize",
+        json!({"processId": null, "rootUri": uri(&root), "capabilities": {}}),
+    );
+    c.notify("initialized", json!({}));
+    c.notify("exit", Value::Null);
+    drop(c.stdin.take());
+    let status = c.child.wait().expect("the server exits");
+    assert_eq!(status.code(), Some(1));
+}

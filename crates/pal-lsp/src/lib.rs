@@ -3,7 +3,8 @@
 //! every request from the engine's IDE analysis (`pal_engine::ide`): no checking, resolving or
 //! formatting is done here, only conversion between the protocol's shapes and the engine's.
 //!
-//! Capabilities: incremental text sync; diagnostics published on open, change and save (the
+//! Capabilities: incremental text sync; diagnostics published on open, change (once per burst
+//! of changes) and save (the
 //! codes, messages, related spans and help of `pal check`); quick fixes from did-you-mean;
 //! hover; go to definition; find references; completion; document symbols; formatting (`pal
 //! fmt`); code lenses over each `test` block and rule, whose commands run the tests and show
@@ -59,6 +60,7 @@ pub fn serve(connection: Connection) -> Result<(), String> {
         analyses: HashMap::new(),
         published: BTreeMap::new(),
         lens_results: HashMap::new(),
+        changed: Vec::new(),
         connection: &connection,
         next_request: 0,
     };
@@ -133,6 +135,9 @@ struct Server<'c> {
     published: BTreeMap<PathBuf, HashMap<PathBuf, Vec<lsp::Diagnostic>>>,
     /// The last result of each lens's command (file, test or rule name) → title.
     lens_results: HashMap<(PathBuf, String), String>,
+    /// Documents changed since their diagnostics were last published: a burst of changes is
+    /// analysed once, when no more messages are waiting (or before the next request).
+    changed: Vec<PathBuf>,
     connection: &'c Connection,
     next_request: i32,
 }
@@ -156,6 +161,7 @@ impl Server<'_> {
         while let Ok(msg) = self.connection.receiver.recv() {
             match msg {
                 Message::Request(req) => {
+                    self.flush();
                     if self
                         .connection
                         .handle_shutdown(&req)
@@ -178,8 +184,18 @@ impl Server<'_> {
                 Message::Notification(n) => self.notification(n),
                 Message::Response(_) => {}
             }
+            if self.connection.receiver.is_empty() {
+                self.flush();
+            }
         }
         Ok(())
+    }
+
+    /// Analyses the documents changed since the last time, and publishes their diagnostics.
+    fn flush(&mut self) {
+        for path in std::mem::take(&mut self.changed) {
+            self.refresh(&path);
+        }
     }
 
     fn send(&self, msg: Message) {
@@ -257,6 +273,16 @@ impl Server<'_> {
                     }
                 }
             }
+            DidChangeWatchedFiles::METHOD => {
+                // Files changed on disk (a checkout, another tool): read the links again and
+                // re-check every open document.
+                self.workspace.rescan();
+                self.analyses.clear();
+                let open: Vec<PathBuf> = self.docs.keys().cloned().collect();
+                for path in open {
+                    self.refresh(&path);
+                }
+            }
             _ => {}
         }
     }
@@ -280,7 +306,9 @@ impl Server<'_> {
         }
         let text = doc.text.clone();
         self.workspace.set_text(path, text);
-        self.refresh(path);
+        if !self.changed.iter().any(|p| p == path) {
+            self.changed.push(path.to_path_buf());
+        }
     }
 
     /// Analyses the policy `path` belongs to, and the policies of open documents that build
@@ -751,5 +779,54 @@ fn document_symbol(o: &OutlineItem, ix: &LineIndex) -> lsp::DocumentSymbol {
         selection_range: ix.range(o.name_span.start as usize, o.name_span.end as usize),
         children: (!o.children.is_empty())
             .then(|| o.children.iter().map(|c| document_symbol(c, ix)).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pal_engine::base::diagnostic::Code;
+    use pal_engine::base::source::Span;
+
+    #[test]
+    fn a_diagnostic_keeps_its_labels_help_and_fix() {
+        let mut sources = SourceMap::new();
+        let a = sources.add(
+            "/p/trust.pal",
+            "// café\nrule r on /* é */ dnaa { outcome x }\n",
+        );
+        let b = sources.add("/p/national.pal", "event dna\n");
+        let at = sources.get(a).text.find("dnaa").expect("dnaa");
+        let d = Diagnostic::new(Code::E0101, "unknown event type `dnaa`")
+            .primary(Span::new(a, at..at + 4), "not an event type")
+            .secondary(Span::new(b, 6..9), "declared here")
+            .note("imported from national.pal")
+            .help("did you mean `dna`?");
+        let l = to_lsp_diagnostic(&d, &sources);
+        // "rule r on /* é */ " is 18 UTF-16 units (19 bytes).
+        let range = lsp::Range::new(lsp::Position::new(1, 18), lsp::Position::new(1, 22));
+        assert_eq!(l.range, range);
+        assert_eq!(l.code, Some(lsp::NumberOrString::String("E0101".into())));
+        assert_eq!(l.severity, Some(lsp::DiagnosticSeverity::ERROR));
+        assert_eq!(
+            l.message,
+            "unknown event type `dnaa`: not an event type\nnote: imported from national.pal\nhelp: did you mean `dna`?"
+        );
+        let related = l.related_information.expect("related");
+        assert_eq!(related.len(), 1);
+        assert_eq!(related[0].location.uri.as_str(), "file:///p/national.pal");
+        assert_eq!(
+            related[0].location.range,
+            lsp::Range::new(lsp::Position::new(0, 6), lsp::Position::new(0, 9))
+        );
+        let fix: FixData = serde_json::from_value(l.data.expect("fix data")).expect("fix");
+        assert_eq!(fix.range, range);
+        assert_eq!(fix.replacement, "dna");
+        // A warning without a did-you-mean has no fix.
+        let w = Diagnostic::new(Code::W0001, "no citation").primary(Span::new(a, 8..12), "");
+        let l = to_lsp_diagnostic(&w, &sources);
+        assert_eq!(l.severity, Some(lsp::DiagnosticSeverity::WARNING));
+        assert_eq!(l.data, None);
+        assert_eq!(l.message, "no citation");
     }
 }

@@ -16,7 +16,10 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         }
         let score = strsim::jaro_winkler(name, c);
         let close = strsim::damerau_levenshtein(name, c) <= (name.len().max(3) / 3).max(1);
-        if (score >= 0.85 || close) && best.is_none_or(|(s, _)| score > s) {
+        // Ties go to the first name in alphabetical order: candidates often come from a hash
+        // map, and the same input must get the same suggestion on every run.
+        let better = best.is_none_or(|(s, b)| score > s || (score == s && c < b));
+        if (score >= 0.85 || close) && better {
             best = Some((score, c));
         }
     }
@@ -56,6 +59,18 @@ mod tests {
             Some("appointment".into())
         );
         assert_eq!(suggest("zzz", ["first", "follow_up"]), None);
+    }
+
+    #[test]
+    fn ties_go_to_the_first_name_whatever_the_order() {
+        // `referral_graded` is as close to `referral_rejected` as to `referral_received`.
+        let a = ["referral_rejected", "referral_received"];
+        let b = ["referral_received", "referral_rejected"];
+        assert_eq!(suggest("referral_graded", a), suggest("referral_graded", b));
+        assert_eq!(
+            suggest("referral_graded", a),
+            Some("referral_received".into())
+        );
     }
 
     #[test]

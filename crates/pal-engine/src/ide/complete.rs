@@ -69,6 +69,7 @@ const ITEM_KEYWORDS: &[&str] = &[
     "disable",
     "test",
     "same_day_order",
+    "mapping",
 ];
 
 /// The built-in types.

@@ -1,6 +1,6 @@
 //! Evaluates IR expressions against a pathway's state and history.
 
-use super::index::{Answer, HistoryIndex};
+use super::index::{AddressMap, Answer, HistoryIndex};
 use super::{Evaluator, PathwayState, PeriodState};
 use crate::base::value::{Duration, Value};
 use crate::model::calendar::{age_in_years, days_between, month_end, month_start, same_month};
@@ -11,7 +11,6 @@ use crate::model::schema::EventTypeId;
 use chrono::NaiveDate;
 use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 /// Histories shorter than this are scanned by queries, not indexed.
 const SHORT_HISTORY: usize = 16;
@@ -51,7 +50,7 @@ enum StepValue {
 #[derive(Debug, Default)]
 pub(crate) struct DefMemo {
     values: RefCell<Vec<Option<Value>>>,
-    queries: RefCell<HashMap<usize, StepValue>>,
+    queries: RefCell<AddressMap<StepValue>>,
     used: Cell<bool>,
 }
 
@@ -59,6 +58,14 @@ impl DefMemo {
     /// An empty memo (allocates on first use).
     pub(crate) fn new() -> DefMemo {
         DefMemo::default()
+    }
+
+    /// An empty memo with room for `defs` definitions.
+    pub(crate) fn with_defs(defs: usize) -> DefMemo {
+        DefMemo {
+            values: RefCell::new(vec![None; defs]),
+            ..DefMemo::default()
+        }
     }
 
     /// Forgets every value (the state, trigger or date is about to change).
@@ -69,11 +76,11 @@ impl DefMemo {
         }
     }
 
-    fn get(&self, d: usize) -> Option<Value> {
+    pub(super) fn get(&self, d: usize) -> Option<Value> {
         self.values.borrow().get(d).cloned().flatten()
     }
 
-    fn set(&self, d: usize, v: &Value) {
+    pub(super) fn set(&self, d: usize, v: &Value) {
         let mut values = self.values.borrow_mut();
         if values.len() <= d {
             values.resize(d + 1, None);
@@ -97,7 +104,7 @@ impl DefMemo {
     }
 }
 
-fn field_of(e: Option<&Event>, slots: &[(EventTypeId, u16)]) -> Value {
+pub(super) fn field_of(e: Option<&Event>, slots: &[(EventTypeId, u16)]) -> Value {
     let Some(e) = e else { return Value::Unset };
     slots
         .iter()
@@ -107,11 +114,11 @@ fn field_of(e: Option<&Event>, slots: &[(EventTypeId, u16)]) -> Value {
         .unwrap_or(Value::Unset)
 }
 
-fn truthy(v: &Value) -> bool {
+pub(super) fn truthy(v: &Value) -> bool {
     matches!(v, Value::Bool(true))
 }
 
-fn compare(a: &Value, b: &Value) -> Option<Ordering> {
+pub(super) fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
         (Value::Date(x), Value::Date(y)) => Some(x.cmp(y)),
@@ -122,8 +129,30 @@ fn compare(a: &Value, b: &Value) -> Option<Ordering> {
     }
 }
 
+/// Unary minus.
+pub(super) fn negate(v: Value) -> Value {
+    match v {
+        Value::Int(i) => i.checked_neg().map(Value::Int).unwrap_or(Value::Unset),
+        Value::Duration(d) => Value::Duration(Duration {
+            kind: d.kind,
+            amount: -d.amount,
+        }),
+        _ => Value::Unset,
+    }
+}
+
+/// `v in list` (`yes`) / `not in`, where `list` is a list value.
+pub(super) fn member(v: &Value, list: &Value, yes: bool) -> bool {
+    let found = v.is_set()
+        && match list {
+            Value::List(items) => items.contains(v),
+            _ => false,
+        };
+    found == yes
+}
+
 impl<'s, 'p> Ctx<'s, 'p> {
-    fn with_candidate(&self, level: u8, c: &'s Event) -> Ctx<'s, 'p> {
+    pub(super) fn with_candidate(&self, level: u8, c: &'s Event) -> Ctx<'s, 'p> {
         let mut candidates = self.candidates;
         if let Some(slot) = candidates.get_mut(level as usize) {
             *slot = Some(c);
@@ -140,7 +169,7 @@ impl<'s, 'p> Ctx<'s, 'p> {
         }
     }
 
-    fn add(&self, d: NaiveDate, dur: Duration) -> Value {
+    pub(super) fn add(&self, d: NaiveDate, dur: Duration) -> Value {
         self.ev
             .policy
             .calendar
@@ -193,38 +222,13 @@ impl<'s, 'p> Ctx<'s, 'p> {
                 Value::Bool(b) => Value::Bool(!b),
                 _ => Value::Unset,
             },
-            Expr::Neg(x) => match self.eval(x) {
-                Value::Int(i) => i.checked_neg().map(Value::Int).unwrap_or(Value::Unset),
-                Value::Duration(d) => Value::Duration(Duration {
-                    kind: d.kind,
-                    amount: -d.amount,
-                }),
-                _ => Value::Unset,
-            },
+            Expr::Neg(x) => negate(self.eval(x)),
             Expr::Binary(op, a, b) => self.binary(*op, a, b),
             Expr::Within(v, w, o) => {
-                let (Value::Date(v), Value::Duration(w), Value::Date(o)) =
-                    (self.eval(v), self.eval(w), self.eval(o))
-                else {
-                    return Value::Bool(false);
-                };
-                match self.add(o, w) {
-                    Value::Date(end) => Value::Bool(o <= v && v <= end),
-                    _ => Value::Bool(false),
-                }
+                Value::Bool(self.within(&self.eval(v), &self.eval(w), &self.eval(o)))
             }
             Expr::AtLeast(v, g, before, r) => {
-                let (Value::Date(v), Value::Duration(g), Value::Date(r)) =
-                    (self.eval(v), self.eval(g), self.eval(r))
-                else {
-                    return Value::Bool(false);
-                };
-                let ok = if *before {
-                    matches!(self.add(v, g), Value::Date(x) if x <= r)
-                } else {
-                    matches!(self.add(r, g), Value::Date(x) if x <= v)
-                };
-                Value::Bool(ok)
+                Value::Bool(self.at_least(&self.eval(v), &self.eval(g), *before, &self.eval(r)))
             }
             Expr::IsSet(x, yes) => {
                 let v = self.eval(x);
@@ -249,18 +253,35 @@ impl<'s, 'p> Ctx<'s, 'p> {
                 Value::Bool(found == *yes)
             }
             Expr::Member(x, list, yes) => {
-                let v = self.eval(x);
-                let found = v.is_set()
-                    && match self.eval(list) {
-                        Value::List(items) => items.contains(&v),
-                        _ => false,
-                    };
-                Value::Bool(found == *yes)
+                Value::Bool(member(&self.eval(x), &self.eval(list), *yes))
             }
         }
     }
 
-    fn event(&self, r: EventRef) -> Option<&'s Event> {
+    /// `v within w of o`.
+    pub(super) fn within(&self, v: &Value, w: &Value, o: &Value) -> bool {
+        let (Value::Date(v), Value::Duration(w), Value::Date(o)) = (v, w, o) else {
+            return false;
+        };
+        match self.add(*o, *w) {
+            Value::Date(end) => o <= v && *v <= end,
+            _ => false,
+        }
+    }
+
+    /// `v at least g before|after r`.
+    pub(super) fn at_least(&self, v: &Value, g: &Value, before: bool, r: &Value) -> bool {
+        let (Value::Date(v), Value::Duration(g), Value::Date(r)) = (v, g, r) else {
+            return false;
+        };
+        if before {
+            matches!(self.add(*v, *g), Value::Date(x) if x <= *r)
+        } else {
+            matches!(self.add(*r, *g), Value::Date(x) if x <= *v)
+        }
+    }
+
+    pub(super) fn event(&self, r: EventRef) -> Option<&'s Event> {
         match r {
             EventRef::Trigger => self.trigger,
             EventRef::Candidate(level) => self.candidates.get(level as usize).copied().flatten(),
@@ -277,7 +298,11 @@ impl<'s, 'p> Ctx<'s, 'p> {
             }
             _ => {}
         }
-        let (l, r) = (self.eval(a), self.eval(b));
+        self.operate(op, self.eval(a), self.eval(b))
+    }
+
+    /// A binary operator other than `and`, `or` and `??` applied to its operands' values.
+    pub(super) fn operate(&self, op: BinOp, l: Value, r: Value) -> Value {
         // One rule for unset values (docs/language.md, "Comparisons with an unset value"):
         // equality compares values (unset equals only unset), so `!=` is exactly `not ==`;
         // an ordering with an unset side is false; arithmetic with one is unset.
@@ -384,7 +409,12 @@ impl<'s, 'p> Ctx<'s, 'p> {
         for (slot, a) in vals.iter_mut().zip(args) {
             *slot = self.eval(a);
         }
-        match (b, &vals[..n]) {
+        self.builtin(b, &vals[..n])
+    }
+
+    /// A built-in function applied to its arguments' values.
+    pub(super) fn builtin(&self, b: Builtin, vals: &[Value]) -> Value {
+        match (b, vals) {
             (Builtin::Age, [Value::Date(birth), Value::Date(on)]) => {
                 Value::Int(age_in_years(*birth, *on))
             }
@@ -413,7 +443,7 @@ impl<'s, 'p> Ctx<'s, 'p> {
         }
     }
 
-    fn clock(&self, c: u16, f: ClockField) -> Value {
+    pub(super) fn clock(&self, c: u16, f: ClockField) -> Value {
         let periods = self
             .state
             .clocks
@@ -470,17 +500,39 @@ impl<'s, 'p> Ctx<'s, 'p> {
         }
     }
 
-    fn matches(&self, q: &Query, e: &'s Event, since: Option<NaiveDate>) -> bool {
+    /// Whether candidate `e` satisfies the query's `where` (evaluated by the tree walker).
+    fn tree_where(q: &Query) -> impl Fn(&Ctx<'s, 'p>) -> bool + '_ {
+        move |c| q.where_.as_deref().is_none_or(|w| truthy(&c.eval(w)))
+    }
+
+    fn find(&self, q: &Query) -> Option<&'s Event> {
+        self.find_by(q, || self.since(q), &Self::tree_where(q))
+    }
+
+    fn query(&self, q: &Query) -> Value {
+        self.query_by(q, || self.since(q), &Self::tree_where(q))
+    }
+
+    fn matches_by<T: Fn(&Ctx<'s, 'p>) -> bool>(
+        &self,
+        q: &Query,
+        e: &'s Event,
+        since: Option<NaiveDate>,
+        test: &T,
+    ) -> bool {
         q.events.contains(&e.kind)
             && since.is_none_or(|s| e.date >= s)
-            && q.where_
-                .as_deref()
-                .is_none_or(|w| truthy(&self.with_candidate(q.level, e).eval(w)))
+            && test(&self.with_candidate(q.level, e))
     }
 
     /// The answer from the history index, or `None` with whether the query may be memoised
     /// within the step.
-    fn indexed(&self, q: &Query, since: Option<NaiveDate>) -> Result<Answer, bool> {
+    fn indexed_by<T: Fn(&Ctx<'s, 'p>) -> bool>(
+        &self,
+        q: &Query,
+        since: Option<NaiveDate>,
+        test: &T,
+    ) -> Result<Answer, bool> {
         let Some(index) = self.index else {
             return Err(false);
         };
@@ -489,31 +541,37 @@ impl<'s, 'p> Ctx<'s, 'p> {
         if self.history.len() < SHORT_HISTORY {
             return Err(false);
         }
-        let test = |e: &'s Event| {
-            q.where_
-                .as_deref()
-                .is_none_or(|w| truthy(&self.with_candidate(q.level, e).eval(w)))
-        };
+        let test = |e: &'s Event| test(&self.with_candidate(q.level, e));
         match index.answer(self.ev, q, self.history, since, test, |k| self.eval(k)) {
             Answer::NotIndexed { per_step } => Err(per_step),
             a => Ok(a),
         }
     }
 
-    fn find(&self, q: &Query) -> Option<&'s Event> {
+    /// The event a `first`/`last` query finds; `test` is its `where` on a candidate.
+    pub(super) fn find_by<T: Fn(&Ctx<'s, 'p>) -> bool>(
+        &self,
+        q: &Query,
+        since: impl FnOnce() -> Option<NaiveDate>,
+        test: &T,
+    ) -> Option<&'s Event> {
         if let Some(StepValue::Found(i)) = self.memo.query(q) {
             return i.and_then(|i| self.history.get(i).copied());
         }
-        let since = self.since(q);
-        let per_step = match self.indexed(q, since) {
+        let since = since();
+        let per_step = match self.indexed_by(q, since, test) {
             Ok(Answer::Found(i)) => return i.and_then(|i| self.history.get(i).copied()),
             Ok(_) => return None,
             Err(per_step) => per_step,
         };
         let history = self.history;
         let found = match q.kind {
-            QueryKind::First => history.iter().position(|e| self.matches(q, e, since)),
-            _ => history.iter().rposition(|e| self.matches(q, e, since)),
+            QueryKind::First => history
+                .iter()
+                .position(|e| self.matches_by(q, e, since, test)),
+            _ => history
+                .iter()
+                .rposition(|e| self.matches_by(q, e, since, test)),
         };
         if per_step {
             self.memo.set_query(q, StepValue::Found(found));
@@ -521,12 +579,18 @@ impl<'s, 'p> Ctx<'s, 'p> {
         found.and_then(|i| history.get(i).copied())
     }
 
-    fn query(&self, q: &Query) -> Value {
+    /// A query's value (Int or Bool); `test` is its `where` on a candidate.
+    pub(super) fn query_by<T: Fn(&Ctx<'s, 'p>) -> bool>(
+        &self,
+        q: &Query,
+        since: impl FnOnce() -> Option<NaiveDate>,
+        test: &T,
+    ) -> Value {
         if let Some(StepValue::Value(v)) = self.memo.query(q) {
             return v;
         }
-        let since = self.since(q);
-        let per_step = match self.indexed(q, since) {
+        let since = since();
+        let per_step = match self.indexed_by(q, since, test) {
             Ok(Answer::Count(n)) => {
                 return match q.kind {
                     QueryKind::Count | QueryKind::Consecutive => Value::Int(n),
@@ -537,31 +601,38 @@ impl<'s, 'p> Ctx<'s, 'p> {
             Ok(Answer::NotIndexed { .. }) => false,
             Err(per_step) => per_step,
         };
-        let v = self.scan(q, since);
+        let v = self.scan_by(q, since, test);
         if per_step {
             self.memo.set_query(q, StepValue::Value(v.clone()));
         }
         v
     }
 
-    fn scan(&self, q: &Query, since: Option<NaiveDate>) -> Value {
+    fn scan_by<T: Fn(&Ctx<'s, 'p>) -> bool>(
+        &self,
+        q: &Query,
+        since: Option<NaiveDate>,
+        test: &T,
+    ) -> Value {
         match q.kind {
             QueryKind::Count => Value::Int(
                 self.history
                     .iter()
-                    .filter(|e| self.matches(q, e, since))
+                    .filter(|e| self.matches_by(q, e, since, test))
                     .count() as i64,
             ),
-            QueryKind::Exists | QueryKind::Last | QueryKind::First => {
-                Value::Bool(self.history.iter().any(|e| self.matches(q, e, since)))
-            }
+            QueryKind::Exists | QueryKind::Last | QueryKind::First => Value::Bool(
+                self.history
+                    .iter()
+                    .any(|e| self.matches_by(q, e, since, test)),
+            ),
             QueryKind::Consecutive => {
                 let mut n = 0;
                 for e in self.history.iter().rev() {
                     if !q.among.is_empty() && !q.among.contains(&e.kind) {
                         continue;
                     }
-                    if since.is_some_and(|s| e.date < s) || !self.matches(q, e, since) {
+                    if since.is_some_and(|s| e.date < s) || !self.matches_by(q, e, since, test) {
                         break;
                     }
                     n += 1;

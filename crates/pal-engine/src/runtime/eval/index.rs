@@ -13,6 +13,31 @@ use crate::model::ir::{BinOp, EventRef, Expr, Query, QueryKind};
 use crate::model::schema::EventTypeId;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Hashes a query's address (the key of the per-step memo and of the indexes): one multiply,
+/// not SipHash, since these maps are read for nearly every query of every step.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64 ^ self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A map keyed by a query's address.
+pub(crate) type AddressMap<V> = HashMap<usize, V, BuildHasherDefault<AddressHasher>>;
 
 /// What an expression reads besides constants.
 #[derive(Debug, Clone, Copy, Default)]
@@ -161,7 +186,7 @@ pub(crate) struct KeyedIndex {
 /// live in the policy, which outlives the evaluation).
 #[derive(Debug, Default)]
 pub(crate) struct HistoryIndex {
-    plans: RefCell<HashMap<usize, Plan>>,
+    plans: RefCell<AddressMap<Plan>>,
     /// What each definition reads (see [`reads`]).
     def_reads: RefCell<Vec<Option<Reads>>>,
 }

@@ -6,6 +6,7 @@
 //! rules that disagree about a clock for the same event are reported as a conflict and none of
 //! their actions on that clock is applied.
 
+mod compile;
 mod expr;
 mod index;
 pub mod result;
@@ -137,23 +138,45 @@ pub struct Evaluator<'p> {
     /// The policy.
     pub policy: &'p Policy,
     params: Cow<'p, [ParamDef]>,
+    /// The conditions and definitions compiled with these parameter values.
+    program: Arc<compile::Program>,
+}
+
+/// The name of a step in results and traces: the event type, or `timer RULE` (written out only
+/// when a conflict, trace or `:whynot` needs it).
+#[derive(Clone, Copy)]
+enum Label<'e> {
+    Event(&'e str),
+    Timer(&'e str),
+}
+
+impl std::fmt::Display for Label<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Label::Event(name) => f.write_str(name),
+            Label::Timer(rule) => write!(f, "timer {rule}"),
+        }
+    }
 }
 
 /// What a step of evaluation is about: the event (or timer) and the date.
 struct Step<'e> {
     now: NaiveDate,
     trigger: Option<&'e Event>,
-    label: Cow<'e, str>,
+    label: Label<'e>,
     line: Option<u32>,
 }
 
 impl<'p> Evaluator<'p> {
     /// An evaluator with the policy's own parameter values.
     pub fn new(policy: &'p Policy) -> Evaluator<'p> {
-        Evaluator {
+        let mut ev = Evaluator {
             policy,
             params: Cow::Borrowed(&policy.params),
-        }
+            program: Arc::new(compile::Program::empty()),
+        };
+        ev.program = Arc::new(compile::Program::compile(&ev));
+        ev
     }
 
     /// Overrides a parameter for this evaluator (what-if; tests' `set`).
@@ -162,6 +185,8 @@ impl<'p> Evaluator<'p> {
             p.initial = initial;
             p.dated = dated;
         }
+        // Parameter values are folded into the compiled conditions.
+        self.program = Arc::new(compile::Program::compile(self));
     }
 
     /// The parameters in force.
@@ -314,6 +339,8 @@ struct Run<'a, 'p> {
     /// By event type: the obligations (indices into `obligations`) that an event of that type
     /// may meet and that were open when last looked at.
     waiting: Vec<Vec<usize>>,
+    /// The rules that fired in the current step (kept to reuse its allocation).
+    plans: Vec<Plan>,
 }
 
 /// A rule that fired: the rule (or exception) whose actions apply.
@@ -355,9 +382,10 @@ impl<'a, 'p> Run<'a, 'p> {
             warnings: Vec::new(),
             trace: trace.then(Vec::new),
             probe: None,
-            memo: expr::DefMemo::new(),
+            memo: expr::DefMemo::with_defs(policy.defs.len()),
             index: index::HistoryIndex::default(),
             waiting: vec![Vec::new(); policy.schema.events.len()],
+            plans: Vec::new(),
         }
     }
 
@@ -478,7 +506,10 @@ impl<'a, 'p> Run<'a, 'p> {
             }
             return true;
         };
-        let holds = self.ctx(history, step).eval(w) == Value::Bool(true);
+        let holds = match self.ev.program.conditions.get(r as usize) {
+            Some(Some(test)) => test(&self.ctx(history, step)) == Some(true),
+            _ => self.ctx(history, step).eval(w) == Value::Bool(true),
+        };
         if self.probe.as_ref().is_some_and(|(p, _)| *p == r) {
             let conjuncts = self.conjunct_values(r, history, step);
             if let Some((_, list)) = &mut self.probe {
@@ -533,7 +564,7 @@ impl<'a, 'p> Run<'a, 'p> {
             let step = Step {
                 now: timer.due,
                 trigger,
-                label: Cow::Owned(format!("timer {}", rule.name)),
+                label: Label::Timer(&rule.name),
                 line: trigger.map(|e| e.line),
             };
             let history = &events[..processed];
@@ -570,7 +601,7 @@ impl<'a, 'p> Run<'a, 'p> {
         let step = Step {
             now: e.date,
             trigger: Some(e),
-            label: Cow::Borrowed(def.name.as_str()),
+            label: Label::Event(def.name.as_str()),
             line: Some(e.line),
         };
         // Obligations this event meets.
@@ -588,11 +619,13 @@ impl<'a, 'p> Run<'a, 'p> {
         }
         // Rules triggered by the event: every condition sees the state before any action.
         self.memo.clear();
-        let mut plans = Vec::new();
+        let mut plans = std::mem::take(&mut self.plans);
+        plans.clear();
         for &r in &policy.on_event[kind] {
             plans.extend(self.resolve(r, history, &step, &mut traces));
         }
         self.apply_plans(&plans, history, &step, &mut traces);
+        self.plans = plans;
         self.memo.clear();
         // Timers armed by the event (a re-arm replaces a pending one).
         for &r in &policy.arms[kind] {
@@ -799,15 +832,17 @@ impl<'a, 'p> Run<'a, 'p> {
         let mut blocked: Vec<ClockId> = Vec::new();
         if plans.len() > 1 {
             for c in 0..policy.clocks.len() as ClockId {
-                let acting: Vec<&Plan> = plans
-                    .iter()
-                    .filter(|p| {
-                        policy.rules[p.acting as usize]
-                            .actions
-                            .iter()
-                            .any(|a| a.clock() == Some(c))
-                    })
-                    .collect();
+                let on_clock = |p: &&Plan| {
+                    policy.rules[p.acting as usize]
+                        .actions
+                        .iter()
+                        .any(|a| a.clock() == Some(c))
+                };
+                // Counted first: the list is built only for a conflict.
+                if plans.iter().filter(on_clock).count() < 2 {
+                    continue;
+                }
+                let acting: Vec<&Plan> = plans.iter().filter(on_clock).collect();
                 if acting.len() > 1 {
                     blocked.push(c);
                     self.conflicts.push(ConflictResult {
@@ -870,7 +905,7 @@ impl<'a, 'p> Run<'a, 'p> {
             date: step.now,
             message,
             rule: Some(r.name.clone()),
-            cite: Some(r.cite_text()),
+            cite: Some(self.ev.program.cite(rule)),
             line: step.line,
         });
     }
@@ -1032,7 +1067,7 @@ impl<'a, 'p> Run<'a, 'p> {
                     outcome: name.to_string(),
                     date: d,
                     rule: r.name.clone(),
-                    cite: r.cite_text(),
+                    cite: self.ev.program.cite(rid),
                 });
             }
             Action::Require {
@@ -1110,7 +1145,7 @@ impl<'a, 'p> Run<'a, 'p> {
         if let Some(t) = &mut self.trace {
             t.push(TraceStep {
                 date: step.now,
-                event: step.label.into_owned(),
+                event: step.label.to_string(),
                 line: step.line,
                 rules,
                 clocks,
@@ -1121,34 +1156,40 @@ impl<'a, 'p> Run<'a, 'p> {
     fn finish(self, pathway_id: &str, _events: &[&Event]) -> PathwayResult {
         let policy = self.policy();
         let as_at = self.as_at;
-        let mut clocks = Vec::new();
+        // Periods in start order (then clock, then period): usually already in clock order,
+        // so sorted only when they are not.
+        let mut clocks = Vec::with_capacity(self.state.clocks.iter().map(Vec::len).sum());
+        let mut in_order = true;
+        let mut previous = None;
         for (ci, periods) in self.state.clocks.iter().enumerate() {
             for (pi, p) in periods.iter().enumerate() {
+                let key = (p.start, ci, pi);
+                in_order &= previous.is_none_or(|k| k < key);
+                previous = Some(key);
                 let nullified = p.state == PeriodState::Nullified;
                 let days = p.days_waited(as_at);
-                clocks.push((
-                    p.start,
-                    ci,
-                    PeriodResult {
-                        clock: policy.clocks[ci].name.clone(),
-                        period: pi as u32 + 1,
-                        status: p.status(as_at),
-                        start: p.start,
-                        stop: p.stop,
-                        reason: p.reason.as_ref().map(|r| r.to_string()),
-                        days_waited: (!nullified).then_some(days),
-                        paused_days: p.paused_days(as_at),
-                        target_days: p.target_days,
-                        target_date: p.target_date(as_at),
-                        breached: !nullified && days > p.target_days,
-                        weeks_waited: (!nullified).then_some(days.div_euclid(7)),
-                        started_by: p.started_by.map(|r| policy.rules[r as usize].name.clone()),
-                        stopped_by: p.stopped_by.map(|r| policy.rules[r as usize].name.clone()),
-                    },
-                ));
+                clocks.push(PeriodResult {
+                    clock: policy.clocks[ci].name.clone(),
+                    period: pi as u32 + 1,
+                    status: p.status(as_at),
+                    start: p.start,
+                    stop: p.stop,
+                    reason: p.reason.as_ref().map(|r| r.to_string()),
+                    days_waited: (!nullified).then_some(days),
+                    paused_days: p.paused_days(as_at),
+                    target_days: p.target_days,
+                    target_date: p.target_date(as_at),
+                    breached: !nullified && days > p.target_days,
+                    weeks_waited: (!nullified).then_some(days.div_euclid(7)),
+                    started_by: p.started_by.map(|r| policy.rules[r as usize].name.clone()),
+                    stopped_by: p.stopped_by.map(|r| policy.rules[r as usize].name.clone()),
+                });
             }
         }
-        clocks.sort_by_key(|(start, ci, r)| (*start, *ci, r.period));
+        if !in_order {
+            let clock_index = |name: &str| policy.clocks.iter().position(|c| c.name == name);
+            clocks.sort_by_key(|r| (r.start, clock_index(&r.clock), r.period));
+        }
         let obligations = self
             .obligations
             .iter()
@@ -1167,33 +1208,32 @@ impl<'a, 'p> Run<'a, 'p> {
                     status,
                     met_on: o.met_on,
                     rule: rule.name.clone(),
-                    cite: rule.cite_text(),
+                    cite: self.ev.program.cite(o.action.0),
                 }
             })
             .collect();
-        let attributes = policy
-            .schema
-            .attributes
-            .iter()
-            .zip(&self.state.attrs)
-            .filter(|(_, v)| v.is_set())
-            .map(|(a, v)| (a.name.clone(), policy.schema.display_value(v)))
-            .collect();
-        let mut literal_attributes: Vec<String> = policy
-            .schema
-            .attributes
-            .iter()
-            .zip(&self.state.attrs)
-            .filter(|(_, v)| matches!(v, Value::Bool(_) | Value::Int(_)))
-            .map(|(a, _)| a.name.clone())
-            .collect();
-        literal_attributes.sort();
+        // In name order, so that the map is built by appending and the list needs no sort.
+        let mut attributes = std::collections::BTreeMap::new();
+        let mut literal_attributes: Vec<String> = Vec::new();
+        for &slot in &self.ev.program.attributes_by_name {
+            if let (Some(a), Some(v)) = (
+                policy.schema.attributes.get(slot),
+                self.state.attrs.get(slot),
+            ) {
+                if v.is_set() {
+                    attributes.insert(a.name.clone(), policy.schema.display_value(v));
+                }
+                if matches!(v, Value::Bool(_) | Value::Int(_)) {
+                    literal_attributes.push(a.name.clone());
+                }
+            }
+        }
         PathwayResult {
             pathway_id: pathway_id.to_string(),
             as_at,
             attributes,
             literal_attributes,
-            clocks: clocks.into_iter().map(|(_, _, r)| r).collect(),
+            clocks,
             outcomes: self.outcomes,
             obligations,
             conflicts: self.conflicts,
