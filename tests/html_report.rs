@@ -204,38 +204,7 @@ fn the_html_report_is_self_contained() {
 fn the_html_report_in_a_browser() {
     let dir = TempDir::new("browser");
     let (page, html) = write_report(&dir.0);
-    let url = format!("file://{}", page.display());
-
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
-    if let Err(e) = std::fs::create_dir_all(&artifacts) {
-        panic!("cannot create {}: {e}", artifacts.display());
-    }
-    let shot = artifacts.join("html-report.png");
-    let _ = std::fs::remove_file(&shot);
-    let o = chromium(&[
-        "--window-size=1280,2400",
-        &format!("--screenshot={}", shot.display()),
-        &url,
-    ]);
-    let png = std::fs::read(&shot).unwrap_or_else(|e| {
-        panic!(
-            "no screenshot ({e}); chromium said: {}",
-            String::from_utf8_lossy(&o.stderr)
-        )
-    });
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "the screenshot is a PNG");
-    let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
-    let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
-    assert_eq!((width, height), (1280, 2400));
-    assert!(png.len() > 20_000, "a blank page compresses to less");
-
-    let o = chromium(&["--dump-dom", &url]);
-    let dom = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(
-        dom.contains("</html>"),
-        "no DOM: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let dom = render_in_browser(&page, "html-report.png");
 
     // The headline figures, worked out above.
     assert_eq!(
@@ -403,6 +372,43 @@ fn the_headline_agrees_with_the_summary() {
     );
 }
 
+/// Renders `page` in headless Chromium: a 1280×2400 screenshot kept as
+/// `target/artifacts/{shot_name}` (checked to be a PNG of that size with something drawn), and
+/// the DOM the browser built.
+fn render_in_browser(page: &Path, shot_name: &str) -> String {
+    let url = format!("file://{}", page.display());
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    if let Err(e) = std::fs::create_dir_all(&artifacts) {
+        panic!("cannot create {}: {e}", artifacts.display());
+    }
+    let shot = artifacts.join(shot_name);
+    let _ = std::fs::remove_file(&shot);
+    let o = chromium(&[
+        "--window-size=1280,2400",
+        &format!("--screenshot={}", shot.display()),
+        &url,
+    ]);
+    let png = std::fs::read(&shot).unwrap_or_else(|e| {
+        panic!(
+            "no screenshot ({e}); chromium said: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "the screenshot is a PNG");
+    let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
+    let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
+    assert_eq!((width, height), (1280, 2400));
+    assert!(png.len() > 20_000, "a blank page compresses to less");
+    let o = chromium(&["--dump-dom", &url]);
+    let dom = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        dom.contains("</html>"),
+        "no DOM: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    dom
+}
+
 /// The diff page of the example extract under RDE and the strict variant, with pathway P049
 /// (one of the examples) renamed to [`HOSTILE`].
 fn write_diff_page(dir: &Path) -> (PathBuf, String) {
@@ -475,34 +481,7 @@ fn the_diff_page_is_self_contained_and_escapes_ids() {
 fn the_diff_page_in_a_browser() {
     let dir = TempDir::new("diff-browser");
     let (page, _) = write_diff_page(&dir.0);
-    let url = format!("file://{}", page.display());
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
-    if let Err(e) = std::fs::create_dir_all(&artifacts) {
-        panic!("cannot create {}: {e}", artifacts.display());
-    }
-    let shot = artifacts.join("diff-report.png");
-    let _ = std::fs::remove_file(&shot);
-    let o = chromium(&[
-        "--window-size=1280,2400",
-        &format!("--screenshot={}", shot.display()),
-        &url,
-    ]);
-    let png = std::fs::read(&shot).unwrap_or_else(|e| {
-        panic!(
-            "no screenshot ({e}); chromium said: {}",
-            String::from_utf8_lossy(&o.stderr)
-        )
-    });
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "the screenshot is a PNG");
-    assert!(png.len() > 20_000, "a blank page compresses to less");
-
-    let o = chromium(&["--dump-dom", &url]);
-    let dom = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(
-        dom.contains("</html>"),
-        "no DOM: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let dom = render_in_browser(&page, "diff-report.png");
     // What changes in the policy, with a citation; the position table; the counts.
     for section in [
         "1. What changes in the policy",
