@@ -417,3 +417,176 @@ fn the_repl_shows_the_scenario_under_another_policy() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     insta::assert_snapshot!(text(&out.stdout));
 }
+
+/// `--format html -o FILE`: the page carries the JSON report's figures — every position row
+/// (old, new, change), the changed-pathway count, each cause with its citations and count,
+/// each kind of change with its count — and each example as a side-by-side timeline that
+/// the causes link to.
+#[test]
+fn the_html_page_carries_the_reports_figures() {
+    let dir = scratch("html");
+    let page = dir.join("diff.html");
+    let args = |format: &str| -> Vec<String> {
+        [
+            "diff",
+            "policies/rde.pal",
+            "policies/variants/strict_trust.pal",
+            "--policy-path",
+            "policies",
+            "--events",
+            "examples/events.csv",
+            "--as-at",
+            "2025-03-31",
+            "--format",
+            format,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let json = pal(&args("json").iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(json.status.code(), Some(1), "{}", text(&json.stderr));
+    let report: Value = serde_json::from_slice(&json.stdout).unwrap_or(Value::Null);
+    let mut html_args = args("html");
+    html_args.extend(["-o".to_string(), page.to_string_lossy().into_owned()]);
+    let o = pal(&html_args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(o.stdout.is_empty(), "the page went to the file, not stdout");
+    let html = match std::fs::read_to_string(&page) {
+        Ok(t) => t,
+        Err(e) => panic!("no page written: {e}"),
+    };
+    assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
+
+    let changed = report["changed_pathways"].as_u64().unwrap_or(0);
+    assert!(changed > 0);
+    assert!(
+        html.contains(&format!(
+            "id=\"changed-pathways\"><div class=\"v\">{changed}</div><div class=\"l\">of {} pathways change",
+            report["counts"]["pathways"]
+        )),
+        "the changed-pathway card"
+    );
+    // Position: one row per measure, figures formatted as the human report does.
+    let figure = |v: &Value, unit: &str, signed: bool| -> String {
+        match v.as_f64() {
+            None => "—".into(),
+            Some(x) if signed && x == 0.0 => "0".into(),
+            Some(x) if unit == "percent" && signed => format!("{x:+.1} pts"),
+            Some(x) if unit == "percent" => format!("{x:.1}%"),
+            Some(x) if signed => format!("{x:+.0}"),
+            Some(x) => format!("{x:.0}"),
+        }
+    };
+    let rows = report["position"].as_array().cloned().unwrap_or_default();
+    assert!(rows.len() >= 5, "{rows:?}");
+    for r in &rows {
+        let unit = r["unit"].as_str().unwrap_or_default();
+        let measure = match r["clock"].as_str() {
+            Some(c) => format!("{c}: {}", r["measure"].as_str().unwrap_or_default()),
+            None => r["measure"].as_str().unwrap_or_default().to_string(),
+        };
+        let row = format!(
+            "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            measure,
+            figure(&r["old"], unit, false),
+            figure(&r["new"], unit, false),
+            figure(&r["change"], unit, true)
+        );
+        assert!(html.contains(&row), "no position row {row}");
+    }
+    // Causes: name, citations and count in one row; each example linked to its timeline.
+    let causes_at = html.find("id=\"causes\"").unwrap_or(0);
+    let causes = &html[causes_at..];
+    let causes = &causes[..causes.find("</table>").unwrap_or(0)];
+    let listed = report["causes"].as_array().cloned().unwrap_or_default();
+    assert_eq!(causes.matches("<tr><td>").count(), listed.len());
+    for c in &listed {
+        let cite: Vec<&str> = c["cite"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let name = c["cause"].as_str().unwrap_or_default();
+        let row = causes
+            .lines()
+            .find(|l| l.contains(&format!("<td>{name}</td>")))
+            .unwrap_or_else(|| panic!("no cause row for {name}"));
+        assert!(
+            row.contains(&format!("<td>{}</td>", cite.join("; "))),
+            "{row}"
+        );
+        assert!(
+            row.contains(&format!("<td class=\"n\">{}</td>", c["pathways"])),
+            "{row}"
+        );
+        for e in c["examples"].as_array().into_iter().flatten() {
+            let id = e.as_str().unwrap_or_default();
+            assert!(
+                row.contains(&format!("<a href=\"#pathway-{id}\">{id}</a>")),
+                "{row}"
+            );
+        }
+    }
+    // Kinds of change: every clock field and outcome tally with its count.
+    let tally = &report["tally"];
+    for (k, n) in tally["clock_fields"].as_object().into_iter().flatten() {
+        assert!(
+            html.contains(&format!(
+                "<tr><td>{k} differs</td><td class=\"n\">{n}</td></tr>"
+            )),
+            "{k}"
+        );
+    }
+    for (k, n) in tally["outcomes_gained"].as_object().into_iter().flatten() {
+        assert!(
+            html.contains(&format!(
+                "<tr><td>outcome {k} gained</td><td class=\"n\">{n}</td></tr>"
+            )),
+            "{k}"
+        );
+    }
+    // Examples: one section per distinct pathway, a side-by-side table with rows that differ.
+    let mut ids: Vec<&str> = report["examples"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["diff"]["pathway_id"].as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert!(!ids.is_empty());
+    assert_eq!(
+        html.matches("<section class=\"timeline\"").count(),
+        ids.len()
+    );
+    for id in ids {
+        let at = html
+            .find(&format!("<section class=\"timeline\" id=\"pathway-{id}\">"))
+            .unwrap_or_else(|| panic!("no timeline for {id}"));
+        let section = &html[at..];
+        let section = &section[..section.find("</section>").unwrap_or(0)];
+        assert!(
+            section.contains("<th>old: rde</th><th>new: strict_trust</th>"),
+            "{section}"
+        );
+        assert!(section.contains("<tr class=\"differs\">"), "{section}");
+    }
+    // Without --events there is no extract to lay out: a usage error, nothing written.
+    let _ = std::fs::remove_file(&page);
+    let o = pal(&[
+        "diff",
+        "policies/rde.pal",
+        "policies/variants/strict_trust.pal",
+        "--policy-path",
+        "policies",
+        "--format",
+        "html",
+        "-o",
+        &page.to_string_lossy(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("--format html needs --events"));
+    assert!(!page.exists());
+}

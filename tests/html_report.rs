@@ -5,6 +5,11 @@
 //! headline figures worked out by hand below, the bars of the histogram, the PTL's rows and
 //! the timelines they link to, and a hostile pathway id shown as text, never run. The file is
 //! checked to name nothing on the network.
+//!
+//! `pal diff --format html` likewise: the impact page of `policies/variants/strict_trust.pal`
+//! over `examples/events.csv` (the case of `tests/diff.rs`) with one example pathway renamed to
+//! markup, screenshot in `target/artifacts/diff-report.png`, its DOM checked for the sections
+//! a board paper needs and the hostile id shown as text.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -38,7 +43,11 @@ fn chromium(args: &[&str]) -> Output {
         Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: run scripts/test.sh (its scripts/components/chromium.sh installs Debian's chromium)"
     );
-    let profile = TempDir::new("profile");
+    // A profile of its own per run: two browsers on one profile refuse to start, and the
+    // tests run in parallel.
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let profile = TempDir::new(&format!("profile-{run}"));
     let profile_arg = format!("--user-data-dir={}", profile.0.display());
     let mut child = match Command::new(CHROMIUM)
         .args([
@@ -152,15 +161,13 @@ fn text_of(dom: &str, id: &str) -> String {
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-#[test]
-fn the_html_report_is_self_contained() {
-    let dir = TempDir::new("static");
-    let (_, html) = write_report(&dir.0);
+/// No script, no stylesheet, image or frame from elsewhere, and every `src` or `href` an
+/// anchor on the page.
+fn assert_self_contained(html: &str) {
     let lower = html.to_ascii_lowercase();
     for banned in ["<script", "<link", "<img", "<iframe", "@import", "url("] {
         assert!(!lower.contains(banned), "the page holds `{banned}`");
     }
-    // No src or href names anything outside the page.
     for attr in ["src=", "href="] {
         for (i, _) in lower.match_indices(attr) {
             let value = lower[i + attr.len()..].trim_start_matches(['"', '\'']);
@@ -171,6 +178,14 @@ fn the_html_report_is_self_contained() {
             );
         }
     }
+}
+
+#[test]
+fn the_html_report_is_self_contained() {
+    let dir = TempDir::new("static");
+    let (_, html) = write_report(&dir.0);
+    let lower = html.to_ascii_lowercase();
+    assert_self_contained(&html);
     assert!(!lower.contains("http://") || lower.matches("http://").count() == 1);
     assert!(
         lower.contains("xmlns=\"http://www.w3.org/2000/svg\""),
@@ -189,38 +204,7 @@ fn the_html_report_is_self_contained() {
 fn the_html_report_in_a_browser() {
     let dir = TempDir::new("browser");
     let (page, html) = write_report(&dir.0);
-    let url = format!("file://{}", page.display());
-
-    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
-    if let Err(e) = std::fs::create_dir_all(&artifacts) {
-        panic!("cannot create {}: {e}", artifacts.display());
-    }
-    let shot = artifacts.join("html-report.png");
-    let _ = std::fs::remove_file(&shot);
-    let o = chromium(&[
-        "--window-size=1280,2400",
-        &format!("--screenshot={}", shot.display()),
-        &url,
-    ]);
-    let png = std::fs::read(&shot).unwrap_or_else(|e| {
-        panic!(
-            "no screenshot ({e}); chromium said: {}",
-            String::from_utf8_lossy(&o.stderr)
-        )
-    });
-    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "the screenshot is a PNG");
-    let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
-    let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
-    assert_eq!((width, height), (1280, 2400));
-    assert!(png.len() > 20_000, "a blank page compresses to less");
-
-    let o = chromium(&["--dump-dom", &url]);
-    let dom = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(
-        dom.contains("</html>"),
-        "no DOM: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let dom = render_in_browser(&page, "html-report.png");
 
     // The headline figures, worked out above.
     assert_eq!(
@@ -386,4 +370,145 @@ fn the_headline_agrees_with_the_summary() {
         card("p92"),
         format!("{:.1} wk 92nd percentile wait", weeks(&rtt["p92_days"]))
     );
+}
+
+/// Renders `page` in headless Chromium: a 1280×2400 screenshot kept as
+/// `target/artifacts/{shot_name}` (checked to be a PNG of that size with something drawn), and
+/// the DOM the browser built.
+fn render_in_browser(page: &Path, shot_name: &str) -> String {
+    let url = format!("file://{}", page.display());
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/artifacts");
+    if let Err(e) = std::fs::create_dir_all(&artifacts) {
+        panic!("cannot create {}: {e}", artifacts.display());
+    }
+    let shot = artifacts.join(shot_name);
+    let _ = std::fs::remove_file(&shot);
+    let o = chromium(&[
+        "--window-size=1280,2400",
+        &format!("--screenshot={}", shot.display()),
+        &url,
+    ]);
+    let png = std::fs::read(&shot).unwrap_or_else(|e| {
+        panic!(
+            "no screenshot ({e}); chromium said: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+    });
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "the screenshot is a PNG");
+    let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
+    let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
+    assert_eq!((width, height), (1280, 2400));
+    assert!(png.len() > 20_000, "a blank page compresses to less");
+    let o = chromium(&["--dump-dom", &url]);
+    let dom = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        dom.contains("</html>"),
+        "no DOM: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    dom
+}
+
+/// The diff page of the example extract under RDE and the strict variant, with pathway P049
+/// (one of the examples) renamed to [`HOSTILE`].
+fn write_diff_page(dir: &Path) -> (PathBuf, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let extract = match std::fs::read_to_string(root.join("examples/events.csv")) {
+        Ok(t) => t,
+        Err(e) => panic!("cannot read the extract: {e}"),
+    };
+    let renamed: String = extract
+        .lines()
+        .map(|l| match l.strip_prefix("P049,") {
+            Some(rest) => format!("{HOSTILE},{rest}\n"),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    assert_ne!(renamed, extract, "P049 is in the extract");
+    let events = dir.join("events.csv");
+    if let Err(e) = std::fs::write(&events, renamed) {
+        panic!("cannot write {}: {e}", events.display());
+    }
+    let page = dir.join("diff.html");
+    let o = match Command::new(env!("CARGO_BIN_EXE_pal"))
+        .current_dir(root)
+        .args([
+            "diff",
+            "policies/rde.pal",
+            "policies/variants/strict_trust.pal",
+            "--policy-path",
+            "policies",
+            "--events",
+        ])
+        .arg(&events)
+        .args(["--as-at", "2025-03-31", "--format", "html", "-o"])
+        .arg(&page)
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => panic!("cannot run pal: {e}"),
+    };
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "differences found: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.stdout.is_empty(), "the page went to the file, not stdout");
+    match std::fs::read_to_string(&page) {
+        Ok(t) => (page, t),
+        Err(e) => panic!("no page written: {e}"),
+    }
+}
+
+#[test]
+fn the_diff_page_is_self_contained_and_escapes_ids() {
+    let dir = TempDir::new("diff-static");
+    let (_, html) = write_diff_page(&dir.0);
+    assert_self_contained(&html);
+    assert!(
+        !html.to_ascii_lowercase().contains("http"),
+        "nothing on the network"
+    );
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    // Its anchor is hex-escaped, and the causes link to it.
+    let anchor = "pathway-.3cscript.3ealert.281.29.3c.2fscript.3e";
+    assert!(html.contains(&format!("<section class=\"timeline\" id=\"{anchor}\">")));
+    assert!(html.contains(&format!("<a href=\"#{anchor}\">&lt;script&gt;")));
+}
+
+#[test]
+fn the_diff_page_in_a_browser() {
+    let dir = TempDir::new("diff-browser");
+    let (page, _) = write_diff_page(&dir.0);
+    let dom = render_in_browser(&page, "diff-report.png");
+    // What changes in the policy, with a citation; the position table; the counts.
+    for section in [
+        "1. What changes in the policy",
+        "2. Effect on the position",
+        "3. Pathways that change",
+        "4. Why: the rules whose firing differs",
+        "5. Examples",
+    ] {
+        assert!(dom.contains(&format!("<h2>{section}</h2>")), "{section}");
+    }
+    assert!(dom.contains("<table id=\"policy-changes\">"));
+    assert!(dom.contains("<th>measure</th><th>old</th><th>new</th><th>change</th>"));
+    assert_eq!(
+        text_of(&dom, "changed-pathways"),
+        "10 of 300 pathways change"
+    );
+    assert!(
+        dom.contains("<td>rule</td><td>follow_up_dna_review</td>"),
+        "the first cause"
+    );
+    assert!(dom.contains("<td>9.13.1; RTT Rule 5f</td><td>"));
+    // The hostile id as text, never run; its side-by-side timeline is there.
+    assert!(dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(
+        !dom.to_ascii_lowercase().contains("<script"),
+        "the hostile id became markup"
+    );
+    assert!(dom.contains("<th>old: rde</th><th>new: strict_trust</th>"));
+    assert!(dom.contains("<tr class=\"differs\">"));
 }

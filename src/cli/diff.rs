@@ -1,11 +1,14 @@
 //! `pal diff OLD NEW`: what changing a policy does. With `--events`, both policies over one
 //! extract (the impact report); without, a bounded search for the smallest pathway on which
-//! they disagree, printed as a `test` block. Exit 0: no difference found; 1: differences.
+//! they disagree, printed as a `test` block. `--format html` (with `--events`) writes the
+//! impact report as one self-contained page; `-o FILE` writes any report complete or not at
+//! all. Exit 0: no difference found; 1: differences.
 
 use super::run::{load_with_files, open_input, parse_date_arg, print_rejection, read_error};
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use chrono::NaiveDate;
-use pal_engine::services::diff::{extract, render, search};
+use pal_engine::services::diff::{extract, html, render, search};
+use pal_engine::services::output::{check_outputs, OutputFile};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -16,6 +19,8 @@ pub enum DiffFormat {
     Human,
     /// The whole report as one JSON object.
     Json,
+    /// One self-contained HTML page (with `--events`): no script, no external reference.
+    Html,
 }
 
 /// Arguments of `pal diff`.
@@ -38,6 +43,9 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "human")]
     pub format: DiffFormat,
+    /// Write the report to FILE (complete or absent) instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Input format when the file extension does not say (csv, jsonl).
     #[arg(long)]
     pub input_format: Option<String>,
@@ -60,6 +68,19 @@ pub struct DiffArgs {
 
 /// Runs `pal diff`.
 pub fn run(args: &DiffArgs, out: &mut dyn Write) -> u8 {
+    if let Some(path) = &args.output {
+        let mut inputs = vec![
+            ("old policy", args.old.as_path()),
+            ("new policy", args.new.as_path()),
+        ];
+        if let Some(events) = &args.events {
+            inputs.push(("events file", events.as_path()));
+        }
+        if let Err(msg) = check_outputs(&inputs, &[("-o", path.as_path())]) {
+            say!("error: {msg}");
+            return EXIT_USAGE;
+        }
+    }
     // A policy that does not load is trouble, not a difference: 2 (3 if unreadable).
     let load = |path: &PathBuf| match load_with_files(path, &args.policy_path) {
         Ok((p, _)) => Ok(p),
@@ -120,6 +141,14 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> u8 {
                 DiffFormat::Human => {
                     render::extract_report(&d, &old_name, &new_name, &events.display().to_string())
                 }
+                DiffFormat::Html => html::extract_page(
+                    &d,
+                    html::Sources {
+                        old_file: &old_name,
+                        new_file: &new_name,
+                        events: &events.display().to_string(),
+                    },
+                ),
                 DiffFormat::Json => match serde_json::to_string(&d) {
                     Ok(j) => j + "\n",
                     Err(e) => {
@@ -135,6 +164,10 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> u8 {
                 say!("error: --as-at needs --events (the search chooses its own dates)");
                 return EXIT_USAGE;
             }
+            if args.format == DiffFormat::Html {
+                say!("error: --format html needs --events (the page reports an extract)");
+                return EXIT_USAGE;
+            }
             let options = search::SearchOptions {
                 max_events: usize::from(args.max_events),
                 max_timelines: args.max_timelines,
@@ -147,7 +180,7 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> u8 {
             let r = search::search(&old, &new, &options, &verify);
             let differs = r.found.is_some();
             let text = match args.format {
-                DiffFormat::Human => search::render(&r, &old_name, &new_name),
+                DiffFormat::Human | DiffFormat::Html => search::render(&r, &old_name, &new_name),
                 DiffFormat::Json => match serde_json::to_string(&r) {
                     Ok(j) => j + "\n",
                     Err(e) => {
@@ -160,7 +193,14 @@ pub fn run(args: &DiffArgs, out: &mut dyn Write) -> u8 {
         }
     };
     let (text, differs) = text;
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    let written = match &args.output {
+        Some(path) => OutputFile::create(path).and_then(|mut f| {
+            f.write_all(text.as_bytes())?;
+            f.commit()
+        }),
+        None => out.write_all(text.as_bytes()).and_then(|()| out.flush()),
+    };
+    if let Err(e) = written {
         say!("error: cannot write the report: {e}");
         return EXIT_UNREADABLE;
     }

@@ -151,7 +151,8 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     crate::base::text::count_of(i64::try_from(n).unwrap_or(i64::MAX), one, many)
 }
 
-const STYLE: &str = "
+/// The style sheet every PAL page carries inline (the HTML report's, `pal diff`'s).
+pub const STYLE: &str = "
 body{font-family:Arial,Helvetica,sans-serif;margin:24px;color:#212b32;background:#fff}
 h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:28px 0 8px;border-bottom:2px solid #005eb8}
 h3{font-size:16px;margin:18px 0 6px}
@@ -168,19 +169,39 @@ svg .target{stroke:#d5281b;stroke-width:2;stroke-dasharray:6 4}
 svg text{font-size:11px;fill:#212b32}
 .timeline{border-top:1px solid #d8dde0;margin-top:18px}
 .fired{color:#007f3b}.missed{color:#d5281b}
+tr.differs td{background:#fff9c4}td.old{border-right:3px solid #4c6272}
+.up{color:#007f3b}.down{color:#d5281b}
 ";
 
-/// Renders the page. The policy names event types, field values and rules in timelines.
-pub fn render(r: &HtmlReport, policy: &Policy) -> String {
+/// The start of a self-contained page: doctype, head with the title and [`STYLE`], the
+/// `<h1>` title. No script, no external reference. `title` is escaped here.
+pub fn page_start(title: &str) -> String {
     let mut h = String::with_capacity(64 * 1024);
-    let title = escape(&r.title);
+    let title = escape(title);
     let _ = write!(
         h,
         "<!DOCTYPE html>\n<html lang=\"en-GB\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n"
     );
-    let _ = writeln!(h, "<h1>{title}</h1>");
+    h
+}
+
+/// The end of a page begun with [`page_start`].
+pub const PAGE_END: &str = "</body>\n</html>\n";
+
+/// A headline card: a big value over a label; `class` is `good`, `bad` or empty. `value` and
+/// `label` are HTML (escape text from the input first); `id` is PAL's own.
+pub fn card(h: &mut String, id: &str, value: &str, label: &str, class: &str) {
+    let _ = writeln!(
+        h,
+        "<div class=\"card {class}\" id=\"{id}\"><div class=\"v\">{value}</div><div class=\"l\">{label}</div></div>"
+    );
+}
+
+/// Renders the page. The policy names event types, field values and rules in timelines.
+pub fn render(r: &HtmlReport, policy: &Policy) -> String {
+    let mut h = page_start(&r.title);
     let _ = writeln!(
         h,
         "<p class=\"meta\">Policy <b>{}</b> · clock <b>{}</b> · as at <b id=\"as-at\">{}</b></p>",
@@ -195,15 +216,8 @@ pub fn render(r: &HtmlReport, policy: &Policy) -> String {
     for t in &r.timelines {
         timeline(&mut h, t, policy);
     }
-    h.push_str("</body>\n</html>\n");
+    h.push_str(PAGE_END);
     h
-}
-
-fn card(h: &mut String, id: &str, value: &str, label: &str, class: &str) {
-    let _ = writeln!(
-        h,
-        "<div class=\"card {class}\" id=\"{id}\"><div class=\"v\">{value}</div><div class=\"l\">{label}</div></div>"
-    );
 }
 
 fn headline(h: &mut String, r: &HtmlReport) {

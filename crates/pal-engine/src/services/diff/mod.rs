@@ -7,10 +7,11 @@
 //!   policies disagree, printed as a ready-to-paste `test` block.
 //! * [`compare`] (one pathway's results, and its traces, under both), [`structural`] (what
 //!   differs between the two compiled policies), [`timeline`] (side-by-side steps) and
-//!   [`render`] (the human report) are the pieces; the REPL's `:diff` uses them too.
+//!   [`render`] (the human report) and [`html`] (its HTML page) are the pieces; the REPL's `:diff` uses them too.
 
 pub mod compare;
 pub mod extract;
+pub mod html;
 pub mod render;
 pub mod search;
 pub mod structural;

@@ -3,14 +3,15 @@
 
 use super::compare::PathwayDiff;
 use super::extract::{ExtractDiff, PositionRow};
-use super::structural::{PolicyChanges, RuleChangeKind};
+use super::structural::PolicyChanges;
 use super::timeline::{Side, Timeline};
 use std::fmt::Write as _;
 
 /// Width of each side of a side-by-side timeline.
 const SIDE: usize = 42;
 
-fn number(v: Option<f64>, unit: &str) -> String {
+/// A position figure: `92.4%` or `1234`, `—` when not measured.
+pub(super) fn number(v: Option<f64>, unit: &str) -> String {
     match v {
         None => "—".into(),
         Some(x) if unit == "percent" => format!("{x:.1}%"),
@@ -18,7 +19,8 @@ fn number(v: Option<f64>, unit: &str) -> String {
     }
 }
 
-fn signed(v: Option<f64>, unit: &str) -> String {
+/// A position change: `+1.2 pts`, `-3`, `0`, `—`.
+pub(super) fn signed(v: Option<f64>, unit: &str) -> String {
     match v {
         None => "—".into(),
         Some(0.0) => "0".into(),
@@ -48,13 +50,7 @@ pub fn policy_changes(c: &PolicyChanges, out: &mut String) {
         );
     }
     for r in &c.rules {
-        let how = match r.change {
-            RuleChangeKind::Added => "added",
-            RuleChangeKind::Removed => "removed",
-            RuleChangeKind::Disabled => "disabled",
-            RuleChangeKind::Enabled => "enabled",
-            RuleChangeKind::Rewritten => "condition, trigger or actions rewritten",
-        };
+        let how = r.change.label();
         let _ = writeln!(out, "  rule {}: {how}  [{}]", r.name, r.cite.join(", "));
     }
     for d in &c.defs {

@@ -40,6 +40,19 @@ pub enum RuleChangeKind {
     Rewritten,
 }
 
+impl RuleChangeKind {
+    /// How the change is named in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            RuleChangeKind::Added => "added",
+            RuleChangeKind::Removed => "removed",
+            RuleChangeKind::Disabled => "disabled",
+            RuleChangeKind::Enabled => "enabled",
+            RuleChangeKind::Rewritten => "condition, trigger or actions rewritten",
+        }
+    }
+}
+
 /// A rule or exception that differs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RuleChange {
