@@ -28,8 +28,11 @@ use std::ops::Range;
 
 /// The generator's version: bumped whenever the same options give different bytes, so that
 /// extracts cached by file name (`pal bench`'s tiers) are generated again. 2: referral
-/// grading, appointment slot issues, clinic-outcome status codes, status-only pathways.
-pub const GENERATOR_VERSION: u32 = 2;
+/// grading, appointment slot issues, clinic-outcome status codes, status-only pathways. 3:
+/// declined first-appointment offers, pending-list follow-ups, rejections after assessment,
+/// deferred-list returns, planned-list dates, status 11 and 33 outcomes, short-route tumour
+/// groups, subsequent-treatment ECADs, deaths during cancer pathways.
+pub const GENERATOR_VERSION: u32 = 3;
 
 /// The output format of [`generate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -725,7 +728,7 @@ const CHILD_SPECIALTIES: [(&str, u32); 7] = [
 ];
 
 /// Tumour groups of the urgent suspected-cancer route, with the specialty that receives them.
-const TUMOUR_GROUPS: [(&str, &str, u32); 10] = [
+const TUMOUR_GROUPS: [(&str, &str, u32); 12] = [
     ("breast", "breast_surgery", 18),
     ("lower_gi", "general_surgery", 17),
     ("skin", "dermatology", 15),
@@ -736,6 +739,9 @@ const TUMOUR_GROUPS: [(&str, &str, u32); 10] = [
     ("lung", "respiratory_medicine", 6),
     ("haematological", "haematology", 4),
     ("brain_cns", "neurology", 2),
+    // Two of the groups with a 31-day limit on the 62-day pathway (RDE 4.8).
+    ("testicular", "urology", 4),
+    ("acute_leukaemia", "haematology", 2),
 ];
 
 /// Screening programmes: tumour group and specialty.
@@ -981,7 +987,12 @@ impl Story<'_> {
                     self.emit(date, Ev::RttStatus, F::new().i(Col::Code, 33))?
                 } else {
                     let f = appt(kind).b(Col::Communicated, communicated);
-                    self.emit(date, Ev::Dna, f)?
+                    let d = self.emit(date, Ev::Dna, f)?;
+                    if kind == FIRST && self.chance(0.6) {
+                        // The clinic outcome of a missed first appointment: status 33.
+                        self.emit(d, Ev::RttStatus, F::new().i(Col::Code, 33))?;
+                    }
+                    d
                 };
                 dnas += 1;
                 let p_discharge = if self.protected || !communicated {
@@ -1068,7 +1079,25 @@ impl Story<'_> {
             return None;
         }
         let wait = self.first_wait();
-        let date = add(self.referral, wait);
+        let mut date = add(self.referral, wait);
+        let mut booked = booked;
+        if self.priority == Priority::Routine && self.chance(0.04) {
+            // RDE 9.7.3 / 3.34: two reasonable offers of a first appointment (three weeks'
+            // notice or more), both declined; the patient is then booked for a date of their
+            // choosing.
+            let mut made = self.now(booked);
+            for _ in 0..2 {
+                let offered = weekday(add(made, self.days(22, 35)));
+                let f = appt(FIRST).d(Col::OfferedDate, offered);
+                made = self.emit(made, Ev::OfferMade, f)?;
+                let f = appt(FIRST).d(Col::OfferedDate, offered);
+                let declined = add(made, self.days(1, 6));
+                let declined = self.emit(declined, Ev::OfferDeclined, f)?;
+                made = add(declined, self.days(1, 5));
+            }
+            booked = made;
+            date = add(made, self.days(28, 70));
+        }
         match self.appointment(FIRST, booked, date)? {
             Outcome::Attended(d) => self.clinic_decision(d, 0),
             Outcome::Ended => Some(()),
@@ -1100,6 +1129,7 @@ impl Story<'_> {
             Diagnostics,
             FollowUp,
             Transplant,
+            PriorApproval,
         }
         let more = |w: u32| {
             if depth >= 2 {
@@ -1110,7 +1140,11 @@ impl Story<'_> {
                 w
             }
         };
-        let transplant = if self.specialty == "nephrology" { 4 } else { 0 };
+        let transplant = if self.specialty == "nephrology" {
+            12
+        } else {
+            0
+        };
         let choice = self.pick(&[
             (D::Discharge, 13),
             (D::NotTreat, 4),
@@ -1121,6 +1155,7 @@ impl Story<'_> {
             (D::Diagnostics, more(24)),
             (D::FollowUp, more(6)),
             (D::Transplant, transplant),
+            (D::PriorApproval, if depth == 0 { 1 } else { 0 }),
         ]);
         match choice {
             D::Discharge => {
@@ -1151,6 +1186,18 @@ impl Story<'_> {
                 self.monitoring(d, patient)?;
             }
             D::Undecided => self.undecided(d)?,
+            D::PriorApproval => {
+                // RDE 9.14.3: the procedure needs prior approval; funding is sought after the
+                // assessment and refused, the referral is rejected (the clock keeps ticking)
+                // and the clinician's decision not to treat then stops it.
+                self.status(d, 20)?;
+                let r = add(d, self.days(14, 60));
+                let f = F::new().s(Col::Reason, "prior_approval_required");
+                let r = self.emit(r, Ev::ReferralRejected, f)?;
+                let t = add(r, self.days(0, 7));
+                self.ev(t, Ev::DecisionNotToTreat)?;
+                self.discharge(t, "no_treatment_required")?;
+            }
             D::Transplant => {
                 self.status(d, 20)?;
                 let t = add(d, self.days(14, 90));
@@ -1205,6 +1252,37 @@ impl Story<'_> {
             let until = add(d, self.days(28, 120));
             self.emit(d, Ev::PatientUnavailable, F::new().d(Col::Until, until))?;
             ready = until;
+            if self.chance(0.6) {
+                // RDE 10.3.3: ready to proceed, the patient goes back onto the elective list
+                // (a new clock).
+                let f = F::new().s(Col::List, "elective");
+                ready = self.emit(until, Ev::AddedToWaitingList, f)?;
+            }
+        }
+        if list == "planned" && self.chance(0.8) {
+            // RDE 10.4.3: a planned (surveillance) procedure has its planned date, recorded as
+            // the earliest clinically appropriate date, and is due in that month.
+            let ecad = add(d, self.days(60, 300));
+            self.emit(
+                d,
+                Ev::ClinicallyAppropriateDate,
+                F::new().d(Col::Ecad, ecad),
+            )?;
+            let date = if self.chance(0.85) {
+                weekday(add(ecad, self.days(-12, 0)))
+            } else {
+                add(ecad, self.days(20, 60))
+            };
+            let booked = add(date, -self.days(21, 42));
+            return match self.appointment(ADMISSION, booked, date)? {
+                Outcome::Attended(t) => {
+                    let f = F::new().b(Col::Definitive, true).b(Col::Admitted, true);
+                    self.emit(t, Ev::TreatmentStarted, f)?;
+                    self.status(t, 30)?;
+                    self.after_treatment(t, true)
+                }
+                Outcome::Ended => Some(()),
+            };
         }
         let wait = match self.priority {
             Priority::TwoWeekWait => self.days(10, 42),
@@ -1301,6 +1379,12 @@ impl Story<'_> {
             Outcome::Ended => return Some(()),
         };
         let ready = add(f, self.days(0, 60));
+        if self.chance(0.2) {
+            // RDE 3.22: fit for the second side, but away until later (the new clock starts
+            // when the patient is available).
+            let until = add(ready, self.days(7, 35));
+            self.emit(f, Ev::PatientUnavailable, F::new().d(Col::Until, until))?;
+        }
         let ready = self.ev(ready, Ev::FitAndReady)?;
         self.emit(
             ready,
@@ -1341,6 +1425,13 @@ impl Story<'_> {
         let mut last = t;
         for _ in 0..n {
             let wait = self.lognormal(45.0, 0.5, 10, 200);
+            if wait > 45 && self.chance(0.2) {
+                // RDE 9.8.2: a follow-up more than six weeks ahead is offered from the pending
+                // list rather than booked at the clinic.
+                let offered = weekday(add(last, wait));
+                let f = appt(FOLLOW_UP).d(Col::OfferedDate, offered);
+                self.emit(last, Ev::OfferMade, f)?;
+            }
             match self.appointment_after(FOLLOW_UP, last, wait)? {
                 Outcome::Attended(f) => last = f,
                 Outcome::Ended => return Some(()),
@@ -1398,6 +1489,12 @@ impl Story<'_> {
                 Outcome::Ended => return Some(()),
             }
             let r: f64 = self.rng.gen();
+            if r < 0.36 && self.status_only && self.chance(0.7) {
+                // A status-only PAS opens the new period with status 11 (active monitoring
+                // ends) at the review; the decision to treat follows the tests.
+                last = self.emit(last, Ev::RttStatus, F::new().i(Col::Code, 11))?;
+                last = add(last, self.days(1, 14));
+            }
             if r < 0.3 {
                 return self.admitted(last);
             } else if r < 0.36 {
@@ -1447,7 +1544,14 @@ impl Story<'_> {
         } else {
             self.days(15, 24)
         };
-        let date = add(self.referral, first);
+        let mut date = add(self.referral, first);
+        if self.chance(0.06) {
+            // RDE 4.7: the patient is away for the first two weeks (the referrer is told).
+            let from = add(self.referral, self.days(1, 5));
+            let until = add(from, self.days(10, 21));
+            let from = self.emit(from, Ev::PatientUnavailable, F::new().d(Col::Until, until))?;
+            date = date.max(add(until, self.days(1, 5))).max(add(from, 1));
+        }
         let seen = match self.appointment(kind, booked, date)? {
             Outcome::Attended(t) => t,
             Outcome::Ended => return Some(()),
@@ -1458,6 +1562,10 @@ impl Story<'_> {
     /// Tests, then the patient is told whether they have cancer (the faster diagnosis stop).
     fn diagnosis(&mut self, seen: NaiveDate, start: NaiveDate, p_cancer: f64, route: bool) -> Step {
         let mut last = seen;
+        if route && self.death.is_none() && self.chance(0.03) {
+            // Very ill at presentation: the patient dies during the tests.
+            self.death = Some(add(seen, self.days(3, 30)));
+        }
         let n = self.pick(&[(0, 25), (1, 50), (2, 25)]);
         for _ in 0..n {
             let wait = self.days(2, 12);
@@ -1517,6 +1625,10 @@ impl Story<'_> {
             .b(Col::Admitted, m == M::Surgery)
             .b(Col::Subsequent, false);
         let dtt = self.emit(dtt, Ev::DecisionToTreat, f)?;
+        if self.death.is_none() && self.chance(0.07) {
+            // The patient dies before the planned treatment (both clocks end, not measured).
+            self.death = Some(add(dtt, self.days(3, 25)));
+        }
         let t = match m {
             M::Declined => {
                 let t = add(dtt, self.days(1, 14));
@@ -1544,16 +1656,28 @@ impl Story<'_> {
                     F::new().s(Col::List, "elective"),
                 )?;
                 let mut made = add(dtt, self.days(1, 7));
-                let mut offered = weekday(add(made, self.days(7, 24)));
+                // Now and then the first date offered is beyond the 31-day standard (a
+                // declined date there is not a reasonable offer: RDE 10.2.5).
+                let late = self.chance(0.06);
+                let mut offered = if late {
+                    weekday(add(dtt, self.days(33, 45)))
+                } else {
+                    weekday(add(made, self.days(7, 24)))
+                };
                 let made_on = self.emit(
                     made,
                     Ev::OfferMade,
                     appt(ADMISSION).d(Col::OfferedDate, offered),
                 )?;
                 made = made_on;
-                if self.chance(0.15) {
-                    // A declined reasonable offer of admitted treatment: the cancer clock pauses.
-                    let available = add(offered, self.days(7, 21));
+                if late || self.chance(0.15) {
+                    // A declined reasonable offer of admitted treatment: the cancer clock pauses
+                    // (a late date declined: the patient takes an earlier one).
+                    let available = if late {
+                        add(made, self.days(8, 16))
+                    } else {
+                        add(offered, self.days(7, 21))
+                    };
                     let f = appt(ADMISSION)
                         .d(Col::OfferedDate, offered)
                         .d(Col::AvailableFrom, available);
@@ -1580,14 +1704,26 @@ impl Story<'_> {
             // Adjuvant treatment after recovery: an earliest clinically appropriate date.
             let set = add(t, self.days(7, 21));
             let ecad = add(t, self.days(28, 70));
-            let set = self.emit(
-                set,
-                Ev::ClinicallyAppropriateDate,
-                F::new().d(Col::Ecad, ecad),
-            )?;
-            let dtt2 = add(ecad, -self.days(0, 7)).max(set);
             let f = F::new().b(Col::Admitted, false).b(Col::Subsequent, true);
-            self.emit(dtt2, Ev::DecisionToTreat, f)?;
+            if self.chance(0.5) {
+                // Decided at the post-operative MDT; the ECAD is recorded once the patient's
+                // recovery is known (the 31-day clock then runs from it).
+                let dtt2 = self.emit(set, Ev::DecisionToTreat, f)?;
+                let n = self.days(0, 7);
+                self.emit(
+                    add(dtt2, n),
+                    Ev::ClinicallyAppropriateDate,
+                    F::new().d(Col::Ecad, ecad),
+                )?;
+            } else {
+                let set = self.emit(
+                    set,
+                    Ev::ClinicallyAppropriateDate,
+                    F::new().d(Col::Ecad, ecad),
+                )?;
+                let dtt2 = add(ecad, -self.days(0, 7)).max(set);
+                self.emit(dtt2, Ev::DecisionToTreat, f)?;
+            }
             let wait = if self.chance(0.92) {
                 self.days(0, 31)
             } else {
@@ -1664,7 +1800,8 @@ fn build_pathway(opts: &SynthOptions, rng: &mut ChaCha8Rng, rows: &mut Vec<Row>)
 
     // Route and priority: ~3% on a cancer route (two-week-wait priority), ~5% 2WW overall.
     let cancer_route = if child {
-        "none"
+        // A child with suspected cancer (RDE 4.8: children's cancers have 31 days).
+        s.pick(&[("none", 9800), ("suspected_cancer", 200)])
     } else {
         s.pick(&[
             ("none", 9660),
@@ -1683,6 +1820,7 @@ fn build_pathway(opts: &SynthOptions, rng: &mut ChaCha8Rng, rows: &mut Vec<Row>)
         ])
     };
     let (tumour, specialty) = match cancer_route {
+        "suspected_cancer" if child => (Some("children"), "paediatrics"),
         "suspected_cancer" => {
             let (t, sp, _) = TUMOUR_GROUPS[s.pick(&index_weights(&TUMOUR_GROUPS))];
             (Some(t), sp)
@@ -1717,7 +1855,7 @@ fn build_pathway(opts: &SynthOptions, rng: &mut ChaCha8Rng, rows: &mut Vec<Row>)
     // Some PAS record clinic outcomes only as RTT status codes (not on cancer routes, whose
     // clocks need the treatment itself).
     s.status_only = cancer_route == "none" && s.chance(0.08);
-    let p_death = if cancer_route != "none" { 0.03 } else { 0.004 };
+    let p_death = if cancer_route != "none" { 0.03 } else { 0.008 };
     if s.chance(p_death) {
         let n = s.days(20, 700);
         s.death = Some(add(received, n));
