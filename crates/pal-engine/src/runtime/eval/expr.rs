@@ -513,6 +513,58 @@ impl<'s, 'p> Ctx<'s, 'p> {
         self.query_by(q, || self.since(q), &Self::tree_where(q))
     }
 
+    /// A scan of a long history that tests only the events of `q`'s types on or after
+    /// `since`, from the index's lists by event type: `Count`/`Exists` as a count, `First`/
+    /// `Last` as the history index found. `None` (the caller scans the whole history) for a
+    /// short history, no index, `consecutive`, or a query naming a type twice.
+    fn typed_scan<T: Fn(&Ctx<'s, 'p>) -> bool>(
+        &self,
+        q: &Query,
+        since: Option<NaiveDate>,
+        test: &T,
+    ) -> Option<Answer> {
+        let index = self.index?;
+        let history = self.history;
+        if history.len() < SHORT_HISTORY || q.kind == QueryKind::Consecutive {
+            return None;
+        }
+        if q.events
+            .iter()
+            .enumerate()
+            .any(|(i, t)| q.events[..i].contains(t))
+        {
+            return None;
+        }
+        let lists = index.by_type(history)?;
+        let n = history.len();
+        let from = since.map_or(0, |s| history.partition_point(|e| e.date < s));
+        let hit = |i: &u32| test(&self.with_candidate(q.level, history[*i as usize]));
+        let ranges = q.events.iter().map(|&t| lists.range(t, from, n));
+        Some(match q.kind {
+            QueryKind::Count => Answer::Count(
+                ranges
+                    .map(|r| r.iter().filter(|i| hit(i)).count() as i64)
+                    .sum(),
+            ),
+            QueryKind::Exists => {
+                let mut ranges = ranges;
+                Answer::Count(i64::from(ranges.any(|r| r.iter().any(hit))))
+            }
+            QueryKind::First => Answer::Found(
+                ranges
+                    .filter_map(|r| r.iter().find(|i| hit(i)))
+                    .min()
+                    .map(|&i| i as usize),
+            ),
+            QueryKind::Last | QueryKind::Consecutive => Answer::Found(
+                ranges
+                    .filter_map(|r| r.iter().rev().find(|i| hit(i)))
+                    .max()
+                    .map(|&i| i as usize),
+            ),
+        })
+    }
+
     fn matches_by<T: Fn(&Ctx<'s, 'p>) -> bool>(
         &self,
         q: &Query,
@@ -565,18 +617,32 @@ impl<'s, 'p> Ctx<'s, 'p> {
             Err(per_step) => per_step,
         };
         let history = self.history;
-        let found = match q.kind {
+        let found = match self.typed_scan(q, since, test) {
+            Some(Answer::Found(i)) => i,
+            _ => self.scan_find(q, since, test),
+        };
+        if per_step {
+            self.memo.set_query(q, StepValue::Found(found));
+        }
+        found.and_then(|i| history.get(i).copied())
+    }
+
+    /// The history index of the event a `first`/`last` query finds, scanning the history.
+    fn scan_find<T: Fn(&Ctx<'s, 'p>) -> bool>(
+        &self,
+        q: &Query,
+        since: Option<NaiveDate>,
+        test: &T,
+    ) -> Option<usize> {
+        let history = self.history;
+        match q.kind {
             QueryKind::First => history
                 .iter()
                 .position(|e| self.matches_by(q, e, since, test)),
             _ => history
                 .iter()
                 .rposition(|e| self.matches_by(q, e, since, test)),
-        };
-        if per_step {
-            self.memo.set_query(q, StepValue::Found(found));
         }
-        found.and_then(|i| history.get(i).copied())
     }
 
     /// A query's value (Int or Bool); `test` is its `where` on a candidate.
@@ -614,6 +680,12 @@ impl<'s, 'p> Ctx<'s, 'p> {
         since: Option<NaiveDate>,
         test: &T,
     ) -> Value {
+        match (self.typed_scan(q, since, test), q.kind) {
+            (Some(Answer::Count(n)), QueryKind::Count) => return Value::Int(n),
+            (Some(Answer::Count(n)), _) => return Value::Bool(n > 0),
+            (Some(Answer::Found(i)), _) => return Value::Bool(i.is_some()),
+            _ => {}
+        }
         match q.kind {
             QueryKind::Count => Value::Int(
                 self.history

@@ -189,6 +189,31 @@ pub(crate) struct HistoryIndex {
     plans: RefCell<AddressMap<Plan>>,
     /// What each definition reads (see [`reads`]).
     def_reads: RefCell<Vec<Option<Reads>>>,
+    /// The history's events by type, for queries that are not indexed.
+    by_type: RefCell<ByType>,
+}
+
+/// The indices of a history's events by event type, ascending, extended as the history grows:
+/// a query that must be scanned (its `where` reads the state, or an enclosing candidate)
+/// tests only the events of its types on or after its `since`, not the whole history.
+#[derive(Debug, Default)]
+pub(crate) struct ByType {
+    /// How many history events have been filed.
+    scanned: usize,
+    /// By event type: the indices of its events.
+    lists: Vec<Vec<u32>>,
+}
+
+impl ByType {
+    /// The indices of the events of type `t` among the first `n`, from index `from` on.
+    pub(crate) fn range(&self, t: EventTypeId, from: usize, n: usize) -> &[u32] {
+        let Some(list) = self.lists.get(t as usize) else {
+            return &[];
+        };
+        let lo = list.partition_point(|&i| (i as usize) < from);
+        let hi = list.partition_point(|&i| (i as usize) < n);
+        list.get(lo..hi).unwrap_or(&[])
+    }
 }
 
 /// What a query asked of the index.
@@ -238,6 +263,24 @@ fn key(q: &Query) -> usize {
 }
 
 impl HistoryIndex {
+    /// The history's events by type, filed up to the end of `history`; `None` if the lists
+    /// are being read by an enclosing query and would have to grow (the caller scans).
+    pub(crate) fn by_type(&self, history: &[&Event]) -> Option<std::cell::Ref<'_, ByType>> {
+        let filed = self.by_type.try_borrow().ok()?.scanned;
+        if history.len() > filed {
+            let mut b = self.by_type.try_borrow_mut().ok()?;
+            for (i, e) in history.iter().enumerate().skip(filed) {
+                let t = e.kind as usize;
+                if b.lists.len() <= t {
+                    b.lists.resize_with(t + 1, Vec::new);
+                }
+                b.lists[t].push(i as u32);
+            }
+            b.scanned = history.len();
+        }
+        self.by_type.try_borrow().ok()
+    }
+
     /// Answers `q` over `history` (a prefix of the history this index has seen, or an
     /// extension of it), with `since` already evaluated; `test` says whether an event matches
     /// the query's `where` (called only for indexed queries).
@@ -347,11 +390,13 @@ impl KeyedIndex {
             _ => &[],
         };
         let n = history.len();
-        let hit = |i: &u32| {
-            let e = history[*i as usize];
-            since.is_none_or(|s| e.date >= s) && test(e)
-        };
-        let in_range = &bucket[..bucket.partition_point(|&i| (i as usize) < n)];
+        // History is in date order: events on or after `since` are a suffix, found by binary
+        // search rather than by testing each event of the bucket.
+        let from = since.map_or(0, |s| history.partition_point(|e| e.date < s));
+        let hit = |i: &u32| test(history[*i as usize]);
+        let lo = bucket.partition_point(|&i| (i as usize) < from);
+        let hi = bucket.partition_point(|&i| (i as usize) < n);
+        let in_range = &bucket[lo..hi.max(lo)];
         match q.kind {
             QueryKind::Count => Answer::Count(in_range.iter().filter(|i| hit(i)).count() as i64),
             QueryKind::First => {
