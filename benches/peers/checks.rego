@@ -26,11 +26,23 @@ first_dna(e) if {
 	e.appointment == "first"
 }
 
-# `x at least D after y` is `y + D <= x`.
-reasonable_decline(e, kind) if {
+# `x at least D after y` is `y + D <= x`. A decline's notice is measured from its offer
+# (3.34, 9.7.3, 10.2.1): `last(offer_made where offer_made.appointment == kind and
+# offer_made.offered_date == e.offered_date).date ?? e.date`, the offer searched in the history
+# of the triggering event `i` (PAL's nested queries read the trigger's history). The decline's
+# own date leads the list, so the last element is the latest matching offer's date, else it.
+reasonable_decline(i, e, kind) if {
 	e.event == "offer_declined"
 	e.appointment == kind
-	e.date + p.reasonable_notice <= e.offered_date
+	offered := e.offered_date
+	dates := array.concat([e.date], [m.date |
+		some k, m in input.events
+		k <= i
+		m.event == "offer_made"
+		m.appointment == kind
+		m.offered_date == offered
+	])
+	dates[count(dates) - 1] + p.reasonable_notice <= offered
 }
 
 # age(pathway.birth_date, now) < child_age
@@ -120,14 +132,14 @@ fit_within_short_term(ev) if {
 
 fired contains [i, "first_offers_declined", "record_patient_choice"] if {
 	some i, ev in input.events
-	reasonable_decline(ev, "first")
-	count([j | some j, e in input.events; j <= i; reasonable_decline(e, "first")]) >= p.reasonable_offers
+	reasonable_decline(i, ev, "first")
+	count([j | some j, e in input.events; j <= i; reasonable_decline(i, e, "first")]) >= p.reasonable_offers
 }
 
 fired contains [i, "admission_offers_declined", "book_admission"] if {
 	some i, ev in input.events
-	reasonable_decline(ev, "admission")
-	count([j | some j, e in input.events; j <= i; reasonable_decline(e, "admission")]) >= p.reasonable_offers
+	reasonable_decline(i, ev, "admission")
+	count([j | some j, e in input.events; j <= i; reasonable_decline(i, e, "admission")]) >= p.reasonable_offers
 }
 
 # 9.8.2
@@ -242,7 +254,7 @@ fired contains [i, x[0], x[1]] if {
 	ev.appointment == "follow_up"
 	ev.communicated == true
 	x := acting(
-		["follow_up_dna_review", "clinical_review"],
+		["follow_up_dna_review", "discharge_if_clinically_agreed"],
 		[["follow_up_dna_discharge", "discharge_to_referrer"], ["follow_up_dna_protected", "rebook"]],
 		i, ev,
 	)

@@ -17,7 +17,8 @@ pub const SOURCE: &str = include_str!("../checks.cedar");
 
 /// What the harness computes for Cedar, per event (the names in `context.agg`).
 pub const AGGREGATES: &str = "per event, over the events so far: the counts of non-admission \
-patient cancellations, reasonable first and admission offer declines, hospital cancellations, \
+patient cancellations, reasonable first and admission offer declines (each measured from its \
+offer), the date the current decline's notice runs from, hospital cancellations, \
 first-appointment and diagnostic DNAs, whether a consultant upgrade happened, whether the \
 cancelled date was booked at short notice, and the run of consecutive first-appointment DNAs";
 
@@ -69,10 +70,25 @@ fn aggregates(
     let hist = &p.events[..=i];
     let ev = &p.events[i];
     let count = |f: &dyn Fn(&Ev) -> bool| hist.iter().filter(|e| f(e)).count() as i64;
+    // A decline's notice runs from its offer (3.34, 9.7.3, 10.2.1): the date of the latest
+    // `offer_made` so far of the same appointment and offered date, else the decline's own.
+    let notice_from = |e: &Ev| -> i64 {
+        let offered = e.int("offered_date");
+        hist.iter()
+            .rev()
+            .find(|m| {
+                &*m.event == "offer_made"
+                    && e.get("appointment").is_some()
+                    && m.get("appointment") == e.get("appointment")
+                    && offered.is_some()
+                    && m.int("offered_date") == offered
+            })
+            .map_or(e.date, |m| m.date)
+    };
     let reasonable = |e: &Ev, kind: &str| {
         &*e.event == "offer_declined"
             && e.is("appointment", kind)
-            && matches!((e.int("offered_date"), e.date.checked_add(notice)), (Some(o), Some(d)) if d <= o)
+            && matches!((e.int("offered_date"), notice_from(e).checked_add(notice)), (Some(o), Some(d)) if d <= o)
     };
     let first_dna = |e: &Ev| &*e.event == "dna" && e.is("appointment", "first");
     let mut consecutive = 0i64;
@@ -129,6 +145,7 @@ fn aggregates(
             RestrictedExpression::new_bool(short_notice_booking),
         ),
         ("consecutive_first_dnas".into(), long(consecutive)),
+        ("offer_notice_from".into(), long(notice_from(ev))),
     ])
 }
 

@@ -171,6 +171,7 @@ fn impure(policy: &Policy, e: &Expr, seen_defs: &mut Vec<u32>) -> Option<String>
         Expr::Within(a, b, c) | Expr::AtLeast(a, b, _, c) => {
             many(policy, [a.as_ref(), b.as_ref(), c.as_ref()], seen_defs)
         }
+        Expr::Member(x, list, _) => many(policy, [x.as_ref(), list.as_ref()], seen_defs),
         Expr::In(x, list, _) => {
             impure(policy, x, seen_defs).or_else(|| many(policy, list, seen_defs))
         }

@@ -115,6 +115,7 @@ fn convert(v: &Value, schema: &Schema) -> Result<Option<F>, String> {
             ))
         }
         Value::Str(s) => F::Str(s.clone()),
+        Value::List(_) => return Err("a list value cannot be given to the peers".to_string()),
         Value::Enum(e, i) => F::Str(
             schema
                 .enums

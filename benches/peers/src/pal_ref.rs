@@ -2,7 +2,7 @@
 //! trace says at which event each rule or exception fired, the result's outcomes say what it
 //! recorded. The two are cross-checked against each other.
 
-use pal_engine::runtime::eval::Evaluator;
+use pal_engine::runtime::eval::{Evaluator, RuleOutcome};
 use pal_engine::io::events::PathwayEvents;
 use pal_engine::model::ir::{Action, Policy};
 use pal_engine::base::value::Value;
@@ -52,7 +52,7 @@ pub fn fired(
             continue;
         };
         for r in &step.rules {
-            if r.result == "fired" && names.contains(&r.rule) {
+            if r.result == RuleOutcome::Fired && names.contains(&r.rule) {
                 for _ in outcomes_of(&r.rule) {
                     acting.push((i, r.rule.clone()));
                 }
