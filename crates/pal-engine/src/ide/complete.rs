@@ -11,6 +11,7 @@ use super::index::{SymbolKind, PATHWAY};
 use super::Analysis;
 use crate::front::check::{CLOCK_FIELDS, FUNCTIONS};
 use crate::syntax::ast::Item;
+use crate::syntax::ITEM_KEYWORDS;
 
 /// What a completion item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,26 +52,6 @@ pub struct Completion {
     /// A short description (a field's type, an event's description).
     pub detail: Option<String>,
 }
-
-/// Words that begin a declaration.
-const ITEM_KEYWORDS: &[&str] = &[
-    "policy",
-    "import",
-    "enum",
-    "pathway",
-    "event",
-    "clock",
-    "calendar",
-    "param",
-    "set",
-    "def",
-    "rule",
-    "exception",
-    "disable",
-    "test",
-    "same_day_order",
-    "mapping",
-];
 
 /// The built-in types.
 const TYPES: &[&str] = &["Bool", "Int", "Date", "Duration", "String"];

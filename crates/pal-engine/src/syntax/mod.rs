@@ -9,7 +9,7 @@ mod parser;
 mod recover;
 
 pub use parser::{parse_file, parse_repl_line, ReplLine};
-pub use recover::{recover, syntax_errors, Recovery, MAX_SYNTAX_ERRORS};
+pub use recover::{recover, syntax_errors, Recovery, ITEM_KEYWORDS, MAX_SYNTAX_ERRORS};
 
 /// The deepest nesting of brackets or expressions a policy may use. Deeper input is rejected
 /// with `E0004` before it can exhaust the stack.

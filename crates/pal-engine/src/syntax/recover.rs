@@ -11,8 +11,9 @@ use crate::base::source::FileId;
 /// Most syntax errors reported for one file.
 pub const MAX_SYNTAX_ERRORS: usize = 20;
 
-/// Words that begin a declaration at the start of a line.
-const ITEM_KEYWORDS: &[&str] = &[
+/// Words that begin a declaration (recovery looks for them at the start of a line; the
+/// editor offers them at the start of an item).
+pub const ITEM_KEYWORDS: &[&str] = &[
     "policy",
     "import",
     "enum",
