@@ -10,7 +10,6 @@ use pal_engine::base::value::parse_date;
 use pal_engine::io::events::{read_events, EventSet, InputFormat, ReadOptions};
 use pal_engine::model::ir::Policy;
 use pal_engine::runtime::eval::Evaluator;
-use std::fmt::Write;
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
@@ -24,34 +23,7 @@ fn policy() -> Policy {
     }
 }
 
-/// The CSV of one pathway of `n` events.
-pub fn long_pathway_csv(n: usize) -> String {
-    let mut csv = String::from(
-        "pathway_id,date,event,priority,appointment,appointment_date,offered_date,communicated\n",
-    );
-    let start = parse_date("2025-01-06").unwrap_or_default();
-    let _ = writeln!(csv, "P1,{start},referral_received,routine,,,,");
-    let cycle = [
-        "appointment_booked,,first,{d7},,true",
-        "offer_made,,first,,{d7},",
-        "dna,,first,,,true",
-        "appointment_booked,,first,{d7},,true",
-        "patient_cancelled,,first,{d7},,",
-        "hospital_cancelled,,first,{d7},,",
-        "offer_declined,,first,,{d7},",
-        "attended,,first,,,",
-        "appointment_booked,,follow_up,{d7},,true",
-        "attended,,follow_up,,,",
-    ];
-    let per_day = 1 + n / 3000;
-    for i in 1..n {
-        let day = start + chrono::Duration::days((i / per_day) as i64);
-        let d7 = (day + chrono::Duration::days(7)).to_string();
-        let row = cycle[i % cycle.len()].replace("{d7}", &d7);
-        let _ = writeln!(csv, "P1,{day},{row}");
-    }
-    csv
-}
+use pal_synth::long_pathway_csv;
 
 fn read(csv: &str, policy: &Policy) -> EventSet {
     let opts = ReadOptions {

@@ -112,6 +112,39 @@ impl SynthStats {
     }
 }
 
+/// One very long pathway of `n` events, as CSV: a referral, then a repeating cycle of
+/// bookings, offers, DNAs, cancellations, declines and attendances, a few hundred a day. Every
+/// rule with a history query or an obligation is exercised on every cycle. The pathway of
+/// `benches/long_pathway.rs` and of the engine's `long_pathway_once` example (BENCHMARKS.md).
+pub fn long_pathway_csv(n: usize) -> String {
+    use std::fmt::Write as _;
+    let mut csv = String::from(
+        "pathway_id,date,event,priority,appointment,appointment_date,offered_date,communicated\n",
+    );
+    let start = chrono::NaiveDate::from_ymd_opt(2025, 1, 6).unwrap_or_default();
+    let _ = writeln!(csv, "P1,{start},referral_received,routine,,,,");
+    let cycle = [
+        "appointment_booked,,first,{d7},,true",
+        "offer_made,,first,,{d7},",
+        "dna,,first,,,true",
+        "appointment_booked,,first,{d7},,true",
+        "patient_cancelled,,first,{d7},,",
+        "hospital_cancelled,,first,{d7},,",
+        "offer_declined,,first,,{d7},",
+        "attended,,first,,,",
+        "appointment_booked,,follow_up,{d7},,true",
+        "attended,,follow_up,,,",
+    ];
+    let per_day = 1 + n / 3000;
+    for i in 1..n {
+        let day = start + chrono::Duration::days((i / per_day) as i64);
+        let d7 = (day + chrono::Duration::days(7)).to_string();
+        let row = cycle[i % cycle.len()].replace("{d7}", &d7);
+        let _ = writeln!(csv, "P1,{day},{row}");
+    }
+    csv
+}
+
 /// Writes the whole data set: the header (CSV) and every pathway, in order.
 ///
 /// Same options and format ⇒ the same bytes. IO errors are returned as they happen.
