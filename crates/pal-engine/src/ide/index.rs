@@ -472,7 +472,18 @@ impl Resolver<'_> {
 
     fn item(&mut self, item: &Item) {
         match item {
-            Item::Enum(_) | Item::Calendar(_) | Item::Import(_) | Item::Mapping(_) => {}
+            Item::Enum(_) | Item::Calendar(_) | Item::Import(_) => {}
+            // The meanings a mapping gives local codes: event types and enum variants, found
+            // and renamed with the rest. (A `field NAME` target names a field of every event
+            // type that declares it, so it is left to the checker.)
+            Item::Mapping(m) => {
+                let arms = m.entries.iter().filter_map(|e| e.values.as_ref());
+                for arm in arms.flat_map(|v| &v.arms) {
+                    if let LiteralKind::Name(None, n) = &arm.value.kind {
+                        self.name(n, arm.value.span);
+                    }
+                }
+            }
             Item::Pathway(p) => self.field_decls(&p.fields, PATHWAY),
             Item::Event(e) => self.field_decls(&e.fields, &e.name.name),
             Item::Clock(c) => {

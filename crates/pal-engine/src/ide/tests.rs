@@ -47,6 +47,13 @@ rule trust_start "the trust starts the clock" on referral_received
   cite "9.1"
 { start rtt }
 
+mapping pas "the PAS's activity codes" {
+  pathway_id from "ID"
+  date from "WHEN" format "DD/MM/YYYY"
+  event from "ACT" { "REF" => referral_received, "DNA" => dna }
+  field appointment from "APPT" { "N" => first, "F" => follow_up }
+}
+
 test "a child's DNA" {
   pathway { birth_date: 2015-01-01 }
   2025-01-06 referral_received
@@ -126,6 +133,8 @@ fn go_to_definition_crosses_files() {
             "appointment",
         ),
         ("appointment: first", 0, 14, "national.pal", "first"),
+        ("\"DNA\" => dna", 0, 9, "national.pal", "dna"),
+        ("\"F\" => follow_up", 0, 7, "national.pal", "follow_up"),
         (
             "on referral_received\n",
             0,
@@ -152,7 +161,7 @@ fn references_find_every_use_across_files() {
     // (needle in national.pal at a declaration, uses expected, declaration included)
     let cases: &[(&str, usize)] = &[
         ("param child_age", 2), // `set`, `< child_age`
-        ("event dna ", 4),      // `on dna`, `exists(dna …`, `dna.appointment`, test event
+        ("event dna ", 5),      // `on dna`, `exists(dna …`, `dna.appointment`, test event, mapping
         ("clock rtt", 4),       // declaration, two `start rtt`, `nullify rtt`
         ("rule nullify_first_dna", 1),
         ("{ appointment: appointment_kind, communicated", 3), // event.appointment, dna.appointment, test
