@@ -12,6 +12,7 @@ use pal_engine::io::report::summary::SummaryFormat;
 use pal_engine::io::report::{self, ResultFormat};
 use pal_engine::io::sinks::parquet::ParquetSink;
 use pal_engine::io::sinks::ColumnType;
+use pal_engine::io::spill::SpillOptions;
 use pal_engine::model::ir::Policy;
 use pal_engine::model::mapping::InputMapping;
 use pal_engine::services::batch::{self, Input, ResultSink, Sinks};
@@ -113,6 +114,12 @@ pub struct RunArgs {
     /// already: `6w` (weeks) or `42d` (days).
     #[arg(long, value_parser = parse_horizon, value_name = "6w", requires = "ptl")]
     pub horizon: Option<i64>,
+    /// Memory the PTL may hold while the run gathers it, in MiB. Beyond it, sorted runs of
+    /// rows go to temporary files beside the `--ptl` file (or in the system's temporary
+    /// folder), removed when the run ends, and are merged at the end; the list is the same
+    /// whatever the figure.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub ptl_memory: usize,
     /// Print the waiting-time summary on stdout (results then go only to `--output`, if given).
     #[arg(long)]
     pub summary: bool,
@@ -430,6 +437,26 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     let as_at = args
         .as_at
         .unwrap_or_else(|| chrono::Local::now().date_naive());
+    let ptl_spec = ptl_spec.map(|spec| {
+        let spec = spec.spilling(SpillOptions {
+            memory: args.ptl_memory.saturating_mul(1 << 20),
+            // Beside the list it becomes (the same disk, which has room for it), unless it
+            // is not a regular file (`/dev/stdout`, a FIFO).
+            dir: args
+                .ptl
+                .as_deref()
+                .filter(|p| std::fs::metadata(p).map_or(true, |m| m.is_file()))
+                .map(|p| match p.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                    _ => PathBuf::from("."),
+                })
+                .filter(|d| d.is_dir()),
+        });
+        match args.horizon {
+            Some(days) => spec.with_horizon(as_at, days),
+            None => spec,
+        }
+    });
     // The PTL table's connection is made sure of before the run, not after it.
     let ptl_conn = match args
         .ptl_table
@@ -563,8 +590,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         on_rejection: &mut on_rejection,
         on_progress: Some(&mut show_progress),
     };
-    let spec = ptl_spec.clone();
-    let outcome = batch::run_with(&policy, input, &options, sinks, spec);
+    let outcome = batch::run_with(&policy, input, &options, sinks, ptl_spec);
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
@@ -590,19 +616,16 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
             return EXIT_UNREADABLE;
         }
     }
-    if let (Some(mut rows), Some(spec)) = (outcome.ptl.take(), &ptl_spec) {
-        if let Some(days) = args.horizon {
-            report::ptl::within_horizon(&mut rows, as_at, days);
-        }
+    if let Some(mut rows) = outcome.ptl.take() {
         if let Some(mut f) = ptl_file.take() {
             let path = f.target().to_path_buf();
             let res = if is_parquet(&path) {
                 let mut sink = ParquetSink::new(f, Box::new(ColumnType::of_output_column));
-                spec.write_csv(&rows, &mut sink)
+                rows.write_csv(&mut sink)
                     .and_then(|()| sink.finish())
                     .and_then(OutputFile::commit)
             } else {
-                spec.write_csv(&rows, &mut f).and_then(|()| f.commit())
+                rows.write_csv(&mut f).and_then(|()| f.commit())
             };
             if let Err(e) = res {
                 say!("error: cannot write `{}`: {e}", path.display());
@@ -614,7 +637,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
                 conn,
                 table,
                 &ColumnType::of_output_column,
-                |w| spec.write_csv(&rows, w),
+                |w| rows.write_csv(w),
             );
             if let Err(e) = res {
                 say!("error: {e}");

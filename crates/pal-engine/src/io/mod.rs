@@ -1,5 +1,6 @@
 //! Input and output: event readers (CSV, JSON Lines), result writers and reports (results,
-//! PTL, summary, explain timelines) and the diagnostic renderers.
+//! PTL, summary, explain timelines), the external sort the PTL spills through ([`spill`]) and
+//! the diagnostic renderers.
 
 pub mod events;
 pub mod pas_view;
@@ -8,3 +9,4 @@ pub mod render;
 pub mod report;
 pub mod sarif;
 pub mod sinks;
+pub mod spill;

@@ -3,16 +3,25 @@
 //! dates, the next booked appointment or TCI, the next action (the earliest obligation still
 //! to be met, overdue first, with its rule and citation) and the DNA and cancellation counts.
 //! Sorted by breach date, then longest wait. `docs/ptl.md` describes the columns.
+//!
+//! A national list has millions of rows, and its order is known only when every pathway has
+//! been seen. So a run does not keep them: each row is encoded as it is made — its CSV record
+//! and a sort key ([`PtlBatch`]) — and the records go through an external sort
+//! ([`crate::io::spill`]) that holds at most [`PtlSpec::spill`]'s budget and spills sorted runs
+//! to temporary files beyond it ([`PtlSorter`], [`SortedPtl`]). A report that shows only the
+//! top of the list keeps only that ([`TopRows`]). Either way the rows come out in [`sort`]'s
+//! order, byte for byte.
 
 use crate::base::value::{date_text, Value, ValueType};
+use crate::io::spill::{self, ExternalSort, Sorted, SpillOptions};
 use crate::model::event::Event;
 use crate::model::ir::Policy;
 use crate::model::schema::EventTypeId;
 use crate::runtime::eval::{ObligationResult, ObligationStatus, PathwayResult, PeriodStatus};
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use rayon::prelude::*;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 use std::io::{self, Write};
 use std::sync::OnceLock;
@@ -230,6 +239,10 @@ pub struct PtlSpec {
     vocabulary: Vocabulary,
     /// Rule descriptions by rule name.
     descriptions: HashMap<String, String>,
+    /// The last breach date listed (`--horizon`): rows breaching later are not kept at all.
+    pub last_breach: Option<NaiveDate>,
+    /// How much memory the list may hold while it is gathered, and where it spills beyond.
+    pub spill: SpillOptions,
 }
 
 impl PtlSpec {
@@ -283,7 +296,28 @@ impl PtlSpec {
                 .iter()
                 .filter_map(|r| Some((r.name.clone(), r.description.clone()?)))
                 .collect(),
+            last_breach: None,
+            spill: SpillOptions::default(),
         }
+    }
+
+    /// The same list, of only the pathways that breach within `days` of `as_at` (on or
+    /// before `as_at + days`), those already breached included: `--horizon 6w`.
+    pub fn with_horizon(self, as_at: NaiveDate, days: i64) -> PtlSpec {
+        PtlSpec {
+            last_breach: Some(add_days(as_at, days)),
+            ..self
+        }
+    }
+
+    /// The same list, gathered within `spill`'s memory budget.
+    pub fn spilling(self, spill: SpillOptions) -> PtlSpec {
+        PtlSpec { spill, ..self }
+    }
+
+    /// Whether `row` is on the list (within the horizon, if there is one).
+    pub fn keeps(&self, row: &PtlRow) -> bool {
+        self.last_breach.is_none_or(|last| row.breach_date <= last)
     }
 
     /// The columns a PTL shows unless told otherwise: `priority` and `specialty`, those of
@@ -586,12 +620,15 @@ pub fn row(r: &PathwayResult, clock: &str) -> Option<PtlRow> {
         enum_text: Vec::new(),
         vocabulary: Vocabulary::default(),
         descriptions: HashMap::new(),
+        last_breach: None,
+        spill: SpillOptions::default(),
     }
     .row(r, &[])
 }
 
 /// Puts PTL rows in list order: earliest breach date first, then longest wait, then pathway
-/// id.
+/// id; rows equal in all three keep their order (the sort is stable), which [`sort_key`]'s
+/// sequence number makes explicit.
 pub fn sort(rows: &mut [PtlRow]) {
     rows.par_sort_by(|a, b| {
         a.breach_date
@@ -599,6 +636,222 @@ pub fn sort(rows: &mut [PtlRow]) {
             .then_with(|| b.days_waited.cmp(&a.days_waited))
             .then_with(|| a.pathway_id.cmp(&b.pathway_id))
     });
+}
+
+/// Appends the sort key of `row` to `key`: its bytes order rows as [`sort`] does — breach
+/// date, then longest wait, then pathway id — and then by `seq`, the row's place in the input,
+/// so that no two rows' keys are equal and every merge of them comes out the same.
+pub fn sort_key(row: &PtlRow, seq: u64, key: &mut Vec<u8>) {
+    spill::key::int(key, i64::from(row.breach_date.num_days_from_ce()));
+    spill::key::int_desc(key, row.days_waited);
+    spill::key::text(key, row.pathway_id.as_bytes());
+    spill::key::uint(key, seq);
+}
+
+/// PTL rows of a part of the input, encoded (where the pathways are evaluated, in parallel) for
+/// a [`PtlSorter`]: each row's [`sort_key`] and its CSV record under [`PtlSpec::header`].
+pub struct PtlBatch {
+    keys: Vec<u8>,
+    records: csv::Writer<Vec<u8>>,
+    lengths: Vec<(u32, u32)>,
+}
+
+impl Default for PtlBatch {
+    fn default() -> PtlBatch {
+        PtlBatch {
+            keys: Vec::new(),
+            records: csv::WriterBuilder::new()
+                .buffer_capacity(4096)
+                .from_writer(Vec::new()),
+            lengths: Vec::new(),
+        }
+    }
+}
+
+impl PtlBatch {
+    /// Adds `row`, the `seq`-th pathway of the input, as `spec` writes it.
+    pub fn add(&mut self, spec: &PtlSpec, row: &PtlRow, seq: u64) -> io::Result<()> {
+        let keys = self.keys.len();
+        sort_key(row, seq, &mut self.keys);
+        let records = self.records.get_ref().len();
+        self.records
+            .write_record(spec.cells(row))
+            .map_err(io::Error::other)?;
+        self.records.flush()?;
+        let length = |n: usize| u32::try_from(n).map_err(io::Error::other);
+        self.lengths.push((
+            length(self.keys.len() - keys)?,
+            length(self.records.get_ref().len() - records)?,
+        ));
+        Ok(())
+    }
+
+    /// Rows added.
+    pub fn len(&self) -> usize {
+        self.lengths.len()
+    }
+
+    /// Whether no row was added.
+    pub fn is_empty(&self) -> bool {
+        self.lengths.is_empty()
+    }
+
+    /// Each row's key and CSV record, in the order added.
+    fn rows(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let (keys, records) = (&self.keys[..], &self.records.get_ref()[..]);
+        self.lengths
+            .iter()
+            .scan((0usize, 0usize), move |(k, r), (kl, rl)| {
+                let (kl, rl) = (*kl as usize, *rl as usize);
+                let row = (&keys[*k..*k + kl], &records[*r..*r + rl]);
+                *k += kl;
+                *r += rl;
+                Some(row)
+            })
+    }
+}
+
+/// A PTL being gathered: encoded rows ([`PtlBatch`]) through an external sort within the
+/// spec's memory budget ([`PtlSpec::spill`]).
+pub struct PtlSorter {
+    header: Vec<String>,
+    sort: ExternalSort,
+}
+
+impl PtlSorter {
+    /// An empty list of `spec`'s columns.
+    pub fn new(spec: &PtlSpec) -> PtlSorter {
+        PtlSorter {
+            header: spec.header(),
+            sort: ExternalSort::new(spec.spill.clone()),
+        }
+    }
+
+    /// Adds a batch's rows; fails when a sorted run cannot be spilled.
+    pub fn extend(&mut self, batch: &PtlBatch) -> io::Result<()> {
+        for (key, record) in batch.rows() {
+            self.sort.push(key, record)?;
+        }
+        Ok(())
+    }
+
+    /// The list, in order.
+    pub fn finish(self) -> SortedPtl {
+        SortedPtl {
+            header: self.header,
+            rows: self.sort.finish(),
+        }
+    }
+}
+
+/// A gathered PTL in list order, ready to be written (as often as wanted: to a file and to a
+/// table). Its temporary files are removed when it is dropped.
+#[derive(Debug)]
+pub struct SortedPtl {
+    header: Vec<String>,
+    rows: Sorted,
+}
+
+impl SortedPtl {
+    /// Rows on the list.
+    pub fn len(&self) -> u64 {
+        self.rows.len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Sorted runs spilled to temporary files while it was gathered (0: it fitted in memory).
+    pub fn spilled_runs(&self) -> usize {
+        self.rows.spilled_runs()
+    }
+
+    /// Writes the list as CSV (header first, even when no pathway is on the list): the same
+    /// bytes as [`PtlSpec::write_csv`] of the rows [`sort`]ed.
+    pub fn write_csv(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        let mut w = csv::Writer::from_writer(&mut *out);
+        w.write_record(&self.header).map_err(io::Error::other)?;
+        w.flush()?;
+        drop(w);
+        self.rows.for_each(|_, record| out.write_all(record))?;
+        out.flush()
+    }
+}
+
+/// The first `n` rows of a PTL in list order, kept as rows are offered in input order: the
+/// rows a report shows, without the rest of the list.
+#[derive(Debug)]
+pub struct TopRows {
+    n: usize,
+    offered: u64,
+    heap: BinaryHeap<Ranked>,
+}
+
+/// A row with its sort key; the heap's greatest is the last row on the list.
+#[derive(Debug)]
+struct Ranked {
+    key: Vec<u8>,
+    row: PtlRow,
+}
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+impl TopRows {
+    /// Keeps the first `n` rows.
+    pub fn new(n: usize) -> TopRows {
+        TopRows {
+            n,
+            offered: 0,
+            heap: BinaryHeap::with_capacity(n.min(1 << 16) + 1),
+        }
+    }
+
+    /// Offers the next row of the input; gives back the row no longer kept (this one, or one
+    /// it displaced), if any.
+    pub fn offer(&mut self, row: PtlRow) -> Option<PtlRow> {
+        let mut key = Vec::with_capacity(48);
+        sort_key(&row, self.offered, &mut key);
+        self.offered += 1;
+        self.heap.push(Ranked { key, row });
+        if self.heap.len() > self.n {
+            return self.heap.pop().map(|r| r.row);
+        }
+        None
+    }
+
+    /// Rows offered (the length of the whole list).
+    pub fn offered(&self) -> u64 {
+        self.offered
+    }
+
+    /// The rows kept, in list order.
+    pub fn into_rows(self) -> Vec<PtlRow> {
+        self.heap
+            .into_sorted_vec()
+            .into_iter()
+            .map(|r| r.row)
+            .collect()
+    }
 }
 
 /// The PTL of `clock` over the results (without events), sorted as [`sort`] does.
@@ -616,6 +869,8 @@ pub fn write_csv(rows: &[PtlRow], out: &mut dyn Write) -> io::Result<()> {
         enum_text: Vec::new(),
         vocabulary: Vocabulary::default(),
         descriptions: HashMap::new(),
+        last_breach: None,
+        spill: SpillOptions::default(),
     }
     .write_csv(rows, out)
 }
@@ -691,6 +946,85 @@ mod tests {
         for (obligations, expected) in cases {
             let got = next_action(&obligations, as_at).map(|(o, s)| (o.what.as_str(), s));
             assert_eq!(got, expected, "{obligations:?}");
+        }
+    }
+
+    /// A row with the fields the list is sorted by; the rest empty.
+    fn ranked(breach: i64, days_waited: i64, id: &str) -> PtlRow {
+        let day = add_days(d("2025-01-01"), breach);
+        PtlRow {
+            pathway_id: id.to_string(),
+            clock: "rtt".into(),
+            status: PeriodStatus::Running,
+            start: day,
+            days_waited,
+            weeks_waited: days_waited / 7,
+            week_band: week_band_label(days_waited),
+            target_date: day,
+            breached: false,
+            next_obligation: String::new(),
+            next_due: None,
+            priority: String::new(),
+            specialty: String::new(),
+            columns: Vec::new(),
+            breach_date: day,
+            week_52_date: day,
+            next_appointment: None,
+            next_appointment_kind: String::new(),
+            next_action_status: None,
+            next_action_rule: String::new(),
+            next_action_description: String::new(),
+            next_action_cite: String::new(),
+            dnas: 0,
+            patient_cancellations: 0,
+            hospital_cancellations: 0,
+        }
+    }
+
+    proptest::proptest! {
+        /// Sorting by the encoded keys is `sort`, ties included (equal rows keep their input
+        /// order); so is keeping the top rows.
+        #[test]
+        fn sort_keys_order_rows_as_the_list_does(
+            rows in proptest::collection::vec(
+                (-3i64..3, -2i64..400, proptest::sample::select(vec!["", "a", "a\0", "ab", "b", "P10", "P9"])),
+                0..60,
+            ),
+            top in 0usize..70,
+        ) {
+            let rows: Vec<PtlRow> = rows.iter().map(|(b, w, id)| ranked(*b, *w, id)).collect();
+            let order = |rows: &[PtlRow]| -> Vec<(NaiveDate, i64, String, usize)> {
+                rows.iter().map(|r| (r.breach_date, r.days_waited, r.pathway_id.clone(), r.columns.len())).collect()
+            };
+            // Each row carries its input position (in `columns`, by length) to check stability.
+            let rows: Vec<PtlRow> = rows
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut r)| {
+                    r.columns = vec![String::new(); i];
+                    r
+                })
+                .collect();
+            let mut want = rows.clone();
+            sort(&mut want);
+            let mut keyed: Vec<(Vec<u8>, PtlRow)> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let mut k = Vec::new();
+                    sort_key(r, i as u64, &mut k);
+                    (k, r.clone())
+                })
+                .collect();
+            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            let got: Vec<PtlRow> = keyed.into_iter().map(|(_, r)| r).collect();
+            proptest::prop_assert_eq!(order(&got), order(&want));
+            let mut kept = TopRows::new(top);
+            for r in &rows {
+                kept.offer(r.clone());
+            }
+            let head = &want[..top.min(want.len())];
+            proptest::prop_assert_eq!(order(&kept.into_rows()), order(head));
         }
     }
 

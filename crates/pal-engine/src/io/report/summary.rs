@@ -172,6 +172,53 @@ impl SummaryBuilder {
         }
     }
 
+    /// A builder of the same clocks and standards with nothing added: for a part of the
+    /// input counted on its own and [`merge`](SummaryBuilder::merge)d back in input order.
+    pub fn empty_like(&self) -> SummaryBuilder {
+        SummaryBuilder {
+            as_at: self.as_at,
+            pathways: 0,
+            clocks: self
+                .clocks
+                .iter()
+                .map(|c| ClockTally {
+                    name: c.name.clone(),
+                    incomplete: c.incomplete,
+                    standard_percent: c.standard_percent,
+                    periods: 0,
+                    within: 0,
+                    last_target_days: None,
+                    bands: [0; 105],
+                    over_weeks: [0; LONG_WAITS.len()],
+                    waits: std::collections::BTreeMap::new(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Adds the counts of `later`, made by [`empty_like`](SummaryBuilder::empty_like) of this
+    /// builder (or of one like it) over pathways that come after this one's: the same as
+    /// adding them here one by one.
+    pub fn merge(&mut self, later: SummaryBuilder) {
+        self.pathways += later.pathways;
+        for (c, l) in self.clocks.iter_mut().zip(later.clocks) {
+            c.periods += l.periods;
+            c.within += l.within;
+            if l.last_target_days.is_some() {
+                c.last_target_days = l.last_target_days;
+            }
+            for (n, m) in c.bands.iter_mut().zip(l.bands) {
+                *n += m;
+            }
+            for (n, m) in c.over_weeks.iter_mut().zip(l.over_weeks) {
+                *n += m;
+            }
+            for (days, n) in l.waits {
+                *c.waits.entry(days).or_insert(0) += n;
+            }
+        }
+    }
+
     /// The summary of everything added.
     pub fn finish(self) -> Summary {
         let clocks = self

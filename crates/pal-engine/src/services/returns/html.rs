@@ -4,15 +4,15 @@
 //! [`crate::io::report::html`]; writing the file is the front end's, through
 //! [`crate::services::output::OutputFile`].
 //!
-//! The events of pathways with an open period are kept until the run ends (the PTL's order is
-//! known only then), so memory grows with the waiting list, not with the whole extract.
+//! Only the rows shown are kept ([`TopRows`]), with their pathways' events, so memory is
+//! bounded by `--top`, not by the waiting list.
 
 use super::groups::{Match, TreatmentFunctionGroups};
 use super::{run_gathering, Reading, RowAccount};
 use crate::base::value::Value;
 use crate::io::events::PathwayEvents;
 use crate::io::report::html::{Headline, HtmlReport, PtlLine, SpecialtyLine, Timeline};
-use crate::io::report::ptl::{week_band_index, NextActionStatus, PtlRow};
+use crate::io::report::ptl::{week_band_index, NextActionStatus, PtlRow, PtlSpec, TopRows};
 use crate::io::report::summary::LONG_WAITS;
 use crate::model::event::Event;
 use crate::model::ir::{Policy, Standard};
@@ -56,6 +56,11 @@ struct Gather {
     within: u64,
     target_days: Option<i64>,
     specialties: BTreeMap<String, SpecialtyLine>,
+    /// The PTL's columns (the default ones).
+    spec: PtlSpec,
+    /// The rows shown so far.
+    top: TopRows,
+    /// The events of the pathways of those rows.
     events: HashMap<String, Vec<Event>>,
 }
 
@@ -95,7 +100,12 @@ impl Gather {
         line.within += u64::from(within);
         line.over_52 += u64::from(days > 52 * 7);
         line.longest_days = line.longest_days.max(days);
-        self.events.insert(p.id.clone(), p.events.clone());
+        if let Some(row) = self.spec.row(r, &p.events) {
+            self.events.insert(p.id.clone(), p.events.clone());
+            if let Some(dropped) = self.top.offer(row) {
+                self.events.remove(&dropped.pathway_id);
+            }
+        }
     }
 }
 
@@ -135,6 +145,8 @@ pub fn build(
         within: 0,
         target_days: None,
         specialties: BTreeMap::new(),
+        spec: PtlSpec::unchecked(policy, &options.clock, PtlSpec::default_columns(policy)),
+        top: TopRows::new(options.top),
         events: HashMap::new(),
     };
     let outcome = run_gathering(
@@ -142,7 +154,7 @@ pub fn build(
         input,
         options.as_at,
         reading,
-        Some(options.clock.clone()),
+        None,
         &mut |p: &PathwayEvents, r: &PathwayResult| g.add(p, r),
     )?;
     let clock_def = policy.clocks.iter().find(|c| c.name == options.clock);
@@ -171,7 +183,8 @@ pub fn build(
         median_weeks: percentile_weeks(&days, 0.5),
         p92_weeks: percentile_weeks(&days, 0.92),
     };
-    let ptl_rows = outcome.ptl.unwrap_or_default();
+    let ptl_total = g.top.offered();
+    let ptl_rows = std::mem::replace(&mut g.top, TopRows::new(0)).into_rows();
     let ev = Evaluator::new(policy);
     let mut ptl = Vec::new();
     let mut timelines = Vec::new();
@@ -215,7 +228,7 @@ pub fn build(
             bands: g.bands,
             specialties,
             ptl,
-            ptl_total: ptl_rows.len() as u64,
+            ptl_total,
             timelines,
         },
         outcome.counts,
