@@ -360,15 +360,18 @@ fn everything_a_run_writes_is_identical_whatever_the_threads_and_reading() {
     let jsonl_extra = jsonl_extra.display().to_string();
     for events in ["examples/events.csv", jsonl_extra.as_str()] {
         let mut first: Option<(String, String, String, String)> = None;
-        for (threads, streaming, round) in [
-            ("1", false, 0),
-            ("1", false, 1),
-            ("2", false, 0),
-            ("8", false, 0),
-            ("1", true, 0),
-            ("2", true, 0),
-            ("8", true, 0),
-            ("8", true, 1),
+        // (threads, streaming, round, the PTL's memory in MiB: 0 spills every row)
+        for (threads, streaming, round, memory) in [
+            ("1", false, 0, "64"),
+            ("1", false, 1, "64"),
+            ("2", false, 0, "64"),
+            ("8", false, 0, "64"),
+            ("2", false, 0, "0"),
+            ("1", true, 0, "64"),
+            ("2", true, 0, "64"),
+            ("8", true, 0, "64"),
+            ("8", true, 1, "64"),
+            ("1", true, 0, "0"),
         ] {
             let out = dir.join("results.jsonl").display().to_string();
             let ptl = dir.join("ptl.csv").display().to_string();
@@ -386,12 +389,24 @@ fn everything_a_run_writes_is_identical_whatever_the_threads_and_reading() {
                 "--summary",
                 "--threads",
                 threads,
+                "--ptl-memory",
+                memory,
             ];
             if streaming {
                 args.push("--streaming");
             }
             let o = pal(&args);
             assert_eq!(code(&o), 0, "{}", stderr(&o));
+            // Spilled runs are gone with the run: only the two outputs are left.
+            let mut left: Vec<String> = std::fs::read_dir(&dir)
+                .map(|r| {
+                    r.flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            left.sort();
+            assert_eq!(left, ["extra.jsonl", "ptl.csv", "results.jsonl"]);
             let got = (
                 std::fs::read_to_string(&out).unwrap_or_default(),
                 std::fs::read_to_string(&ptl).unwrap_or_default(),
@@ -402,8 +417,9 @@ fn everything_a_run_writes_is_identical_whatever_the_threads_and_reading() {
             match &first {
                 None => first = Some(got),
                 Some(f) => {
-                    let what =
-                        format!("{events}, {threads} threads, streaming {streaming}, run {round}");
+                    let what = format!(
+                        "{events}, {threads} threads, streaming {streaming}, run {round}, {memory} MiB"
+                    );
                     assert_eq!(f.0, got.0, "results differ: {what}");
                     assert_eq!(f.1, got.1, "PTL differs: {what}");
                     assert_eq!(f.2, got.2, "summary differs: {what}");
@@ -411,6 +427,54 @@ fn everything_a_run_writes_is_identical_whatever_the_threads_and_reading() {
                 }
             }
         }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A PTL that must spill where it cannot (the system's temporary folder is missing, and the list
+/// goes to a device, so not beside a file) ends the run with exit 3 and a message naming the
+/// folder, and the results file is not written.
+#[test]
+fn a_ptl_that_cannot_spill_fails_and_writes_nothing() {
+    let dir = std::env::temp_dir().join(format!("pal-spill-fails-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::create_dir_all(&dir);
+    let missing = dir.join("no-such-folder");
+    let out = dir.join("results.jsonl");
+    for streaming in [false, true] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pal"));
+        command.args([
+            "run",
+            "policies/rde.pal",
+            "--events",
+            "examples/events.csv",
+            "--as-at",
+            "2025-03-31",
+            "--ptl",
+            "/dev/null",
+            "--ptl-memory",
+            "0",
+            "-o",
+        ]);
+        command.arg(&out).env("TMPDIR", &missing);
+        if streaming {
+            command.arg("--streaming");
+        }
+        let o = match command.output() {
+            Ok(o) => o,
+            Err(e) => panic!("cannot run pal: {e}"),
+        };
+        assert_eq!(code(&o), 3, "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("cannot spill sorted rows")
+                && err.contains(&missing.display().to_string()),
+            "{err}"
+        );
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .map(|r| r.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "left behind: {left:?}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -199,7 +199,7 @@ fn run_failed(e: &batch::Error) -> u8 {
     say!("error: {e}");
     match e {
         batch::Error::Read(r) => read_error(r),
-        batch::Error::Write(_) => EXIT_UNREADABLE,
+        batch::Error::Write(_) | batch::Error::Ptl(_) => EXIT_UNREADABLE,
     }
 }
 

@@ -600,7 +600,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
             say!("error: {e}");
             return match &e {
                 batch::Error::Read(r) => read_error(r),
-                batch::Error::Write(_) => EXIT_UNREADABLE,
+                batch::Error::Write(_) | batch::Error::Ptl(_) => EXIT_UNREADABLE,
             };
         }
     };

@@ -321,6 +321,9 @@ pub enum Error {
     Read(ReadError),
     /// A result could not be written.
     Write(io::Error),
+    /// The PTL could not be gathered (a sorted run could not be spilled to its temporary
+    /// folder).
+    Ptl(io::Error),
 }
 
 impl fmt::Display for Error {
@@ -328,6 +331,7 @@ impl fmt::Display for Error {
         match self {
             Error::Read(e) => write!(f, "{e}"),
             Error::Write(e) => write!(f, "cannot write results: {e}"),
+            Error::Ptl(e) => write!(f, "cannot gather the PTL: {e}"),
         }
     }
 }
@@ -450,7 +454,7 @@ fn run_gathering(
         (join(reader), join(evaluator), gathered)
     });
     let (events_by_type, evaluate) = evaluated;
-    gathered.map_err(Error::Write)?;
+    gathered?;
     let (counts, read) = read.map_err(Error::Read)?;
     gathering.finish(counts, read, evaluate, events_by_type)
 }
@@ -687,7 +691,7 @@ struct Gathering<'w, 'v> {
 impl Gathering<'_, '_> {
     /// Takes everything `ready` hands on until it ends, or until a write fails (`ready` is
     /// then dropped, which stops the other stages).
-    fn gather(&mut self, ready: mpsc::Receiver<Ready>) -> io::Result<()> {
+    fn gather(&mut self, ready: mpsc::Receiver<Ready>) -> Result<(), Error> {
         for r in ready {
             match r {
                 Ready::Total(n) => self.total = Some(n),
@@ -708,16 +712,16 @@ impl Gathering<'_, '_> {
     }
 
     /// Writes and gathers one evaluated part.
-    fn take(&mut self, mut part: Evaluated) -> io::Result<()> {
+    fn take(&mut self, mut part: Evaluated) -> Result<(), Error> {
         if let Some(e) = part.failed.take() {
-            return Err(e);
+            return Err(Error::Ptl(e));
         }
         self.pathways += part.pathways;
         if let ResultSink::Encoded(_, w) = &mut self.results {
-            w.write_all(&part.encoded)?;
+            w.write_all(&part.encoded).map_err(Error::Write)?;
         }
         if let (Some(sorter), Some(rows)) = (&mut self.ptl, &part.ptl) {
-            sorter.extend(rows)?;
+            sorter.extend(rows).map_err(Error::Ptl)?;
         }
         if let (Some(summary), Some(counted)) = (&mut self.summary, part.summary) {
             summary.merge(counted);
@@ -1062,7 +1066,7 @@ mod tests {
             let sink = ResultSink::Encoded(ResultFormat::Jsonl, Box::new(&mut file));
             let run = run_into(&policy, bytes, streaming, sink, false, Some(spec.clone()));
             let message = match run {
-                Err(e @ Error::Write(_)) => e.to_string(),
+                Err(e @ Error::Ptl(_)) => e.to_string(),
                 other => panic!("streaming {streaming}: {other:?}"),
             };
             assert!(
