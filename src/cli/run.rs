@@ -438,20 +438,10 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         .as_at
         .unwrap_or_else(|| chrono::Local::now().date_naive());
     let ptl_spec = ptl_spec.map(|spec| {
-        let spec = spec.spilling(SpillOptions {
-            memory: args.ptl_memory.saturating_mul(1 << 20),
-            // Beside the list it becomes (the same disk, which has room for it), unless it
-            // is not a regular file (`/dev/stdout`, a FIFO).
-            dir: args
-                .ptl
-                .as_deref()
-                .filter(|p| std::fs::metadata(p).map_or(true, |m| m.is_file()))
-                .map(|p| match p.parent() {
-                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                    _ => PathBuf::from("."),
-                })
-                .filter(|d| d.is_dir()),
-        });
+        let spec = spec.spilling(SpillOptions::beside(
+            args.ptl.as_deref(),
+            args.ptl_memory.saturating_mul(1 << 20),
+        ));
         match args.horizon {
             Some(days) => spec.with_horizon(as_at, days),
             None => spec,

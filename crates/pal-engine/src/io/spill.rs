@@ -58,6 +58,20 @@ impl Default for SpillOptions {
 }
 
 impl SpillOptions {
+    /// `memory` bytes, spilling beside `output`, a file about to be written (the same disk,
+    /// which will have to hold what is sorted anyway) — unless it is not a regular file (a
+    /// device, a FIFO) or its folder does not exist: then in the system's temporary folder.
+    pub fn beside(output: Option<&Path>, memory: usize) -> SpillOptions {
+        let dir = output
+            .filter(|p| std::fs::metadata(p).map_or(true, |m| m.is_file()))
+            .map(|p| match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => PathBuf::from("."),
+            })
+            .filter(|d| d.is_dir());
+        SpillOptions { memory, dir }
+    }
+
     fn dir(&self) -> PathBuf {
         self.dir.clone().unwrap_or_else(std::env::temp_dir)
     }
@@ -585,6 +599,23 @@ mod tests {
         assert!(runs < 4 * FAN_IN);
         let (got, runs) = external(&records, 1 << 20);
         assert_eq!((got, runs), (stable(&records), 0));
+    }
+
+    #[test]
+    fn runs_go_beside_a_file_output_else_to_the_temporary_folder() {
+        let tmp = std::env::temp_dir();
+        let beside = |p: Option<&str>| SpillOptions::beside(p.map(Path::new), 1).dir;
+        let file = tmp.join("ptl.csv").display().to_string();
+        let missing = tmp.join("pal-no-such-dir/ptl.csv").display().to_string();
+        for (output, dir) in [
+            (Some(file.as_str()), Some(tmp.clone())),
+            (Some("ptl.csv"), Some(PathBuf::from("."))),
+            (Some("/dev/null"), None),
+            (Some(missing.as_str()), None),
+            (None, None),
+        ] {
+            assert_eq!(beside(output), dir, "{output:?}");
+        }
     }
 
     #[test]
