@@ -462,7 +462,7 @@ fn run_gathering(
 /// Batches in flight between two stages: memory is bounded by about `2 × DEPTH + 3` batches
 /// (each channel full, one batch filling, one evaluating, one being written), plus the PTL's
 /// budget.
-pub const DEPTH: usize = 3;
+pub const DEPTH: usize = 2;
 
 /// A stage's result, or its panic passed on.
 fn join<T>(stage: std::thread::ScopedJoinHandle<'_, T>) -> T {
