@@ -370,7 +370,7 @@ impl Session {
                 out,
                 "\n  CONFLICT on {}: {} ({})",
                 c.clock,
-                c.rules.join(" and "),
+                crate::base::name::join(&c.rules, " and "),
                 c.resolution
             );
         }
@@ -570,7 +570,7 @@ impl Session {
                 "\nconflict on {} ({}): {}",
                 c.date,
                 c.clock,
-                c.rules.join(" and ")
+                crate::base::name::join(&c.rules, " and ")
             );
         }
         for w in &r.warnings {

@@ -121,7 +121,7 @@ fn plain_period_rows(r: &PathwayResult) -> Vec<Vec<String>> {
         r.warnings.len().to_string(),
     ];
     if r.clocks.is_empty() {
-        let mut row = vec![r.pathway_id.clone(), date_text(r.as_at)];
+        let mut row = vec![r.pathway_id.to_string(), date_text(r.as_at)];
         row.extend(std::iter::repeat_n(String::new(), 12));
         row.extend(tail);
         return vec![row];
@@ -130,9 +130,9 @@ fn plain_period_rows(r: &PathwayResult) -> Vec<Vec<String>> {
         .iter()
         .map(|p| {
             let mut row = vec![
-                r.pathway_id.clone(),
+                r.pathway_id.to_string(),
                 date_text(r.as_at),
-                p.clock.clone(),
+                p.clock.to_string(),
                 p.period.to_string(),
                 p.status.to_string(),
                 date_text(p.start),

@@ -309,10 +309,10 @@ impl PtlSpec {
         let (dnas, patient_cancellations, hospital_cancellations) = self.counts(events, p.start);
         let (next_appointment, next_appointment_kind) =
             self.next_appointment(events, p.start, r.as_at);
-        let attr = |name: &str| r.attributes.get(name).cloned().unwrap_or_default();
+        let attr = |name: &str| r.attributes.get(name).unwrap_or_default().to_string();
         Some(PtlRow {
-            pathway_id: r.pathway_id.clone(),
-            clock: p.clock.clone(),
+            pathway_id: r.pathway_id.to_string(),
+            clock: p.clock.to_string(),
             status: p.status,
             start: p.start,
             days_waited: days,
@@ -320,7 +320,7 @@ impl PtlSpec {
             week_band: week_band_label(days),
             target_date: p.target_date,
             breached: p.breached,
-            next_obligation: next.map(|(o, _)| o.what.clone()).unwrap_or_default(),
+            next_obligation: next.map(|(o, _)| o.what.to_string()).unwrap_or_default(),
             next_due: next.map(|(o, _)| o.due),
             priority: attr("priority"),
             specialty: attr("specialty"),
@@ -330,11 +330,11 @@ impl PtlSpec {
             next_appointment,
             next_appointment_kind,
             next_action_status: next.map(|(_, s)| s),
-            next_action_rule: next.map(|(o, _)| o.rule.clone()).unwrap_or_default(),
+            next_action_rule: next.map(|(o, _)| o.rule.to_string()).unwrap_or_default(),
             next_action_description: next
-                .and_then(|(o, _)| self.descriptions.get(&o.rule).cloned())
+                .and_then(|(o, _)| self.descriptions.get(o.rule.as_str()).cloned())
                 .unwrap_or_default(),
-            next_action_cite: next.map(|(o, _)| o.cite.clone()).unwrap_or_default(),
+            next_action_cite: next.map(|(o, _)| o.cite.to_string()).unwrap_or_default(),
             dnas,
             patient_cancellations,
             hospital_cancellations,
@@ -640,7 +640,7 @@ mod tests {
             due: d(due),
             status,
             met_on: met.map(d),
-            rule: format!("rule_{what}"),
+            rule: crate::runtime::eval::Name::from(format!("rule_{what}").as_str()),
             cite: "1.1".into(),
         }
     }
