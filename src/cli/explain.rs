@@ -1,6 +1,6 @@
 //! `pal explain POLICY --events FILE --pathway ID --as-at DATE`: one pathway's timeline.
 
-use super::run::{parse_date_arg, read_input};
+use super::run::{choose_mapping, parse_date_arg, read_input};
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE};
 use chrono::NaiveDate;
 use pal_engine::io::render::{render, Format};
@@ -30,6 +30,11 @@ pub struct ExplainArgs {
     /// Input format when the extension does not say.
     #[arg(long)]
     pub input_format: Option<String>,
+    /// The extract's own shape, as for `pal run`: a mapping the policy declares (by name), or a
+    /// mapping file; `none` reads PAL's own columns. Default: the policy's mapping if it
+    /// declares exactly one, else PAL's own columns.
+    #[arg(long = "map", value_name = "NAME|FILE")]
+    pub map: Option<String>,
     /// `text` (for people, the default) or `json` (the traced result, for programs).
     #[arg(long, value_enum, default_value = "text")]
     pub format: ExplainFormat,
@@ -67,7 +72,17 @@ pub fn run(args: &ExplainArgs, out: &mut dyn Write) -> u8 {
     let as_at = args
         .as_at
         .unwrap_or_else(|| chrono::Local::now().date_naive());
-    let set = match read_input(&args.events, args.input_format.as_deref(), &policy, as_at) {
+    let mapping = match choose_mapping(&policy, args.map.as_deref()) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let set = match read_input(
+        &args.events,
+        args.input_format.as_deref(),
+        mapping,
+        &policy,
+        as_at,
+    ) {
         Ok(s) => s,
         Err((code, msg)) => {
             say!("error: {msg}");
