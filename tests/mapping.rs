@@ -265,14 +265,22 @@ fn explain_reads_a_mapped_extract_as_run_does() {
         assert_eq!(text(&by_file.stdout), text(&own.stdout), "{format}");
         let extract = ["--events", "examples/wlmds-extract.csv"];
         for map in [&["--map", "wlmds"][..], &[]] {
-            let declared = explain("tests/mapping/trust.pal", &extract, &[&extra[..], map].concat());
+            let declared = explain(
+                "tests/mapping/trust.pal",
+                &extract,
+                &[&extra[..], map].concat(),
+            );
             assert_eq!(
                 declared.status.code(),
                 Some(0),
                 "{map:?}: {}",
                 text(&declared.stderr)
             );
-            assert_eq!(text(&declared.stdout), text(&own.stdout), "{format} {map:?}");
+            assert_eq!(
+                text(&declared.stdout),
+                text(&own.stdout),
+                "{format} {map:?}"
+            );
         }
     }
     // `none` reads PAL's own shape, which this extract is not in; an unknown name is a usage
@@ -280,8 +288,16 @@ fn explain_reads_a_mapped_extract_as_run_does() {
     let extract = ["--events", "examples/wlmds-extract.csv"];
     let none = explain("tests/mapping/trust.pal", &extract, &["--map", "none"]);
     assert_eq!(none.status.code(), Some(3), "{}", text(&none.stderr));
-    assert!(text(&none.stderr).contains("no `pathway_id`"), "{}", text(&none.stderr));
+    assert!(
+        text(&none.stderr).contains("no `pathway_id`"),
+        "{}",
+        text(&none.stderr)
+    );
     let unknown = explain("policies/rde.pal", &extract, &["--map", "wlmds"]);
     assert_eq!(unknown.status.code(), Some(2));
-    assert!(text(&unknown.stderr).contains("names no mapping"), "{}", text(&unknown.stderr));
+    assert!(
+        text(&unknown.stderr).contains("names no mapping"),
+        "{}",
+        text(&unknown.stderr)
+    );
 }

@@ -833,7 +833,11 @@ fn results_go_to_a_table_in_one_transaction_or_the_table_is_left_as_it_was() {
     assert!(sent > 0, "no row reached the server before the failure");
     // The same extract without the bad row does replace the table: the failure was the row.
     let ok = to_table(&big.display().to_string(), "2025-03-01", &["--streaming"]);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     let count: i64 = client
         .query_one("SELECT count(DISTINCT pathway_id) FROM rtt.results", &[])
         .expect("count")

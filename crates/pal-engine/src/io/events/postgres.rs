@@ -82,14 +82,18 @@ impl PgSource {
                 "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET TimeZone = 'Europe/London'; SET synchronize_seqscans = off; SET max_parallel_workers_per_gather = 0",
             )
             .map_err(|e| ReadError::Io(format!("{name}: {}", conn.scrub(&describe(&e)))))?;
-        let header_error =
-            |e: &postgres::Error| ReadError::Header(format!("{name}: {}", conn.scrub(&describe(e))));
+        let header_error = |e: &postgres::Error| {
+            ReadError::Header(format!("{name}: {}", conn.scrub(&describe(e))))
+        };
         let mut statement = client.prepare(&sql).map_err(|e| header_error(&e))?;
         let mut sql = sql;
         // A table is read in pathway order: by its pathway-id column when it has one (when it
         // has not, reading reports the missing column), then by physical position.
         if matches!(query, PgQuery::Table(_))
-            && statement.columns().iter().any(|c| c.name() == pathway_column)
+            && statement
+                .columns()
+                .iter()
+                .any(|c| c.name() == pathway_column)
         {
             let by = format!("\"{}\"", pathway_column.replace('"', "\"\""));
             let with_ctid = format!("{sql} ORDER BY {by}, ctid");

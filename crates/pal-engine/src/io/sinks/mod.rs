@@ -120,7 +120,10 @@ mod tests {
         let attributes = ["breached".to_string()];
         assert_eq!(ptl::column_type(&attributes, "breached"), ColumnType::Text);
         assert_eq!(ptl::column_type(&[], "breached"), ColumnType::Bool);
-        assert_eq!(ptl::column_type(&attributes, "clock_start"), ColumnType::Date);
+        assert_eq!(
+            ptl::column_type(&attributes, "clock_start"),
+            ColumnType::Date
+        );
         assert_eq!(ptl::column_type(&attributes, "dnas"), ColumnType::Int);
     }
 }

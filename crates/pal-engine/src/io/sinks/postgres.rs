@@ -78,9 +78,10 @@ impl TableSink {
             return Ok(());
         }
         // The worker stopped early: it failed, and says why when joined.
-        let why = self.join().err().unwrap_or_else(|| {
-            format!("cannot write `{}`: the writer stopped early", self.table)
-        });
+        let why = self
+            .join()
+            .err()
+            .unwrap_or_else(|| format!("cannot write `{}`: the writer stopped early", self.table));
         self.failed = Some(why.clone());
         Err(why)
     }
@@ -89,7 +90,10 @@ impl TableSink {
         self.to_worker = None;
         match self.worker.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
-            Some(Err(_)) => Err(format!("cannot write `{}`: the writer panicked", self.table)),
+            Some(Err(_)) => Err(format!(
+                "cannot write `{}`: the writer panicked",
+                self.table
+            )),
             None => Err(self
                 .failed
                 .clone()
