@@ -7,13 +7,13 @@
 //! A rejected row names its key columns (pathway id, date and event unless others are given).
 //!
 //! Only `ORDER BY` guarantees an order. A table's physical order is not its load order (at
-//! tier L, 94,101 of 11.7 million rows COPY-loaded in pathway order came back split, and a
-//! streaming run over a shuffled 1M-pathway table rejected 0.8% of its rows as not adjacent:
-//! `BENCHMARKS.md`), so a table (`PgQuery::Table`) is read `ORDER BY` its pathway-id column
-//! (PAL's `pathway_id`, or the mapping's), then `ctid`: a pathway's rows in the table's
-//! physical order, which for rows loaded once and not updated is their load order (a view
-//! has no `ctid`: its rows of one pathway come in whatever order the sort leaves them). The
-//! session turns off synchronized sequential scans (a scan may otherwise start part-way
+//! tier L, 94,101 of 11.7 million rows (0.8%) COPY-loaded in pathway order came back split
+//! and were rejected by a streaming run as not adjacent: `BENCHMARKS.md`), so a table
+//! (`PgQuery::Table`) is read `ORDER BY` its pathway-id column (PAL's `pathway_id`, or the
+//! mapping's), then `ctid`: a pathway's rows in the table's physical order, which for rows
+//! loaded once and not updated is their load order (a view has no `ctid`: its rows of one
+//! pathway come in whatever order the sort leaves them). A query is read in its own order.
+//! The session turns off synchronized sequential scans (a scan may otherwise start part-way
 //! through the table) and parallel query (whose workers return rows interleaved).
 
 use super::table::{Cells, Provenance, RowBatch, TableSource};
