@@ -831,7 +831,7 @@ fn results_go_to_a_table_in_one_transaction_or_the_table_is_left_as_it_was() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(sent > 0, "no row reached the server before the failure");
-    // The same extract without the bad row does replace the table: the failure was the row.
+    // Without --strict the bad row is only rejected, and the table is replaced.
     let ok = to_table(&big.display().to_string(), "2025-03-01", &["--streaming"]);
     assert!(
         ok.status.success(),
@@ -854,13 +854,25 @@ fn results_go_to_a_table_in_one_transaction_or_the_table_is_left_as_it_was() {
         err.contains("cannot write `rtt.results`") && err.contains("reviewed_by"),
         "{err}"
     );
-    let kept: Vec<String> = client
-        .query("SELECT pathway_id FROM rtt.results", &[])
-        .expect("read")
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(kept, ["kept"]);
+    let kept = |client: &mut postgres::Client| -> Vec<String> {
+        client
+            .query("SELECT pathway_id FROM rtt.results", &[])
+            .expect("read")
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    assert_eq!(kept(&mut client), ["kept"]);
+    // The same refusal in the middle of a long streaming write: the server's words, the
+    // table as it was.
+    let failed = to_table(&big.display().to_string(), "2025-03-01", &["--streaming"]);
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("cannot write `rtt.results`") && err.contains("reviewed_by"),
+        "{err}"
+    );
+    assert_eq!(kept(&mut client), ["kept"]);
     let _ = std::fs::remove_dir_all(dir);
 }
 

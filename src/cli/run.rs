@@ -605,19 +605,15 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     let finishing = Instant::now();
     if let Some(f) = results_file {
         let path = args.output.as_deref().unwrap_or(Path::new(""));
+        let file_error = |e: std::io::Error| format!("cannot write `{}`: {e}", path.display());
         let done = match f {
-            Results::File(f) => f.commit(),
-            Results::Parquet(p) => p.finish().and_then(OutputFile::commit),
-            Results::Table(t) => {
-                if let Err(e) = t.finish() {
-                    say!("error: {e}");
-                    return EXIT_UNREADABLE;
-                }
-                Ok(())
-            }
+            Results::File(f) => f.commit().map_err(file_error),
+            Results::Parquet(p) => p.finish().and_then(OutputFile::commit).map_err(file_error),
+            // The table's own message names it and the server.
+            Results::Table(t) => t.finish().map(drop),
         };
         if let Err(e) = done {
-            say!("error: cannot write `{}`: {e}", path.display());
+            say!("error: {e}");
             return EXIT_UNREADABLE;
         }
     }

@@ -159,6 +159,14 @@ fn write_table(
         )
     };
     let failpg = |what: &str, e: &postgres::Error| fail(what, &describe(e));
+    // The COPY writer wraps the client's error in an `io::Error`: the server's own words.
+    let failio = |e: &io::Error| match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<postgres::Error>())
+    {
+        Some(pg) => failpg("write", pg),
+        None => fail("write", e),
+    };
     let abandoned = || format!("`{table}` left as it was: the run did not finish");
     // The header: the text up to the first line end (column names hold no line break).
     let mut head = Vec::new();
@@ -218,10 +226,10 @@ fn write_table(
             .join(", ")
     );
     let mut writer = tx.copy_in(&copy).map_err(|e| failpg("write", &e))?;
-    writer.write_all(&head).map_err(|e| fail("write", &e))?;
+    writer.write_all(&head).map_err(|e| failio(&e))?;
     while !committing {
         match from_writer.recv() {
-            Ok(Message::Text(t)) => writer.write_all(&t).map_err(|e| fail("write", &e))?,
+            Ok(Message::Text(t)) => writer.write_all(&t).map_err(|e| failio(&e))?,
             Ok(Message::Commit) => committing = true,
             // Dropping the writer and the transaction without finishing rolls back.
             Err(_) => return Err(abandoned()),
