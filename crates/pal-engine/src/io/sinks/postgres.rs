@@ -258,3 +258,34 @@ pub fn replace_table(
     }
     sink.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_table_name_or_an_unreachable_server_fails_before_any_row_is_written() {
+        // Port 1 on the loopback address: nothing listens there.
+        let conn = PgConnection::new(Some("postgres://pal@127.0.0.1:1/nhs"), |_| None)
+            .expect("a connection description");
+        let type_of = || -> TypeOf { Box::new(|_: &str| ColumnType::Text) };
+        let e = TableSink::open(&conn, "a.b.c", type_of())
+            .err()
+            .expect("not a table name");
+        assert!(e.contains("is not a table name"), "{e}");
+        let e = TableSink::open(&conn, "rtt.results", type_of())
+            .err()
+            .expect("no server");
+        assert!(
+            e.contains("cannot connect to postgres://pal@127.0.0.1:1/nhs"),
+            "{e}"
+        );
+        let mut wrote = false;
+        let e = replace_table(&conn, "rtt.ptl", type_of(), |_| {
+            wrote = true;
+            Ok(())
+        })
+        .expect_err("no server");
+        assert!(!wrote && e.contains("cannot connect"), "{e}");
+    }
+}
