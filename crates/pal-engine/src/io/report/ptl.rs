@@ -5,6 +5,7 @@
 //! Sorted by breach date, then longest wait. `docs/ptl.md` describes the columns.
 
 use crate::base::value::{date_text, Value, ValueType};
+use crate::io::sinks::ColumnType;
 use crate::model::event::Event;
 use crate::model::ir::Policy;
 use crate::model::schema::EventTypeId;
@@ -431,6 +432,12 @@ impl PtlSpec {
             .collect()
     }
 
+    /// How the column `name` of [`PtlSpec::header`] is stored: the pathway id and the
+    /// attribute columns are text, the rest as [`PTL_TYPED_COLUMNS`] says.
+    pub fn column_type(&self, name: &str) -> ColumnType {
+        column_type(&self.columns, name)
+    }
+
     /// The cells of a row under [`PtlSpec::header`], texts from the input made
     /// [`spreadsheet_safe`](super::spreadsheet_safe).
     pub fn cells(&self, r: &PtlRow) -> Vec<String> {
@@ -476,29 +483,46 @@ impl PtlSpec {
     }
 }
 
-/// The PTL columns after the pathway id and the attribute columns.
-pub const PTL_COLUMNS: &[&str] = &[
-    "clock",
-    "status",
-    "clock_start",
-    "weeks_waited",
-    "days_waited",
-    "week_band",
-    "breach_date",
-    "breached",
-    "week_52_date",
-    "next_appointment",
-    "next_appointment_kind",
-    "next_action",
-    "next_action_status",
-    "next_action_due",
-    "next_action_rule",
-    "next_action_description",
-    "next_action_cite",
-    "dnas",
-    "patient_cancellations",
-    "hospital_cancellations",
+/// The PTL columns after the pathway id and the attribute columns, each with how it is stored
+/// (the pathway id and the attributes are text). The one description of these columns.
+pub const PTL_TYPED_COLUMNS: [(&str, ColumnType); 20] = [
+    ("clock", ColumnType::Text),
+    ("status", ColumnType::Text),
+    ("clock_start", ColumnType::Date),
+    ("weeks_waited", ColumnType::Int),
+    ("days_waited", ColumnType::Int),
+    ("week_band", ColumnType::Text),
+    ("breach_date", ColumnType::Date),
+    ("breached", ColumnType::Bool),
+    ("week_52_date", ColumnType::Date),
+    ("next_appointment", ColumnType::Date),
+    ("next_appointment_kind", ColumnType::Text),
+    ("next_action", ColumnType::Text),
+    ("next_action_status", ColumnType::Text),
+    ("next_action_due", ColumnType::Date),
+    ("next_action_rule", ColumnType::Text),
+    ("next_action_description", ColumnType::Text),
+    ("next_action_cite", ColumnType::Text),
+    ("dnas", ColumnType::Int),
+    ("patient_cancellations", ColumnType::Int),
+    ("hospital_cancellations", ColumnType::Int),
 ];
+
+/// How the PTL column `name` is stored when `attributes` are its attribute columns: the
+/// pathway id and the attributes are text (whatever their names), the rest as
+/// [`PTL_TYPED_COLUMNS`] says.
+pub fn column_type(attributes: &[String], name: &str) -> ColumnType {
+    if name == "pathway_id" || attributes.iter().any(|c| c == name) {
+        return ColumnType::Text;
+    }
+    PTL_TYPED_COLUMNS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(ColumnType::Text, |(_, t)| *t)
+}
+
+/// The names of [`PTL_TYPED_COLUMNS`].
+pub const PTL_COLUMNS: &[&str] = &super::column_names(PTL_TYPED_COLUMNS);
 
 fn add_days(d: NaiveDate, n: i64) -> NaiveDate {
     let moved = if n >= 0 {
