@@ -399,6 +399,31 @@ fn a_table_of_events_gives_the_results_of_the_csv_file_and_names_rejected_rows_b
         String::from_utf8_lossy(&by_env.stderr)
     );
     assert_eq!(by_env.stdout, from_csv.stdout);
+    // A query the server abandons partway through the stream (division by zero at the last
+    // row loaded, after the others were sent: no ORDER BY, so nothing waits for a sort) fails with the server's own message, exit 3.
+    let failing = query.replace(
+        "FROM events ORDER BY ord",
+        "FROM events WHERE 1 / (CASE WHEN ord = (SELECT max(ord) FROM events) THEN 0 ELSE 1 END) = 1",
+    );
+    let broken = in_root(
+        &[
+            "run",
+            "policies/rde.pal",
+            "--events",
+            &url,
+            "--query",
+            &failing,
+            "--as-at",
+            AS_AT,
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&broken.stderr);
+    assert_eq!(broken.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("division by zero") && !err.contains("db error"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -171,7 +171,7 @@ impl TableSource for PgSource {
         loop {
             let more = csv
                 .read_byte_record(&mut record)
-                .map_err(|e| ReadError::Io(format!("{name}: {}", conn.scrub(&e))))?;
+                .map_err(|e| ReadError::Io(format!("{name}: {}", conn.scrub(&stream_error(&e)))))?;
             if more {
                 rows.push(std::mem::take(&mut record));
             }
@@ -190,6 +190,21 @@ impl TableSource for PgSource {
             }
         }
     }
+}
+
+/// An error while the COPY streams: the server's own message when the server ended it (a
+/// query that fails partway, say for lack of disk for its sort), which the client wraps in an
+/// I/O error whose `Display` is only "db error".
+fn stream_error(e: &csv::Error) -> String {
+    if let csv::ErrorKind::Io(io) = e.kind() {
+        if let Some(pg) = io
+            .get_ref()
+            .and_then(|x| x.downcast_ref::<postgres::Error>())
+        {
+            return describe(pg);
+        }
+    }
+    e.to_string()
 }
 
 /// Rows copied out of the server.
