@@ -16,7 +16,7 @@ case "$tier" in
     S) n=10000 ;;
     *) echo "tier S, M, L or XL" >&2; exit 2 ;;
 esac
-pal=./target/release/pal
+pal=${PAL:-./target/release/pal}
 data=target/bench-data
 mkdir -p "$data"
 csv="$data/synth-$n-seed2025.csv"
@@ -38,8 +38,11 @@ trap '"${as_pg[@]}" "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
 url="postgres://pal@127.0.0.1:$port/postgres"
 cols=$(head -1 "$csv" | tr -d '\r')
 ddl=$(echo "$cols" | tr ',' '\n' | sed 's/.*/"&" text/' | paste -sd, -)
-psql -q "$url" -c "CREATE TABLE events ($ddl)"
-/usr/bin/time -f "load into PostgreSQL (COPY): %e s wall" psql -q "$url" -c "\\copy events FROM '$csv' WITH (FORMAT csv, HEADER true)"
+# `ord` keeps the extract's row order, so a sorted query gives each pathway's rows (and the
+# ties among them) exactly as the CSV has them.
+psql -q "$url" -c "CREATE TABLE events ($ddl, ord bigserial)"
+collist=$(echo "$cols" | tr ',' '\n' | sed 's/.*/"&"/' | paste -sd, -)
+/usr/bin/time -f "load into PostgreSQL (COPY): %e s wall" psql -q "$url" -c "\\copy events ($collist) FROM '$csv' WITH (FORMAT csv, HEADER true)"
 psql -qAt "$url" -c "SELECT pg_size_pretty(pg_total_relation_size('events')), count(*) FROM events"
 
 run() {
@@ -50,6 +53,7 @@ run() {
 }
 [ -n "${ONLY_POSTGRES:-}" ] || run csv --events "$csv"
 [ -n "${ONLY_POSTGRES:-}" ] || run parquet --events "$pq"
-run postgres --events "$url" --table events
+# A streaming run needs each pathway's rows together: the documented sorted query.
+run postgres --events "$url?options=-c%20work_mem%3D256MB" --query "SELECT $collist FROM events ORDER BY pathway_id, ord"
 cmp "$data/ptl-csv.csv" "$data/ptl-parquet.csv" && cmp "$data/ptl-csv.csv" "$data/ptl-postgres.csv" && echo "the three PTLs are identical"
 echo "== load: $(uptime)"

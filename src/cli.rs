@@ -38,6 +38,8 @@ mod synth;
 mod test;
 mod validate;
 
+pub(crate) use explain::{read_pathway, Extract};
+
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -98,6 +100,21 @@ pub enum Command {
         /// loaded policy's own folder is always allowed).
         #[arg(long = "policy-path", value_name = "DIR")]
         policy_path: Vec<PathBuf>,
+        /// Start with a pathway of this events file (`--pathway`), its events added as if
+        /// typed (so `:undo`, `:set`, `:save` work on them).
+        #[arg(long, requires_all = ["pathway", "policy"])]
+        events: Option<PathBuf>,
+        /// The pathway of `--events` to start with.
+        #[arg(long, requires = "events")]
+        pathway: Option<String>,
+        /// The format of `--events` when its extension does not say.
+        #[arg(long, requires = "events")]
+        input_format: Option<String>,
+        /// The shape of `--events`, as for `pal run`: a mapping the policy declares (by name),
+        /// or a mapping file; `none` reads PAL's own columns. Default: the policy's mapping if
+        /// it declares exactly one, else PAL's own columns.
+        #[arg(long = "map", value_name = "NAME|FILE", requires = "events")]
+        map: Option<String>,
     },
     /// Serve editors: the PAL language server over standard input and output.
     Lsp(lsp::LspArgs),
@@ -145,7 +162,19 @@ pub fn main() -> ExitCode {
         Command::Repl {
             policy,
             policy_path,
-        } => crate::repl::run(policy.as_deref(), policy_path),
+            events,
+            pathway,
+            input_format,
+            map,
+        } => {
+            let start = events.as_ref().map(|events| Extract {
+                events: events.clone(),
+                input_format: input_format.clone(),
+                map: map.clone(),
+                pathway: pathway.clone().unwrap_or_default(),
+            });
+            crate::repl::run(policy.as_deref(), policy_path, start.as_ref())
+        }
     };
     ExitCode::from(code)
 }

@@ -2,6 +2,8 @@
 //! real parser, completion of names from the policy, history hints, highlighting, and a
 //! persistent history file. With piped standard input it prints no prompt and the same output.
 
+use crate::cli::Extract;
+use chrono::NaiveDate;
 use pal_engine::services::repl::{Flow, Session};
 use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::Highlighter;
@@ -231,10 +233,37 @@ fn history_path() -> Option<PathBuf> {
 }
 
 /// Runs the REPL over `policy`; returns the exit code.
-pub fn run(policy: Option<&Path>, policy_path: &[PathBuf]) -> u8 {
+pub fn run(policy: Option<&Path>, policy_path: &[PathBuf], start: Option<&Extract>) -> u8 {
     let interactive = std::io::stdin().is_terminal();
     let color = interactive && std::env::var_os("NO_COLOR").is_none();
-    let (mut session, banner) = Session::with_policy_path(policy, color, policy_path);
+    let (mut session, mut banner) = Session::with_policy_path(policy, color, policy_path);
+    if let Some(extract) = start {
+        // The pathway's events, each added as a typed step; any event in the extract counts
+        // (the session's own as-at date decides what is evaluated).
+        let Some(loaded) = session.policy() else {
+            let _ = writeln!(std::io::stderr(), "{}", banner.trim_end());
+            return EXIT_FAILED;
+        };
+        let pathway = match crate::cli::read_pathway(loaded, extract, NaiveDate::MAX) {
+            Ok(p) => p,
+            Err(code) => return code,
+        };
+        match session.add_events(&pathway.events) {
+            Ok(answer) => {
+                banner = format!(
+                    "{}\npathway {} from {}: {} events\n{answer}",
+                    banner.trim_end(),
+                    pathway.id,
+                    extract.events.display(),
+                    pathway.events.len()
+                );
+            }
+            Err(why) => {
+                let _ = writeln!(std::io::stderr(), "error: {why}");
+                return EXIT_FAILED;
+            }
+        }
+    }
     let mut out = std::io::stdout().lock();
     if interactive {
         if say(&mut out, &banner)

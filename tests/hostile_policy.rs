@@ -1,8 +1,9 @@
 //! Hostile policy-side input through the real `pal` binary (issue 19): deep nesting, costly
 //! evaluation, non-regular and out-of-folder files, directory cycles, huge declaration counts,
 //! a REPL with a closed stdout or non-UTF-8 input. Inputs are generated into a temporary folder.
-//! Each run has a memory limit (`ulimit -v`) and a hang guard: a run that outlives
-//! [`HANG_GUARD`] is killed and the test fails. Each case asserts the exit code and that the
+//! Each run has a memory limit (`ulimit -v`) and a hang guard: a run that uses more than
+//! [`HANG_GUARD`] of CPU time (or blocks for [`WALL_GUARD`]) is killed and the test fails. CPU
+//! time, not wall time, so that a machine shared with other builds does not fail a linear run. Each case asserts the exit code and that the
 //! message names the problem.
 //!
 //! `PAL_BIN=/path/to/pal cargo test --test hostile_policy` runs the cases against another build
@@ -13,8 +14,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Far longer than any case takes (a few seconds in a debug build).
+/// Far more CPU time than any case takes (a few seconds in a debug build).
 const HANG_GUARD: Duration = Duration::from_secs(60);
+
+/// A run blocked without using CPU (a deadlock) is stopped after this much wall time.
+const WALL_GUARD: Duration = Duration::from_secs(300);
+
+/// The CPU time (user + system, all threads) process `pid` has used so far, from
+/// `/proc/PID/stat` (fields 14 and 15, in clock ticks of 1/100 s).
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
 
 /// Virtual memory limit for each run, in KiB (mimalloc and the thread pool reserve address
 /// space generously; a runaway read or evaluation still hits it quickly).
@@ -109,12 +122,17 @@ fn pal_with(dir: &Path, args: &[&str], stdin: &[u8], close_stdout: bool) -> Out 
     let status = loop {
         match child.try_wait() {
             Ok(Some(s)) => break s,
-            Ok(None) if start.elapsed() > HANG_GUARD => {
+            Ok(None)
+                if start.elapsed() > WALL_GUARD
+                    || cpu_time(child.id()).is_some_and(|t| t > HANG_GUARD) =>
+            {
+                let used = cpu_time(child.id());
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(
-                    "`pal {}` still running after {HANG_GUARD:?}",
-                    args.join(" ")
+                    "`pal {}` still running after {:?} ({used:?} of CPU time)",
+                    args.join(" "),
+                    start.elapsed(),
                 );
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(20)),

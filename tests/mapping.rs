@@ -234,3 +234,70 @@ fn a_policy_that_declares_one_mapping_reads_its_extract_through_it() {
     ]);
     assert_eq!(c.status.code(), Some(0), "{}", text(&c.stdout));
 }
+
+#[test]
+fn explain_reads_a_mapped_extract_as_run_does() {
+    let explain = |policy: &str, input: &[&str], extra: &[&str]| {
+        let mut args = vec![
+            "explain",
+            policy,
+            "--policy-path",
+            "policies",
+            "--policy-path",
+            "examples",
+            "--pathway",
+            "RA9-0001",
+            "--as-at",
+            "2025-03-31",
+        ];
+        args.extend_from_slice(input);
+        args.extend_from_slice(extra);
+        pal(&args)
+    };
+    for format in ["text", "json"] {
+        let extra = ["--format", format];
+        let own = explain("policies/rde.pal", OWN, &extra);
+        assert_eq!(own.status.code(), Some(0), "{}", text(&own.stderr));
+        assert!(!own.stdout.is_empty());
+        // By file, and by the name of the one mapping a policy declares (or by default).
+        let by_file = explain("policies/rde.pal", MAPPED, &extra);
+        assert_eq!(by_file.status.code(), Some(0), "{}", text(&by_file.stderr));
+        assert_eq!(text(&by_file.stdout), text(&own.stdout), "{format}");
+        let extract = ["--events", "examples/wlmds-extract.csv"];
+        for map in [&["--map", "wlmds"][..], &[]] {
+            let declared = explain(
+                "tests/mapping/trust.pal",
+                &extract,
+                &[&extra[..], map].concat(),
+            );
+            assert_eq!(
+                declared.status.code(),
+                Some(0),
+                "{map:?}: {}",
+                text(&declared.stderr)
+            );
+            assert_eq!(
+                text(&declared.stdout),
+                text(&own.stdout),
+                "{format} {map:?}"
+            );
+        }
+    }
+    // `none` reads PAL's own shape, which this extract is not in; an unknown name is a usage
+    // error.
+    let extract = ["--events", "examples/wlmds-extract.csv"];
+    let none = explain("tests/mapping/trust.pal", &extract, &["--map", "none"]);
+    assert_eq!(none.status.code(), Some(3), "{}", text(&none.stderr));
+    assert!(
+        text(&none.stderr).contains("no `pathway_id`"),
+        "{}",
+        text(&none.stderr)
+    );
+    let unknown = explain("policies/rde.pal", &extract, &["--map", "wlmds"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        text(&unknown.stderr).contains("names no mapping"),
+        "{}",
+        text(&unknown.stderr)
+    );
+}

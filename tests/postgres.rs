@@ -399,6 +399,31 @@ fn a_table_of_events_gives_the_results_of_the_csv_file_and_names_rejected_rows_b
         String::from_utf8_lossy(&by_env.stderr)
     );
     assert_eq!(by_env.stdout, from_csv.stdout);
+    // A query the server abandons partway through the stream (division by zero at the last
+    // row loaded, after the others were sent: no ORDER BY, so nothing waits for a sort) fails with the server's own message, exit 3.
+    let failing = query.replace(
+        "FROM events ORDER BY ord",
+        "FROM events WHERE 1 / (CASE WHEN ord = (SELECT max(ord) FROM events) THEN 0 ELSE 1 END) = 1",
+    );
+    let broken = in_root(
+        &[
+            "run",
+            "policies/rde.pal",
+            "--events",
+            &url,
+            "--query",
+            &failing,
+            "--as-at",
+            AS_AT,
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&broken.stderr);
+    assert_eq!(broken.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("division by zero") && !err.contains("db error"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -652,4 +677,397 @@ fn a_password_never_appears_in_output() {
         );
         assert!(!err.contains(secret), "{err}");
     }
+}
+
+/// The rows of `table` as text (`coalesce(column::text, '')` under `header`), sorted.
+fn table_rows(client: &mut postgres::Client, table: &str, header: &[String]) -> Vec<Vec<String>> {
+    let cols = header
+        .iter()
+        .map(|c| format!("coalesce(\"{c}\"::text, '')"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut rows: Vec<Vec<String>> = client
+        .query(&format!("SELECT {cols} FROM {table}"), &[])
+        .expect("read the table")
+        .iter()
+        .map(|row| (0..header.len()).map(|i| row.get::<_, String>(i)).collect())
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// Every row of a Parquet file as the cell text PAL reads.
+fn parquet_cells(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    use pal_engine::io::events::{Cells, ParquetSource, TableSource};
+    let src = ParquetSource::open(path).expect("a Parquet file");
+    let columns = src.columns().to_vec();
+    let mut rows = Vec::new();
+    Box::new(src)
+        .read(&mut |b| {
+            for i in 0..b.len() {
+                let mut c = Cells::default();
+                b.row(i, &mut c);
+                rows.push(c.texts());
+            }
+            true
+        })
+        .expect("read");
+    (columns, rows)
+}
+
+/// A CSV text's header and its rows, sorted.
+fn csv_rows(text: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_reader(text);
+    let header = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let mut rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.expect("row").iter().map(str::to_string).collect())
+        .collect();
+    rows.sort();
+    (header, rows)
+}
+
+#[test]
+fn results_go_to_a_table_in_one_transaction_or_the_table_is_left_as_it_was() {
+    let server = Server::start();
+    let mut client = server.client();
+    client.batch_execute("CREATE SCHEMA rtt").expect("schema");
+    let url = server.url();
+    let to_table = |events: &str, as_at: &str, extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "policies/rde.pal",
+            "--events",
+            events,
+            "--as-at",
+            as_at,
+            "--pg-url",
+            &url,
+            "--results-table",
+            "rtt.results",
+        ];
+        args.extend_from_slice(extra);
+        in_root(&args, &[])
+    };
+    let run = to_table("examples/events.csv", AS_AT, &[]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(run.stdout.is_empty(), "results go to the table, not stdout");
+    // The table holds the CSV results, row for row, typed.
+    let (header, csv) = csv_rows(&csv_run(&[]).stdout);
+    assert!(csv.len() > 10);
+    let before = table_rows(&mut client, "rtt.results", &header);
+    assert_eq!(before, csv);
+    let types: Vec<(String, String)> = client
+        .query("SELECT column_name::text, data_type::text FROM information_schema.columns WHERE table_schema = 'rtt' AND table_name = 'results' ORDER BY ordinal_position", &[])
+        .expect("columns")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let names: Vec<&str> = types.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, header, "the CSV columns, in order");
+    for (column, sql) in [
+        ("as_at", "date"),
+        ("start", "date"),
+        ("days_waited", "bigint"),
+        ("breached", "boolean"),
+        ("reason", "text"),
+    ] {
+        assert!(
+            types.contains(&(column.into(), sql.into())),
+            "{column}: {types:?}"
+        );
+    }
+    // The Parquet results, the same description of the columns, hold the same rows.
+    let dir = std::env::temp_dir().join(format!("pal-pg-results-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let parquet = dir.join("results.parquet");
+    let to_parquet = csv_run(&["-o", &parquet.display().to_string()]);
+    assert!(to_parquet.status.success());
+    let (pq_header, mut pq_rows) = parquet_cells(&parquet);
+    pq_rows.sort();
+    assert_eq!(pq_header, header);
+    assert_eq!(pq_rows, before);
+
+    // A run that fails before any result is written (a rejected row under --strict), and one
+    // that fails in the middle of the results (streaming, a bad row after some thousand
+    // pathways whose results have gone to the server): the table is exactly as it was.
+    let strict = to_table("examples/events.csv", AS_AT, &["--strict"]);
+    assert_eq!(strict.status.code(), Some(1));
+    assert_eq!(table_rows(&mut client, "rtt.results", &header), before);
+    let big = dir.join("big.csv");
+    let synth = in_root(
+        &[
+            "synth",
+            "--pathways",
+            "5000",
+            "--out",
+            &big.display().to_string(),
+        ],
+        &[],
+    );
+    assert!(synth.status.success());
+    let mut text = std::fs::read_to_string(&big).expect("synthetic extract");
+    let columns = text.lines().next().unwrap_or_default().split(',').count();
+    text.push_str(&format!(
+        "ZZZ-LAST,2024-01-02,no_such_event{}\n",
+        ",".repeat(columns - 3)
+    ));
+    std::fs::write(&big, text).expect("write");
+    // Rows inserted into the table, committed or not (the statistics count both).
+    let inserted = |client: &mut postgres::Client| -> i64 {
+        client
+            .batch_execute("SELECT pg_stat_clear_snapshot()")
+            .expect("clear");
+        client
+            .query_one(
+                "SELECT n_tup_ins FROM pg_stat_user_tables WHERE schemaname = 'rtt' AND relname = 'results'",
+                &[],
+            )
+            .expect("statistics")
+            .get(0)
+    };
+    let inserted_before = inserted(&mut client);
+    let midway = to_table(
+        &big.display().to_string(),
+        "2025-03-01",
+        &["--streaming", "--strict"],
+    );
+    let err = String::from_utf8_lossy(&midway.stderr);
+    assert_eq!(midway.status.code(), Some(1), "{err}");
+    assert!(err.contains("no_such_event"), "{err}");
+    assert_eq!(table_rows(&mut client, "rtt.results", &header), before);
+    // Rows had reached the server before the failure (the statistics arrive within a second
+    // or so of the run's end): they were rolled back, not held back.
+    let mut sent = 0;
+    for _ in 0..50 {
+        sent = inserted(&mut client) - inserted_before;
+        if sent > 0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(sent > 0, "no row reached the server before the failure");
+    // Without --strict the bad row is only rejected, and the table is replaced.
+    let ok = to_table(&big.display().to_string(), "2025-03-01", &["--streaming"]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let count: i64 = client
+        .query_one("SELECT count(DISTINCT pathway_id) FROM rtt.results", &[])
+        .expect("count")
+        .get(0);
+    assert_eq!(count, 5000);
+    // A failure inside the write (a column the rows cannot fill) is rolled back too.
+    client
+        .batch_execute("DELETE FROM rtt.results; INSERT INTO rtt.results (pathway_id) VALUES ('kept'); ALTER TABLE rtt.results ADD COLUMN reviewed_by text NOT NULL DEFAULT 'x'; ALTER TABLE rtt.results ALTER COLUMN reviewed_by DROP DEFAULT")
+        .expect("alter");
+    let failed = to_table("examples/events.csv", AS_AT, &[]);
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("cannot write `rtt.results`") && err.contains("reviewed_by"),
+        "{err}"
+    );
+    let kept = |client: &mut postgres::Client| -> Vec<String> {
+        client
+            .query("SELECT pathway_id FROM rtt.results", &[])
+            .expect("read")
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    assert_eq!(kept(&mut client), ["kept"]);
+    // The same refusal in the middle of a long streaming write: the server's words, the
+    // table as it was.
+    let failed = to_table(&big.display().to_string(), "2025-03-01", &["--streaming"]);
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("cannot write `rtt.results`") && err.contains("reviewed_by"),
+        "{err}"
+    );
+    assert_eq!(kept(&mut client), ["kept"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Loads the CSV file `path` into a new table `table`, every column text. `interleaved`: the
+/// rows of different pathways interleaved (the first row of every pathway, then the second
+/// of every pathway, …), each pathway's own rows still in file order; else in file order.
+fn load_csv(client: &mut postgres::Client, table: &str, path: &str, interleaved: bool) {
+    let text = std::fs::read(root().join(path)).expect("the CSV file");
+    let mut reader = csv::Reader::from_reader(&text[..]);
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    let order: Vec<usize> = if interleaved {
+        let mut seen: std::collections::HashMap<String, usize> = Default::default();
+        let mut keyed: Vec<(usize, usize)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let n = seen.entry(r[0].to_string()).or_default();
+                *n += 1;
+                (*n, i)
+            })
+            .collect();
+        keyed.sort();
+        keyed.into_iter().map(|(_, i)| i).collect()
+    } else {
+        (0..rows.len()).collect()
+    };
+    let quoted: Vec<String> = header.iter().map(|c| format!("\"{c}\"")).collect();
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE {table} ({})",
+            quoted
+                .iter()
+                .map(|c| format!("{c} text"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .expect("create the table");
+    let mut body = csv::Writer::from_writer(Vec::new());
+    body.write_record(&header).expect("header");
+    for i in order {
+        body.write_record(&rows[i]).expect("row");
+    }
+    let body = body.into_inner().expect("csv");
+    let mut w = client
+        .copy_in(&format!(
+            "COPY {table} ({}) FROM STDIN WITH (FORMAT csv, HEADER true)",
+            quoted.join(", ")
+        ))
+        .expect("copy in");
+    std::io::Write::write_all(&mut w, &body).expect("write rows");
+    w.finish().expect("finish copy");
+}
+
+#[test]
+fn a_trust_extract_in_a_table_read_through_a_mapping_gives_the_results_of_pals_own_csv() {
+    let server = Server::start();
+    let mut client = server.client();
+    load_csv(&mut client, "wlmds", "examples/wlmds-extract.csv", false);
+    let url = server.url();
+    for format in ["csv", "jsonl"] {
+        let run = |input: &[&str], extra: &[&str]| {
+            let mut args = vec![
+                "run",
+                "policies/rde.pal",
+                "--as-at",
+                "2025-03-31",
+                "--format",
+                format,
+            ];
+            args.extend_from_slice(input);
+            args.extend_from_slice(extra);
+            in_root(&args, &[])
+        };
+        let own = run(&["--events", "tests/mapping/wlmds-own.csv"], &[]);
+        assert!(own.status.success());
+        for extra in [&[][..], &["--streaming"]] {
+            let mapped = run(
+                &[
+                    "--map",
+                    "examples/mappings/wlmds.pal",
+                    "--events",
+                    &url,
+                    "--table",
+                    "wlmds",
+                ],
+                extra,
+            );
+            let err = String::from_utf8_lossy(&mapped.stderr);
+            assert!(mapped.status.success(), "{err}");
+            assert!(!mapped.stdout.is_empty());
+            assert_eq!(
+                String::from_utf8_lossy(&mapped.stdout),
+                String::from_utf8_lossy(&own.stdout),
+                "{format} {extra:?}: byte for byte"
+            );
+            // The same row account: nothing rejected, nothing lost.
+            assert_eq!(
+                err.lines().find(|l| l.starts_with("as at")),
+                String::from_utf8_lossy(&own.stderr)
+                    .lines()
+                    .find(|l| l.starts_with("as at")),
+            );
+        }
+    }
+}
+
+#[test]
+fn a_table_in_no_order_is_read_in_pathway_order_and_streams() {
+    let server = Server::start();
+    let mut client = server.client();
+    load_csv(&mut client, "shuffled", "examples/events.csv", true);
+    let url = server.url();
+    let from_csv = csv_run(&[]);
+    assert!(from_csv.status.success());
+    let read = |what: &[&str]| {
+        let mut args = vec![
+            "run",
+            "policies/rde.pal",
+            "--pg-url",
+            &url,
+            "--as-at",
+            AS_AT,
+            "--format",
+            "csv",
+            "--streaming",
+        ];
+        args.extend_from_slice(what);
+        in_root(&args, &[])
+    };
+    let sorted_lines = |o: &Output| {
+        let mut l: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        l.sort();
+        l
+    };
+    let account = |o: &Output| {
+        String::from_utf8_lossy(&o.stderr)
+            .lines()
+            .find(|l| l.starts_with("as at"))
+            .map(str::to_string)
+    };
+    // The table really is out of order: a query without ORDER BY splits its pathways.
+    let unsorted = read(&["--query", "SELECT * FROM shuffled"]);
+    assert!(
+        String::from_utf8_lossy(&unsorted.stderr).contains("not adjacent"),
+        "{}",
+        String::from_utf8_lossy(&unsorted.stderr)
+    );
+    // `--table` reads it by pathway id, each pathway's rows in load order: nothing rejected
+    // that the CSV file does not reject, the same results.
+    let table = read(&["--table", "shuffled"]);
+    let err = String::from_utf8_lossy(&table.stderr);
+    assert!(table.status.success(), "{err}");
+    assert!(!err.contains("not adjacent"), "{err}");
+    assert_eq!(account(&table), account(&from_csv));
+    assert_eq!(sorted_lines(&table), sorted_lines(&from_csv));
+    // A view has no physical order, but is still read by pathway id.
+    client
+        .batch_execute("CREATE VIEW shuffled_view AS SELECT * FROM shuffled")
+        .expect("view");
+    let view = read(&["--table", "shuffled_view"]);
+    let err = String::from_utf8_lossy(&view.stderr);
+    assert!(view.status.success(), "{err}");
+    assert!(!err.contains("not adjacent"), "{err}");
 }

@@ -159,8 +159,14 @@ fn save_never_overwrites_the_policy_nor_a_file_without_the_bang() {
 
 /// Runs a piped session and returns (exit code, stdout, stderr).
 fn repl_status(policy: &str, script: &str) -> (i32, String, String) {
+    repl_with(&[policy], script)
+}
+
+/// `pal repl ARGS…` with `script` piped in: the exit code, stdout and stderr.
+fn repl_with(args: &[&str], script: &str) -> (i32, String, String) {
     let mut child = match Command::new(env!("CARGO_BIN_EXE_pal"))
-        .args(["repl", policy])
+        .arg("repl")
+        .args(args)
         .env("NO_COLOR", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -293,4 +299,104 @@ fn save_writes_each_expectation_once() {
     let ok = test.map(|o| o.status.success()).unwrap_or(false);
     assert!(ok, "the saved session is a passing test:\n{saved}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--events FILE --pathway ID` starts the session with a pathway of an extract, read through
+/// `--map` as `pal run` reads it: the trust-shaped extract and the same events in PAL's own CSV
+/// give the same session, and the steps are real ones (`:save` makes a passing test).
+#[test]
+fn a_session_starts_from_a_pathway_of_an_extract_read_through_its_mapping() {
+    let start = |args: &[&str], script: &str| {
+        let mut all = args.to_vec();
+        all.extend(["--pathway", "RA9-0001"]);
+        repl_with(&all, script)
+    };
+    // What follows the `pathway … from FILE` line.
+    let session = |out: &str| {
+        let at = out.find("\npathway RA9-0001 from ").unwrap_or(0);
+        let rest = &out[at + 1..];
+        rest[rest.find('\n').unwrap_or(0)..].to_string()
+    };
+    let script = ":state\n:whynot paper_referral_grading\n";
+    let (code, own, err) = start(
+        &[
+            "policies/rde.pal",
+            "--events",
+            "tests/mapping/wlmds-own.csv",
+        ],
+        script,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        own.contains("pathway RA9-0001 from tests/mapping/wlmds-own.csv: 8 events"),
+        "{own}"
+    );
+    assert!(own.contains("rtt period 1: stopped 2025-01-06"), "{own}");
+    let mapped_args = [
+        "policies/rde.pal",
+        "--map",
+        "examples/mappings/wlmds.pal",
+        "--events",
+        "examples/wlmds-extract.csv",
+    ];
+    let (code, mapped, err) = start(&mapped_args, script);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(session(&mapped), session(&own));
+    // The policy's one mapping, by default and by name.
+    let trust = [
+        "tests/mapping/trust.pal",
+        "--policy-path",
+        "policies",
+        "--policy-path",
+        "examples",
+        "--events",
+        "examples/wlmds-extract.csv",
+    ];
+    for map in [&[][..], &["--map", "wlmds"]] {
+        let (code, out, err) = start(&[&trust[..], map].concat(), script);
+        assert_eq!(code, 0, "{map:?}: {err}");
+        assert_eq!(session(&out), session(&own), "{map:?}");
+    }
+    // `none` reads PAL's own shape, which this extract is not in; a name no mapping has is a
+    // usage error; so is a pathway the extract does not have.
+    let (code, _, err) = start(&[&trust[..], &["--map", "none"]].concat(), script);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("no `pathway_id`"), "{err}");
+    let (code, _, err) = start(
+        &[&mapped_args[..2], &["wlmds"], &mapped_args[3..]].concat(),
+        "",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("names no mapping"), "{err}");
+    let (code, _, err) = repl_with(&[&mapped_args[..], &["--pathway", "RA9-001"]].concat(), "");
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no pathway `RA9-001`") && err.contains("did you mean"),
+        "{err}"
+    );
+    // The events are steps: saved as a test, it passes.
+    let dir = std::env::temp_dir().join(format!("pal-repl-extract-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_default();
+    let file = dir.join("ra9_0001.pal");
+    let (code, out, err) = start(&mapped_args, &format!(":undo\n:save {}\n", file.display()));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("saved the session as a test"), "{out}");
+    let saved = std::fs::read_to_string(&file).unwrap_or_default();
+    assert!(
+        saved.contains(
+            "2025-01-06 referral_received { birth_date: 1960-02-14, specialty: \"110\" }"
+        ) && !saved.contains("rtt_status { code: 30 }"),
+        "the last step undone: {saved}"
+    );
+    let policies = std::fs::canonicalize("policies").unwrap_or_default();
+    let test = Command::new(env!("CARGO_BIN_EXE_pal"))
+        .args(["test", &file.display().to_string()])
+        .arg("--policy-path")
+        .arg(&policies)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&test.stdout);
+    assert!(test.status.success(), "{text}");
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -93,7 +93,7 @@ fn fired(policy: &Policy, extracts: &[(String, Vec<u8>, InputFormat)]) -> BTreeS
                         t.result,
                         RuleOutcome::Fired | RuleOutcome::Overridden | RuleOutcome::Conflict
                     ) {
-                        fired.insert(t.rule.clone());
+                        fired.insert(t.rule.to_string());
                     }
                 }
             }

@@ -11,7 +11,7 @@ use pal_engine::io::report::ptl::{PtlSpec, SpecError};
 use pal_engine::io::report::summary::SummaryFormat;
 use pal_engine::io::report::{self, ResultFormat};
 use pal_engine::io::sinks::parquet::ParquetSink;
-use pal_engine::io::sinks::ColumnType;
+use pal_engine::io::sinks::postgres::{replace_table, TableSink};
 use pal_engine::io::spill::SpillOptions;
 use pal_engine::model::ir::Policy;
 use pal_engine::model::mapping::InputMapping;
@@ -61,7 +61,8 @@ pub struct RunArgs {
     /// `--streaming`), streamed with COPY.
     #[arg(long, conflicts_with = "table")]
     pub query: Option<String>,
-    /// PostgreSQL: every row of this table or view (`name` or `schema.name`).
+    /// PostgreSQL: every row of this table or view (`name` or `schema.name`), sorted by its
+    /// pathway-id column (a table: then in its physical order), so `--streaming` reads it.
     #[arg(long)]
     pub table: Option<String>,
     /// PostgreSQL connection URL when `--events` does not give one (default: the PGHOST,
@@ -77,6 +78,11 @@ pub struct RunArgs {
     /// its rows replaced in one transaction, so a failed run leaves it as it was).
     #[arg(long, value_name = "TABLE")]
     pub ptl_table: Option<String>,
+    /// Write per-pathway results to this PostgreSQL table instead of stdout (`name` or
+    /// `schema.name`; the CSV columns, one row per clock period, typed; created if missing; its
+    /// rows replaced in one transaction as results arrive, so a failed run leaves it as it was).
+    #[arg(long, value_name = "TABLE", conflicts_with = "output")]
+    pub results_table: Option<String>,
     /// The extract's own shape: a mapping the policy declares (by name), or a mapping file
     /// (`examples/mappings/wlmds.pal`); `none` reads PAL's own columns. Default: the policy's
     /// mapping if it declares exactly one, else PAL's own columns.
@@ -229,8 +235,9 @@ fn pg_connection(url: Option<&str>) -> Result<PgConnection, (u8, String)> {
     PgConnection::new(url, |k| std::env::var(k).ok()).map_err(|e| (EXIT_USAGE, e))
 }
 
-/// Opens the events named on the command line: a file, or a PostgreSQL query or table.
-fn open_events(args: &RunArgs) -> Result<Input, (u8, String)> {
+/// Opens the events named on the command line, to be read through `mapping`: a file, or a
+/// PostgreSQL query or table.
+fn open_events(args: &RunArgs, mapping: Option<InputMapping>) -> Result<Input, (u8, String)> {
     let events_url = args
         .events
         .as_deref()
@@ -243,9 +250,9 @@ fn open_events(args: &RunArgs) -> Result<Input, (u8, String)> {
     };
     match (&args.events, query) {
         (Some(_), Some(q)) if events_url.is_some() || args.events.is_none() => {
-            open_pg(events_url.or(args.pg_url.as_deref()), &q, args)
+            open_pg(events_url.or(args.pg_url.as_deref()), &q, args, mapping)
         }
-        (None, Some(q)) => open_pg(args.pg_url.as_deref(), &q, args),
+        (None, Some(q)) => open_pg(args.pg_url.as_deref(), &q, args, mapping),
         (Some(_), Some(_)) => Err((
             EXIT_USAGE,
             "--query and --table read PostgreSQL: give a postgres:// URL (or none, for the PG* variables) rather than an events file".into(),
@@ -254,14 +261,21 @@ fn open_events(args: &RunArgs) -> Result<Input, (u8, String)> {
             EXIT_USAGE,
             "a PostgreSQL URL needs --query or --table to say what to read".into(),
         )),
-        (Some(path), None) => open_input(path, args.input_format.as_deref()),
+        (Some(path), None) => {
+            open_input(path, args.input_format.as_deref()).map(|i| i.with_mapping(mapping))
+        }
         (None, None) => Err((EXIT_USAGE, "give --events, --query or --table".into())),
     }
 }
 
-fn open_pg(url: Option<&str>, query: &PgQuery, args: &RunArgs) -> Result<Input, (u8, String)> {
+fn open_pg(
+    url: Option<&str>,
+    query: &PgQuery,
+    args: &RunArgs,
+    mapping: Option<InputMapping>,
+) -> Result<Input, (u8, String)> {
     let conn = pg_connection(url)?;
-    Input::postgres(&conn, query, args.key_columns.clone())
+    Input::postgres(&conn, query, args.key_columns.clone(), mapping)
         .map_err(|e| (read_error(&e), e.to_string()))
 }
 
@@ -325,14 +339,15 @@ pub(crate) fn choose_mapping(
     }
 }
 
-/// Reads the whole events file with the policy's schema (`pal explain`).
+/// Reads the whole events file with the policy's schema, through `mapping` (`pal explain`).
 pub(crate) fn read_input(
     path: &Path,
     input_format: Option<&str>,
+    mapping: Option<InputMapping>,
     policy: &Policy,
     as_at: NaiveDate,
 ) -> Result<EventSet, (u8, String)> {
-    let input = open_input(path, input_format)?;
+    let input = open_input(path, input_format)?.with_mapping(mapping);
     batch::read(input, policy, as_at, false).map_err(|e| (read_error(&e), e.to_string()))
 }
 
@@ -374,10 +389,11 @@ pub(crate) fn load_with_files(
     }
 }
 
-/// Where `-o` writes.
+/// Where `-o` or `--results-table` writes.
 enum Results {
     File(OutputFile),
     Parquet(Box<ParquetSink<OutputFile>>),
+    Table(Box<TableSink>),
 }
 
 /// Runs `pal run`.
@@ -447,11 +463,14 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
             None => spec,
         }
     });
-    // The PTL table's connection is made sure of before the run, not after it.
-    let ptl_conn = match args
-        .ptl_table
+    // The PTL's attribute columns, for the types of its Parquet and table columns.
+    let ptl_attributes = ptl_spec
         .as_ref()
-        .map(|_| pg_connection(args.pg_url.as_deref()))
+        .map(|s| s.columns.clone())
+        .unwrap_or_default();
+    // The tables' connection is made sure of before the run, not after it.
+    let sink_conn = match (args.ptl_table.is_some() || args.results_table.is_some())
+        .then(|| pg_connection(args.pg_url.as_deref()))
     {
         Some(Err((code, msg))) => {
             say!("error: {msg}");
@@ -464,8 +483,8 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         Ok(m) => m,
         Err(code) => return code,
     };
-    let input = match open_events(args) {
-        Ok(i) => i.with_mapping(mapping),
+    let input = match open_events(args, mapping) {
+        Ok(i) => i,
         Err((code, msg)) => {
             say!("error: {msg}");
             return code;
@@ -478,7 +497,7 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
             if results_parquet {
                 Results::Parquet(Box::new(ParquetSink::new(
                     f,
-                    Box::new(ColumnType::of_output_column),
+                    Box::new(report::result_column_type),
                 )))
             } else {
                 Results::File(f)
@@ -490,6 +509,15 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
             return EXIT_UNREADABLE;
         }
     };
+    if let (Some(conn), Some(table)) = (&sink_conn, &args.results_table) {
+        match TableSink::open(conn, table, Box::new(report::result_column_type)) {
+            Ok(sink) => results_file = Some(Results::Table(Box::new(sink))),
+            Err(e) => {
+                say!("error: {e}");
+                return EXIT_UNREADABLE;
+            }
+        }
+    }
     let mut ptl_file = match args.ptl.as_deref().map(OutputFile::create).transpose() {
         Ok(f) => f,
         Err(e) => {
@@ -501,14 +529,15 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     let results_to: Option<Box<dyn Write + '_>> = match &mut results_file {
         Some(Results::File(f)) => Some(Box::new(f)),
         Some(Results::Parquet(f)) => Some(Box::new(&mut **f)),
+        Some(Results::Table(t)) => Some(Box::new(&mut **t)),
         None if !args.summary => Some(Box::new(std::io::BufWriter::with_capacity(
             1 << 20,
             &mut *out,
         ))),
         None => None,
     };
-    // A Parquet file holds the CSV columns, whatever --format says.
-    let format = if results_parquet {
+    // A Parquet file or a table holds the CSV columns, whatever --format says.
+    let format = if results_parquet || args.results_table.is_some() {
         ResultFormat::Csv
     } else {
         ResultFormat::from(args.format)
@@ -597,12 +626,15 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
     let finishing = Instant::now();
     if let Some(f) = results_file {
         let path = args.output.as_deref().unwrap_or(Path::new(""));
+        let file_error = |e: std::io::Error| format!("cannot write `{}`: {e}", path.display());
         let done = match f {
-            Results::File(f) => f.commit(),
-            Results::Parquet(p) => p.finish().and_then(OutputFile::commit),
+            Results::File(f) => f.commit().map_err(file_error),
+            Results::Parquet(p) => p.finish().and_then(OutputFile::commit).map_err(file_error),
+            // The table's own message names it and the server.
+            Results::Table(t) => t.finish().map(drop),
         };
         if let Err(e) = done {
-            say!("error: cannot write `{}`: {e}", path.display());
+            say!("error: {e}");
             return EXIT_UNREADABLE;
         }
     }
@@ -610,7 +642,11 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
         if let Some(mut f) = ptl_file.take() {
             let path = f.target().to_path_buf();
             let res = if is_parquet(&path) {
-                let mut sink = ParquetSink::new(f, Box::new(ColumnType::of_output_column));
+                let attributes = ptl_attributes.clone();
+                let mut sink = ParquetSink::new(
+                    f,
+                    Box::new(move |c: &str| report::ptl::column_type(&attributes, c)),
+                );
                 rows.write_csv(&mut sink)
                     .and_then(|()| sink.finish())
                     .and_then(OutputFile::commit)
@@ -622,11 +658,12 @@ pub fn run(args: &RunArgs, out: &mut dyn Write) -> u8 {
                 return EXIT_UNREADABLE;
             }
         }
-        if let (Some(conn), Some(table)) = (&ptl_conn, &args.ptl_table) {
-            let res = pal_engine::io::sinks::postgres::replace_table(
+        if let (Some(conn), Some(table)) = (&sink_conn, &args.ptl_table) {
+            let attributes = ptl_attributes.clone();
+            let res = replace_table(
                 conn,
                 table,
-                &ColumnType::of_output_column,
+                Box::new(move |c: &str| report::ptl::column_type(&attributes, c)),
                 |w| rows.write_csv(w),
             );
             if let Err(e) = res {

@@ -31,6 +31,16 @@
 //! fingerprint of each rule's and definition's IR (conditions included), so that a policy
 //! changed in a single comparison is refused too.
 
+/// The interned [`Name`] of a string literal, made once per call site (what a hand-written
+/// engine keeps as a constant), so that a result copies it.
+macro_rules! name {
+    ($s:literal) => {{
+        static NAME: std::sync::OnceLock<pal_engine::runtime::eval::Name> =
+            std::sync::OnceLock::new();
+        *NAME.get_or_init(|| pal_engine::runtime::eval::Name::from($s))
+    }};
+}
+
 mod run;
 mod verify;
 
@@ -40,7 +50,7 @@ use pal_engine::model::calendar::Calendar;
 use pal_engine::model::event::Event;
 use pal_engine::model::ir::Policy;
 use pal_engine::model::schema::EventTypeId;
-use pal_engine::runtime::eval::PathwayResult;
+use pal_engine::runtime::eval::{Name, PathwayResult};
 
 const fn days(amount: i64) -> Duration {
     Duration {
@@ -480,17 +490,17 @@ pub struct NativeRde {
     referral_sets: Vec<(usize, usize)>,
     /// Attribute names and defaults, by slot, and the slots in name order (the order of the
     /// result's attribute map).
-    attr_names: Vec<String>,
+    attr_names: Vec<Name>,
     attr_defaults: [Value; 8],
     attr_order: Vec<usize>,
     /// Enum variant names by enum id (to display attribute values).
     enum_variants: Vec<Vec<String>>,
     /// Rule names and citation texts, indexed by `R`.
-    names: Vec<String>,
-    cites: Vec<String>,
+    names: Vec<Name>,
+    cites: Vec<Name>,
     /// The timers' rule ids (firing order among timers due the same day).
     timer_rules: [u32; 3],
-    clock_names: [String; 4],
+    clock_names: [Name; 4],
     cal: Calendar,
     /// `cal.is_working_day` for every day from `WORKING_DAYS_FROM`, so that adding working
     /// days needs no holiday look-ups.
@@ -575,11 +585,11 @@ impl NativeRde {
         self.kinds.get(id as usize).copied().flatten()
     }
 
-    fn name(&self, r: R) -> &str {
-        self.names.get(r as usize).map(String::as_str).unwrap_or("")
+    fn name(&self, r: R) -> Name {
+        self.names.get(r as usize).copied().unwrap_or_default()
     }
 
-    fn cite(&self, r: R) -> &str {
-        self.cites.get(r as usize).map(String::as_str).unwrap_or("")
+    fn cite(&self, r: R) -> Name {
+        self.cites.get(r as usize).copied().unwrap_or_default()
     }
 }

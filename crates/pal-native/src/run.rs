@@ -4,9 +4,9 @@
 use super::*;
 use pal_engine::model::calendar::{age_in_years, month_end};
 use pal_engine::runtime::eval::{
-    ObligationResult, ObligationStatus, OutcomeResult, PeriodResult, PeriodStatus, WarningResult,
+    Attributes, ObligationResult, ObligationStatus, OutcomeResult, PeriodResult, PeriodStatus,
+    ShortText, WarningResult,
 };
-use std::collections::BTreeMap;
 
 /// The events of a pathway in evaluation order: a sorted slice of the input, or a sorted list
 /// of references when the input was out of order.
@@ -100,7 +100,7 @@ struct Period {
     start: NaiveDate,
     stop: Option<NaiveDate>,
     state: PState,
-    reason: Option<&'static str>,
+    reason: Option<Name>,
     /// `[from, to)`; `to` is `None` while open.
     pauses: Vec<(NaiveDate, Option<NaiveDate>)>,
     target_days: i64,
@@ -182,7 +182,7 @@ enum By {
 
 #[derive(Debug, Clone)]
 struct Obligation {
-    what: &'static str,
+    what: Name,
     by: By,
     created: NaiveDate,
     due: NaiveDate,
@@ -447,8 +447,8 @@ impl<'a> State<'a> {
             .and_then(|ps| ps.iter_mut().find(|p| p.state == PState::Open))
     }
 
-    fn clock_name(&self, c: usize) -> &str {
-        self.m.clock_names.get(c).map_or("", String::as_str)
+    fn clock_name(&self, c: usize) -> Name {
+        self.m.clock_names.get(c).copied().unwrap_or_default()
     }
 
     // -------------------------------------------------------------- actions
@@ -457,18 +457,18 @@ impl<'a> State<'a> {
         self.warnings.push(WarningResult {
             date: at.now,
             message,
-            rule: Some(self.m.name(rule).to_string()),
-            cite: Some(self.m.cite(rule).to_string()),
+            rule: Some(self.m.name(rule)),
+            cite: Some(self.m.cite(rule)),
             line: at.line,
         });
     }
 
-    fn outcome(&mut self, at: At, rule: R, outcome: &str) {
+    fn outcome(&mut self, at: At, rule: R, outcome: Name) {
         self.outcomes.push(OutcomeResult {
-            outcome: outcome.to_string(),
+            outcome,
             date: at.now,
-            rule: self.m.name(rule).to_string(),
-            cite: self.m.cite(rule).to_string(),
+            rule: self.m.name(rule),
+            cite: self.m.cite(rule),
         });
     }
 
@@ -505,7 +505,7 @@ impl<'a> State<'a> {
     }
 
     /// `stop c reason r` (or `nullify`), on `now`.
-    fn stop(&mut self, at: At, rule: R, c: usize, reason: &'static str, nullify: bool) {
+    fn stop(&mut self, at: At, rule: R, c: usize, reason: Name, nullify: bool) {
         let Some(p) = self.open_period(c) else {
             let verb = if nullify { "nullify" } else { "stop" };
             let msg = format!("`{verb} {}` with no running clock", self.clock_name(c));
@@ -582,7 +582,7 @@ impl<'a> State<'a> {
         &mut self,
         at: At,
         rule: R,
-        what: &'static str,
+        what: Name,
         by: By,
         within: Duration,
         of: Option<NaiveDate>,
@@ -660,16 +660,20 @@ impl<'a> State<'a> {
         }
         let s = &self.seen;
         if s.first_or_diagnostic_declined || s.any_unavailable || s.any_patient_cancelled {
-            self.outcome(at, R::FirstSeenPatientChoice, "record_patient_choice");
+            self.outcome(
+                at,
+                R::FirstSeenPatientChoice,
+                name!("record_patient_choice"),
+            );
         } else {
-            self.outcome(at, R::CancerFirstSeenTwoWeeks, "breach_review");
+            self.outcome(at, R::CancerFirstSeenTwoWeeks, name!("breach_review"));
         }
     }
 
     /// 9.7.1 `ers_referral_not_graded`.
     fn timer_ers_not_graded(&mut self, at: At) {
         if self.ers() {
-            self.outcome(at, R::ErsReferralNotGraded, "accept_referral");
+            self.outcome(at, R::ErsReferralNotGraded, name!("accept_referral"));
         }
     }
 
@@ -679,12 +683,18 @@ impl<'a> State<'a> {
             return;
         }
         let r = R::UndecidedBecomesMonitoring;
-        self.stop(at, r, RTT, "patient_initiated_active_monitoring", false);
-        self.outcome(at, r, "active_monitoring");
+        self.stop(
+            at,
+            r,
+            RTT,
+            name!("patient_initiated_active_monitoring"),
+            false,
+        );
+        self.outcome(at, r, name!("active_monitoring"));
         self.require(
             at,
             r,
-            "monitoring_review",
+            name!("monitoring_review"),
             By::Attended,
             MONITORING_REVIEW_WITHIN,
             Some(at.now),
@@ -795,27 +805,27 @@ impl<'a> State<'a> {
                 if paper_booking {
                     let r = R::PaperReferralBooking;
                     let w = PAPER_BOOKING_WITHIN;
-                    self.require(at, r, "appointment_booked", By::Booked, w, Some(now));
+                    self.require(at, r, name!("appointment_booked"), By::Booked, w, Some(now));
                 }
                 if cas {
                     let r = R::CasReferralTriage;
                     self.require(
                         at,
                         r,
-                        "referral_graded",
+                        name!("referral_graded"),
                         By::Graded,
                         GRADING_WITHIN,
                         Some(now),
                     );
                     let w = CAS_BOOKING_WITHIN;
-                    self.require(at, r, "appointment_booked", By::Booked, w, Some(now));
+                    self.require(at, r, name!("appointment_booked"), By::Booked, w, Some(now));
                 }
                 if paper_grading {
                     let r = R::PaperReferralGrading;
                     self.require(
                         at,
                         r,
-                        "referral_graded",
+                        name!("referral_graded"),
                         By::Graded,
                         GRADING_WITHIN,
                         Some(now),
@@ -842,11 +852,11 @@ impl<'a> State<'a> {
             K::ReferralRejected => {
                 let open = self.open(RTT);
                 let assessed = since(self.seen.last_attended, self.rtt_start());
-                self.outcome(at, R::RejectedReferralReturn, "return_to_referrer");
+                self.outcome(at, R::RejectedReferralReturn, name!("return_to_referrer"));
                 // The two rules exclude each other on `exists(attended since rtt.start)`.
                 if open && !assessed {
                     let r = R::RejectedReferralNullify;
-                    self.stop(at, r, RTT, "referral_rejected", true);
+                    self.stop(at, r, RTT, name!("referral_rejected"), true);
                 }
                 if open && assessed {
                     let msg = "referral rejected after assessment: the 18-week clock continues \
@@ -882,7 +892,7 @@ impl<'a> State<'a> {
                     (Some(o), Some(h)) if o > h
                 );
                 if follow_up && ahead {
-                    self.outcome(at, R::FollowUpPendingList, "add_to_pending_list");
+                    self.outcome(at, R::FollowUpPendingList, name!("add_to_pending_list"));
                 }
             }
             K::OfferDeclined => self.offer_declined(at, e),
@@ -897,7 +907,7 @@ impl<'a> State<'a> {
                 if outcome_owed {
                     let r = R::RttOutcomeRecorded;
                     let w = RTT_OUTCOME_WITHIN;
-                    self.require(at, r, "rtt_outcome", By::RttOutcome, w, Some(now));
+                    self.require(at, r, name!("rtt_outcome"), By::RttOutcome, w, Some(now));
                 }
             }
             K::Dna => self.dna(at, e),
@@ -931,7 +941,7 @@ impl<'a> State<'a> {
                         at,
                         R::FdsStopDecisionToTreat,
                         FDS,
-                        "decision_to_treat",
+                        name!("decision_to_treat"),
                         false,
                     );
                 }
@@ -948,7 +958,7 @@ impl<'a> State<'a> {
                     && self.status(RTT, now) == Status::Stopped
                     && self.deferred_since_rtt_start();
                 if deferred {
-                    let reason = "patient_initiated_active_monitoring";
+                    let reason = name!("patient_initiated_active_monitoring");
                     self.stop(at, R::DeferredListMonitoring, RTT, reason, false);
                 }
                 if ready {
@@ -967,14 +977,20 @@ impl<'a> State<'a> {
                     && self.attr_in(m.a.tumour_group, &SHORT_CANCER_TUMOUR_GROUPS)
                     && self.last(C62).map_or(0, |p| p.days_waited(now)) > SHORT_CANCER_ROUTE_DAYS;
                 if c62 {
-                    let reason = "first_definitive_treatment";
+                    let reason = name!("first_definitive_treatment");
                     self.stop(at, R::C62StopTreatment, C62, reason, false);
                 }
                 if c31 {
-                    self.stop(at, R::C31StopTreatment, C31, "treatment_started", false);
+                    self.stop(
+                        at,
+                        R::C31StopTreatment,
+                        C31,
+                        name!("treatment_started"),
+                        false,
+                    );
                 }
                 if rtt {
-                    let reason = "first_definitive_treatment";
+                    let reason = name!("first_definitive_treatment");
                     self.stop(at, R::RttStopTreatment, RTT, reason, false);
                 }
                 if no_clock {
@@ -982,7 +998,7 @@ impl<'a> State<'a> {
                     self.warn(at, R::TreatmentWithoutClock, msg);
                 }
                 if short_route_breach {
-                    self.outcome(at, R::ShortCancerRouteBreach, "breach_review");
+                    self.outcome(at, R::ShortCancerRouteBreach, name!("breach_review"));
                 }
             }
             K::ActiveMonitoringStarted => {
@@ -991,37 +1007,45 @@ impl<'a> State<'a> {
                 let open = self.open(RTT);
                 // The two stops exclude each other on `initiated_by`.
                 if is(by, v.clinician) && open {
-                    let reason = "clinician_initiated_active_monitoring";
+                    let reason = name!("clinician_initiated_active_monitoring");
                     self.stop(at, R::RttStopClinicianMonitoring, RTT, reason, false);
                 }
                 if is(by, v.patient) && open {
-                    let reason = "patient_initiated_active_monitoring";
+                    let reason = name!("patient_initiated_active_monitoring");
                     self.stop(at, R::RttStopPatientMonitoring, RTT, reason, false);
                 }
                 if open {
-                    self.outcome(at, R::MonitoringReviewBooked, "book_monitoring_review");
+                    self.outcome(
+                        at,
+                        R::MonitoringReviewBooked,
+                        name!("book_monitoring_review"),
+                    );
                 }
             }
             K::DecisionNotToTreat => {
                 self.cancel(T_UNDECIDED);
                 if self.open(RTT) {
-                    let reason = "decision_not_to_treat";
+                    let reason = name!("decision_not_to_treat");
                     self.stop(at, R::RttStopNotTreating, RTT, reason, false);
                 }
             }
             K::ReturnedToPrimaryCare => {
                 if self.open(RTT) {
-                    let reason = "returned_to_primary_care";
+                    let reason = name!("returned_to_primary_care");
                     self.stop(at, R::RttStopPrimaryCare, RTT, reason, false);
                 }
             }
             K::PatientDeclinedTreatment => {
                 self.cancel(T_UNDECIDED);
                 if self.open(RTT) {
-                    let reason = "patient_declined_treatment";
+                    let reason = name!("patient_declined_treatment");
                     self.stop(at, R::RttStopDeclined, RTT, reason, false);
                 }
-                self.outcome(at, R::DeclinedTreatmentDischarge, "discharge_to_referrer");
+                self.outcome(
+                    at,
+                    R::DeclinedTreatmentDischarge,
+                    name!("discharge_to_referrer"),
+                );
             }
             K::PatientDied => {
                 let c62 = self.open(C62);
@@ -1029,21 +1053,27 @@ impl<'a> State<'a> {
                 let c31 = self.open(C31);
                 let rtt = self.open(RTT);
                 if c62 {
-                    self.stop(at, R::CancerStopDied, C62, "patient_died", true);
+                    self.stop(at, R::CancerStopDied, C62, name!("patient_died"), true);
                 }
                 if fds {
-                    self.stop(at, R::FdsEndedDied, FDS, "patient_died", true);
+                    self.stop(at, R::FdsEndedDied, FDS, name!("patient_died"), true);
                 }
                 if c31 {
-                    self.stop(at, R::C31EndedDied, C31, "patient_died", true);
+                    self.stop(at, R::C31EndedDied, C31, name!("patient_died"), true);
                 }
                 if rtt {
-                    self.stop(at, R::RttStopDied, RTT, "patient_died", false);
+                    self.stop(at, R::RttStopDied, RTT, name!("patient_died"), false);
                 }
             }
             K::TransplantListed => {
                 if self.open(RTT) {
-                    self.stop(at, R::RttStopTransplant, RTT, "transplant_list", false);
+                    self.stop(
+                        at,
+                        R::RttStopTransplant,
+                        RTT,
+                        name!("transplant_list"),
+                        false,
+                    );
                 }
             }
             K::FitAndReady => {
@@ -1068,9 +1098,9 @@ impl<'a> State<'a> {
                     (Some(u), Some(limit)) if u <= limit
                 );
                 if short_term {
-                    self.outcome(at, R::MedicallyUnfitShortTerm, "book_when_fit");
+                    self.outcome(at, R::MedicallyUnfitShortTerm, name!("book_when_fit"));
                 } else {
-                    self.outcome(at, R::MedicallyUnfitLongTerm, "clinical_review");
+                    self.outcome(at, R::MedicallyUnfitLongTerm, name!("clinical_review"));
                 }
             }
             K::PatientUndecided => self.arm(T_UNDECIDED, now, UNDECIDED_DAYS, e.line),
@@ -1080,7 +1110,7 @@ impl<'a> State<'a> {
                     r <= now && plus(r, CANCER_FIRST_SEEN_WITHIN).is_some_and(|end| now <= end)
                 });
                 if self.cancer_suspected() && within {
-                    self.outcome(at, R::CancerReferralUnavailable, "referrer_feedback");
+                    self.outcome(at, R::CancerReferralUnavailable, name!("referrer_feedback"));
                 }
             }
             K::ConsultantUpgrade => {
@@ -1094,13 +1124,31 @@ impl<'a> State<'a> {
                 let c62 = self.open(C62);
                 // The two FDS stops exclude each other on `cancer`.
                 if cancer == Some(true) && fds {
-                    self.stop(at, R::FdsStopDiagnosis, FDS, "cancer_diagnosed", false);
+                    self.stop(
+                        at,
+                        R::FdsStopDiagnosis,
+                        FDS,
+                        name!("cancer_diagnosed"),
+                        false,
+                    );
                 }
                 if cancer == Some(false) && fds {
-                    self.stop(at, R::FdsStopRuledOut, FDS, "cancer_ruled_out", false);
+                    self.stop(
+                        at,
+                        R::FdsStopRuledOut,
+                        FDS,
+                        name!("cancer_ruled_out"),
+                        false,
+                    );
                 }
                 if cancer == Some(false) && c62 {
-                    self.stop(at, R::C62EndedRuledOut, C62, "cancer_ruled_out", true);
+                    self.stop(
+                        at,
+                        R::C62EndedRuledOut,
+                        C62,
+                        name!("cancer_ruled_out"),
+                        true,
+                    );
                 }
             }
             K::ClinicallyAppropriateDate => {
@@ -1114,7 +1162,14 @@ impl<'a> State<'a> {
                     // `within 0 days of month_end(event.ecad)`.
                     let r = R::PlannedProcedureDue;
                     let due = ecad.map(month_end);
-                    self.require(at, r, "planned_procedure", By::Treatment, days(0), due);
+                    self.require(
+                        at,
+                        r,
+                        name!("planned_procedure"),
+                        By::Treatment,
+                        days(0),
+                        due,
+                    );
                 }
             }
             K::TransferredIn => {
@@ -1146,9 +1201,9 @@ impl<'a> State<'a> {
                 if self.open(RTT) {
                     if self.first_activity_missed(now) {
                         let r = R::RttDischargeAfterFirstDna;
-                        self.stop(at, r, RTT, "discharged_after_first_dna", true);
+                        self.stop(at, r, RTT, name!("discharged_after_first_dna"), true);
                     } else {
-                        self.stop(at, R::RttStopDischarged, RTT, "discharged", false);
+                        self.stop(at, R::RttStopDischarged, RTT, name!("discharged"), false);
                     }
                 }
             }
@@ -1162,7 +1217,7 @@ impl<'a> State<'a> {
                 self.require(
                     at,
                     r,
-                    "appointment_offer",
+                    name!("appointment_offer"),
                     By::Offer,
                     SLOT_OFFER_WITHIN,
                     Some(now),
@@ -1170,7 +1225,7 @@ impl<'a> State<'a> {
                 self.require(
                     at,
                     r,
-                    "appointment_booked",
+                    name!("appointment_booked"),
                     By::Booked,
                     SLOT_WITHIN,
                     Some(now),
@@ -1413,15 +1468,22 @@ impl<'a> State<'a> {
             self.resume(at, R::C31PauseDeclinedAdmission, C31, available);
         }
         if rebook {
-            self.outcome(at, R::ShortNoticeOfferDeclined, "rebook");
+            self.outcome(at, R::ShortNoticeOfferDeclined, name!("rebook"));
         }
         if first_offers {
-            self.outcome(at, R::FirstOffersDeclined, "record_patient_choice");
+            self.outcome(at, R::FirstOffersDeclined, name!("record_patient_choice"));
         }
         if admission_offers {
             let r = R::AdmissionOffersDeclined;
-            self.outcome(at, r, "book_admission");
-            self.require(at, r, "admission", By::Admission, TCI_WINDOW, Some(now));
+            self.outcome(at, r, name!("book_admission"));
+            self.require(
+                at,
+                r,
+                name!("admission"),
+                By::Admission,
+                TCI_WINDOW,
+                Some(now),
+            );
         }
     }
 
@@ -1471,14 +1533,14 @@ impl<'a> State<'a> {
                     self.require(
                         at,
                         r,
-                        "appointment_booked",
+                        name!("appointment_booked"),
                         By::NotFollowUpBooked,
                         w,
                         Some(now),
                     );
                 }
                 None => {
-                    let reason = "dna_first_appointment";
+                    let reason = name!("dna_first_appointment");
                     self.stop(at, R::RttNullifyFirstDna, RTT, reason, true);
                 }
             }
@@ -1488,33 +1550,37 @@ impl<'a> State<'a> {
         }
         if first_dna {
             if group {
-                self.outcome(at, R::FirstDnaSecondAppointment, "rebook");
+                self.outcome(at, R::FirstDnaSecondAppointment, name!("rebook"));
             } else {
-                self.outcome(at, R::FirstDnaDischarge, "discharge_to_referrer");
+                self.outcome(at, R::FirstDnaDischarge, name!("discharge_to_referrer"));
             }
         }
         if uncommunicated {
-            self.outcome(at, R::UncommunicatedDnaRebook, "rebook");
+            self.outcome(at, R::UncommunicatedDnaRebook, name!("rebook"));
         }
         if repeat_first {
             if cancer_repeat {
-                self.outcome(at, R::CancerRepeatFirstDna, "discharge_to_referrer");
+                self.outcome(at, R::CancerRepeatFirstDna, name!("discharge_to_referrer"));
             } else {
-                self.outcome(at, R::RepeatFirstDnaReview, "clinical_review");
+                self.outcome(at, R::RepeatFirstDnaReview, name!("clinical_review"));
             }
         }
         if diagnostic_review {
-            self.outcome(at, R::CancerDiagnosticDnaReview, "clinical_review");
+            self.outcome(at, R::CancerDiagnosticDnaReview, name!("clinical_review"));
         }
         if follow_up {
             // The two exceptions exclude each other on `follow_up_protected`.
             let protected = self.follow_up_protected(now);
             if DISCHARGE_FOLLOW_UP_DNA_WITHOUT_REVIEW && !protected {
-                self.outcome(at, R::FollowUpDnaDischarge, "discharge_to_referrer");
+                self.outcome(at, R::FollowUpDnaDischarge, name!("discharge_to_referrer"));
             } else if protected {
-                self.outcome(at, R::FollowUpDnaProtected, "rebook");
+                self.outcome(at, R::FollowUpDnaProtected, name!("rebook"));
             } else {
-                self.outcome(at, R::FollowUpDnaReview, "discharge_if_clinically_agreed");
+                self.outcome(
+                    at,
+                    R::FollowUpDnaReview,
+                    name!("discharge_if_clinically_agreed"),
+                );
             }
         }
     }
@@ -1528,7 +1594,11 @@ impl<'a> State<'a> {
         }
         // The two exceptions exclude each other on `cancer_suspected`.
         if self.cancer_suspected() {
-            self.outcome(at, R::SuspectedCancerCancellations, "clinical_review");
+            self.outcome(
+                at,
+                R::SuspectedCancerCancellations,
+                name!("clinical_review"),
+            );
             return;
         }
         // 9.10.2: the cancelled date was booked with less than the reasonable notice.
@@ -1542,9 +1612,13 @@ impl<'a> State<'a> {
             }),
         };
         if short_notice {
-            self.outcome(at, R::ShortNoticeCancellation, "rebook");
+            self.outcome(at, R::ShortNoticeCancellation, name!("rebook"));
         } else {
-            self.outcome(at, R::PatientCancellationDischarge, "discharge_to_referrer");
+            self.outcome(
+                at,
+                R::PatientCancellationDischarge,
+                name!("discharge_to_referrer"),
+            );
         }
     }
 
@@ -1561,7 +1635,7 @@ impl<'a> State<'a> {
         let repeat = self.seen.hospital_cancels >= REPEAT_HOSPITAL_CANCELLATION;
         let on_the_day = is(appt, v.admission) && f_bool(e, f.hc_on_the_day) == Some(true);
         if clinic_short {
-            self.outcome(at, R::ShortNoticeClinicCancellation, "arrange_cover");
+            self.outcome(at, R::ShortNoticeClinicCancellation, name!("arrange_cover"));
         }
         if patient_short {
             let msg = "hospital cancellation with less than 5 weeks' notice to the patient";
@@ -1569,11 +1643,11 @@ impl<'a> State<'a> {
         }
         if outpatient {
             let r = R::HospitalCancellationRebook;
-            self.outcome(at, r, "rebook");
+            self.outcome(at, r, name!("rebook"));
             self.require(
                 at,
                 r,
-                "appointment_booked",
+                name!("appointment_booked"),
                 By::Booked,
                 SLOT_WITHIN,
                 Some(now),
@@ -1581,15 +1655,15 @@ impl<'a> State<'a> {
         }
         if repeat {
             let r = R::RepeatHospitalCancellation;
-            self.outcome(at, r, "escalate");
+            self.outcome(at, r, name!("escalate"));
             let msg = "patient cancelled by the hospital more than once";
             self.warn(at, r, msg.to_string());
         }
         if on_the_day {
             let r = R::OnTheDayOperationCancelled;
-            self.outcome(at, r, "rebook");
+            self.outcome(at, r, name!("rebook"));
             let w = ON_THE_DAY_REBOOK_WITHIN;
-            self.require(at, r, "readmission", By::Admission, w, Some(now));
+            self.require(at, r, name!("readmission"), By::Admission, w, Some(now));
         }
     }
 
@@ -1616,15 +1690,15 @@ impl<'a> State<'a> {
         match code {
             10..=12 if !open => self.start(at, R::RttStatusStart, RTT, Some(now)),
             30 if open => {
-                let reason = "first_definitive_treatment";
+                let reason = name!("first_definitive_treatment");
                 self.stop(at, R::RttStatusTreatment, RTT, reason, false)
             }
             31 if open => {
-                let reason = "patient_initiated_active_monitoring";
+                let reason = name!("patient_initiated_active_monitoring");
                 self.stop(at, R::RttStatusPatientMonitoring, RTT, reason, false)
             }
             32 if open => {
-                let reason = "clinician_initiated_active_monitoring";
+                let reason = name!("clinician_initiated_active_monitoring");
                 self.stop(at, R::RttStatusClinicianMonitoring, RTT, reason, false)
             }
             33 if first_dna => {
@@ -1643,23 +1717,23 @@ impl<'a> State<'a> {
                         self.reset(at, r, RTT, Some(now));
                         let w = SECOND_APPOINTMENT_WITHIN;
                         let by = By::NotFollowUpBooked;
-                        self.require(at, r, "appointment_booked", by, w, Some(now));
+                        self.require(at, r, name!("appointment_booked"), by, w, Some(now));
                     }
                     None => {
-                        let reason = "dna_first_appointment";
+                        let reason = name!("dna_first_appointment");
                         self.stop(at, R::RttStatusFirstDna, RTT, reason, true)
                     }
                 }
             }
             34 if open => {
-                let reason = "decision_not_to_treat";
+                let reason = name!("decision_not_to_treat");
                 self.stop(at, R::RttStatusNotTreating, RTT, reason, false)
             }
             35 if open => {
-                let reason = "patient_declined_treatment";
+                let reason = name!("patient_declined_treatment");
                 self.stop(at, R::RttStatusDeclined, RTT, reason, false)
             }
-            36 if open => self.stop(at, R::RttStatusDied, RTT, "patient_died", false),
+            36 if open => self.stop(at, R::RttStatusDied, RTT, name!("patient_died"), false),
             _ => {}
         }
         if not_first {
@@ -1680,7 +1754,7 @@ impl<'a> State<'a> {
             self.outcome(
                 at,
                 R::MonitoringReviewBookedStatus,
-                "book_monitoring_review",
+                name!("book_monitoring_review"),
             );
         }
     }
@@ -1701,7 +1775,7 @@ impl<'a> State<'a> {
                 let nullified = p.state == PState::Nullified;
                 let days = p.days_waited(as_at);
                 clocks.push(PeriodResult {
-                    clock: self.clock_name(ci).to_string(),
+                    clock: self.clock_name(ci),
                     period: pi as u32 + 1,
                     status: match p.status(as_at) {
                         Status::Stopped => PeriodStatus::Stopped,
@@ -1711,27 +1785,27 @@ impl<'a> State<'a> {
                     },
                     start: p.start,
                     stop: p.stop,
-                    reason: p.reason.map(str::to_string),
+                    reason: p.reason,
                     days_waited: (!nullified).then_some(days),
                     paused_days: p.paused_days(as_at),
                     target_days: p.target_days,
                     target_date: p.target_date(as_at),
                     breached: !nullified && days > p.target_days,
                     weeks_waited: (!nullified).then_some(days.div_euclid(7)),
-                    started_by: Some(m.name(p.started_by).to_string()),
-                    stopped_by: p.stopped_by.map(|r| m.name(r).to_string()),
+                    started_by: Some(m.name(p.started_by)),
+                    stopped_by: p.stopped_by.map(|r| m.name(r)),
                 });
             }
         }
         if !in_order {
-            let clock_index = |name: &str| m.clock_names.iter().position(|c| c == name);
-            clocks.sort_by_key(|r| (r.start, clock_index(&r.clock), r.period));
+            let clock_index = |name: Name| m.clock_names.iter().position(|c| *c == name);
+            clocks.sort_by_key(|r| (r.start, clock_index(r.clock), r.period));
         }
         let obligations = self
             .obligations
             .iter()
             .map(|o| ObligationResult {
-                what: o.what.to_string(),
+                what: o.what,
                 created: o.created,
                 due: o.due,
                 status: match o.met_on {
@@ -1741,27 +1815,22 @@ impl<'a> State<'a> {
                     None => ObligationStatus::Open,
                 },
                 met_on: o.met_on,
-                rule: m.name(o.rule).to_string(),
-                cite: m.cite(o.rule).to_string(),
+                rule: m.name(o.rule),
+                cite: m.cite(o.rule),
             })
             .collect();
-        let mut attributes = BTreeMap::new();
-        let mut literal_attributes = Vec::new();
+        let mut attributes = Attributes::default();
         for &slot in &m.attr_order {
             let v = self.attr(slot);
-            if let (true, Some(name)) = (v.is_set(), m.attr_names.get(slot)) {
-                attributes.insert(name.clone(), display(m, v));
-                if matches!(v, Value::Bool(_) | Value::Int(_)) {
-                    literal_attributes.push(name.clone());
-                }
+            if let (true, Some(&name)) = (v.is_set(), m.attr_names.get(slot)) {
+                let literal = matches!(v, Value::Bool(_) | Value::Int(_));
+                attributes.insert(name, display(m, v), literal);
             }
         }
-        literal_attributes.sort();
         PathwayResult {
-            pathway_id: pathway_id.to_string(),
+            pathway_id: pathway_id.into(),
             as_at,
             attributes,
-            literal_attributes,
             clocks,
             outcomes: self.outcomes,
             obligations,
@@ -1773,27 +1842,37 @@ impl<'a> State<'a> {
 }
 
 /// A value as `Schema::display_value` writes it.
-fn display(m: &NativeRde, v: &Value) -> String {
+fn display(m: &NativeRde, v: &Value) -> ShortText {
     match v {
-        Value::Unset => String::new(),
-        Value::Bool(b) => b.to_string(),
-        Value::Int(i) => i.to_string(),
-        Value::Date(d) => pal_engine::base::value::date_text(*d),
-        Value::Duration(d) => d.to_string(),
-        Value::Str(s) => s.to_string(),
+        Value::Unset => ShortText::default(),
+        Value::Bool(b) => ShortText::const_new(if *b { "true" } else { "false" }),
+        Value::Date(d) => ShortText::from(
+            std::str::from_utf8(&pal_engine::base::value::iso_date(*d)).unwrap_or_default(),
+        ),
+        Value::Str(s) => ShortText::from(&**s),
         Value::Enum(e, i) => m
             .enum_variants
             .get(*e as usize)
             .and_then(|vs| vs.get(*i as usize))
-            .cloned()
+            .map(|name| ShortText::from(name.as_str()))
             .unwrap_or_default(),
+        Value::Int(_) | Value::Duration(_) | Value::List(_) => ShortText::from(display_list(m, v)),
+    }
+}
+
+/// The rarer values, written once to a `String`.
+fn display_list(m: &NativeRde, v: &Value) -> String {
+    match v {
+        Value::Int(i) => i.to_string(),
+        Value::Duration(d) => d.to_string(),
         Value::List(items) => format!(
             "[{}]",
             items
                 .iter()
-                .map(|v| display(m, v))
+                .map(|v| display(m, v).to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+        other => display(m, other).to_string(),
     }
 }

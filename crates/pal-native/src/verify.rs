@@ -688,7 +688,7 @@ fn rule_names(policy: &Policy, ids: &[u32]) -> Vec<String> {
 }
 
 /// Rule names and citation texts (indexed by `R`), and the timers' rule ids.
-type RuleMeta = (Vec<String>, Vec<String>, [u32; 3]);
+type RuleMeta = (Vec<Name>, Vec<Name>, [u32; 3]);
 
 fn check_rules(policy: &Policy) -> Result<RuleMeta, String> {
     if policy.rules.len() != RULES.len() {
@@ -729,8 +729,8 @@ fn check_rules(policy: &Policy) -> Result<RuleMeta, String> {
                 "rule `{name}` has exceptions {exceptions:?}; the baseline implements {want:?}"
             ));
         }
-        names.push(rule.name.clone());
-        cites.push(rule.cite_text());
+        names.push(Name::from(&*rule.name));
+        cites.push(Name::from(rule.cite_text().as_str()));
     }
     let mut timer_rules = [0u32; 3];
     for (t, (name, want)) in TIMER_KINDS.iter().enumerate() {
@@ -1041,14 +1041,18 @@ pub(super) fn resolve(policy: &Policy) -> Result<NativeRde, String> {
         v,
         a,
         referral_sets,
-        attr_names: schema.attributes.iter().map(|a| a.name.clone()).collect(),
+        attr_names: schema
+            .attributes
+            .iter()
+            .map(|a| Name::from(&*a.name))
+            .collect(),
         attr_defaults,
         attr_order,
         enum_variants: schema.enums.iter().map(|e| e.variants.clone()).collect(),
         names,
         cites,
         timer_rules,
-        clock_names: CLOCKS.map(|(n, _)| n.to_string()),
+        clock_names: CLOCKS.map(|(n, _)| Name::from(n)),
         cal: policy.calendar.clone(),
         working,
     })

@@ -145,7 +145,7 @@ pub const LAST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
 };
 
 /// Writes `d` as `YYYY-MM-DD` into a stack buffer, saturated to [`FIRST_DATE`]..=[`LAST_DATE`].
-fn iso_date(d: NaiveDate) -> [u8; 10] {
+pub fn iso_date(d: NaiveDate) -> [u8; 10] {
     use chrono::Datelike;
     let d = d.clamp(FIRST_DATE, LAST_DATE);
     let year = u32::try_from(d.year()).unwrap_or(0);

@@ -1,13 +1,13 @@
 //! The compiled policy: a small resolved IR the evaluator runs. Names are gone: events, fields,
 //! parameters, clocks and rules are indices, so the hot loop does no string look-ups.
 
+use crate::base::name::Name;
 use crate::base::source::Span;
 use crate::base::value::{Value, ValueType};
 use crate::model::calendar::Calendar;
 use crate::model::schema::{EventTypeId, Schema};
 use crate::model::status::{ObligationStatus, PeriodStatus};
 use chrono::NaiveDate;
-use std::sync::Arc;
 
 /// Index of a rule (or exception) in [`Policy::rules`].
 pub type RuleId = u32;
@@ -210,7 +210,7 @@ impl RuleDef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reason {
     /// As written (`dna_first_appointment`).
-    pub name: Arc<str>,
+    pub name: Name,
     /// Its variant of [`Policy::stop_reasons`].
     pub id: u32,
 }
@@ -237,11 +237,11 @@ pub enum Action {
     /// Close the pause.
     Resume(ClockId, Option<Expr>),
     /// Record an outcome.
-    Outcome(Arc<str>, Option<Expr>),
+    Outcome(Name, Option<Expr>),
     /// Create an obligation.
     Require {
         /// Its name.
-        what: Arc<str>,
+        what: Name,
         /// How long.
         within: Expr,
         /// From when (default now).
@@ -252,7 +252,7 @@ pub enum Action {
         by_where: Option<Expr>,
     },
     /// Record a data-quality warning.
-    Warn(Arc<str>),
+    Warn(Name),
 }
 
 impl Action {

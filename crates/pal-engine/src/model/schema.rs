@@ -1,6 +1,7 @@
 //! The checked schema of a policy: enums, pathway attributes and event types with typed fields.
 //! Built by the checker; read by the event readers, the compiler and the evaluator.
 
+use crate::base::name::ShortText;
 use crate::base::value::{EnumId, Value, ValueType};
 use std::collections::HashMap;
 
@@ -88,6 +89,25 @@ impl Schema {
                 .map(|e| e.name.clone())
                 .unwrap_or_else(|| "enum".into()),
             ValueType::List(t) => format!("[{}]", self.type_name(t)),
+        }
+    }
+
+    /// [`Schema::display_value`] as a [`ShortText`], without allocating for the values a result
+    /// holds (variants, dates, codes, ids).
+    pub fn display_short(&self, v: &Value) -> ShortText {
+        match v {
+            Value::Enum(e, i) => self
+                .enums
+                .get(*e as usize)
+                .and_then(|e| e.variants.get(*i as usize))
+                .map(|name| ShortText::from(name.as_str()))
+                .unwrap_or_default(),
+            Value::Date(d) => ShortText::from(
+                std::str::from_utf8(&crate::base::value::iso_date(*d)).unwrap_or_default(),
+            ),
+            Value::Str(s) => ShortText::from(&**s),
+            Value::Bool(b) => ShortText::const_new(if *b { "true" } else { "false" }),
+            other => ShortText::from(self.display_value(other)),
         }
     }
 

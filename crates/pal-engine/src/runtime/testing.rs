@@ -77,7 +77,7 @@ fn check(
                 });
             }
             if found.is_empty() {
-                let got: Vec<String> = r.outcomes.iter().map(|o| o.outcome.clone()).collect();
+                let got: Vec<String> = r.outcomes.iter().map(|o| o.outcome.to_string()).collect();
                 return Some(if got.is_empty() {
                     "no outcome was recorded".into()
                 } else {
@@ -141,7 +141,7 @@ fn check(
             (Some(c), true) => Some(format!(
                 "conflict on {} between {}",
                 c.date,
-                c.rules.join(" and ")
+                crate::base::name::join(&c.rules, " and ")
             )),
             _ => None,
         },
@@ -237,7 +237,7 @@ impl Coverage {
         self.tests += 1;
         for step in report.result.trace.iter().flatten() {
             for r in &step.rules {
-                if r.result == RuleOutcome::Fired && self.fired.insert(r.rule.clone()) {
+                if r.result == RuleOutcome::Fired && self.fired.insert(r.rule.to_string()) {
                     // A parameter a fired rule reads is exercised by the test.
                     if let Some(id) = policy.rules.iter().position(|d| d.name == r.rule) {
                         for p in policy.params_read(id as u32) {

@@ -90,18 +90,21 @@ impl Input {
         Ok(Input::table(Box::new(ParquetSource::open(path)?)))
     }
 
-    /// The rows of a PostgreSQL table or query, streamed with `COPY`; rejected rows are named
-    /// by `key_columns` (empty: the pathway id, date and event).
+    /// The rows of a PostgreSQL table or query, streamed with `COPY`, read through `mapping`
+    /// (none: PAL's own columns); rejected rows are named by `key_columns` (empty: the pathway
+    /// id, date and event). A table is read sorted by its pathway-id column (the mapping's, or
+    /// `pathway_id`), so it streams.
     pub fn postgres(
         conn: &PgConnection,
         query: &PgQuery,
         key_columns: Vec<String>,
+        mapping: Option<InputMapping>,
     ) -> Result<Input, ReadError> {
-        Ok(Input::table(Box::new(PgSource::open(
-            conn,
-            query,
-            key_columns,
-        )?)))
+        let pathway_column = mapping
+            .as_ref()
+            .map_or("pathway_id", |m| m.pathway_id.name.as_str());
+        let source = PgSource::open(conn, query, key_columns, pathway_column)?;
+        Ok(Input::table(Box::new(source)).with_mapping(mapping))
     }
 
     /// Opens `path` (`-` is standard input), buffered. Regular files, FIFOs and standard input

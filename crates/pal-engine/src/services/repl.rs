@@ -210,6 +210,36 @@ impl Session {
         (out, flow)
     }
 
+    /// Adds `events` (a pathway read from an extract, in its input order) as steps, each as if
+    /// typed (`DATE event { fields }`, fields at their defaults left out), so `:undo`, `:save`
+    /// and the rest treat them as any other step. Returns the answer to the last, or the first
+    /// line the session refused and why.
+    pub fn add_events(&mut self, events: &[Event]) -> Result<String, String> {
+        let Some(policy) = &self.policy else {
+            return Err("no policy loaded".into());
+        };
+        let lines: Vec<String> = events
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    crate::base::value::date_text(e.date),
+                    crate::services::diff::structural::event_text(&policy.schema, e)
+                )
+            })
+            .collect();
+        let mut last = String::new();
+        for line in lines {
+            let before = self.failures;
+            let (answer, _) = self.handle(&line);
+            if self.failures > before {
+                return Err(format!("`{line}`: {}", answer.trim_end()));
+            }
+            last = answer;
+        }
+        Ok(last)
+    }
+
     /// How many lines have failed so far: `expect`s that did not hold and lines in error.
     /// A piped session exits 1 when there are any.
     pub fn failures(&self) -> usize {
@@ -370,7 +400,7 @@ impl Session {
                 out,
                 "\n  CONFLICT on {}: {} ({})",
                 c.clock,
-                c.rules.join(" and "),
+                crate::base::name::join(&c.rules, " and "),
                 c.resolution
             );
         }
@@ -570,7 +600,7 @@ impl Session {
                 "\nconflict on {} ({}): {}",
                 c.date,
                 c.clock,
-                c.rules.join(" and ")
+                crate::base::name::join(&c.rules, " and ")
             );
         }
         for w in &r.warnings {

@@ -310,7 +310,9 @@ fn disagreement(
         policy_status: period.as_ref().map(|q| q.status),
         policy_start: period.as_ref().map(|q| q.start),
         policy_stop: period.as_ref().and_then(|q| q.stop),
-        policy_reason: period.as_ref().and_then(|q| q.reason.clone()),
+        policy_reason: period
+            .as_ref()
+            .and_then(|q| q.reason.map(|r| r.to_string())),
         start_difference_days: match (pas.and_then(|p| p.rtt_start), &period) {
             (Some(a), Some(q)) => Some((q.start - a).num_days()),
             _ => None,

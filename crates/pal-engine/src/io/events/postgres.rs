@@ -5,11 +5,16 @@
 //! own for its type, made PAL's where the two differ: booleans (`t`/`f`) become `true`/`false`
 //! and timestamps their date (in the session's time zone, which is set to `Europe/London`).
 //! A rejected row names its key columns (pathway id, date and event unless others are given).
-//! Synchronized sequential scans are turned off for the session (a scan of a large table may
-//! otherwise start part-way through it). Even so, a table's physical order is not its load
-//! order: at tier L, 94,101 of 11.7 million rows COPY-loaded in pathway order came back split
-//! (`BENCHMARKS.md`).
-//! Only `ORDER BY` guarantees an order; `--table` reads the table's physical order.
+//!
+//! Only `ORDER BY` guarantees an order. A table's physical order is not its load order (at
+//! tier L, 94,101 of 11.7 million rows (0.8%) COPY-loaded in pathway order came back split
+//! and were rejected by a streaming run as not adjacent: `BENCHMARKS.md`), so a table
+//! (`PgQuery::Table`) is read `ORDER BY` its pathway-id column (PAL's `pathway_id`, or the
+//! mapping's), then `ctid`: a pathway's rows in the table's physical order, which for rows
+//! loaded once and not updated is their load order (a view has no `ctid`: its rows of one
+//! pathway come in whatever order the sort leaves them). A query is read in its own order.
+//! The session turns off synchronized sequential scans (a scan may otherwise start part-way
+//! through the table) and parallel query (whose workers return rows interleaved).
 
 use super::table::{Cells, Provenance, RowBatch, TableSource};
 use super::ReadError;
@@ -23,7 +28,8 @@ const BATCH_ROWS: usize = 8192;
 /// What to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PgQuery {
-    /// Every row of a table or view, `name` or `schema.name`, in the server's order.
+    /// Every row of a table or view, `name` or `schema.name`, sorted by the pathway-id column
+    /// (then, for a table, its physical order).
     Table(String),
     /// The rows of a `SELECT` (add `ORDER BY` the pathway id for `--streaming`).
     Query(String),
@@ -51,10 +57,13 @@ enum Fix {
 impl PgSource {
     /// Connects and prepares the query (which names its columns). `key_columns` name the
     /// columns a rejected row is identified by; empty: the pathway id, date and event.
+    /// `pathway_column` is the column that holds the pathway id (`pathway_id`, or a mapping's):
+    /// a table is read sorted by it.
     pub fn open(
         conn: &PgConnection,
         query: &PgQuery,
         key_columns: Vec<String>,
+        pathway_column: &str,
     ) -> Result<PgSource, ReadError> {
         let (sql, what) = match query {
             PgQuery::Table(t) => {
@@ -70,12 +79,34 @@ impl PgSource {
         let mut client = conn.connect().map_err(ReadError::Io)?;
         client
             .batch_execute(
-                "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET TimeZone = 'Europe/London'; SET synchronize_seqscans = off",
+                "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET TimeZone = 'Europe/London'; SET synchronize_seqscans = off; SET max_parallel_workers_per_gather = 0",
             )
             .map_err(|e| ReadError::Io(format!("{name}: {}", conn.scrub(&describe(&e)))))?;
-        let statement = client
-            .prepare(&sql)
-            .map_err(|e| ReadError::Header(format!("{name}: {}", conn.scrub(&describe(&e)))))?;
+        let header_error = |e: &postgres::Error| {
+            ReadError::Header(format!("{name}: {}", conn.scrub(&describe(e))))
+        };
+        let mut statement = client.prepare(&sql).map_err(|e| header_error(&e))?;
+        let mut sql = sql;
+        // A table is read in pathway order: by its pathway-id column when it has one (when it
+        // has not, reading reports the missing column), then by physical position.
+        if matches!(query, PgQuery::Table(_))
+            && statement
+                .columns()
+                .iter()
+                .any(|c| c.name() == pathway_column)
+        {
+            let by = format!("\"{}\"", pathway_column.replace('"', "\"\""));
+            let with_ctid = format!("{sql} ORDER BY {by}, ctid");
+            (sql, statement) = match client.prepare(&with_ctid) {
+                Ok(st) => (with_ctid, st),
+                // A view has no physical position.
+                Err(_) => {
+                    let plain = format!("{sql} ORDER BY {by}");
+                    let st = client.prepare(&plain).map_err(|e| header_error(&e))?;
+                    (plain, st)
+                }
+            };
+        }
         let columns = statement
             .columns()
             .iter()
@@ -140,7 +171,7 @@ impl TableSource for PgSource {
         loop {
             let more = csv
                 .read_byte_record(&mut record)
-                .map_err(|e| ReadError::Io(format!("{name}: {}", conn.scrub(&e))))?;
+                .map_err(|e| ReadError::Io(format!("{name}: {}", conn.scrub(&stream_error(&e)))))?;
             if more {
                 rows.push(std::mem::take(&mut record));
             }
@@ -159,6 +190,21 @@ impl TableSource for PgSource {
             }
         }
     }
+}
+
+/// An error while the COPY streams: the server's own message when the server ended it (a
+/// query that fails partway, say for lack of disk for its sort), which the client wraps in an
+/// I/O error whose `Display` is only "db error".
+fn stream_error(e: &csv::Error) -> String {
+    if let csv::ErrorKind::Io(io) = e.kind() {
+        if let Some(pg) = io
+            .get_ref()
+            .and_then(|x| x.downcast_ref::<postgres::Error>())
+        {
+            return describe(pg);
+        }
+    }
+    e.to_string()
 }
 
 /// Rows copied out of the server.

@@ -162,7 +162,7 @@ fn write_inner(policy: Option<&Policy>, r: &PathwayResult, out: &mut dyn Write) 
             "  CONFLICT on {} ({}): {} — {}",
             c.date,
             c.event,
-            c.rules.join(", "),
+            crate::base::name::join(&c.rules, ", "),
             c.resolution
         )?;
     }

@@ -10,6 +10,7 @@ pub mod summary;
 pub mod timeline;
 
 use crate::base::value::date_text;
+use crate::io::sinks::ColumnType;
 use crate::runtime::eval::{ObligationStatus, PathwayResult};
 use std::borrow::Cow;
 use std::io::{self, Write};
@@ -52,27 +53,54 @@ pub fn write_jsonl<W: Write + ?Sized>(r: &PathwayResult, out: &mut W) -> io::Res
     out.write_all(b"\n")
 }
 
-/// The CSV header of [`write_csv_rows`].
-pub const CSV_HEADER: &[&str] = &[
-    "pathway_id",
-    "as_at",
-    "clock",
-    "period",
-    "status",
-    "start",
-    "stop",
-    "reason",
-    "days_waited",
-    "weeks_waited",
-    "paused_days",
-    "target_days",
-    "target_date",
-    "breached",
-    "outcomes",
-    "open_obligations",
-    "conflicts",
-    "warnings",
+/// The flattened results, one row per clock period, as every tabular sink writes them (CSV,
+/// Parquet, a PostgreSQL table): each column's name and how it is stored. The one description
+/// of these columns; [`CSV_HEADER`] is their names.
+pub const RESULT_COLUMNS: [(&str, ColumnType); 18] = [
+    ("pathway_id", ColumnType::Text),
+    ("as_at", ColumnType::Date),
+    ("clock", ColumnType::Text),
+    ("period", ColumnType::Int),
+    ("status", ColumnType::Text),
+    ("start", ColumnType::Date),
+    ("stop", ColumnType::Date),
+    ("reason", ColumnType::Text),
+    ("days_waited", ColumnType::Int),
+    ("weeks_waited", ColumnType::Int),
+    ("paused_days", ColumnType::Int),
+    ("target_days", ColumnType::Int),
+    ("target_date", ColumnType::Date),
+    ("breached", ColumnType::Bool),
+    ("outcomes", ColumnType::Text),
+    ("open_obligations", ColumnType::Text),
+    ("conflicts", ColumnType::Int),
+    ("warnings", ColumnType::Int),
 ];
+
+/// The CSV header of [`write_csv_rows`]: the names of [`RESULT_COLUMNS`].
+pub const CSV_HEADER: &[&str] = &column_names(RESULT_COLUMNS);
+
+/// The names of a list of typed columns.
+pub(crate) const fn column_names<const N: usize>(
+    columns: [(&'static str, ColumnType); N],
+) -> [&'static str; N] {
+    let mut names = [""; N];
+    let mut i = 0;
+    while i < N {
+        names[i] = columns[i].0;
+        i += 1;
+    }
+    names
+}
+
+/// How the results column `name` is stored ([`RESULT_COLUMNS`]; a name not among them is
+/// text).
+pub fn result_column_type(name: &str) -> ColumnType {
+    RESULT_COLUMNS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(ColumnType::Text, |(_, t)| *t)
+}
 
 fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(T::to_string).unwrap_or_default()
@@ -121,7 +149,7 @@ fn plain_period_rows(r: &PathwayResult) -> Vec<Vec<String>> {
         r.warnings.len().to_string(),
     ];
     if r.clocks.is_empty() {
-        let mut row = vec![r.pathway_id.clone(), date_text(r.as_at)];
+        let mut row = vec![r.pathway_id.to_string(), date_text(r.as_at)];
         row.extend(std::iter::repeat_n(String::new(), 12));
         row.extend(tail);
         return vec![row];
@@ -130,9 +158,9 @@ fn plain_period_rows(r: &PathwayResult) -> Vec<Vec<String>> {
         .iter()
         .map(|p| {
             let mut row = vec![
-                r.pathway_id.clone(),
+                r.pathway_id.to_string(),
                 date_text(r.as_at),
-                p.clock.clone(),
+                p.clock.to_string(),
                 p.period.to_string(),
                 p.status.to_string(),
                 date_text(p.start),

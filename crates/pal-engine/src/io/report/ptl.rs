@@ -13,6 +13,7 @@
 //! order, byte for byte.
 
 use crate::base::value::{date_text, Value, ValueType};
+use crate::io::sinks::ColumnType;
 use crate::io::spill::{self, ExternalSort, Sorted, SpillOptions};
 use crate::model::event::Event;
 use crate::model::ir::Policy;
@@ -343,10 +344,10 @@ impl PtlSpec {
         let (dnas, patient_cancellations, hospital_cancellations) = self.counts(events, p.start);
         let (next_appointment, next_appointment_kind) =
             self.next_appointment(events, p.start, r.as_at);
-        let attr = |name: &str| r.attributes.get(name).cloned().unwrap_or_default();
+        let attr = |name: &str| r.attributes.get(name).unwrap_or_default().to_string();
         Some(PtlRow {
-            pathway_id: r.pathway_id.clone(),
-            clock: p.clock.clone(),
+            pathway_id: r.pathway_id.to_string(),
+            clock: p.clock.to_string(),
             status: p.status,
             start: p.start,
             days_waited: days,
@@ -354,7 +355,7 @@ impl PtlSpec {
             week_band: week_band_label(days),
             target_date: p.target_date,
             breached: p.breached,
-            next_obligation: next.map(|(o, _)| o.what.clone()).unwrap_or_default(),
+            next_obligation: next.map(|(o, _)| o.what.to_string()).unwrap_or_default(),
             next_due: next.map(|(o, _)| o.due),
             priority: attr("priority"),
             specialty: attr("specialty"),
@@ -364,11 +365,11 @@ impl PtlSpec {
             next_appointment,
             next_appointment_kind,
             next_action_status: next.map(|(_, s)| s),
-            next_action_rule: next.map(|(o, _)| o.rule.clone()).unwrap_or_default(),
+            next_action_rule: next.map(|(o, _)| o.rule.to_string()).unwrap_or_default(),
             next_action_description: next
-                .and_then(|(o, _)| self.descriptions.get(&o.rule).cloned())
+                .and_then(|(o, _)| self.descriptions.get(o.rule.as_str()).cloned())
                 .unwrap_or_default(),
-            next_action_cite: next.map(|(o, _)| o.cite.clone()).unwrap_or_default(),
+            next_action_cite: next.map(|(o, _)| o.cite.to_string()).unwrap_or_default(),
             dnas,
             patient_cancellations,
             hospital_cancellations,
@@ -465,6 +466,12 @@ impl PtlSpec {
             .collect()
     }
 
+    /// How the column `name` of [`PtlSpec::header`] is stored: the pathway id and the
+    /// attribute columns are text, the rest as [`PTL_TYPED_COLUMNS`] says.
+    pub fn column_type(&self, name: &str) -> ColumnType {
+        column_type(&self.columns, name)
+    }
+
     /// The cells of a row under [`PtlSpec::header`], texts from the input made
     /// [`spreadsheet_safe`](super::spreadsheet_safe).
     pub fn cells(&self, r: &PtlRow) -> Vec<String> {
@@ -510,29 +517,46 @@ impl PtlSpec {
     }
 }
 
-/// The PTL columns after the pathway id and the attribute columns.
-pub const PTL_COLUMNS: &[&str] = &[
-    "clock",
-    "status",
-    "clock_start",
-    "weeks_waited",
-    "days_waited",
-    "week_band",
-    "breach_date",
-    "breached",
-    "week_52_date",
-    "next_appointment",
-    "next_appointment_kind",
-    "next_action",
-    "next_action_status",
-    "next_action_due",
-    "next_action_rule",
-    "next_action_description",
-    "next_action_cite",
-    "dnas",
-    "patient_cancellations",
-    "hospital_cancellations",
+/// The PTL columns after the pathway id and the attribute columns, each with how it is stored
+/// (the pathway id and the attributes are text). The one description of these columns.
+pub const PTL_TYPED_COLUMNS: [(&str, ColumnType); 20] = [
+    ("clock", ColumnType::Text),
+    ("status", ColumnType::Text),
+    ("clock_start", ColumnType::Date),
+    ("weeks_waited", ColumnType::Int),
+    ("days_waited", ColumnType::Int),
+    ("week_band", ColumnType::Text),
+    ("breach_date", ColumnType::Date),
+    ("breached", ColumnType::Bool),
+    ("week_52_date", ColumnType::Date),
+    ("next_appointment", ColumnType::Date),
+    ("next_appointment_kind", ColumnType::Text),
+    ("next_action", ColumnType::Text),
+    ("next_action_status", ColumnType::Text),
+    ("next_action_due", ColumnType::Date),
+    ("next_action_rule", ColumnType::Text),
+    ("next_action_description", ColumnType::Text),
+    ("next_action_cite", ColumnType::Text),
+    ("dnas", ColumnType::Int),
+    ("patient_cancellations", ColumnType::Int),
+    ("hospital_cancellations", ColumnType::Int),
 ];
+
+/// How the PTL column `name` is stored when `attributes` are its attribute columns: the
+/// pathway id and the attributes are text (whatever their names), the rest as
+/// [`PTL_TYPED_COLUMNS`] says.
+pub fn column_type(attributes: &[String], name: &str) -> ColumnType {
+    if name == "pathway_id" || attributes.iter().any(|c| c == name) {
+        return ColumnType::Text;
+    }
+    PTL_TYPED_COLUMNS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or(ColumnType::Text, |(_, t)| *t)
+}
+
+/// The names of [`PTL_TYPED_COLUMNS`].
+pub const PTL_COLUMNS: &[&str] = &super::column_names(PTL_TYPED_COLUMNS);
 
 fn add_days(d: NaiveDate, n: i64) -> NaiveDate {
     let moved = if n >= 0 {
@@ -895,7 +919,7 @@ mod tests {
             due: d(due),
             status,
             met_on: met.map(d),
-            rule: format!("rule_{what}"),
+            rule: crate::runtime::eval::Name::from(format!("rule_{what}").as_str()),
             cite: "1.1".into(),
         }
     }

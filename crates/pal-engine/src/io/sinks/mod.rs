@@ -1,7 +1,9 @@
 //! Sinks beyond text files: Parquet files and PostgreSQL tables. Both take the CSV text PAL
 //! already writes (the results' and the PTL's serializers and column lists), so a column added
 //! to either flows through without a change here; [`ColumnType`] says how each column is
-//! stored.
+//! stored, as the one description of those columns says
+//! ([`RESULT_COLUMNS`](crate::io::report::RESULT_COLUMNS),
+//! [`PTL_TYPED_COLUMNS`](crate::io::report::ptl::PTL_TYPED_COLUMNS)).
 
 pub mod parquet;
 pub mod postgres;
@@ -22,24 +24,6 @@ pub enum ColumnType {
 }
 
 impl ColumnType {
-    /// The type of a column of PAL's results or PTL, by name; a column not listed here (a new
-    /// one) is text until it is.
-    pub fn of_output_column(name: &str) -> ColumnType {
-        match name {
-            // Results.
-            "as_at" | "start" | "stop" | "target_date" => ColumnType::Date,
-            "period" | "days_waited" | "weeks_waited" | "paused_days" | "target_days" => {
-                ColumnType::Int
-            }
-            "breached" => ColumnType::Bool,
-            // The PTL (docs/ptl.md); its attribute columns are text.
-            "clock_start" | "breach_date" | "week_52_date" | "next_appointment"
-            | "next_action_due" => ColumnType::Date,
-            "dnas" | "patient_cancellations" | "hospital_cancellations" => ColumnType::Int,
-            _ => ColumnType::Text,
-        }
-    }
-
     /// The narrowest type that holds every value exactly as written (empty values are
     /// missing): a date only if every value is `YYYY-MM-DD`, a number only if every value is
     /// a whole number written without leading zeros or `+`, a boolean only if every value is
@@ -116,14 +100,30 @@ mod tests {
     }
 
     #[test]
-    fn every_results_column_has_a_type() {
-        let typed: Vec<_> = crate::io::report::CSV_HEADER
-            .iter()
-            .map(|c| (*c, ColumnType::of_output_column(c)))
-            .collect();
-        assert!(typed.contains(&("start", ColumnType::Date)));
-        assert!(typed.contains(&("days_waited", ColumnType::Int)));
-        assert!(typed.contains(&("breached", ColumnType::Bool)));
-        assert!(typed.contains(&("reason", ColumnType::Text)));
+    fn results_and_ptl_columns_have_their_types() {
+        use crate::io::report::{self, ptl};
+        let cases = [
+            ("start", ColumnType::Date),
+            ("days_waited", ColumnType::Int),
+            ("breached", ColumnType::Bool),
+            ("reason", ColumnType::Text),
+            ("conflicts", ColumnType::Int),
+            ("no_such_column", ColumnType::Text),
+        ];
+        for (name, want) in cases {
+            assert_eq!(report::result_column_type(name), want, "{name}");
+        }
+        assert_eq!(report::CSV_HEADER.len(), report::RESULT_COLUMNS.len());
+        assert_eq!(report::CSV_HEADER[5], "start");
+        assert_eq!(ptl::PTL_COLUMNS[2], "clock_start");
+        // An attribute column is text whatever its name.
+        let attributes = ["breached".to_string()];
+        assert_eq!(ptl::column_type(&attributes, "breached"), ColumnType::Text);
+        assert_eq!(ptl::column_type(&[], "breached"), ColumnType::Bool);
+        assert_eq!(
+            ptl::column_type(&attributes, "clock_start"),
+            ColumnType::Date
+        );
+        assert_eq!(ptl::column_type(&attributes, "dnas"), ColumnType::Int);
     }
 }

@@ -23,6 +23,7 @@
 use super::expr::{compare, field_of, member, negate, truthy, Ctx};
 use super::index::{reads, Reads};
 use super::{Evaluator, PeriodState};
+use crate::base::name::Name;
 use crate::base::value::Value;
 use crate::model::event::Event;
 use crate::model::ir::{BinOp, ClockField, EventRef, Expr, Query, QueryKind, MAX_QUERY_DEPTH};
@@ -60,7 +61,13 @@ pub(crate) struct Program {
     /// The pathway attributes' slots in the order of their names (the results' order).
     pub attributes_by_name: Vec<usize>,
     /// Each rule's citation text, by rule id.
-    pub cites: Vec<String>,
+    pub cites: Vec<Name>,
+    /// Each rule's name, by rule id.
+    pub rule_names: Vec<Name>,
+    /// Each clock's name, by clock id.
+    pub clock_names: Vec<Name>,
+    /// Each pathway attribute's name, by slot.
+    pub attribute_names: Vec<Name>,
 }
 
 impl std::fmt::Debug for Program {
@@ -82,6 +89,9 @@ impl Program {
             defs: Vec::new(),
             attributes_by_name: Vec::new(),
             cites: Vec::new(),
+            rule_names: Vec::new(),
+            clock_names: Vec::new(),
+            attribute_names: Vec::new(),
         }
     }
 
@@ -105,13 +115,33 @@ impl Program {
             conditions,
             defs,
             attributes_by_name,
-            cites: policy.rules.iter().map(|r| r.cite_text()).collect(),
+            cites: policy
+                .rules
+                .iter()
+                .map(|r| Name::from(r.cite_text().as_str()))
+                .collect(),
+            rule_names: policy.rules.iter().map(|r| Name::from(&*r.name)).collect(),
+            clock_names: policy.clocks.iter().map(|c| Name::from(&*c.name)).collect(),
+            attribute_names: attrs.iter().map(|a| Name::from(&*a.name)).collect(),
         }
     }
 
     /// Rule `r`'s citation text.
-    pub(crate) fn cite(&self, r: crate::model::ir::RuleId) -> String {
-        self.cites.get(r as usize).cloned().unwrap_or_default()
+    pub(crate) fn cite(&self, r: crate::model::ir::RuleId) -> Name {
+        self.cites.get(r as usize).copied().unwrap_or_default()
+    }
+
+    /// Rule `r`'s name.
+    pub(crate) fn rule_name(&self, r: crate::model::ir::RuleId) -> Name {
+        self.rule_names.get(r as usize).copied().unwrap_or_default()
+    }
+
+    /// Clock `c`'s name.
+    pub(crate) fn clock_name(&self, c: crate::model::ir::ClockId) -> Name {
+        self.clock_names
+            .get(c as usize)
+            .copied()
+            .unwrap_or_default()
     }
 }
 

@@ -40,7 +40,7 @@ pub struct Period {
     /// Open, stopped or nullified.
     pub state: PeriodState,
     /// Stop reason.
-    pub reason: Option<Arc<str>>,
+    pub reason: Option<Name>,
     /// The stop reason as a value of the policy's `stop_reason` enum.
     pub reason_id: Option<u32>,
     /// Pauses `[from, to)`; `to` is `None` while open.
@@ -116,7 +116,7 @@ pub struct PathwayState {
 
 #[derive(Debug, Clone)]
 struct Obligation {
-    what: Arc<str>,
+    what: Name,
     created: NaiveDate,
     due: NaiveDate,
     /// Events with an index at or after this may meet it.
@@ -707,10 +707,9 @@ impl<'a, 'p> Run<'a, 'p> {
     }
 
     fn rule_trace(&self, r: RuleId, result: RuleOutcome, detail: Option<String>) -> RuleTrace {
-        let rule = &self.policy().rules[r as usize];
         RuleTrace {
-            rule: rule.name.clone(),
-            cite: rule.cite_text(),
+            rule: self.ev.program.rule_name(r),
+            cite: self.ev.program.cite(r),
             result,
             detail,
         }
@@ -788,18 +787,13 @@ impl<'a, 'p> Run<'a, 'p> {
             [] => r,
             [one] => self.deepest(*one, history, step, traces),
             many => {
-                let names: Vec<String> = many
-                    .iter()
-                    .map(|x| policy.rules[*x as usize].name.clone())
-                    .collect();
-                let cites: Vec<String> = many
-                    .iter()
-                    .map(|x| policy.rules[*x as usize].cite_text())
-                    .collect();
+                let program = &self.ev.program;
+                let names: Vec<Name> = many.iter().map(|x| program.rule_name(*x)).collect();
+                let cites: Vec<Name> = many.iter().map(|x| program.cite(*x)).collect();
                 self.conflicts.push(ConflictResult {
                     date: step.now,
                     event: step.label.to_string(),
-                    clock: String::new(),
+                    clock: Name::default(),
                     rules: names,
                     cites,
                     resolution: format!(
@@ -848,14 +842,14 @@ impl<'a, 'p> Run<'a, 'p> {
                     self.conflicts.push(ConflictResult {
                         date: step.now,
                         event: step.label.to_string(),
-                        clock: policy.clocks[c as usize].name.clone(),
+                        clock: self.ev.program.clock_name(c),
                         rules: acting
                             .iter()
-                            .map(|p| policy.rules[p.acting as usize].name.clone())
+                            .map(|p| self.ev.program.rule_name(p.acting))
                             .collect(),
                         cites: acting
                             .iter()
-                            .map(|p| policy.rules[p.acting as usize].cite_text())
+                            .map(|p| self.ev.program.cite(p.acting))
                             .collect(),
                         resolution: "none of these rules' actions on this clock was applied".into(),
                     });
@@ -900,11 +894,10 @@ impl<'a, 'p> Run<'a, 'p> {
     }
 
     fn warn(&mut self, step: &Step, rule: RuleId, message: String) {
-        let r = &self.policy().rules[rule as usize];
         self.warnings.push(WarningResult {
             date: step.now,
             message,
-            rule: Some(r.name.clone()),
+            rule: Some(self.ev.program.rule_name(rule)),
             cite: Some(self.ev.program.cite(rule)),
             line: step.line,
         });
@@ -988,7 +981,7 @@ impl<'a, 'p> Run<'a, 'p> {
                 } else {
                     PeriodState::Stopped
                 };
-                p.reason = Some(reason.name.clone());
+                p.reason = Some(reason.name);
                 p.reason_id = Some(reason.id);
                 p.stopped_by = Some(rid);
             }
@@ -1062,11 +1055,10 @@ impl<'a, 'p> Run<'a, 'p> {
             }
             Action::Outcome(name, on) => {
                 let d = self.date_or_now(on, history, step).unwrap_or(step.now);
-                let r = &policy.rules[rid as usize];
                 self.outcomes.push(OutcomeResult {
-                    outcome: name.to_string(),
+                    outcome: *name,
                     date: d,
-                    rule: r.name.clone(),
+                    rule: self.ev.program.rule_name(rid),
                     cite: self.ev.program.cite(rid),
                 });
             }
@@ -1090,7 +1082,7 @@ impl<'a, 'p> Run<'a, 'p> {
                     }
                 }
                 self.obligations.push(Obligation {
-                    what: what.clone(),
+                    what: *what,
                     created: step.now,
                     due,
                     from_index: history.len(),
@@ -1099,8 +1091,7 @@ impl<'a, 'p> Run<'a, 'p> {
                 });
             }
             Action::Warn(text) => {
-                let text = text.to_string();
-                self.warn(step, rid, text);
+                self.warn(step, rid, text.to_string());
             }
         }
     }
@@ -1155,6 +1146,7 @@ impl<'a, 'p> Run<'a, 'p> {
 
     fn finish(self, pathway_id: &str, _events: &[&Event]) -> PathwayResult {
         let policy = self.policy();
+        let program = &*self.ev.program;
         let as_at = self.as_at;
         // Periods in start order (then clock, then period): usually already in clock order,
         // so sorted only when they are not.
@@ -1169,32 +1161,31 @@ impl<'a, 'p> Run<'a, 'p> {
                 let nullified = p.state == PeriodState::Nullified;
                 let days = p.days_waited(as_at);
                 clocks.push(PeriodResult {
-                    clock: policy.clocks[ci].name.clone(),
+                    clock: program.clock_name(ci as ClockId),
                     period: pi as u32 + 1,
                     status: p.status(as_at),
                     start: p.start,
                     stop: p.stop,
-                    reason: p.reason.as_ref().map(|r| r.to_string()),
+                    reason: p.reason,
                     days_waited: (!nullified).then_some(days),
                     paused_days: p.paused_days(as_at),
                     target_days: p.target_days,
                     target_date: p.target_date(as_at),
                     breached: !nullified && days > p.target_days,
                     weeks_waited: (!nullified).then_some(days.div_euclid(7)),
-                    started_by: p.started_by.map(|r| policy.rules[r as usize].name.clone()),
-                    stopped_by: p.stopped_by.map(|r| policy.rules[r as usize].name.clone()),
+                    started_by: p.started_by.map(|r| program.rule_name(r)),
+                    stopped_by: p.stopped_by.map(|r| program.rule_name(r)),
                 });
             }
         }
         if !in_order {
-            let clock_index = |name: &str| policy.clocks.iter().position(|c| c.name == name);
-            clocks.sort_by_key(|r| (r.start, clock_index(&r.clock), r.period));
+            let clock_index = |name: Name| program.clock_names.iter().position(|c| *c == name);
+            clocks.sort_by_key(|r| (r.start, clock_index(r.clock), r.period));
         }
         let obligations = self
             .obligations
             .iter()
             .map(|o| {
-                let rule = &policy.rules[o.action.0 as usize];
                 let status = match o.met_on {
                     Some(d) if d <= o.due => ObligationStatus::Met,
                     Some(_) => ObligationStatus::Missed,
@@ -1202,37 +1193,33 @@ impl<'a, 'p> Run<'a, 'p> {
                     None => ObligationStatus::Open,
                 };
                 ObligationResult {
-                    what: o.what.to_string(),
+                    what: o.what,
                     created: o.created,
                     due: o.due,
                     status,
                     met_on: o.met_on,
-                    rule: rule.name.clone(),
-                    cite: self.ev.program.cite(o.action.0),
+                    rule: program.rule_name(o.action.0),
+                    cite: program.cite(o.action.0),
                 }
             })
             .collect();
         // In name order, so that the map is built by appending and the list needs no sort.
-        let mut attributes = std::collections::BTreeMap::new();
-        let mut literal_attributes: Vec<String> = Vec::new();
-        for &slot in &self.ev.program.attributes_by_name {
-            if let (Some(a), Some(v)) = (
-                policy.schema.attributes.get(slot),
+        let mut attributes = Attributes::default();
+        for &slot in &program.attributes_by_name {
+            if let (Some(&name), Some(v)) = (
+                program.attribute_names.get(slot),
                 self.state.attrs.get(slot),
             ) {
                 if v.is_set() {
-                    attributes.insert(a.name.clone(), policy.schema.display_value(v));
-                }
-                if matches!(v, Value::Bool(_) | Value::Int(_)) {
-                    literal_attributes.push(a.name.clone());
+                    let literal = matches!(v, Value::Bool(_) | Value::Int(_));
+                    attributes.insert(name, policy.schema.display_short(v), literal);
                 }
             }
         }
         PathwayResult {
-            pathway_id: pathway_id.to_string(),
+            pathway_id: pathway_id.into(),
             as_at,
             attributes,
-            literal_attributes,
             clocks,
             outcomes: self.outcomes,
             obligations,

@@ -1,19 +1,19 @@
 //! What evaluating one pathway returns: the result shape of `docs/events.md` (clocks, outcomes,
 //! obligations, conflicts, warnings) plus an optional trace for `pal explain` and failing tests.
 
+pub use crate::base::name::{Name, ShortText};
 pub use crate::model::status::{ObligationStatus, PeriodStatus, RuleOutcome};
 use chrono::NaiveDate;
 use serde::Serialize;
 
 /// The result for one pathway, serialised as one JSON Lines object by `pal run`.
 ///
-/// In JSON, `attributes` holds each attribute as its type reads: a `Bool` attribute is a JSON
-/// boolean and an `Int` one a number (named in [`PathwayResult::literal_attributes`]); every
-/// other type (enum, date, text — an NHS number too) is a string.
+/// Names and citations from the policy are [`Name`]s and data values [`ShortText`]s, so
+/// building a result allocates only its lists.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PathwayResult {
     /// The pathway's id.
-    pub pathway_id: String,
+    pub pathway_id: ShortText,
     /// The report date.
     pub as_at: NaiveDate,
     /// Every period of every clock, in start order.
@@ -27,11 +27,7 @@ pub struct PathwayResult {
     /// Data-quality warnings.
     pub warnings: Vec<WarningResult>,
     /// The pathway attributes at the as-at date (those that are set), e.g. priority, specialty.
-    pub attributes: std::collections::BTreeMap<String, String>,
-    /// The attributes (of [`PathwayResult::attributes`]) whose value is a `Bool` or an `Int`,
-    /// sorted: JSON writes them as a boolean or a number rather than a string. Not itself
-    /// serialised.
-    pub literal_attributes: Vec<String>,
+    pub attributes: Attributes,
     /// The step-by-step trace (only when asked for).
     pub trace: Option<Vec<TraceStep>>,
 }
@@ -48,13 +44,7 @@ impl Serialize for PathwayResult {
         st.serialize_field("obligations", &self.obligations)?;
         st.serialize_field("conflicts", &self.conflicts)?;
         st.serialize_field("warnings", &self.warnings)?;
-        st.serialize_field(
-            "attributes",
-            &TypedAttributes {
-                text: &self.attributes,
-                literal: &self.literal_attributes,
-            },
-        )?;
+        st.serialize_field("attributes", &self.attributes)?;
         if let Some(t) = &self.trace {
             st.serialize_field("trace", t)?;
         }
@@ -62,27 +52,93 @@ impl Serialize for PathwayResult {
     }
 }
 
-/// The attributes as JSON: those named literal as booleans or numbers (when their text is one;
-/// anything else stays a string, so the JSON is always valid), the rest as strings.
-struct TypedAttributes<'a> {
-    text: &'a std::collections::BTreeMap<String, String>,
-    literal: &'a [String],
+/// A pathway's attributes at the as-at date, in name order: a small sorted vector rather than a
+/// map, since a policy declares a handful and each result is built once.
+///
+/// In JSON (an object), a `Bool` or `Int` attribute is a boolean or a number and every other
+/// type (enum, date, text — an NHS number too) a string.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Attributes(Vec<Attribute>);
+
+/// One attribute's value, as text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribute {
+    /// The attribute's name.
+    pub name: Name,
+    /// Its value as the policy writes it (`routine`, `2025-01-06`, `true`).
+    pub value: ShortText,
+    /// Whether its type is `Bool` or `Int`: JSON writes it as a boolean or a number.
+    pub literal: bool,
 }
 
-impl Serialize for TypedAttributes<'_> {
+impl Attributes {
+    /// Sets `name` to `value`, keeping name order (appending in order is the cheap case).
+    pub fn insert(&mut self, name: Name, value: impl Into<ShortText>, literal: bool) {
+        let attribute = Attribute {
+            name,
+            value: value.into(),
+            literal,
+        };
+        match self.0.last() {
+            Some(last) if last.name.as_str() >= name.as_str() => {
+                match self.position(name.as_str()) {
+                    Ok(i) => self.0[i] = attribute,
+                    Err(i) => self.0.insert(i, attribute),
+                }
+            }
+            _ => self.0.push(attribute),
+        }
+    }
+
+    fn position(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|a| a.name.as_str().cmp(name))
+    }
+
+    /// The value of attribute `name`, if set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.position(name).ok().map(|i| self.0[i].value.as_str())
+    }
+
+    /// Whether attribute `name` is set.
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.position(name).is_ok()
+    }
+
+    /// Each attribute's name and value, in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        self.0.iter().map(|a| (a.name.as_str(), a.value.as_str()))
+    }
+
+    /// The attributes with whether each is literal, in name order.
+    pub fn entries(&self) -> &[Attribute] {
+        &self.0
+    }
+
+    /// How many are set.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether none is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Attributes {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(self.text.len()))?;
-        for (name, value) in self.text {
-            let literal = self.literal.binary_search(name).is_ok();
-            match (literal, value.as_str()) {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for a in &self.0 {
+            let name = a.name.as_str();
+            match (a.literal, a.value.as_str()) {
                 (true, "true") => m.serialize_entry(name, &true)?,
                 (true, "false") => m.serialize_entry(name, &false)?,
                 (true, v) => match v.parse::<i64>() {
                     Ok(n) => m.serialize_entry(name, &n)?,
-                    Err(_) => m.serialize_entry(name, value)?,
+                    Err(_) => m.serialize_entry(name, v)?,
                 },
-                (false, _) => m.serialize_entry(name, value)?,
+                (false, v) => m.serialize_entry(name, v)?,
             }
         }
         m.end()
@@ -93,7 +149,7 @@ impl Serialize for TypedAttributes<'_> {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PeriodResult {
     /// Clock name (`rtt`, `cancer_62`, …).
-    pub clock: String,
+    pub clock: Name,
     /// 1-based period number within the clock.
     pub period: u32,
     /// `running`, `paused`, `stopped` or `nullified`.
@@ -105,7 +161,7 @@ pub struct PeriodResult {
     #[serde(serialize_with = "crate::base::value::serialize_opt_date")]
     pub stop: Option<NaiveDate>,
     /// Stop or nullification reason.
-    pub reason: Option<String>,
+    pub reason: Option<Name>,
     /// (stop or as-at) − start − paused days; `null` when nullified.
     pub days_waited: Option<i64>,
     /// Days excluded by pauses (cancer adjustments).
@@ -120,30 +176,30 @@ pub struct PeriodResult {
     /// Completed weeks waited (floor of days / 7); `null` when nullified.
     pub weeks_waited: Option<i64>,
     /// The rule that started the period.
-    pub started_by: Option<String>,
+    pub started_by: Option<Name>,
     /// The rule that stopped or nullified it.
-    pub stopped_by: Option<String>,
+    pub stopped_by: Option<Name>,
 }
 
 /// An outcome a rule required (discharge, rebook, review, …).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct OutcomeResult {
     /// Outcome name.
-    pub outcome: String,
+    pub outcome: Name,
     /// Its date.
     #[serde(serialize_with = "crate::base::value::serialize_date")]
     pub date: NaiveDate,
     /// The rule (or exception) that required it.
-    pub rule: String,
+    pub rule: Name,
     /// That rule's citation.
-    pub cite: String,
+    pub cite: Name,
 }
 
 /// An obligation (`require … within …`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ObligationResult {
     /// What is required.
-    pub what: String,
+    pub what: Name,
     /// When it was created.
     #[serde(serialize_with = "crate::base::value::serialize_date")]
     pub created: NaiveDate,
@@ -156,9 +212,9 @@ pub struct ObligationResult {
     #[serde(serialize_with = "crate::base::value::serialize_opt_date")]
     pub met_on: Option<NaiveDate>,
     /// The rule that created it.
-    pub rule: String,
+    pub rule: Name,
     /// That rule's citation.
-    pub cite: String,
+    pub cite: Name,
 }
 
 /// Two or more rules acted on the same clock for the same event without an exception between
@@ -171,11 +227,11 @@ pub struct ConflictResult {
     /// The event (or timer) that triggered them.
     pub event: String,
     /// The clock they disagreed about (empty when exceptions of one rule disagreed).
-    pub clock: String,
+    pub clock: Name,
     /// The rules, in policy order.
-    pub rules: Vec<String>,
+    pub rules: Vec<Name>,
     /// Their citations, in the same order.
-    pub cites: Vec<String>,
+    pub cites: Vec<Name>,
     /// What was done about it.
     pub resolution: String,
 }
@@ -189,9 +245,9 @@ pub struct WarningResult {
     /// What is wrong.
     pub message: String,
     /// The rule involved, if any.
-    pub rule: Option<String>,
+    pub rule: Option<Name>,
     /// Its citation.
-    pub cite: Option<String>,
+    pub cite: Option<Name>,
     /// The input line of the event involved, if any.
     pub line: Option<u32>,
 }
@@ -216,9 +272,9 @@ pub struct TraceStep {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RuleTrace {
     /// The rule.
-    pub rule: String,
+    pub rule: Name,
     /// Its citation.
-    pub cite: String,
+    pub cite: Name,
     /// What happened.
     pub result: RuleOutcome,
     /// More detail (the exception that applied, the timer's due date, …).

@@ -147,7 +147,7 @@ fn render(r: &PathwayResult) -> String {
             "conflict {} {} {on}: {}",
             c.date,
             c.event,
-            c.rules.join(", ")
+            crate::base::name::join(&c.rules, ", ")
         );
     }
     for w in &r.warnings {

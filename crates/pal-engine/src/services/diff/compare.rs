@@ -3,8 +3,8 @@
 //! differently (from the evaluator's trace). Pure: results in, differences out.
 
 use crate::runtime::eval::{
-    ConflictResult, ObligationResult, OutcomeResult, PathwayResult, PeriodResult, RuleOutcome,
-    TraceStep, WarningResult,
+    ConflictResult, Name, ObligationResult, OutcomeResult, PathwayResult, PeriodResult,
+    RuleOutcome, TraceStep, WarningResult,
 };
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -132,7 +132,7 @@ fn obligation_key(
     (&o.what, o.created, o.due, o.status, o.met_on)
 }
 
-fn conflict_key(c: &ConflictResult) -> (NaiveDate, &str, &[String]) {
+fn conflict_key(c: &ConflictResult) -> (NaiveDate, &str, &[Name]) {
     (c.date, &c.clock, &c.rules)
 }
 
@@ -192,7 +192,7 @@ pub fn compare(old: &PathwayResult, new: &PathwayResult) -> Option<PathwayDiff> 
         return None;
     }
     let mut d = PathwayDiff {
-        pathway_id: old.pathway_id.clone(),
+        pathway_id: old.pathway_id.to_string(),
         ..PathwayDiff::default()
     };
     // Periods are matched by clock and number.
@@ -345,7 +345,7 @@ mod tests {
             outcome: name.into(),
             date: date(d),
             rule: rule.into(),
-            cite: String::new(),
+            cite: Name::default(),
         }
     }
 
@@ -429,7 +429,7 @@ mod tests {
             status,
             met_on: None,
             rule: "r".into(),
-            cite: String::new(),
+            cite: Name::default(),
         };
         let old = PathwayResult {
             obligations: vec![ob(ObligationStatus::Open)],
@@ -453,8 +453,8 @@ mod tests {
             rules: rules
                 .iter()
                 .map(|(r, o)| RuleTrace {
-                    rule: r.to_string(),
-                    cite: String::new(),
+                    rule: Name::from(*r),
+                    cite: Name::default(),
                     result: *o,
                     detail: None,
                 })

@@ -462,12 +462,15 @@ fn tally(found: &[Found]) -> ChangeTally {
         names(
             d.outcomes_gained
                 .iter()
-                .map(|o| o.outcome.clone())
+                .map(|o| o.outcome.to_string())
                 .collect(),
             &mut t.outcomes_gained,
         );
         names(
-            d.outcomes_lost.iter().map(|o| o.outcome.clone()).collect(),
+            d.outcomes_lost
+                .iter()
+                .map(|o| o.outcome.to_string())
+                .collect(),
             &mut t.outcomes_lost,
         );
         names(

@@ -111,8 +111,10 @@ pub fn pathway_diff(d: &PathwayDiff, indent: &str, out: &mut String) {
                     F::Start => (date(a.map(|p| p.start)), date(b.map(|p| p.start))),
                     F::Stop => (date(a.and_then(|p| p.stop)), date(b.and_then(|p| p.stop))),
                     F::Reason => (
-                        a.and_then(|p| p.reason.clone()).unwrap_or("—".into()),
-                        b.and_then(|p| p.reason.clone()).unwrap_or("—".into()),
+                        a.and_then(|p| p.reason)
+                            .map_or("—".into(), |r| r.to_string()),
+                        b.and_then(|p| p.reason)
+                            .map_or("—".into(), |r| r.to_string()),
                     ),
                     F::DaysWaited => (
                         a.and_then(|p| p.days_waited)
@@ -178,7 +180,7 @@ pub fn pathway_diff(d: &PathwayDiff, indent: &str, out: &mut String) {
             out,
             "{indent}conflict on {} ({}): old only",
             c.date,
-            c.rules.join(", ")
+            crate::base::name::join(&c.rules, ", ")
         );
     }
     for c in &d.conflicts_gained {
@@ -186,7 +188,7 @@ pub fn pathway_diff(d: &PathwayDiff, indent: &str, out: &mut String) {
             out,
             "{indent}conflict on {} ({}): new only",
             c.date,
-            c.rules.join(", ")
+            crate::base::name::join(&c.rules, ", ")
         );
     }
     for w in &d.warnings_lost {

@@ -853,7 +853,7 @@ fn step_text(schema: &crate::model::schema::Schema, e: &Event, written: &[bool])
 fn expectations(policy: &Policy, old: &PathwayResult, new: &PathwayResult) -> Vec<String> {
     let mut out = Vec::new();
     let names = |r: &PathwayResult| -> Vec<String> {
-        let mut v: Vec<String> = r.outcomes.iter().map(|o| o.outcome.clone()).collect();
+        let mut v: Vec<String> = r.outcomes.iter().map(|o| o.outcome.to_string()).collect();
         v.dedup();
         v
     };

@@ -49,7 +49,7 @@ fn side(step: &TraceStep) -> Side {
             .rules
             .iter()
             .filter_map(|r| match r.result {
-                RuleOutcome::Fired => Some(r.rule.clone()),
+                RuleOutcome::Fired => Some(r.rule.to_string()),
                 RuleOutcome::Conflict => Some(format!("{} (conflict)", r.rule)),
                 _ => None,
             })

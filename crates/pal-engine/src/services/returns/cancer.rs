@@ -89,13 +89,11 @@ fn routes(standard: CancerStandard) -> &'static [&'static str] {
 /// The referral route of a pathway from its attributes: `cancer_route`, or a two-week-wait
 /// priority with no route (docs/events.md, "Cancer route").
 fn referral_route(r: &PathwayResult) -> &'static str {
-    match r.attributes.get("cancer_route").map(String::as_str) {
+    match r.attributes.get("cancer_route") {
         Some("suspected_cancer") => URGENT_SUSPECTED_CANCER,
         Some("breast_symptomatic") => BREAST_SYMPTOMATIC,
         Some("screening") => SCREENING,
-        _ if r.attributes.get("priority").map(String::as_str) == Some("two_week_wait") => {
-            URGENT_SUSPECTED_CANCER
-        }
+        _ if r.attributes.get("priority") == Some("two_week_wait") => URGENT_SUSPECTED_CANCER,
         _ => OTHER_ROUTE,
     }
 }

@@ -81,9 +81,9 @@ impl Gather {
         self.within += u64::from(within);
         self.target_days = Some(period.target_days);
         let raw = r.attributes.get(&self.specialty_attribute);
-        let name = match self.groups.find(raw.map(String::as_str)) {
+        let name = match self.groups.find(raw) {
             Match::Listed(i) => self.groups.functions[i].name.clone(),
-            Match::Unlisted(_) => raw.cloned().unwrap_or_default(),
+            Match::Unlisted(_) => raw.unwrap_or_default().to_string(),
             Match::Missing(_) => "(not recorded)".to_string(),
         };
         let line = self

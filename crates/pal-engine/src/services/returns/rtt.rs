@@ -209,19 +209,18 @@ impl RttReturnBuilder {
         if !r.clocks.iter().any(|p| p.clock == clock) {
             return;
         }
-        let found = self.options.groups.find(
-            r.attributes
-                .get(&self.options.function_attribute)
-                .map(String::as_str),
-        );
+        let found = self
+            .options
+            .groups
+            .find(r.attributes.get(&self.options.function_attribute));
         match found {
             Match::Listed(_) => {}
             Match::Unlisted(_) => {
                 let v = r
                     .attributes
                     .get(&self.options.function_attribute)
-                    .cloned()
-                    .unwrap_or_default();
+                    .unwrap_or_default()
+                    .to_string();
                 *self
                     .unlisted
                     .entry(crate::base::text::excerpt(&v))
