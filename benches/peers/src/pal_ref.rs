@@ -52,9 +52,9 @@ pub fn fired(
             continue;
         };
         for r in &step.rules {
-            if r.result == RuleOutcome::Fired && names.contains(&r.rule) {
+            if r.result == RuleOutcome::Fired && names.contains(r.rule.as_str()) {
                 for _ in outcomes_of(&r.rule) {
-                    acting.push((i, r.rule.clone()));
+                    acting.push((i, r.rule.to_string()));
                 }
             }
         }
@@ -62,7 +62,7 @@ pub fn fired(
     let recorded: Vec<_> = result
         .outcomes
         .iter()
-        .filter(|o| names.contains(&o.rule))
+        .filter(|o| names.contains(o.rule.as_str()))
         .collect();
     if recorded.len() != acting.len() {
         return Err(format!(
@@ -80,7 +80,7 @@ pub fn fired(
                 p.id, o.rule, o.date
             ));
         }
-        out.push((i, rule, o.outcome.clone()));
+        out.push((i, rule, o.outcome.to_string()));
     }
     out.sort();
     Ok(out)
