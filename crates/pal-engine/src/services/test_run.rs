@@ -183,10 +183,10 @@ fn decided_by(policy: &Policy, report: &TestReport, x: &Expectation) -> Option<S
                 Some(n) => periods.find(|p| p.period == *n),
                 None => periods.next_back(),
             }?;
-            p.stopped_by.clone().or_else(|| p.started_by.clone())?
+            p.stopped_by.or(p.started_by)?
         }
         ExpectationKind::Obligation { name, .. } => {
-            r.obligations.iter().find(|o| o.what == *name)?.rule.clone()
+            r.obligations.iter().find(|o| o.what == *name)?.rule
         }
         _ => return None,
     };

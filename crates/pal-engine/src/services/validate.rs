@@ -281,9 +281,9 @@ fn disagreement(
     // The rule to show: what stopped the period when the policy closed it, else what started it.
     let rule = period.as_ref().and_then(|q| match kind {
         DisagreementKind::PasOpenPolicyStopped | DisagreementKind::PasOpenPolicyNullified => {
-            q.stopped_by.clone().map(|r| (r, q.stop))
+            q.stopped_by.map(|r| (r, q.stop))
         }
-        _ => q.started_by.clone().map(|r| (r, Some(q.start))),
+        _ => q.started_by.map(|r| (r, Some(q.start))),
     });
     let decided_by = rule.map(|(name, on)| decision(policy, result, &name, on));
     let note = match (kind, result) {
