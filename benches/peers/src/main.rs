@@ -121,7 +121,12 @@ macro_rules! outln {
 
 /// Loads and checks a policy.
 pub(crate) fn load(path: &Path) -> Result<Policy, String> {
-    match pal_engine::services::project::load_policy(path) {
+    load_with(path, &[])
+}
+
+/// [`load`], the policy also reading files under the `policy_path` folders.
+pub(crate) fn load_with(path: &Path, policy_path: &[std::path::PathBuf]) -> Result<Policy, String> {
+    match pal_engine::services::project::load_policy_with(path, policy_path) {
         Ok((_, policy, _)) => Ok(policy),
         Err((_, diags)) => Err(format!(
             "cannot load `{}`: {}",
@@ -160,7 +165,14 @@ fn read(path: &Path, policy: &Policy, as_at: NaiveDate) -> Result<Vec<PathwayEve
             set.rejected[0]
         );
     }
-    Ok(set.pathways)
+    // Every engine sees a pathway's events in the order PAL applies them: by date, then the
+    // policies' `same_day_order` (a cancellation before the rebooking made the same day), then
+    // input order.
+    let mut pathways = set.pathways;
+    for p in &mut pathways {
+        p.events.sort_by_key(|e| policy.schema.same_day.key(e));
+    }
+    Ok(pathways)
 }
 
 /// The directory of scenario tests next to the policy (`policies/rde/` for `policies/rde.pal`).
@@ -286,7 +298,7 @@ fn run(args: &Args) -> Result<String, String> {
             .run(&p.id, &p.events, &[], args.as_at, false)
             .outcomes
             .into_iter()
-            .filter(|o| names.contains(&o.rule))
+            .filter(|o| names.contains(o.rule.as_str()))
             .collect();
         let only = ev_subset.run(&p.id, &p.events, &[], args.as_at, false).outcomes;
         if full != only {
