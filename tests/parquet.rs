@@ -2,7 +2,9 @@
 //! gives byte-identical results (whole and streaming, CSV and JSON Lines results), rejected rows
 //! name their row; results and the PTL written as Parquet read back as the CSV text.
 
-use pal_engine::io::events::{Cells, ParquetSource, TableSource};
+#[path = "support/parquet_cells.rs"]
+mod parquet_cells;
+use parquet_cells::parquet_cells;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -23,24 +25,6 @@ fn temp(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     dir
-}
-
-/// Every row of a Parquet file as the cell text PAL reads.
-fn cells_of(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let src = ParquetSource::open(path).expect("a Parquet file");
-    let columns = src.columns().to_vec();
-    let mut rows = Vec::new();
-    Box::new(src)
-        .read(&mut |b| {
-            for i in 0..b.len() {
-                let mut c = Cells::default();
-                b.row(i, &mut c);
-                rows.push(c.texts());
-            }
-            true
-        })
-        .expect("read");
-    (columns, rows)
 }
 
 const AS_AT: &str = "2024-06-01";
@@ -205,7 +189,7 @@ fn results_and_the_ptl_as_parquet_hold_the_csv_text_typed() {
             .map(|x| x.expect("row").iter().map(str::to_string).collect())
             .collect();
         assert!(rows.len() > 10);
-        assert_eq!(cells_of(pq), (header, rows), "{}", pq.display());
+        assert_eq!(parquet_cells(pq), (header, rows), "{}", pq.display());
     }
     // Typed: dates, numbers and booleans, not text.
     let meta = parquet::file::reader::SerializedFileReader::new(

@@ -5,6 +5,9 @@
 //! scripts/test.sh); without them these tests fail, they never skip. As root (CI), initdb
 //! refuses to run, so the cluster is made and run as the `postgres` OS user (runuser).
 
+#[path = "support/parquet_cells.rs"]
+mod parquet_cells;
+use parquet_cells::parquet_cells;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -525,19 +528,7 @@ fn the_ptl_table_is_replaced_in_one_transaction_or_left_as_it_was() {
     file_rows.sort();
     assert!(file_rows.len() > 10);
     let table_text = |client: &mut postgres::Client| -> Vec<Vec<String>> {
-        let cols = header
-            .iter()
-            .map(|c| format!("coalesce(\"{c}\"::text, '')"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut rows: Vec<Vec<String>> = client
-            .query(&format!("SELECT {cols} FROM rtt.ptl"), &[])
-            .expect("read the table")
-            .iter()
-            .map(|row| (0..header.len()).map(|i| row.get::<_, String>(i)).collect())
-            .collect();
-        rows.sort();
-        rows
+        table_rows(client, "rtt.ptl", &header)
     };
     assert_eq!(table_text(&mut client), file_rows);
     let types: Vec<(String, String)> = client
@@ -694,25 +685,6 @@ fn table_rows(client: &mut postgres::Client, table: &str, header: &[String]) -> 
         .collect();
     rows.sort();
     rows
-}
-
-/// Every row of a Parquet file as the cell text PAL reads.
-fn parquet_cells(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    use pal_engine::io::events::{Cells, ParquetSource, TableSource};
-    let src = ParquetSource::open(path).expect("a Parquet file");
-    let columns = src.columns().to_vec();
-    let mut rows = Vec::new();
-    Box::new(src)
-        .read(&mut |b| {
-            for i in 0..b.len() {
-                let mut c = Cells::default();
-                b.row(i, &mut c);
-                rows.push(c.texts());
-            }
-            true
-        })
-        .expect("read");
-    (columns, rows)
 }
 
 /// A CSV text's header and its rows, sorted.

@@ -15,7 +15,7 @@ use crate::measure::{thousands, time_reps, Spread};
 use chrono::NaiveDate;
 use pal_engine::io::events::{read_events, EventSet, InputFormat, ReadOptions};
 use pal_engine::model::ir::Policy;
-use pal_engine::runtime::eval::Evaluator;
+use pal_engine::runtime::eval::{Evaluator, PathwayResult};
 use pal_engine::services::project::{check_paths, load_policy};
 use pal_native::NativeRde;
 use pal_synth::{generate, SynthFormat, SynthOptions};
@@ -236,6 +236,57 @@ fn read_all(path: &Path, policy: &Policy, as_at: NaiveDate) -> Result<EventSet, 
     .map_err(|e| e.to_string())
 }
 
+/// [`agreement`] at XL, whose extract does not fit in memory: every pathway's result as a
+/// streaming run makes it (the pipeline of `pal run --streaming`), compared with the native
+/// baseline's on the same events as the run hands them on.
+fn streaming_agreement(
+    policy: &Policy,
+    native: &NativeRde,
+    path: &Path,
+    as_at: NaiveDate,
+) -> Result<String, String> {
+    use pal_engine::services::batch;
+    let input = batch::Input::open(path, InputFormat::Csv)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let options = batch::Options {
+        as_at,
+        strict: false,
+        trace: false,
+        streaming: true,
+    };
+    let mut rejected = 0u64;
+    let mut count_rejected = |_: &pal_engine::io::events::Rejection| rejected += 1;
+    let sinks = batch::Sinks::discard(&mut count_rejected);
+    let mut compared = 0u64;
+    let mut first_difference: Option<(String, String, String)> = None;
+    let mut compare = |p: &pal_engine::io::events::PathwayEvents, r: &PathwayResult| {
+        compared += 1;
+        if first_difference.is_some() {
+            return;
+        }
+        let theirs = native.run(&p.id, &p.events, as_at);
+        if theirs != *r {
+            let json = |x: &PathwayResult| serde_json::to_string(x).unwrap_or_default();
+            first_difference = Some((p.id.clone(), json(r), json(&theirs)));
+        }
+    };
+    batch::run_visiting(policy, input, &options, sinks, &mut compare).map_err(|e| e.to_string())?;
+    if rejected > 0 {
+        return Err(format!(
+            "{rejected} rows of the synthetic extract were rejected"
+        ));
+    }
+    match first_difference {
+        None => Ok(format!(
+            "identical on all {} pathways (streamed)",
+            thousands(compared)
+        )),
+        Some((id, a, b)) => Err(format!(
+            "the native baseline differs from the interpreter on pathway `{id}`:\n  interpreter: {a}\n  native:      {b}"
+        )),
+    }
+}
+
 /// Compares the interpreter with the native baseline on every pathway; the first difference
 /// is an error (no timing of a baseline that computes something else).
 fn agreement(
@@ -417,6 +468,10 @@ fn tier_figures(
         end_to_end: Vec::new(),
         peers: None,
     };
+    if tier == Tier::Xl && !args.diff_only {
+        say!("bench: XL — comparing the interpreter with the native baseline, streaming");
+        figures.agreement = Some(streaming_agreement(policy, native, &path, as_at)?);
+    }
     if tier != Tier::Xl && !args.diff_only {
         say!("bench: {} — reading {path_s}", tier.name());
         let (parse, set) = time_reps(if big { 1 } else { args.reps }, || {

@@ -189,6 +189,20 @@ pub struct Sinks<'w> {
     pub on_progress: Option<&'w mut dyn FnMut(u64, Option<u64>)>,
 }
 
+impl<'w> Sinks<'w> {
+    /// Nothing gathered or written: for a caller that reads each pathway's result as it is
+    /// handed on ([`run_visiting`]), telling `on_rejection` of each rejected row.
+    pub fn discard(on_rejection: &'w mut dyn FnMut(&Rejection)) -> Sinks<'w> {
+        Sinks {
+            results: ResultSink::Discard,
+            ptl_clock: None,
+            summary: false,
+            on_rejection,
+            on_progress: None,
+        }
+    }
+}
+
 /// The row account of a run: every row is evaluated, rejected or after the as-at date.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Counts {
@@ -882,13 +896,7 @@ mod tests {
     fn ptl_in_memory(policy: &Policy, bytes: &[u8], spec: &PtlSpec) -> Vec<u8> {
         let mut rows: Vec<PtlRow> = Vec::new();
         let mut on_rejection = |_: &Rejection| {};
-        let sinks = Sinks {
-            results: ResultSink::Discard,
-            ptl_clock: None,
-            summary: false,
-            on_rejection: &mut on_rejection,
-            on_progress: None,
-        };
+        let sinks = Sinks::discard(&mut on_rejection);
         let mut visit = |p: &PathwayEvents, r: &PathwayResult| {
             rows.extend(spec.row(r, &p.events).filter(|row| spec.keeps(row)));
         };
@@ -1096,13 +1104,7 @@ mod tests {
         let sizes = [0, 1, 25, 100_000];
         let mut tops: Vec<ptl::TopRows> = sizes.map(ptl::TopRows::new).into();
         let mut on_rejection = |_: &Rejection| {};
-        let sinks = Sinks {
-            results: ResultSink::Discard,
-            ptl_clock: None,
-            summary: false,
-            on_rejection: &mut on_rejection,
-            on_progress: None,
-        };
+        let sinks = Sinks::discard(&mut on_rejection);
         let mut visit = |p: &PathwayEvents, r: &PathwayResult| {
             if let Some(row) = spec.row(r, &p.events) {
                 for t in &mut tops {

@@ -13,7 +13,7 @@ pub mod html;
 pub mod rtt;
 
 use crate::io::events::Rejection;
-use crate::services::batch::{self, Counts, Input, ResultSink, Sinks};
+use crate::services::batch::{self, Counts, Input, Sinks};
 use chrono::{Datelike, NaiveDate};
 use std::fmt;
 
@@ -134,11 +134,8 @@ pub(crate) fn run_gathering(
         streaming: reading.streaming,
     };
     let sinks = Sinks {
-        results: ResultSink::Discard,
         ptl_clock,
-        summary: false,
-        on_rejection: reading.on_rejection,
-        on_progress: None,
+        ..Sinks::discard(reading.on_rejection)
     };
     batch::run_visiting(policy, input, &options, sinks, visit)
 }
