@@ -513,19 +513,8 @@ fn the_ptl_table_is_replaced_in_one_transaction_or_left_as_it_was() {
         String::from_utf8_lossy(&run.stderr)
     );
     // The table holds the PTL file's rows, typed.
-    let file = std::fs::read_to_string(&ptl_csv).expect("the PTL file");
-    let mut reader = csv::Reader::from_reader(file.as_bytes());
-    let header: Vec<String> = reader
-        .headers()
-        .expect("header")
-        .iter()
-        .map(str::to_string)
-        .collect();
-    let mut file_rows: Vec<Vec<String>> = reader
-        .records()
-        .map(|r| r.expect("row").iter().map(str::to_string).collect())
-        .collect();
-    file_rows.sort();
+    let file = std::fs::read(&ptl_csv).expect("the PTL file");
+    let (header, file_rows) = csv_rows(&file);
     assert!(file_rows.len() > 10);
     let table_text = |client: &mut postgres::Client| -> Vec<Vec<String>> {
         table_rows(client, "rtt.ptl", &header)

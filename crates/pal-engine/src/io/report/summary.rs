@@ -88,6 +88,23 @@ struct ClockTally {
     waits: std::collections::BTreeMap<i64, usize>,
 }
 
+impl ClockTally {
+    /// A clock's tally with nothing counted yet.
+    fn empty(name: String, incomplete: bool, standard_percent: Option<i64>) -> ClockTally {
+        ClockTally {
+            name,
+            incomplete,
+            standard_percent,
+            periods: 0,
+            within: 0,
+            last_target_days: None,
+            bands: [0; 105],
+            over_weeks: [0; LONG_WAITS.len()],
+            waits: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
 /// Builds a [`Summary`] one pathway at a time, so `pal run` need not keep every result.
 #[derive(Debug, Clone)]
 pub struct SummaryBuilder {
@@ -117,17 +134,11 @@ impl SummaryBuilder {
                         }
                     }
                 };
-                Some(ClockTally {
-                    name: c.name.clone(),
-                    incomplete: c.measured_on_incomplete,
+                Some(ClockTally::empty(
+                    c.name.clone(),
+                    c.measured_on_incomplete,
                     standard_percent,
-                    periods: 0,
-                    within: 0,
-                    last_target_days: None,
-                    bands: [0; 105],
-                    over_weeks: [0; LONG_WAITS.len()],
-                    waits: std::collections::BTreeMap::new(),
-                })
+                ))
             })
             .collect();
         SummaryBuilder {
@@ -181,17 +192,7 @@ impl SummaryBuilder {
             clocks: self
                 .clocks
                 .iter()
-                .map(|c| ClockTally {
-                    name: c.name.clone(),
-                    incomplete: c.incomplete,
-                    standard_percent: c.standard_percent,
-                    periods: 0,
-                    within: 0,
-                    last_target_days: None,
-                    bands: [0; 105],
-                    over_weeks: [0; LONG_WAITS.len()],
-                    waits: std::collections::BTreeMap::new(),
-                })
+                .map(|c| ClockTally::empty(c.name.clone(), c.incomplete, c.standard_percent))
                 .collect(),
         }
     }
