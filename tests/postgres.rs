@@ -160,7 +160,16 @@ impl Drop for Server {
 }
 
 fn pal(args: &[&str], env: &[(&str, &str)]) -> Output {
+    pal_in(None, args, env)
+}
+
+/// Runs `pal` (in `dir`, if given) with the `PG*` variables of this process removed and `env`
+/// set, so that only what a test gives names the server.
+fn pal_in(dir: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_pal"));
+    if let Some(d) = dir {
+        c.current_dir(d);
+    }
     c.args(args);
     for k in [
         "PGHOST",
@@ -232,22 +241,7 @@ fn csv_run(extra: &[&str]) -> Output {
 }
 
 fn in_root(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pal"));
-    c.current_dir(root()).args(args);
-    for k in [
-        "PGHOST",
-        "PGPORT",
-        "PGUSER",
-        "PGDATABASE",
-        "PGPASSWORD",
-        "PGPASSFILE",
-    ] {
-        c.env_remove(k);
-    }
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("run pal")
+    pal_in(Some(root()), args, env)
 }
 
 #[test]
