@@ -107,7 +107,9 @@ impl Schema {
             ),
             Value::Str(s) => ShortText::from(&**s),
             Value::Bool(b) => ShortText::const_new(if *b { "true" } else { "false" }),
-            other => ShortText::from(self.display_value(other)),
+            Value::Unset | Value::Int(_) | Value::Duration(_) | Value::List(_) => {
+                ShortText::from(self.display_value(v))
+            }
         }
     }
 
@@ -115,17 +117,11 @@ impl Schema {
     pub fn display_value(&self, v: &Value) -> String {
         match v {
             Value::Unset => String::new(),
-            Value::Bool(b) => b.to_string(),
             Value::Int(i) => i.to_string(),
-            Value::Date(d) => crate::base::value::date_text(*d),
             Value::Duration(d) => d.to_string(),
-            Value::Str(s) => s.to_string(),
-            Value::Enum(e, i) => self
-                .enums
-                .get(*e as usize)
-                .and_then(|e| e.variants.get(*i as usize))
-                .cloned()
-                .unwrap_or_default(),
+            Value::Bool(_) | Value::Date(_) | Value::Str(_) | Value::Enum(..) => {
+                self.display_short(v).into()
+            }
             Value::List(items) => format!(
                 "[{}]",
                 items

@@ -258,13 +258,11 @@ pub(super) fn parse_chunk(
                 // rest of the chunk is one visible rejection, not lost rows.
                 let at = e.position().map_or(0, |p| p.byte());
                 let line = lines.line_at(usize::try_from(at).unwrap_or(usize::MAX));
-                rows.push(Row::Rejected(Rejection {
-                    file: file.to_string(),
+                rows.push(Rejection::of_line(
+                    file,
                     line,
-                    pathway_id: None,
-                    reason: format!("unreadable CSV: {e}"),
-                    row: None,
-                }));
+                    format!("unreadable CSV: {e}"),
+                ));
                 break;
             }
         }

@@ -196,15 +196,7 @@ pub(super) fn parse_chunk(
         let line = chunk
             .first_line
             .saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
-        let reject = |reason: String| {
-            Row::Rejected(Rejection {
-                file: file.to_string(),
-                line,
-                pathway_id: None,
-                reason,
-                row: None,
-            })
-        };
+        let reject = |reason: String| Rejection::of_line(file, line, reason);
         // As for CSV rows: text that is not UTF-8 is rejected, never patched.
         let Ok(text) = std::str::from_utf8(bytes) else {
             rows.push(reject("the line is not UTF-8 text".into()));
@@ -236,15 +228,7 @@ fn mapped_json_row(
     line: u32,
     rows: &mut ChunkRows,
 ) {
-    let reject = |reason: String| {
-        Row::Rejected(Rejection {
-            file: file.to_string(),
-            line,
-            pathway_id: None,
-            reason,
-            row: None,
-        })
-    };
+    let reject = |reason: String| Rejection::of_line(file, line, reason);
     let mut seen: HashSet<&str> = HashSet::with_capacity(entries.len());
     if let Some((dup, _)) = entries.iter().find(|(k, _)| !seen.insert(k.as_str())) {
         rows.push(reject(format!(

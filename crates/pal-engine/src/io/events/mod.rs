@@ -103,6 +103,18 @@ pub enum RowRef {
 }
 
 impl Rejection {
+    /// A row of a text file rejected before its pathway is known (unreadable, not UTF-8, not
+    /// a JSON object, a key given twice): named by file and line.
+    fn of_line(file: &str, line: u32, reason: String) -> Row<'static> {
+        Row::Rejected(Rejection {
+            file: file.to_string(),
+            line,
+            pathway_id: None,
+            reason,
+            row: None,
+        })
+    }
+
     /// Where the row is: `file:line` for text files, `source: row N` or
     /// `source: row where pathway_id=…, date=…, event=…` otherwise.
     pub fn place(&self) -> String {
